@@ -1,0 +1,1 @@
+"""The ``digitlab`` command line: thin wrappers that parse, call one library function, print."""

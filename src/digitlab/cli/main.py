@@ -1,0 +1,62 @@
+"""Entry point of the ``digitlab`` command: registers the command groups and turns errors into messages."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from digitlab import __version__
+from digitlab.cli import data, lab
+from digitlab.cli.common import err_console, setup_logging
+from digitlab.errors import DigitlabError
+
+app = typer.Typer(
+    name="digitlab",
+    help="Learn and compare classifiers on MNIST and Fashion-MNIST, the course notebook as software.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+app.command("lab")(lab.lab)
+# Command groups of later features register here, one line each.
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"digitlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Say more: -v for steps, -vv for debug.")] = 0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    setup_logging(verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input ends in one clear line on stderr and a non-zero exit, not a traceback.
+
+    Usage errors exit 2 (typer's own handling); digitlab's data and argument errors exit 1.
+    """
+    try:
+        app(args=argv, prog_name="digitlab")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+    except (DigitlabError, ValueError) as error:  # ValueError: a library's argument check
+        err_console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The notebook's step 1, data exploration: sample grids, class counts and the pixel matrix.
+
+Figures are returned, never shown or saved: the CLI and the report decide where they go.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless by default; a notebook's inline backend still wins when set first
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from digitlab.datasets import Dataset, Split  # noqa: E402
+
+GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
+
+
+def sample_grid(
+    split: Split, classes: tuple[str, ...], *, rows: int = 3, cols: int = 3, seed: int = 0,
+    indices: list[int] | None = None,
+) -> tuple[Figure, list[int]]:
+    """A grid of random images titled '#index' and their class, plus the indices drawn.
+
+    ``indices`` picks the images instead of drawing them at random (``rows * cols`` at most).
+    """
+    count = rows * cols
+    if indices is None:
+        generator = torch.Generator().manual_seed(seed)
+        indices = torch.randperm(len(split), generator=generator)[:count].tolist()
+    if not 0 < len(indices) <= count:
+        raise ValueError(f"need between 1 and {count} indices, got {len(indices)}")
+    figure, axes = plt.subplots(rows, cols, figsize=(cols * GRID_INCHES_PER_IMAGE, rows * GRID_INCHES_PER_IMAGE))
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, index in zip(axes.flat, indices, strict=False):
+        axis.imshow(split.images[index].numpy(), cmap="binary", interpolation="none")
+        axis.set_title(f"#{index}\n{classes[int(split.labels[index])]}", fontsize=9)
+    figure.tight_layout()
+    return figure, indices
+
+
+def class_count_chart(dataset: Dataset) -> Figure:
+    """Bars of examples per class for train and test side by side."""
+    train = dataset.train.class_counts(dataset.num_classes).tolist()
+    test = dataset.test.class_counts(dataset.num_classes).tolist()
+    positions = torch.arange(dataset.num_classes).numpy()
+    width = 0.4
+    figure, axis = plt.subplots(figsize=(8, 3.5))
+    axis.bar(positions - width / 2, train, width, label=f"train ({len(dataset.train):,})")
+    axis.bar(positions + width / 2, test, width, label=f"test ({len(dataset.test):,})")
+    axis.set_xticks(positions, dataset.classes, rotation=30 if dataset.name != "mnist" else 0, ha="right" if dataset.name != "mnist" else "center")
+    axis.set_ylabel("examples")
+    axis.set_title(f"{dataset.name}: examples per class")
+    axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def pixel_matrix(image: torch.Tensor, scale: bool = True, digits: int = 2) -> str:
+    """The image as a text matrix like the notebook's ``matprint``: one row per line, aligned columns.
+
+    With ``scale`` the values are the network's inputs (``uint8 / 255``, printed with ``digits``
+    significant digits, ``0`` for blank); without it the raw bytes 0..255.
+    """
+    if image.ndim != 2:
+        raise ValueError(f"expected one (H, W) image, got shape {tuple(image.shape)}")
+    values = image.to(torch.float32) / 255 if scale and image.dtype == torch.uint8 else image
+    cells = [[f"{float(v):.{digits}g}" if scale else str(int(v)) for v in row] for row in values]
+    widths = [max(len(row[col]) for row in cells) for col in range(len(cells[0]))]
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells)
