@@ -49,7 +49,7 @@ def _mirrors_from_environment(spec: DatasetSpec) -> tuple[str, ...]:
 
 
 def fetch(
-    name: str,
+    name: str | DatasetSpec,
     *,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -60,13 +60,13 @@ def fetch(
 
     Parameters
     ----------
-    name : "mnist" or "fashion-mnist"
+    name : "mnist" or "fashion-mnist" (or a DatasetSpec of one's own)
     data_dir : a folder with the IDX files (default ``$DIGITLAB_DATA_DIR``); used as is, not cached.
     cache_dir : the cache (default ``$DIGITLAB_CACHE_DIR`` or ``~/.cache/digitlab``).
     mirrors : base URLs to try instead of the official mirrors (default ``$DIGITLAB_MIRRORS``).
     remote : False forbids network and registry sources (the data must be local).
     """
-    spec = get_spec(name)
+    spec = name if isinstance(name, DatasetSpec) else get_spec(name)
     data_dir = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
     if data_dir is not None:
         source = DirectorySource(Path(data_dir))
@@ -121,7 +121,7 @@ def _split(files: dict[str, bytes | bytearray], images_name: str, labels_name: s
 
 
 def load(
-    name: str,
+    name: str | DatasetSpec,
     *,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,

@@ -87,7 +87,10 @@ class DirectorySource:
 
 @dataclass
 class MirrorSource:
-    """The official download mirrors: ``<base><file>.gz`` for each base URL in turn."""
+    """The official download mirrors: ``<base><file>.gz`` for each base URL in turn.
+
+    After a successful fetch, ``label`` names the mirror that delivered, for the cache record.
+    """
 
     base_urls: tuple[str, ...]
     timeout_s: float = MIRROR_TIMEOUT_S
@@ -99,7 +102,9 @@ class MirrorSource:
         failures: list[str] = []
         for base in self.base_urls:
             try:
-                return {f.name: self._download(spec, base, f.name) for f in spec.files}
+                files = {f.name: self._download(spec, base, f.name) for f in spec.files}
+                self.label = f"mirror {base}"
+                return files
             except (SourceUnavailable, DataError) as error:
                 failures.append(str(error))
                 log.info("mirror failed: %s", error)

@@ -17,13 +17,12 @@ def verify_file(spec: DatasetSpec, name: str, data: bytes, source: str) -> None:
     """Raise a DataError naming file, source and expectation unless ``data`` is the published file."""
     expected = spec.file(name)
     where = f"{spec.name}/{name} from {source}"
+    decode_idx(data, where)  # first: a wrong magic number or a truncation is the more precise message
     if len(data) != expected.size:
-        decode_idx(data, where)  # a wrong magic number or a truncation says so more precisely
         raise DataError(f"{where}: {len(data)} bytes, expected {expected.size}")
     digest = md5_hex(data)
     if digest != expected.md5:
         raise DataError(f"{where}: MD5 {digest} does not match the published {expected.md5}")
-    decode_idx(data, where)
 
 
 def verify_files(spec: DatasetSpec, files: dict[str, bytes], source: str) -> None:
