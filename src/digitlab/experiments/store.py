@@ -1,0 +1,150 @@
+"""The results store: Optuna's RDB storage (SQLite by default, any SQLAlchemy URL such as PostgreSQL).
+
+Every experiment is an Optuna trial: its grid params are the trial's params, its whole config and
+results live in the trial's user attributes. So the store is both what sweeps coordinate through
+(several workers on one PostgreSQL study) and what ``digitlab runs`` and the report read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from digitlab.errors import DigitlabError
+
+STORAGE_ENV = "DIGITLAB_STORAGE"
+DEFAULT_STORAGE_PATH = Path("runs") / "digitlab.sqlite3"  # in the project directory: nothing to install
+HEARTBEAT_INTERVAL_S = 5  # a running trial writes a heartbeat this often...
+HEARTBEAT_GRACE_S = 30  # ...and counts as dead (then retried) after this long without one
+CONFIG_ATTR = "config"  # user attribute holding ExperimentConfig.to_dict()
+RESULT_ATTR = "result"  # user attribute holding the run's results
+
+
+def default_storage_url() -> str:
+    """``$DIGITLAB_STORAGE``, else an SQLite file ``runs/digitlab.sqlite3`` in the current folder."""
+    return os.environ.get(STORAGE_ENV) or f"sqlite:///{DEFAULT_STORAGE_PATH}"
+
+
+def open_storage(url: str | None = None) -> RDBStorage:
+    """Open (and create the tables of) the store at ``url``, with heartbeats so killed runs get retried."""
+    url = url or default_storage_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return RDBStorage(
+            url,
+            heartbeat_interval=HEARTBEAT_INTERVAL_S,
+            grace_period=HEARTBEAT_GRACE_S,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
+            engine_kwargs={"pool_pre_ping": True},
+        )
+    except Exception as error:  # SQLAlchemy raises many kinds: bad URL, no driver, server down
+        raise DigitlabError(f"cannot open the results store {url!r}: {error}") from error
+
+
+def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSampler | None = None,
+               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+    return optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True,
+                               sampler=sampler, pruner=pruner)
+
+
+@contextlib.contextmanager
+def study_lock(storage: RDBStorage, study_name: str) -> Iterator[None]:
+    """Serialise set-up steps (enqueueing a grid) between workers of one study.
+
+    SQLite: an ``flock`` on a file beside the database. PostgreSQL: a session advisory lock.
+    Other databases: no lock (a second worker starting at the same instant could enqueue twice).
+    """
+    url = storage.url
+    if url.startswith("sqlite:///"):
+        lock_path = Path(url.removeprefix("sqlite:///")).expanduser().with_suffix(".lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    elif url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    else:
+        yield
+
+
+@dataclass(frozen=True)
+class Run:
+    """One experiment as stored: identity, state, params, config and results."""
+
+    id: int  # unique in the store (Optuna's trial id): what the report links to
+    study: str
+    number: int  # position within its study
+    state: str  # COMPLETE, RUNNING, WAITING, FAIL, PRUNED
+    params: dict[str, Any]
+    value: float | None  # the objective: validation accuracy (test accuracy when there is no validation set)
+    config: dict[str, Any]
+    result: dict[str, Any]
+    started: datetime | None
+    finished: datetime | None
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.result.get("metrics", {})
+
+
+def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:
+    return Run(
+        id=trial._trial_id,
+        study=study_name,
+        number=trial.number,
+        state=trial.state.name,
+        params=dict(trial.params) or dict(trial.system_attrs.get("fixed_params", {})),
+        value=trial.value if trial.state == TrialState.COMPLETE else None,
+        config=trial.user_attrs.get(CONFIG_ATTR, {}),
+        result=trial.user_attrs.get(RESULT_ATTR, {}),
+        started=trial.datetime_start,
+        finished=trial.datetime_complete,
+    )
+
+
+def list_studies(storage: RDBStorage) -> list[str]:
+    return sorted(summary.study_name for summary in optuna.get_all_study_summaries(storage, include_best_trial=False))
+
+
+def list_runs(storage: RDBStorage, study: str | None = None, states: tuple[str, ...] | None = ("COMPLETE",)) -> list[Run]:
+    """Runs of one study (or all), in order; by default only the finished ones."""
+    names = [study] if study else list_studies(storage)
+    runs = []
+    for name in names:
+        try:
+            loaded = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            raise DigitlabError(f"no study named {name!r} in the store; 'digitlab runs list' shows them") from None
+        runs += [run_from_trial(name, t) for t in loaded.get_trials(deepcopy=False)]
+    return [r for r in runs if states is None or r.state in states]
+
+
+def get_run(storage: RDBStorage, run_id: int) -> Run:
+    """The run with store-wide id ``run_id``."""
+    for study in storage.get_all_studies():  # Optuna has no public trial -> study lookup; stores are small
+        for trial in storage.get_all_trials(study._study_id, deepcopy=False):
+            if trial._trial_id == run_id:
+                return run_from_trial(study.study_name, trial)
+    raise DigitlabError(f"no run with id {run_id} in the store; 'digitlab runs list' shows them")
