@@ -54,3 +54,12 @@ def setup_logging(verbose: int) -> None:
     handler = RichHandler(console=err_console, show_path=False, show_time=False)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     logging.getLogger("digitlab").setLevel(level)
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        envvar="DIGITLAB_STORAGE",
+        help="Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///runs/digitlab.sqlite3].",
+    ),
+]

@@ -11,6 +11,8 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from digitlab.errors import DigitlabError
@@ -27,6 +29,9 @@ STORAGE_ENV = "DIGITLAB_STORAGE"
 DEFAULT_STORAGE_PATH = Path("runs") / "digitlab.sqlite3"  # in the project directory: nothing to install
 HEARTBEAT_INTERVAL_S = 5  # a running trial writes a heartbeat this often...
 HEARTBEAT_GRACE_S = 30  # ...and counts as dead (then retried) after this long without one
+OPEN_ATTEMPTS = 5  # creating a new store's tables can race with another worker doing the same
+OPEN_RETRY_S = 0.5
+MAX_RETRIES = 3  # a run killed this many times is left failed rather than retried forever
 CONFIG_ATTR = "config"  # user attribute holding ExperimentConfig.to_dict()
 RESULT_ATTR = "result"  # user attribute holding the run's results
 
@@ -41,16 +46,25 @@ def open_storage(url: str | None = None) -> RDBStorage:
     url = url or default_storage_url()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_INTERVAL_S,
-            grace_period=HEARTBEAT_GRACE_S,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
-            engine_kwargs={"pool_pre_ping": True},
-        )
-    except Exception as error:  # SQLAlchemy raises many kinds: bad URL, no driver, server down
-        raise DigitlabError(f"cannot open the results store {url!r}: {error}") from error
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():  # heartbeats are marked experimental, and have been since 2021
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                    grace_period=HEARTBEAT_GRACE_S,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+                    engine_kwargs={"pool_pre_ping": True},
+                )
+        except Exception as error:  # SQLAlchemy raises many kinds: bad URL, no driver, server down
+            # Two workers creating the tables of a new store at once: one loses, then finds them made.
+            if "UNIQUE" in str(error) or "already exists" in str(error) or "duplicate key" in str(error):
+                if attempt + 1 < OPEN_ATTEMPTS:
+                    time.sleep(OPEN_RETRY_S)
+                    continue
+            raise DigitlabError(f"cannot open the results store {url!r}: {error}") from error
+    raise AssertionError("unreachable")
 
 
 def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSampler | None = None,

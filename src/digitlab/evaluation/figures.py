@@ -1,0 +1,137 @@
+"""Pictures of results: training curves, confusion heatmaps, galleries of predictions, sweeps.
+
+Every function returns a matplotlib ``Figure`` and never shows or saves it: the CLI, the report
+and notebooks decide where it goes. Figures are built without pyplot, so no global figure list
+grows and nothing needs closing; they render with the Agg canvas (``figure.savefig``) and
+display inline in Jupyter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+TILE_INCHES = 1.8  # room for a 28x28 digit and a two-line title
+CELL_INCHES = 0.55  # per confusion-matrix cell: fits a four-digit count
+LONG_CLASS_NAME = 3  # longer tick labels (Fashion-MNIST's "T-shirt/top") are tilted to stay readable
+HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
+
+
+def _numpy(values) -> np.ndarray:
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+
+def history_figure(history: list[dict]) -> Figure:
+    """Loss (left) and accuracy (right) per epoch from a training history.
+
+    Each entry has ``epoch``, ``train_loss``, ``train_accuracy``, ``test_accuracy`` and optionally
+    ``val_accuracy`` (drawn for the epochs that have it) and ``seconds`` (ignored here).
+    """
+    if not history:
+        raise ValueError("history is empty: train for at least one epoch")
+    for number, entry in enumerate(history):
+        missing = [key for key in HISTORY_KEYS if key not in entry]
+        if missing:
+            raise ValueError(f"history entry {number} lacks {', '.join(missing)}")
+    epochs = [entry["epoch"] for entry in history]
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
+    loss_axis.plot(epochs, [entry["train_loss"] for entry in history], marker="o", label="train")
+    loss_axis.set(title="loss per epoch", xlabel="epoch", ylabel="loss")
+    for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation"), ("test_accuracy", "test")):
+        points = [(entry["epoch"], entry[key]) for entry in history if entry.get(key) is not None]
+        if points:
+            accuracy_axis.plot(*zip(*points, strict=True), marker="o", label=label)
+    accuracy_axis.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy")
+    for axis in (loss_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+        axis.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    return figure
+
+
+def confusion_figure(confusion, classes: Sequence[str], title: str = "") -> Figure:
+    """A heatmap of a confusion matrix (rows true, columns predicted) with each count written in."""
+    counts = _numpy(confusion)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"confusion must be a square matrix, got shape {counts.shape}")
+    if len(classes) != len(counts):
+        raise ValueError(f"{len(classes)} class names for a {len(counts)}x{len(counts)} confusion matrix")
+    size = max(4.0, CELL_INCHES * len(counts) + 2)
+    figure = Figure(figsize=(size + 1, size), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(counts, cmap="Greens")
+    figure.colorbar(image, ax=axis, label="images")
+    # Dark cells get white text; the threshold is half the darkest shade.
+    threshold = counts.max() / 2 if counts.size and counts.max() > 0 else 1
+    for row, column in np.ndindex(counts.shape):
+        value = counts[row, column]
+        axis.text(column, row, f"{value:g}", ha="center", va="center", fontsize=8,
+                  color="white" if value > threshold else "black")
+    tilt = 45 if max((len(name) for name in classes), default=0) > LONG_CLASS_NAME else 0
+    ticks = range(len(classes))
+    axis.set_xticks(ticks, classes, rotation=tilt, ha="right" if tilt else "center")
+    axis.set_yticks(ticks, classes)
+    axis.set(xlabel="predicted class", ylabel="true class", title=title)
+    return figure
+
+
+def gallery_figure(
+    images, predicted, labels, classes: Sequence[str], indices, title: str = "", cols: int = 3,
+) -> Figure:
+    """Chosen images in a grid, each titled 'predicted <class> / class <class>'.
+
+    ``images`` (N, H, W), ``predicted`` and ``labels`` (N,) cover the whole set; ``indices`` picks
+    the tiles (e.g. from :func:`~digitlab.evaluation.metrics.most_confident_mistakes`).
+    """
+    images, predicted, labels = _numpy(images), _numpy(predicted), _numpy(labels)
+    chosen = [int(index) for index in _numpy(indices).reshape(-1)]
+    if images.ndim != 3:
+        raise ValueError(f"images must be (N, H, W), got shape {images.shape}")
+    if not len(images) == len(predicted) == len(labels):
+        raise ValueError(f"images, predicted and labels differ in length: {len(images)}, {len(predicted)}, {len(labels)}")
+    if cols < 1:
+        raise ValueError(f"cols must be at least 1, got {cols}")
+    outside = [index for index in chosen if not 0 <= index < len(images)]
+    if outside:
+        raise ValueError(f"index {outside[0]} is outside the {len(images)} images")
+    rows = max(1, math.ceil(len(chosen) / cols))
+    figure = Figure(figsize=(cols * TILE_INCHES, rows * TILE_INCHES + (0.4 if title else 0)), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False)).reshape(-1)
+    for axis in axes:
+        axis.axis("off")
+    if not chosen:
+        axes[0].text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=axes[0].transAxes)
+    for axis, index in zip(axes, chosen, strict=False):
+        axis.imshow(images[index], cmap="binary", interpolation="none")
+        axis.set_title(f"predicted {classes[int(predicted[index])]}\nclass {classes[int(labels[index])]}", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def curve_figure(
+    x, ys: dict[str, list], xlabel: str, ylabel: str, title: str, logx: bool = False,
+) -> Figure:
+    """Lines sharing one x axis, one per entry of ``ys`` (a legend names them); None is a gap."""
+    xs = _numpy(x).astype(float)
+    if xs.ndim != 1:
+        raise ValueError(f"x must be 1-D, got shape {xs.shape}")
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axis = figure.subplots()
+    for name, values in ys.items():
+        points = np.array([np.nan if value is None else float(value) for value in values], dtype=float)
+        if len(points) != len(xs):
+            raise ValueError(f"series {name!r} has {len(points)} values for {len(xs)} x values")
+        axis.plot(xs, points, marker="o", label=name)
+    if logx:
+        axis.set_xscale("log")
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    axis.grid(alpha=0.3)
+    if ys:
+        axis.legend()
+    return figure
