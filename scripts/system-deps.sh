@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System packages the test suite uses, from Debian: package lists (the Fashion-MNIST fallback
-# downloads Debian's dataset package) and Chromium (the browser tests). As root they are
-# installed; otherwise this says what to run with sudo and the tests that need them skip.
+# downloads Debian's dataset package), Chromium (the browser tests) and PostgreSQL (the shared
+# results-store tests start their own server from its binaries). As root they are installed;
+# otherwise this says what to run with sudo and the tests that need them skip.
 set -euo pipefail
 
 need_update=0
 [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || need_update=1
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: not a Debian-based system; install Chromium yourself for the browser tests"

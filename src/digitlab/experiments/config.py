@@ -18,6 +18,7 @@ from typing import Any
 from digitlab.errors import DigitlabError
 
 KINDS = ("network", "knn")
+SETUPS = ("recommended", "notebook")
 DEFAULT_VALIDATION_SIZE = 5000  # held out of the 60k training images; tuning never sees the test set
 
 
@@ -29,7 +30,8 @@ class ExperimentConfig:
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
     model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
-    train_options: dict[str, Any] = field(default_factory=dict)  # fields of training.TrainConfig
+    setup: str = "recommended"  # starting TrainConfig: "recommended" (tuned) or "notebook" (the course's)
+    train_options: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the setup
     knn_options: dict[str, Any] = field(default_factory=dict)  # KNNClassifier params plus pca / deskew
     train_limit: int | None = None  # first N training images only (quick runs); None = all
     test_limit: int | None = None  # first N test images only; None = all
@@ -39,6 +41,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DigitlabError(f"experiment kind must be one of {KINDS}, got {self.kind!r}")
+        if self.setup not in SETUPS:
+            raise DigitlabError(f"experiment setup must be one of {SETUPS}, got {self.setup!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +109,8 @@ def load_sweep_file(path: str | Path, dataset: str | None = None) -> SweepSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise DigitlabError(f"{path}: cannot read sweep file ({error})") from error
+    if not data.get("grid"):
+        raise DigitlabError(f"{path}: no [grid] table; a sweep needs at least one setting with a list of values")
     base = data.get("base", {})
     if dataset is not None:
         base = {**base, "dataset": dataset}
