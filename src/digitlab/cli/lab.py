@@ -1,25 +1,96 @@
-"""``digitlab lab``: the main job. For now: fetch both datasets and write the exploration figures."""
+"""``digitlab lab``: the main job. Fetch the data, run the notebook's experiments, write the report."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
+import optuna
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from digitlab.cli import data
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, DatasetName, SeedOption, console
+from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console, err_console
+from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
+from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
+from digitlab.experiments.runner import check_config, run_experiment
+
+DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
 
 
 def lab(
-    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.all,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for figures.")] = Path("out"),
-    seed: SeedOption = 0,
+    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.mnist,
+    quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
+    configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: configs/lab].")] = None,
+    reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
+    models: Annotated[Path, typer.Option("--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
+    storage: StorageOption = None,
+    device: DeviceOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Work through the course notebook: get the data, then explore it."""
+    """Work through the course notebook: data, every assignment's experiments, the report and a final table.
+
+    Runs already in the store are reused, so a second run takes seconds and an interrupted one resumes.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     data.fetch_command(dataset, data_dir=data_dir, cache_dir=cache_dir)
-    for name in dataset.names():
-        console.rule(f"{name}: exploration")
-        data.show_command(DatasetName(name), out=out / "explore", index=None, raw=False, seed=seed, data_dir=data_dir, cache_dir=cache_dir)
+    store = open_storage(storage)
+    sweeps = [sweep for name in dataset.names() for sweep in lab_sweeps(name, configs)]
+    sweeps = [quicken(sweep) for sweep in sweeps] if quick else sweeps
+    for sweep in sweeps:
+        for point in sweep.points():
+            check_config(sweep.base.with_params(point))
+    pending = {sweep.study_name: pending_count(store, sweep) for sweep in sweeps}
+    started = time.perf_counter()
+    console.print(f"{sum(pending.values())} of {sum(len(s.points()) for s in sweeps)} runs to do "
+                  f"({len(sweeps)} sweeps; the rest are reused from {store.url})")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        overall = progress.add_task("lab", total=sum(pending.values()))
+        epochs = progress.add_task("", total=1, visible=False)
+
+        def on_start(config, params) -> None:  # noqa: ANN001
+            label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
+            total_epochs = config.train_options.get("epochs") or 1 if config.kind == "network" else 1
+            progress.update(epochs, description=f"  {config.dataset} {config.model if config.kind == 'network' else 'k-NN'} {label}",
+                            total=total_epochs, completed=0, visible=True)
+
+        def on_epoch(record) -> None:  # noqa: ANN001
+            progress.update(epochs, completed=record["epoch"])
+
+        def on_done(run) -> None:  # noqa: ANN001
+            progress.advance(overall)
+
+        for sweep in sweeps:
+            progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}")
+            save = Path(models) / f"{sweep.base.dataset}-{sweep.name}" if sweep.name in SAVED_MODEL_SWEEPS and not quick else None
+
+            def evaluate(config, report, save=save):  # noqa: ANN001, ANN202
+                return run_experiment(config, report, data_dir=data_dir, cache_dir=cache_dir, device=device,
+                                      on_epoch=on_epoch, checkpoint_dir=save)
+
+            run_grid(sweep, store, evaluate, SweepProgress(on_start=on_start, on_done=on_done))
+    console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
+    _write_reports(store, dataset.names(), reports, data_dir, cache_dir)
+
+
+def _write_reports(store, names: list[str], reports: Path, data_dir, cache_dir) -> None:  # noqa: ANN001
+    try:
+        from digitlab.report import build_report, comparison_rows
+    except ImportError:  # the report lands with its own change
+        return
+    from digitlab.experiments.runner import cached_dataset
+
+    for name in names:
+        dataset = cached_dataset(name, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
+        path = build_report(store, name, reports / name, dataset=dataset)
+        rows = comparison_rows(store, name)
+        if rows:
+            table = Table(*rows[0].keys(), title=f"{name}: comparison")
+            for row in rows:
+                table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+            console.print(table)
+        console.print(f"[green]✓[/green] report: {path}")

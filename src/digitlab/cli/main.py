@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from digitlab import __version__
 from digitlab.cli import data, lab
@@ -21,7 +22,14 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command("lab")(lab.lab)
+from digitlab.cli import runs as runs_cli; app.add_typer(runs_cli.app, name="runs")  # noqa: E402, E702
+from digitlab.cli import sweep as sweep_cli; app.command("sweep")(sweep_cli.sweep); app.command("tune")(sweep_cli.tune)  # noqa: E402, E702
 # Command groups of later features register here, one line each.
+from digitlab.cli import robustness as robustness_cli; app.command("robustness")(robustness_cli.robustness)  # noqa: E402, E702
+from digitlab.cli import knn as knn_cli; app.add_typer(knn_cli.app, name="knn")  # noqa: E402, E702  (knn, knn tune, knn scaling)
+from digitlab.cli import report as report_cli; app.command("report")(report_cli.report)  # noqa: E402, E702
+from digitlab.cli import train as train_cli; app.add_typer(train_cli.app)  # noqa: E402, E702  (train, evaluate, predict, summary)
+from digitlab.cli import serve as serve_cli; app.command("serve")(serve_cli.serve)  # noqa: E402, E702
 
 
 def _version(value: bool) -> None:
@@ -48,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
     except (DigitlabError, ValueError) as error:  # ValueError: a library's argument check
-        err_console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False)
         return 1
     return 0
 

@@ -1,0 +1,339 @@
+"""``digitlab knn``: evaluate one k-NN setting; ``knn tune`` searches settings; ``knn scaling`` times them.
+
+Registered in main.py with ``app.add_typer(knn.app, name="knn")``. Each command calls one library
+function of :mod:`digitlab.knn.tuning` and prints or writes what comes back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from matplotlib.figure import Figure
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from digitlab.atomic import atomic_write_bytes, atomic_write_text
+from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, SeedOption, console, err_console
+from digitlab.datasets import load
+from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
+from digitlab.knn.tuning import Evaluation, Grid, KNNConfig, best_config, evaluate, fit_line, scaling, search
+
+app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
+
+PERCENT = 100
+TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
+PLOTTED_SPACES = 8  # lines in the accuracy-against-k plot
+HD_PIXELS = 1920 * 1080 * 3  # the notebook's "what about 1920x1080 images?", in colour
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # the extrapolation keeps MNIST's set sizes
+QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
+
+
+class Weights(str, Enum):
+    uniform = "uniform"
+    distance = "distance"
+
+
+class Metric(str, Enum):
+    euclidean = "euclidean"
+    manhattan = "manhattan"
+    cosine = "cosine"
+    minkowski = "minkowski"
+
+
+DatasetOption = Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")]
+KOption = Annotated[int, typer.Option("--k", "-k", min=1, help="Neighbours that vote.")]
+WeightsOption = Annotated[Weights, typer.Option("--weights", help="uniform votes or 1/distance votes.")]
+MetricOption = Annotated[Metric, typer.Option("--metric", help="Distance.")]
+POption = Annotated[float, typer.Option("--p", min=1, help="Minkowski power (with --metric minkowski).")]
+PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this many principal components first (0: raw pixels).")]
+DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
+TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
+TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
+BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Queries scored at once (memory: batch x train x 4 bytes).")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder [default: out/knn/DATASET].")]
+
+
+@app.callback()
+def knn(
+    ctx: typer.Context,
+    dataset: DatasetOption = DatasetName.mnist,
+    k: KOption = 5,
+    weights: WeightsOption = Weights.uniform,
+    metric: MetricOption = Metric.euclidean,
+    p: POption = 2,
+    pca: PcaOption = 0,
+    deskew: DeskewOption = False,
+    train_limit: TrainLimitOption = None,
+    test_limit: TestLimitOption = None,
+    device: DeviceOption = "auto",
+    batch_size: BatchOption = 1024,
+    out: OutOption = None,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Fit one k-NN setting on the training set and score it on the test set; print accuracy and
+    seconds, and write the confusion matrix as a heatmap PNG and a CSV."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, p=p, pca=pca or None, deskew=deskew)
+    data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
+    _check_k(config.k, len(data.train))
+    with err_console.status(f"k-NN {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
+        result = evaluate(config, data.train, data.test, device=device, batch_size=batch_size)
+    _print_evaluation(data.name, result)
+    _write_confusion(result, data.classes, out or Path("out/knn") / data.name)
+
+
+@app.command("tune")
+def tune_command(
+    dataset: DatasetOption = DatasetName.mnist,
+    ks: Annotated[str, typer.Option("--ks", help="k values: '1-15' or '1,3,5'.")] = "1-15",
+    weights: Annotated[str, typer.Option("--weights", help="Comma-separated: uniform,distance.")] = "uniform,distance",
+    metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
+    pcas: Annotated[str, typer.Option("--pcas", help="PCA sizes, 0 = raw pixels: '0,30,50'.")] = "0,30,50",
+    deskew: Annotated[str, typer.Option("--deskew", help="both, yes or no.")] = "both",
+    validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
+    train_limit: TrainLimitOption = None,
+    test_limit: TestLimitOption = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A small smoke run: 3000 train, 500 test, 500 validation, k 1,3,5, PCA 30.")] = False,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+    batch_size: BatchOption = 1024,
+    out: OutOption = None,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Search k, weights, metric, PCA size and deskew on validation data carved from the training
+    set (never the test set), then evaluate the best setting once on the test set."""
+    if quick:
+        train_limit, test_limit, validation_size = train_limit or 3000, test_limit or 500, min(validation_size, 500)
+        ks, pcas = "1,3,5", "30"
+    grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
+                pcas=tuple(n or None for n in _ints(pcas, "--pcas", low=0)), deskews=_deskews(deskew))
+    data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
+    if folds == 1 and not 0 < validation_size < len(data.train):
+        raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
+    out = out or Path("out/knn") / data.name
+    with _progress() as progress:
+        task = progress.add_task("tune", total=len(grid.feature_spaces()) * folds)
+        rows = search(data.train, grid, validation_size=validation_size, folds=folds, seed=seed, device=device, batch_size=batch_size,
+                      progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
+    _print_search(rows, data.name)
+    _write_csv(out / "tune.csv", rows)
+    _save(_accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
+    _save(_accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
+    best = best_config(rows)
+    with err_console.status(f"best setting on the test set: {best.label()}..."):
+        result = evaluate(best, data.train, data.test, device=device, batch_size=batch_size)
+    _print_evaluation(data.name, result, heading="Best setting (chosen on validation), evaluated once on test")
+    _write_confusion(result, data.classes, out)
+    console.print(f"[green]✓[/green] wrote {out / 'tune.csv'}, {out / 'tune-accuracy-vs-k.png'}, {out / 'tune-accuracy-vs-time.png'}")
+
+
+@app.command("scaling")
+def scaling_command(
+    dataset: DatasetOption = DatasetName.mnist,
+    k: KOption = 5,
+    weights: WeightsOption = Weights.uniform,
+    metric: MetricOption = Metric.euclidean,
+    pca: PcaOption = 0,
+    deskew: DeskewOption = False,
+    sizes: Annotated[str, typer.Option("--sizes", help="Training-set sizes to time.")] = "1000,2000,5000,10000,20000,40000,60000",
+    image_sides: Annotated[str, typer.Option("--image-sides", help="Image sides (pixels) to resize to and time, with 10,000 training images; '' for none.")] = "28,56,84,112",
+    test_limit: Annotated[int, typer.Option("--test-limit", min=1, help="Queries timed per point.")] = 1000,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Time each point this often and keep the fastest.")] = 3,
+    quick: Annotated[bool, typer.Option("--quick", help=f"Sizes {QUICK_SIZES}, sides {QUICK_SIDES}, 200 queries, 1 repeat.")] = False,
+    device: DeviceOption = "auto",
+    batch_size: BatchOption = 1024,
+    out: OutOption = None,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Measure predict time against training-set size and against pixels per image, fit lines, and
+    extrapolate to 1920x1080 colour images (the notebook's question)."""
+    if quick:
+        sizes, image_sides, test_limit, repeats = QUICK_SIZES, QUICK_SIDES, min(test_limit, 200), 1
+    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, pca=pca or None, deskew=deskew)
+    data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
+    train_sizes = [n for n in _ints(sizes, "--sizes") if n <= len(data.train)]
+    sides = _ints(image_sides, "--image-sides") if image_sides.strip() else ()
+    pixel_train = data.train.head(min(10_000, max(train_sizes, default=10_000)))
+    for size in train_sizes:
+        _check_k(config.k, size)
+    test = data.test.head(test_limit)
+    out = out or Path("out/knn") / data.name
+    with _progress() as progress:
+        task = progress.add_task("scaling", total=len(train_sizes) + len(sides))
+        update = lambda done, total, what: progress.update(task, completed=done, description=what)  # noqa: E731
+        rows = scaling(config, data.train, test, train_sizes, (), repeats, device, batch_size, update)
+        rows += scaling(config, pixel_train, test, (), sides, repeats, device, batch_size,
+                        lambda done, total, what: update(len(train_sizes) + done, None, what))
+    _print_scaling(rows, config, data.name, len(test))
+    _write_csv(out / "scaling.csv", rows)
+    for kind, xlabel in (("train_size", "training images"), ("pixels", "pixels per image")):
+        points = [row for row in rows if row["kind"] == kind]
+        if len(points) >= 2:
+            figure = curve_figure([row["x"] for row in points], {f"{config.label()}, {len(test)} queries": [row["predict_seconds"] for row in points]},
+                                  xlabel, "predict seconds", f"k-NN predict time against {xlabel} ({data.name})")
+            _save(figure, out / f"scaling-{kind.replace('_', '-')}.png")
+    console.print(f"[green]✓[/green] wrote {out / 'scaling.csv'} and the scaling-*.png plots")
+
+
+def _check_k(k: int, n_train: int) -> None:
+    if k > n_train:
+        raise typer.BadParameter(f"k={k} is larger than the {n_train} training images", param_hint="--k")
+
+
+def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
+    """'1-15' or '1,3,5' (or a mix) -> (1, ..., 15) / (1, 3, 5)."""
+    values: list[int] = []
+    try:
+        for part in (part.strip() for part in text.split(",") if part.strip()):
+            first, _, last = part.partition("-")
+            values += range(int(first), int(last) + 1) if last else [int(first)]
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers like '1-15' or '1,3,5', got {text!r}", param_hint=option) from None
+    if not values or min(values) < low:
+        raise typer.BadParameter(f"expected numbers of at least {low}, got {text!r}", param_hint=option)
+    return tuple(dict.fromkeys(values))
+
+
+def _choices(text: str, kind: type[Enum], option: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    allowed = [member.value for member in kind]
+    wrong = [name for name in names if name not in allowed]
+    if wrong or not names:
+        raise typer.BadParameter(f"choose from {', '.join(allowed)}; got {text!r}", param_hint=option)
+    return names
+
+
+def _deskews(text: str) -> tuple[bool, ...]:
+    choices = {"both": (False, True), "yes": (True,), "no": (False,)}
+    if text not in choices:
+        raise typer.BadParameter(f"choose both, yes or no; got {text!r}", param_hint="--deskew")
+    return choices[text]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
+
+
+def _print_evaluation(dataset: str, result: Evaluation, heading: str = "k-NN") -> None:
+    table = Table("setting", "train", "test", "accuracy", "fit s", "predict s", title=f"{heading} ({dataset})")
+    table.add_row(result.config.label(), f"{result.n_train:,}", f"{result.n_test:,}", f"{result.accuracy * PERCENT:.2f}%",
+                  f"{result.fit_seconds:.2f}", f"{result.predict_seconds:.2f}")
+    console.print(table)
+
+
+def _print_search(rows: list[dict], dataset: str) -> None:
+    first = rows[0]
+    title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
+             + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
+    table = Table("k", "weights", "metric", "PCA", "deskew", "val accuracy", "predict s", title=title)
+    for row in rows[:TOP_ROWS]:
+        spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
+        table.add_row(str(row["k"]), row["weights"], row["metric"], str(row["pca"] or "raw"), "yes" if row["deskew"] else "no",
+                      f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+    console.print(table)
+
+
+def _print_scaling(rows: list[dict], config: KNNConfig, dataset: str, queries: int) -> None:
+    table = Table("varied", "train images", "pixels", "predict s", "accuracy", title=f"k-NN predict time, {config.label()}, {queries} queries ({dataset})")
+    for row in rows:
+        table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}", f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
+    console.print(table)
+    by_size = [row for row in rows if row["kind"] == "train_size"]
+    by_pixels = [row for row in rows if row["kind"] == "pixels"]
+    if len(by_size) >= 2:
+        line = fit_line([row["n_train"] for row in by_size], [row["predict_seconds"] for row in by_size])
+        per_image = line["slope"] / queries  # seconds per query per training image
+        console.print(f"predict time grows by {line['slope'] * 1000:.3f} s per 1000 training images for {queries} queries "
+                      f"(log-log exponent {line['exponent']:.2f}; 1 means proportional)")
+        if len(by_pixels) >= 2:
+            pixel_line = fit_line([row["pixels"] for row in by_pixels], [row["predict_seconds"] for row in by_pixels])
+            console.print(f"and with pixels per image: exponent {pixel_line['exponent']:.2f}")
+        if per_image <= 0:
+            console.print("the timings are too noisy for a slope (try more --repeats, more --test-limit queries or larger --sizes)")
+            return
+        hd = per_image / by_size[0]["pixels"] * HD_PIXELS * MNIST_TRAIN
+        console.print(f"1920x1080 colour images ({HD_PIXELS:,} values each), {MNIST_TRAIN:,} training images, cost proportional to both: "
+                      f"about {hd:,.0f} s per query, {hd * MNIST_TEST / 3600:,.0f} hours for a {MNIST_TEST:,}-image test set")
+
+
+def _write_confusion(result: Evaluation, classes: tuple[str, ...], out: Path) -> None:
+    slug = _slug(result.config)
+    counts = confusion_matrix(result.predictions, result.targets, num_classes=len(classes))
+    lines = io.StringIO()
+    writer = csv.writer(lines)
+    writer.writerow(["true \\ predicted", *classes])
+    for name, row in zip(classes, counts.tolist(), strict=True):
+        writer.writerow([name, *row])
+    atomic_write_text(out / f"confusion-{slug}.csv", lines.getvalue())
+    title = f"k-NN {result.config.label()}: {result.accuracy * PERCENT:.2f}% on {result.n_test:,} test images"
+    _save(confusion_figure(counts, classes, title=title), out / f"confusion-{slug}.png")
+    summary = {"config": asdict(result.config), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
+               "predict_seconds": result.predict_seconds, "n_train": result.n_train, "n_test": result.n_test}
+    atomic_write_text(out / f"result-{slug}.json", json.dumps(summary, indent=2) + "\n")
+    console.print(f"[green]✓[/green] wrote {out / f'confusion-{slug}.png'}, {out / f'confusion-{slug}.csv'}, {out / f'result-{slug}.json'}")
+
+
+def _slug(config: KNNConfig) -> str:
+    return config.label().replace(" ", "-").replace("=", "").replace(".", "_")
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    lines = io.StringIO()
+    writer = csv.DictWriter(lines, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, lines.getvalue())
+
+
+def _accuracy_vs_k(rows: list[dict]) -> Figure:
+    """Validation accuracy against k, one line per feature space (its better weighting at each k),
+    for the best few spaces so the legend stays readable."""
+    ks = sorted({row["k"] for row in rows})
+    lines: dict[str, list] = {}
+    for row in rows:  # best first, so the first spaces met are the best ones
+        name = f"{row['metric']} {'pca=' + str(row['pca']) if row['pca'] else 'raw'}{' deskew' if row['deskew'] else ''}"
+        if name not in lines and len(lines) == PLOTTED_SPACES:
+            continue
+        series = lines.setdefault(name, [None] * len(ks))
+        position = ks.index(row["k"])
+        series[position] = max(series[position] or 0.0, row["accuracy"] * PERCENT)
+    return curve_figure(ks, lines, "k (neighbours)", "validation accuracy (%)", "k-NN: accuracy against k (best feature spaces)")
+
+
+def _accuracy_vs_time(rows: list[dict]) -> Figure:
+    """Each setting as a point: predict seconds against validation accuracy; the best labelled."""
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    axis = figure.subplots()
+    axis.scatter([row["predict_seconds"] for row in rows], [row["accuracy"] * PERCENT for row in rows], s=12, alpha=0.6)
+    best = rows[0]
+    axis.annotate(KNNConfig(**{n: best[n] for n in KNNConfig.__dataclass_fields__}).label(),
+                  (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
+    axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
+             title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def _spread(rows: list[dict]) -> bool:
+    times = [row["predict_seconds"] for row in rows if row["predict_seconds"] > 0]
+    return bool(times) and math.log10(max(times) / min(times)) > 1
+
+
+def _save(figure: Figure, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(path, buffer.getvalue())

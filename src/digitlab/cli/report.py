@@ -1,0 +1,41 @@
+"""``digitlab report``: write the lab's HTML report for each dataset from the runs in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console
+from digitlab.experiments import open_storage
+from digitlab.report import build_report, comparison_rows
+from digitlab.report.links import NO_VALUE, count, percent, seconds
+
+DEFAULT_OUT = Path("reports")
+
+
+def report(
+    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.all,
+    storage: StorageOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports: OUT/<dataset>/index.html.")] = DEFAULT_OUT,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Write reports/<dataset>/index.html: the notebook's questions answered with the lab's runs."""
+    store = open_storage(storage)
+    for name in dataset.names():
+        with console.status(f"{name}: building the report"):
+            path = build_report(store, name, out / name, data_dir=data_dir, cache_dir=cache_dir)
+        console.print(f"[green]✓[/green] {name}: wrote {path}")
+
+
+def print_comparison(storage: str | None, dataset_name: str) -> None:
+    """The report's summary table in the terminal (for ``digitlab lab`` to call at its end)."""
+    rows = comparison_rows(open_storage(storage), dataset_name)
+    table = Table("model", "test accuracy", "train / fit", "predict", "parameters", "run", title=f"{dataset_name}: every model")
+    for row in rows:
+        table.add_row(row["model"], percent(row["test_accuracy"]), seconds(row["train_seconds"]),
+                      seconds(row["predict_seconds"]), count(row["num_parameters"]), str(row["run_id"]))
+    console.print(table if rows else f"{dataset_name}: {NO_VALUE} no runs yet")

@@ -1,0 +1,106 @@
+"""``digitlab sweep`` (a grid from a TOML file) and ``digitlab tune`` (a TPE search with pruning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import optuna
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, StorageOption, console, err_console
+from digitlab.experiments import ExperimentConfig, SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
+from digitlab.experiments.lab import quicken
+from digitlab.experiments.runner import check_config, run_experiment
+from digitlab.experiments.search_spaces import SEARCH_SPACES
+
+DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
+VALIDATION_FRACTION_OF_LIMIT = 5  # with --limit N, hold out N/5 images for validation
+COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+
+
+def sweep(
+    config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (see configs/lab/).")],
+    dataset: Annotated[DatasetName | None, typer.Option("--dataset", "-d", help="Override the file's dataset.")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
+    max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,
+    storage: StorageOption = None,
+    device: DeviceOption = None,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Run every point of a grid that the store does not have yet. Start several workers on one
+    --storage (e.g. PostgreSQL) to share the grid; Ctrl-C or a kill loses no finished run."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    spec = load_sweep_file(config, dataset=dataset.value if dataset else None)
+    spec = quicken(spec) if quick else spec
+    for point in spec.points():
+        check_config(spec.base.with_params(point))
+    store = open_storage(storage)
+    with Progress(*COLUMNS, console=err_console, transient=True) as progress:
+        task = progress.add_task(spec.name, total=pending_count(store, spec))
+        hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
+                              on_done=lambda run: progress.advance(task))
+        runs = run_grid(spec, store, lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
+                        hooks, max_runs=max_runs)
+    table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
+    for run in sorted(runs, key=lambda r: r.number):
+        metrics = run.metrics
+        table.add_row(str(run.id), *(str(run.params.get(k)) for k in spec.grid), _percent(metrics.get("val_accuracy")),
+                      _percent(metrics.get("test_accuracy")), f"{metrics.get('train_seconds', 0):.1f}")
+    console.print(table)
+
+
+def tune(
+    model: Annotated[str, typer.Option("--model", "-m", help=f"What to tune: {', '.join(SEARCH_SPACES)}.")] = "mlp",
+    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")] = DatasetName.mnist,
+    trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="How many settings to try in total (resumes).")] = 20,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per trial (networks).")] = 5,
+    limit: Annotated[int | None, typer.Option("--limit", min=100, help="Use only the first N training images (quick).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the sampler and every run.")] = 0,
+    storage: StorageOption = None,
+    device: DeviceOption = None,
+    data_dir: DataDirOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Search hyperparameters with Optuna's TPE on a validation split (never the test set), pruning
+    trials whose per-epoch validation accuracy falls behind; the best is then reported on test."""
+    if model not in SEARCH_SPACES:
+        raise typer.BadParameter(f"choose one of {', '.join(SEARCH_SPACES)}", param_hint="--model")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    base, space = SEARCH_SPACES[model]
+    base = base.with_params({"dataset": dataset.value, "seed": seed, "train_limit": limit})
+    if limit is not None:
+        base = base.with_params({"validation_size": min(base.validation_size, limit // VALIDATION_FRACTION_OF_LIMIT)})
+    if base.kind == "network":
+        base = base.with_params({"train_options.epochs": epochs})
+    store = open_storage(storage)
+    with Progress(*COLUMNS, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"tune {model}", total=trials)
+        hooks = SweepProgress(on_done=lambda run: progress.advance(task))
+        study = run_search(f"tune-{model}", base, space, store,
+                           lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
+                           n_trials=trials, seed=seed, progress=hooks)
+    _print_search(study)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f}%"
+
+
+def _print_search(study: optuna.Study) -> None:
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    table = Table("trial", "state", "params", "val acc", "test acc", title=f"{study.study_name}: {len(finished)} trials")
+    for trial in finished:
+        metrics = trial.user_attrs.get("result", {}).get("metrics", {})
+        params = ", ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}" for k, v in trial.params.items())
+        table.add_row(str(trial._trial_id), trial.state.name, params, _percent(metrics.get("val_accuracy")), _percent(metrics.get("test_accuracy")))
+    console.print(table)
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if complete:
+        best = study.best_trial
+        test = best.user_attrs.get("result", {}).get("metrics", {}).get("test_accuracy")
+        console.print(f"best on validation: run {best._trial_id} {best.params} → validation {_percent(best.value)}, "
+                      f"test (measured once, not used to choose) {_percent(test)}")

@@ -1,0 +1,42 @@
+"""What ``digitlab tune`` searches, per model: a base config and how to suggest each setting."""
+
+from __future__ import annotations
+
+from optuna.trial import Trial
+
+from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.sweep import SearchSpace
+
+HIDDEN_CHOICES = ("256", "512", "1024", "512-512", "1024-1024", "512-512-512")  # strings: Optuna wants primitives
+
+
+def _hidden(trial: Trial, name: str) -> list[int]:
+    return [int(width) for width in trial.suggest_categorical(name, HIDDEN_CHOICES).split("-")]
+
+
+MLP_SPACE: SearchSpace = {
+    "model_options.hidden": _hidden,
+    "model_options.dropout": lambda trial, name: trial.suggest_float(name, 0.0, 0.5),
+    "train_options.lr": lambda trial, name: trial.suggest_float(name, 1e-4, 1e-2, log=True),
+    "train_options.batch_size": lambda trial, name: trial.suggest_categorical(name, (64, 128, 256, 512)),
+    "train_options.label_smoothing": lambda trial, name: trial.suggest_float(name, 0.0, 0.2),
+}
+
+CNN_SPACE: SearchSpace = {
+    "train_options.lr": lambda trial, name: trial.suggest_float(name, 5e-4, 2e-2, log=True),
+    "train_options.batch_size": lambda trial, name: trial.suggest_categorical(name, (64, 128, 256)),
+    "train_options.label_smoothing": lambda trial, name: trial.suggest_float(name, 0.0, 0.2),
+}
+
+KNN_SPACE: SearchSpace = {
+    "knn_options.n_neighbors": lambda trial, name: trial.suggest_int(name, 1, 15),
+    "knn_options.weights": lambda trial, name: trial.suggest_categorical(name, ("uniform", "distance")),
+    "knn_options.pca": lambda trial, name: trial.suggest_categorical(name, (0, 30, 50, 80)),
+    "knn_options.deskew": lambda trial, name: trial.suggest_categorical(name, (False, True)),
+}
+
+SEARCH_SPACES: dict[str, tuple[ExperimentConfig, SearchSpace]] = {
+    "mlp": (ExperimentConfig(model="mlp", train_options={"schedule": "onecycle"}), MLP_SPACE),
+    "cnn": (ExperimentConfig(model="cnn"), CNN_SPACE),
+    "knn": (ExperimentConfig(kind="knn"), KNN_SPACE),
+}

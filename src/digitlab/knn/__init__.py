@@ -1,0 +1,15 @@
+"""k-nearest neighbours done properly: exact like scikit-learn, faster, and tunable (the notebook's Part III).
+
+>>> from digitlab import load
+>>> from digitlab.knn import KNNClassifier, flatten_images
+>>> mnist = load("mnist")                                                       # doctest: +SKIP
+>>> knn = KNNClassifier(3, weights="distance").fit(flatten_images(mnist.train.images), mnist.train.labels)  # doctest: +SKIP
+>>> knn.score(flatten_images(mnist.test.images), mnist.test.labels)             # doctest: +SKIP
+0.9717
+"""
+
+from digitlab.knn.classifier import KNNClassifier, flatten_images, vote
+from digitlab.knn.search import NeighborIndex
+from digitlab.knn.transforms import PCA, Deskew, deskew_images
+
+__all__ = ["PCA", "Deskew", "KNNClassifier", "NeighborIndex", "deskew_images", "flatten_images", "vote"]

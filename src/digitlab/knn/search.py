@@ -1,0 +1,161 @@
+"""Exact brute-force k-nearest-neighbour search in blocks: the engine under :class:`KNNClassifier`.
+
+A query block of ``batch_size`` rows is scored against all references at once (one matrix
+product), the k nearest are picked per row (:mod:`digitlab.knn.select`), and the next block reuses
+the same score buffer. So the memory beyond the data is one ``batch_size x n_references`` block of
+4-byte scores (8 for float64 Minkowski), whatever the number of queries.
+
+Neighbours come back in scikit-learn's order: by distance, equal distances by training index, the
+k-th place going to the lower index. See docs/knn.md for how that matches
+``KNeighborsClassifier(algorithm="brute")``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from digitlab.knn.kernels import (
+    FloatEuclidean,
+    Minkowski,
+    PixelEuclidean,
+    fits_int8_product,
+    is_pixel_data,
+    padded_width,
+)
+from digitlab.knn.select import grouped_smallest_k, heap_select, smallest_k
+from digitlab.knn.threads import one_thread
+
+GROUP = 32  # references per group in the two-stage selection: one pass over a row, then 32*k entries
+METRICS = ("euclidean", "manhattan", "cosine", "minkowski")
+
+
+def effective_metric(metric: str, p: float) -> str:
+    """scikit-learn's ``effective_metric_``: minkowski with p=2 is euclidean, with p=1 manhattan."""
+    if metric == "minkowski" and p == 2:
+        return "euclidean"
+    if metric == "minkowski" and p == 1:
+        return "manhattan"
+    return metric
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` means CUDA when available, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class NeighborIndex:
+    """References (N, D) prepared once for one metric; :meth:`query` answers k-nearest questions.
+
+    Example
+    -------
+    >>> index = NeighborIndex(torch.tensor([[0, 0], [3, 4], [1, 0]], dtype=torch.uint8), "euclidean")
+    >>> distances, indices = index.query(torch.tensor([[0, 0]], dtype=torch.uint8), k=2)
+    >>> indices.tolist(), distances.tolist()
+    ([[0, 2]], [[0.0, 1.0]])
+    """
+
+    def __init__(
+        self,
+        references: torch.Tensor,
+        metric: str = "euclidean",
+        p: float = 2,
+        device: str | torch.device = "cpu",
+        batch_size: int = 1024,
+    ) -> None:
+        self.metric = effective_metric(metric, p)
+        self.p = {"euclidean": 2.0, "manhattan": 1.0}.get(self.metric, float(p))
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.n, self.n_features = references.shape
+        self.width = padded_width(self.n, GROUP)  # score columns: references plus padding
+        self.references = references  # kept on the CPU for kernels built later (float queries)
+        self.pixels = is_pixel_data(references)
+        self.kernel = self._build_kernel(pixel_queries=self.pixels)
+        self._float_kernel = None  # for real-valued queries against pixel references, built on demand
+
+    def _build_kernel(self, pixel_queries: bool):
+        if self.metric == "euclidean" and self.pixels and pixel_queries and fits_int8_product(self.n_features):
+            return PixelEuclidean(self.references, self.width, self.device)
+        if self.metric in ("euclidean", "cosine"):
+            return FloatEuclidean(self.references, self.width, self.device, cosine=self.metric == "cosine")
+        integer = not self.references.is_floating_point() or bool(torch.equal(self.references, self.references.round()))
+        return Minkowski(self.references, self.width, self.device, self.p, integer=integer)
+
+    def _kernel_for(self, queries: torch.Tensor):
+        if not isinstance(self.kernel, PixelEuclidean) or is_pixel_data(queries):
+            return self.kernel
+        if self._float_kernel is None:
+            self._float_kernel = self._build_kernel(pixel_queries=False)
+        return self._float_kernel
+
+    def query(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Distances (Q, k) float64 and indices (Q, k) int64 of the k nearest references, on the CPU."""
+        if not 1 <= k <= self.n:
+            raise ValueError(f"k must be in 1..{self.n} (the number of references), got {k}")
+        kernel = self._kernel_for(queries)
+        rows = min(self.batch_size, len(queries))
+        buffer = torch.empty(padded_width(rows, 8) * self.width, dtype=kernel.score_dtype, device=self.device)  # reused by every block
+        search = _search_exact if kernel.is_exact else _search_refined
+        distances, indices = [], []
+        for start in range(0, len(queries), self.batch_size):
+            chunk = queries[start : start + self.batch_size]
+            with one_thread():  # a block of queries is small work
+                block = kernel.prepare(chunk)
+            found = search(kernel, block, k, buffer, len(chunk))
+            distances.append(found[0].cpu())
+            indices.append(found[1].cpu())
+        if not distances:
+            return torch.empty(0, k, dtype=torch.float64), torch.empty(0, k, dtype=torch.int64)
+        return torch.cat(distances), torch.cat(indices)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_float_kernel"] = None  # rebuilt on demand; keeps pickles small
+        return state
+
+
+def _search_exact(kernel, block: torch.Tensor, k: int, buffer: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact scores: pick the k first in (score, index) order, replay sklearn's heap on tied rows."""
+    scores = kernel.scores(block, buffer)[:rows]  # kernels may pad the block with extra rows
+    columns, tied = grouped_smallest_k(scores, k, GROUP)
+    with one_thread():
+        for row in torch.nonzero(tied).flatten().tolist():
+            columns[row] = _heap_columns(scores[row], k)
+        return kernel.distances(scores.gather(1, columns), block[:rows]), columns
+
+
+def _search_refined(kernel: FloatEuclidean, block: torch.Tensor, k: int, buffer: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 scores pick ``k + margin`` candidates (on all threads); :func:`_refine` settles them."""
+    wide = min(k + kernel.margin, len(kernel.exact_references))  # candidates per row
+    scores = kernel.scores(block, buffer)
+    candidates, _ = grouped_smallest_k(scores, wide, GROUP)  # (B, wide) columns
+    with one_thread():
+        return _refine(kernel, block, k, scores, candidates)
+
+
+def _refine(kernel: FloatEuclidean, block: torch.Tensor, k: int, scores: torch.Tensor, candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Re-rank candidates by float64 distance; rows the rounding bound cannot vouch for, or with a tie
+    at the k-th place, are recomputed in full float64."""
+    n = len(kernel.exact_references)
+    candidates = candidates.sort(dim=1).values  # by index, so that equal exact values keep index order
+    exact = kernel.exact(block, candidates)  # (B, wide) float64
+    picked, tied = smallest_k(exact, k)
+    values, columns = exact.gather(1, picked), candidates.gather(1, picked)
+    if candidates.shape[1] < n:
+        approximate, bound = kernel.approximate(scores.gather(1, candidates), block)
+        # Every reference left out scored at least the widest candidate's approximate value; the bound
+        # turns that into a lower limit on its true distance, which must beat the k-th kept one.
+        tied |= ~(approximate.amax(dim=1) - bound > values[:, -1])
+    for row in torch.nonzero(tied).flatten().tolist():
+        full = kernel.exact_all(block[row])
+        columns[row] = _heap_columns(full, k)
+        values[row] = full[columns[row]]
+    return kernel.distances(values, block), columns
+
+
+def _heap_columns(row: torch.Tensor, k: int) -> torch.Tensor:
+    """sklearn's choice for one row of exact scores, in (score, index) order, on the row's device."""
+    chosen = torch.from_numpy(heap_select(row.cpu().numpy(), k)).to(row.device).sort().values
+    return chosen[row[chosen].sort(stable=True).indices]

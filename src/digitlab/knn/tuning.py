@@ -1,0 +1,248 @@
+"""Evaluate, tune and time k-NN settings on a Dataset's splits; results are plain data (dicts).
+
+- :func:`evaluate`: fit one :class:`KNNConfig` on a training split, predict a test split, time both.
+- :func:`search`: a grid over k, weights, metric, PCA size and deskew, scored on validation data
+  carved from the training split (never the test split). The neighbours of each feature space are
+  found once for the largest k and every smaller k and both weightings are read off them (the k
+  first of the (distance, index) order are the k nearest), so the grid costs one search per
+  (deskew, PCA, metric), not per k.
+- :func:`scaling`: predict time against training-set size and against pixels per image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.pipeline import Pipeline
+
+from digitlab.datasets import Split, flatten, train_validation_split
+from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, KNNClassifier, vote
+from digitlab.knn.transforms import PCA, Deskew
+
+Progress = Callable[[int, int, str], None]  # (done, total, what is running now)
+
+
+@dataclass(frozen=True)
+class KNNConfig:
+    """One k-NN setting: everything that decides its predictions."""
+
+    k: int = 5  # neighbours that vote (scikit-learn's default)
+    weights: str = "uniform"  # "uniform" or "distance" (1/d)
+    metric: str = "euclidean"  # euclidean, manhattan, cosine or minkowski
+    p: float = 2  # Minkowski power, used when metric="minkowski"
+    pca: int | None = None  # PCA dimension; None keeps the raw pixels
+    deskew: bool = False  # straighten slanted digits first (image moments)
+
+    def pipeline(self, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> Pipeline:
+        """Deskew -> PCA -> KNNClassifier, each step only when asked for."""
+        steps = []
+        if self.deskew:  # rounded back to pixels so that raw deskewed images keep the exact int8 path
+            steps.append(("deskew", Deskew(round_to_pixels=True)))
+        if self.pca:
+            steps.append(("pca", PCA(self.pca)))
+        knn = KNNClassifier(self.k, weights=self.weights, metric=self.metric, p=self.p, device=device, batch_size=batch_size)
+        return Pipeline([*steps, ("knn", knn)])
+
+    def label(self) -> str:
+        metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
+        steps = [f"k={self.k}", self.weights, metric, f"pca={self.pca}" if self.pca else "raw", "deskew" if self.deskew else ""]
+        return " ".join(step for step in steps if step)
+
+
+@dataclass
+class Evaluation:
+    """What one fit-and-predict measured."""
+
+    config: KNNConfig
+    accuracy: float
+    fit_seconds: float
+    predict_seconds: float
+    n_train: int
+    n_test: int
+    predictions: torch.Tensor = field(repr=False)  # (n_test,) int64
+    targets: torch.Tensor = field(repr=False)  # (n_test,) int64, the test labels
+
+
+def features(split: Split) -> np.ndarray:
+    """(N, H*W) uint8 rows of a split's images: what every pipeline here takes."""
+    return flatten(split.images).numpy()
+
+
+def evaluate(config: KNNConfig, train: Split, test: Split, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
+    """Fit ``config`` on ``train``, predict ``test``; wall-clock seconds of each step."""
+    model = config.pipeline(device, batch_size)
+    started = time.perf_counter()
+    model.fit(features(train), train.labels.numpy())
+    fitted = time.perf_counter()
+    predictions = torch.from_numpy(np.asarray(model.predict(features(test)), dtype=np.int64))
+    done = time.perf_counter()
+    accuracy = (predictions == test.labels).double().mean().item()
+    return Evaluation(config, accuracy, fitted - started, done - fitted, len(train), len(test), predictions, test.labels)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The settings :func:`search` tries: every combination of these."""
+
+    ks: tuple[int, ...] = tuple(range(1, 16))  # the issue's k = 1..15
+    weights: tuple[str, ...] = ("uniform", "distance")
+    metrics: tuple[str, ...] = ("euclidean", "cosine")  # manhattan is slow on raw pixels: opt in
+    pcas: tuple[int | None, ...] = (None, 30, 50)  # None = raw pixels
+    deskews: tuple[bool, ...] = (False, True)
+
+    def feature_spaces(self) -> list[tuple[bool, int | None, str]]:
+        return [(deskew, pca, metric) for deskew in self.deskews for pca in self.pcas for metric in self.metrics]
+
+    def size(self) -> int:
+        return len(self.feature_spaces()) * len(self.ks) * len(self.weights)
+
+
+def search(
+    train: Split,
+    grid: Grid = Grid(),
+    validation_size: int = 10_000,
+    folds: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> list[dict]:
+    """Validation accuracy of every setting in ``grid``, one dict per setting, best first.
+
+    ``folds=1`` scores on one seeded validation split of ``validation_size`` examples; ``folds>1``
+    runs K-fold cross-validation over ``train`` (``validation_size`` is then unused). Each dict holds
+    the setting's fields plus ``accuracy`` (mean over folds), ``accuracy_std`` and
+    ``predict_seconds``: the time to transform the validation rows and search their neighbours,
+    shared by every k and weighting of one feature space.
+    """
+    splits = _folds(train, validation_size, folds, seed)
+    total, done = len(splits) * len(grid.feature_spaces()), 0
+    scores: dict[KNNConfig, list[float]] = {}
+    seconds: dict[KNNConfig, list[float]] = {}
+    for fit_part, validation in splits:
+        for deskew in grid.deskews:
+            for pca in grid.pcas:  # transform once, then try every metric on the same features
+                reference, queries, transform_seconds = _transformed(KNNConfig(pca=pca, deskew=deskew), fit_part, validation)
+                for metric in grid.metrics:
+                    if progress:
+                        progress(done, total, f"deskew={deskew} pca={pca} {metric}")
+                    space = KNNConfig(metric=metric, pca=pca, deskew=deskew)
+                    results, search_seconds = _score_space(space, reference, fit_part.labels, queries, validation.labels, grid, device, batch_size)
+                    for config, accuracy in results.items():
+                        scores.setdefault(config, []).append(accuracy)
+                        seconds.setdefault(config, []).append(transform_seconds + search_seconds)
+                    done += 1
+    if progress:
+        progress(done, total, "done")
+    rows = [
+        {**asdict(config), "accuracy": float(np.mean(scores[config])), "accuracy_std": float(np.std(scores[config])),
+         "predict_seconds": float(np.mean(seconds[config])), "n_validation": len(splits[0][1]), "folds": len(splits)}
+        for config in scores
+    ]
+    return sorted(rows, key=lambda row: (-row["accuracy"], row["predict_seconds"], row["k"]))
+
+
+def best_config(rows: Sequence[dict]) -> KNNConfig:
+    """The setting of the best row of :func:`search` (highest accuracy, then fastest, then smallest k)."""
+    best = rows[0]
+    return KNNConfig(**{name: best[name] for name in KNNConfig.__dataclass_fields__})
+
+
+def _folds(train: Split, validation_size: int, folds: int, seed: int) -> list[tuple[Split, Split]]:
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, got {folds}")
+    if folds == 1:
+        return [train_validation_split(train, validation_size, seed)]
+    if folds > len(train):
+        raise ValueError(f"folds ({folds}) cannot exceed the training examples ({len(train)})")
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+    parts = order.tensor_split(folds)
+    return [(train.take(torch.cat([p for j, p in enumerate(parts) if j != i])), train.take(parts[i])) for i in range(folds)]
+
+
+def _transformed(space: KNNConfig, fit_part: Split, validation: Split) -> tuple[np.ndarray, np.ndarray, float]:
+    """Features of both parts after the space's deskew/PCA (fitted on ``fit_part``), and the seconds
+    the validation rows took to transform (part of their predict time)."""
+    transform = space.pipeline()[:-1]  # the steps before the classifier
+    if not len(transform):
+        return features(fit_part), features(validation), 0.0
+    reference = transform.fit_transform(features(fit_part))
+    started = time.perf_counter()
+    queries = transform.transform(features(validation))
+    return reference, queries, time.perf_counter() - started
+
+
+def _score_space(space: KNNConfig, reference: np.ndarray, reference_labels: torch.Tensor, queries: np.ndarray,
+                 query_labels: torch.Tensor, grid: Grid, device: str, batch_size: int) -> tuple[dict, float]:
+    """Accuracy of every (k, weights) of the grid in one feature space, and the neighbour search's seconds."""
+    k_max = min(max(grid.ks), len(reference))
+    knn = KNNClassifier(k_max, metric=space.metric, device=device, batch_size=batch_size).fit(reference, reference_labels.numpy())
+    started = time.perf_counter()
+    distances, indices = knn.kneighbors(queries)
+    elapsed = time.perf_counter() - started
+    classes = torch.from_numpy(knn.classes_)
+    labels = torch.from_numpy(np.searchsorted(knn.classes_, reference_labels.numpy()))[torch.from_numpy(indices)]  # (Q, k_max) class positions
+    distances = torch.from_numpy(distances)
+    results = {}
+    for k in (k for k in grid.ks if k <= k_max):
+        for weights in grid.weights:
+            winners = vote(labels[:, :k], distances[:, :k], weights, len(classes)).argmax(dim=1)
+            config = KNNConfig(k=k, weights=weights, metric=space.metric, pca=space.pca, deskew=space.deskew)
+            results[config] = (classes[winners] == query_labels).double().mean().item()
+    return results, elapsed
+
+
+def scaling(
+    config: KNNConfig,
+    train: Split,
+    test: Split,
+    sizes: Sequence[int],
+    image_sides: Sequence[int] = (),
+    repeats: int = 3,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> list[dict]:
+    """Predict seconds (the fastest of ``repeats``) of ``config`` per training size, then per image side.
+
+    Rows have ``kind`` "train_size" (the first ``x`` training images) or "pixels" (all of ``train``
+    resized to side x side = ``x`` pixels, bilinear, rounded back to uint8).
+    """
+    jobs = [("train_size", n, train.head(n), test) for n in sizes]
+    jobs += [("pixels", side * side, _resized(train, side), _resized(test, side)) for side in image_sides]
+    rows = []
+    for done, (kind, x, fit_split, test_split) in enumerate(jobs):
+        if progress:
+            progress(done, len(jobs), f"{kind}={x}")
+        model = config.pipeline(device, batch_size).fit(features(fit_split), fit_split.labels.numpy())
+        queries = features(test_split)
+        timings = []
+        for _ in range(repeats):  # the fastest run is the least disturbed by other work on the machine
+            started = time.perf_counter()
+            predictions = np.asarray(model.predict(queries), dtype=np.int64)
+            timings.append(time.perf_counter() - started)
+        accuracy = float((predictions == test_split.labels.numpy()).mean())
+        rows.append({"kind": kind, "x": x, "n_train": len(fit_split), "n_test": len(test_split),
+                     "pixels": test_split.images[0].numel(), "predict_seconds": min(timings), "accuracy": accuracy})
+    if progress:
+        progress(len(jobs), len(jobs), "done")
+    return rows
+
+
+def fit_line(xs: Sequence[float], ys: Sequence[float]) -> dict:
+    """Least-squares line y = slope x + intercept, and the log-log exponent (1 means proportional)."""
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    positive = (x > 0) & (y > 0)
+    exponent = np.polyfit(np.log(x[positive]), np.log(y[positive]), 1)[0] if positive.sum() >= 2 else float("nan")
+    return {"slope": float(slope), "intercept": float(intercept), "exponent": float(exponent)}
+
+
+def _resized(split: Split, side: int) -> Split:
+    images = F.interpolate(split.images.unsqueeze(1).float(), size=(side, side), mode="bilinear", align_corners=False)
+    return Split(images.squeeze(1).round().clamp(0, 255).to(torch.uint8), split.labels)

@@ -1,0 +1,59 @@
+"""Build any network by name: ``build("mlp", hidden=[512, 512])``.
+
+The registry is what lets a checkpoint, a sweep or the CLI say "mlp with these settings" as plain
+data (a name and a dict) and get the same network back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from digitlab.models.base import Network
+from digitlab.models.cnn import CNN, CNNConfig
+from digitlab.models.complex import ComplexConfig, ComplexNetwork
+from digitlab.models.mlp import MLP, MLPConfig
+from digitlab.models.simple import SimpleConfig, SimpleNetwork
+
+MODELS: dict[str, tuple[type[Network], type]] = {
+    SimpleNetwork.name: (SimpleNetwork, SimpleConfig),
+    ComplexNetwork.name: (ComplexNetwork, ComplexConfig),
+    MLP.name: (MLP, MLPConfig),
+    CNN.name: (CNN, CNNConfig),
+}
+MODEL_NAMES = tuple(MODELS)
+
+# The course's own output layers: what --notebook-faithful builds (see docs/neural-networks.md).
+NOTEBOOK_OUTPUTS = {"simple": "sigmoid", "complex": "softmax"}
+
+
+def _lookup(name: str) -> tuple[type[Network], type]:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return MODELS[name]
+
+
+def make_config(name: str, **overrides: Any) -> Any:
+    """The config dataclass of model ``name`` with ``overrides`` applied (unknown keys are an error)."""
+    _, config_class = _lookup(name)
+    known = {field.name for field in fields(config_class)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"model {name!r} has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
+    return config_class(**overrides)
+
+
+def build(name: str, **overrides: Any) -> Network:
+    """A freshly initialised network: ``build("cnn", channels=[32, 64])``.
+
+    >>> build("complex", outputs="softmax").num_parameters()
+    669706
+    """
+    network_class, _ = _lookup(name)
+    return network_class(make_config(name, **overrides))
+
+
+def notebook_overrides(name: str) -> dict[str, Any]:
+    """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
+    _lookup(name)
+    return {"outputs": NOTEBOOK_OUTPUTS[name]} if name in NOTEBOOK_OUTPUTS else {}

@@ -1,0 +1,103 @@
+"""What a report section is made of: text, tables, figures, a pixel matrix, notes.
+
+Sections are built as data (these dataclasses) and rendered by one Jinja template, so the numbers
+and sentences can be tested without parsing HTML. Figures are embedded as base64 PNG data URIs:
+the page is one self-contained file that needs nothing else to open.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # the report renders without a display
+import matplotlib.pyplot as plt  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+FIGURE_DPI = 90  # sharp enough on screen while keeping the page a few MB at most
+
+
+@dataclass
+class Text:
+    html: Markup | str  # one paragraph; Markup keeps its links, plain str is escaped
+    kind: str = "text"
+
+
+@dataclass
+class Heading:
+    text: str  # a sub-heading inside a section
+    kind: str = "heading"
+
+
+@dataclass
+class Answer:
+    """The answer to one of the notebook's "Schrijf hier je antwoord" questions, set apart."""
+
+    question: str
+    paragraphs: list[Markup | str]
+    kind: str = "answer"
+
+
+@dataclass
+class Note:
+    html: Markup | str  # a remark set apart, e.g. "not run yet"
+    kind: str = "note"
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[Any]]  # cells: str (escaped) or Markup (links)
+    caption: str = ""
+    kind: str = "table"
+
+
+@dataclass
+class Image:
+    uri: str  # data:image/png;base64,...
+    alt: str
+    caption: str = ""
+    max_width: int | None = None  # CSS pixels, for figures whose natural size is too big on a page
+
+
+@dataclass
+class Figures:
+    images: list[Image]  # shown side by side when they fit
+    kind: str = "figures"
+
+
+@dataclass
+class Pre:
+    text: str  # preformatted, e.g. a pixel matrix
+    caption: str = ""
+    kind: str = "pre"
+
+
+@dataclass
+class Section:
+    anchor: str  # id of the section element, for the table of contents
+    title: str
+    blocks: list[Any] = field(default_factory=list)
+
+
+def figure_uri(figure: Figure) -> str:
+    """The figure as a PNG data URI; the figure is closed afterwards (pyplot ones would pile up)."""
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    finally:
+        plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image(figure: Figure, alt: str, caption: str = "", max_width: int | None = None) -> Image:
+    return Image(figure_uri(figure), alt, caption, max_width)
+
+
+def not_run(sweep: str, dataset: str) -> Note:
+    return Note(Markup("Sweep <code>{}</code> not run yet: <code>digitlab lab --dataset {}</code>.").format(sweep, dataset))

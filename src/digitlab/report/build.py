@@ -1,0 +1,149 @@
+"""Assemble the report: read the lab's sweeps from the store, build each part, render one HTML file.
+
+>>> from digitlab.experiments import open_storage                       # doctest: +SKIP
+>>> build_report(open_storage(), "mnist", Path("reports/mnist"))      # reports/mnist/index.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from optuna.storages import RDBStorage
+from sqlalchemy.engine import make_url
+
+from digitlab import __version__
+from digitlab.atomic import atomic_write_text
+from digitlab.datasets import Dataset, load
+from digitlab.errors import DigitlabError
+from digitlab.experiments.store import Run
+from digitlab.report.blocks import Section
+from digitlab.report.data import data_section
+from digitlab.report.deeper import cnn_section, complex_section
+from digitlab.report.knn import knn_section
+from digitlab.report.links import Links, count, dataset_title, percent, seconds
+from digitlab.report.networks import simple_section, untrained_section
+from digitlab.report.overview import (
+    OTHER_DATASET,
+    compared,
+    comparison_section,
+    other_dataset_section,
+    robustness_section,
+    row_of,
+)
+from digitlab.report.select import load_sweeps
+
+REPORT_FILE = "index.html"
+READABLE = 0o644
+NUMBER = re.compile(r"[-–+]?[\d,.]*\d[\d,.]*\s*(%|s|ms)?|–")  # 12,345 / 97.50% / 3.2 s / a dash for none
+TEMPLATE = "report.html.j2"
+ENVIRONMENT_KEYS = ("device", "torch", "python", "digitlab", "git_commit", "cpu_count")
+
+
+@dataclass
+class AppendixEntry:
+    """Everything the report shows about one cited run."""
+
+    run: Run
+    params: list[tuple[str, str]]
+    metrics: list[tuple[str, str]]
+    environment: list[tuple[str, str]]
+    config: str  # pretty JSON
+
+
+def build_report(storage: RDBStorage, dataset_name: str, out_dir: Path, dataset: Dataset | None = None, *,
+                 data_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``out_dir/index.html`` from the runs in ``storage``; return its path.
+
+    The lab and ``digitlab report`` use ``out_dir = reports/<dataset_name>``, so the two reports are
+    siblings and link to each other (``../fashion-mnist/index.html``). ``dataset`` (loaded with
+    :func:`digitlab.datasets.load` when not given) supplies the data part and the images of the
+    prediction galleries. Sweeps the store lacks get a "not run yet" note.
+    """
+    if dataset is None:
+        dataset = load(dataset_name, data_dir=data_dir, cache_dir=cache_dir)
+    if dataset.name != dataset_name:
+        raise DigitlabError(f"report for {dataset_name!r} given the dataset {dataset.name!r}")
+    path = Path(out_dir) / REPORT_FILE
+    atomic_write_text(path, render_report(storage, dataset))
+    path.chmod(READABLE)  # temp files are private (0600); a report is for reading and sharing
+    return path
+
+
+def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, Any]]:
+    """One dict per model (its sweep's best run): model, sweep, settings, run_id, test_accuracy,
+    train_seconds, predict_seconds, num_parameters. Empty when nothing has run on the dataset."""
+    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name))]
+
+
+def render_report(storage: RDBStorage, dataset: Dataset) -> str:
+    """The whole page as a string."""
+    sweeps = load_sweeps(storage, dataset.name)
+    other = OTHER_DATASET.get(dataset.name)
+    others = load_sweeps(storage, other) if other else {}
+    links = Links()
+    sections: list[Section] = [
+        data_section(dataset),
+        untrained_section(sweeps, dataset, links),
+        simple_section(sweeps, dataset, links),
+        complex_section(sweeps, dataset, links),
+        cnn_section(sweeps, dataset, links),
+        knn_section(sweeps, dataset, links),
+        other_dataset_section(dataset.name, sweeps, others, links),
+        robustness_section(sweeps, dataset.name, links),
+        comparison_section(sweeps, dataset.name, links),
+    ]
+    appendix = [appendix_entry(run) for run in sorted(links.cited.values(), key=lambda run: run.id)]
+    return _environment().get_template(TEMPLATE).render(
+        dataset=dataset, title=dataset_title(dataset.name), sections=sections, appendix=appendix,
+        store=_safe_url(storage.url), version=__version__,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), sweep_count=len(sweeps),
+    )
+
+
+def appendix_entry(run: Run) -> AppendixEntry:
+    environment = run.result.get("environment") or {}
+    return AppendixEntry(
+        run=run,
+        params=[(key, str(value)) for key, value in run.params.items()],
+        metrics=[(name, format_metric(name, value)) for name, value in run.metrics.items()],
+        environment=[(key, str(environment[key])) for key in ENVIRONMENT_KEYS if key in environment],
+        config=json.dumps(run.config, indent=2, sort_keys=True),
+    )
+
+
+def format_metric(name: str, value: Any) -> str:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "–" if value is None else str(value)
+    if name.endswith("accuracy"):
+        return percent(value)
+    if name.endswith("seconds"):
+        return seconds(value)
+    return count(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _safe_url(url: str) -> str:
+    """The store's URL without its password (a PostgreSQL URL may carry one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not an SQLAlchemy URL: show nothing rather than risk a secret
+        return "(store)"
+
+
+def alignment(cell: Any) -> str:
+    """CSS class of a table cell: numbers (links to runs, counts, times) line up on the right."""
+    return "num" if isinstance(cell, Markup) or NUMBER.fullmatch(str(cell)) else "text"
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=PackageLoader("digitlab.report", "templates"), autoescape=select_autoescape(("html", "j2")),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["alignment"] = alignment
+    return environment

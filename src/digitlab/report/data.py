@@ -1,0 +1,74 @@
+"""Part 1 of the report, the data (the notebook's step 1), and pictures of a run's predictions."""
+
+from __future__ import annotations
+
+import torch
+from markupsafe import Markup
+
+from digitlab.datasets import Dataset
+from digitlab.evaluation import correct_and_incorrect, gallery_figure
+from digitlab.experiments.store import Run
+from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
+from digitlab.report.blocks import Figures, Note, Pre, Section, Table, Text, image
+from digitlab.report.links import Links, dataset_title
+
+GALLERY_SIZE = 9  # the notebook shows 3 x 3 right and 3 x 3 wrong predictions
+SAMPLE_SEED = 0  # the same sample grid in every report
+SAME_ACCURACY = 1e-6  # re-scored predictions must give the stored accuracy, or they belong to other data
+
+
+def data_section(dataset: Dataset) -> Section:
+    """Sizes, a grid of samples, images per class, and one image as the matrix of numbers it is."""
+    height, width = dataset.image_shape
+    grid, indices = sample_grid(dataset.train, dataset.classes, seed=SAMPLE_SEED)
+    last = indices[-1]  # the notebook prints the bottom-right image of its grid
+    train_counts = dataset.train.class_counts(dataset.num_classes).tolist()
+    test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
+    rows = [["train", *(f"{n:,}" for n in train_counts)], ["test", *(f"{n:,}" for n in test_counts)]]
+    counts = Table(["class", *dataset.classes], rows, caption="Images per class")
+    return Section("data", "1. The data", [
+        Text(f"{dataset_title(dataset.name)} has {len(dataset.train):,} training and {len(dataset.test):,} test images of "
+             f"{height} x {width} = {height * width} grey pixels, in {dataset.num_classes} classes "
+             f"(source: {dataset.source})."),
+        Figures([image(grid, f"{dataset.name}: nine random training images with their class"),
+                 image(class_count_chart(dataset), f"{dataset.name}: images per class, train and test")]),
+        Text(f"The classes are close to balanced: the smallest has {min(train_counts):,} training images, "
+             f"the largest {max(train_counts):,}. So guessing one class scores about 1/{dataset.num_classes} "
+             f"= {100 / dataset.num_classes:.0f}%."),
+        counts,
+        Pre(pixel_matrix(dataset.train.images[last]),
+            caption=f"Training image #{last} (class {dataset.classes[int(dataset.train.labels[last])]}), the "
+                    f"bottom-right one above, as the network sees it: each pixel's byte divided by 255. "
+                    f"Flattened, these {height * width} numbers are the network's input."),
+    ])
+
+
+def test_predictions(run: Run, dataset: Dataset) -> torch.Tensor | None:
+    """The run's predicted class per test image (int64), or None when missing or not of this test set."""
+    digits = run.result.get("test_predictions")
+    if not isinstance(digits, str) or not digits or not digits.isdigit() or len(digits) > len(dataset.test):
+        return None
+    return torch.tensor([int(digit) for digit in digits], dtype=torch.int64)
+
+
+def gallery_blocks(run: Run, dataset: Dataset, links: Links, model: str) -> list:
+    """The notebook's step 4: how many test images are right and wrong, and nine of each."""
+    predicted = test_predictions(run, dataset)
+    if predicted is None:
+        return [Note(f"Run {run.id} stored no per-image predictions for this test set, so no gallery.")]
+    test = dataset.test.head(len(predicted))
+    right, wrong = correct_and_incorrect(predicted, test.labels)
+    stored = run.metrics.get("test_accuracy")
+    if stored is not None and abs(len(right) / len(predicted) - stored) > SAME_ACCURACY:
+        return [Note(f"Run {run.id}'s predictions do not match this {dataset.name} test set "
+                     f"({len(right) / len(predicted):.2%} right here, {stored:.2%} when it ran), so no gallery.")]
+    pictures = []
+    for chosen, what in ((right, "right"), (wrong, "wrong")):
+        figure = gallery_figure(test.images, predicted, test.labels, dataset.classes, chosen[:GALLERY_SIZE],
+                                title=f"{model}: {what}")
+        pictures.append(image(figure, f"{model}: the first {GALLERY_SIZE} {what}ly predicted test images"))
+    return [
+        Text(Markup("{}: {} of the {} test images predicted correctly, {} wrongly.").format(
+            model, links.link(run, f"{len(right):,}"), f"{len(predicted):,}", links.link(run, f"{len(wrong):,}"))),
+        Figures(pictures),
+    ]

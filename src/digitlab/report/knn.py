@@ -1,0 +1,200 @@
+"""Part 6 of the report: k-NN on the same images (Opdracht 3), and how its cost compares."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from markupsafe import Markup
+
+from digitlab.datasets import Dataset
+from digitlab.evaluation import confusion_figure, curve_figure
+from digitlab.experiments.store import Run
+from digitlab.report.blocks import Answer, Figures, Heading, Section, Table, Text, image, not_run
+from digitlab.report.links import Links, accuracy_percent, count, describe, setting_label, setting_value, target, train_seconds
+from digitlab.report.networks import confusion_of
+from digitlab.report.select import SweepRuns, config_value
+from digitlab.report.tables import accuracy_and_time, described, listing, pivot, reach_sentence
+
+K = "knn_options.n_neighbors"
+TRAIN_LIMIT = "train_limit"
+LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
+NETWORKS = (("simple-notebook", "SimpleNetwork"), ("mlp-best", "MLP (tuned)"), ("cnn", "CNN"))
+REFERENCE_NETWORK = "MLP (tuned)"  # the network k-NN's times are set against in words
+SLOWER = 2.0  # k-NN predicting at least this many times as long as the network counts as "the work is at prediction"
+KNN_TARGET = 0.97  # "Als het goed is, kun je nu tot zo'n 97% komen"
+CONFUSION_WIDTH = 620  # CSS pixels: the heatmap's natural size dwarfs the text
+
+
+def knn_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
+    section = Section("knn", "6. k-nearest neighbours (Opdracht 3)")
+    sweep, preprocess, scaling = sweeps.get("knn"), sweeps.get("knn-preprocess"), sweeps.get("knn-scaling")
+    answer = []
+    section.blocks.append(Heading("Neighbours, weighting and distance"))
+    if sweep is None:
+        section.blocks.append(not_run("knn", dataset.name))
+    else:
+        best = sweep.best()
+        answer.append(best_sentence(best, links))
+        section.blocks += grid_blocks(sweep, links, dataset) + [Text(answer[0])] + confusion_blocks(best, sweep, dataset, links)
+        timing = timing_blocks(best, sweeps, links)
+        section.blocks += [Heading("Time: k-NN against the networks"), *timing]
+        answer += [block.html for block in timing if isinstance(block, Text)]
+    section.blocks.append(Heading("Preprocessing: PCA and deskewing"))
+    if preprocess is None:
+        section.blocks.append(not_run("knn-preprocess", dataset.name))
+    else:
+        section.blocks += preprocess_blocks(preprocess, links)
+    section.blocks.append(Heading("Predict time against training-set size"))
+    section.blocks += scaling_blocks(scaling, links, dataset) if scaling else [not_run("knn-scaling", dataset.name)]
+    candidates = [pair for found in (sweep, preprocess) if found for pair in described(found, dataset)]
+    if candidates:
+        reach = reach_sentence(candidates, KNN_TARGET, links, by_predict=True)
+        answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
+        section.blocks.append(Answer("Opdracht 3b: neighbours, distance, set sizes, and k-NN against the network", answer))
+    return section
+
+
+def best_sentence(best: Run, links: Links) -> Markup:
+    """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
+    k = config_value(best.config, K, "?")
+    return Markup("Chosen by validation accuracy: k = {} neighbour{}, {} distance, {} votes, trained on {} images "
+                  "and tested on {}, scores {}. Fitting takes {}; predicting the test set {}.").format(
+        k, "" if k == 1 else "s", config_value(best.config, "knn_options.metric", "euclidean"),
+        config_value(best.config, "knn_options.weights", "uniform"), links.metric(best, "train_size", count),
+        links.metric(best, "test_size", count), links.accuracy(best), links.train_time(best), links.predict_time(best))
+
+
+def preprocess_blocks(sweep: SweepRuns, links: Links) -> list:
+    keys = list(sweep.grid)
+    best = sweep.best()
+    blocks = [Text(sweep.description)]
+    if len(keys) >= 2:
+        blocks.append(pivot(sweep, keys[0], keys[1], accuracy_and_time(links, predict=True),
+                            caption="k-NN with preprocessing: test accuracy and predict time"))
+    else:
+        blocks.append(listing(sweep, links, caption="k-NN with preprocessing"))
+    blocks.append(Text(Markup("The best by validation is {}: {}, predicting the test set in {}.").format(
+        describe(best, sweep.grid), links.accuracy(best), links.predict_time(best))))
+    return blocks
+
+
+def grid_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
+    """Accuracy for every k and every other setting, as a table and as curves against k."""
+    others = [path for path in sweep.grid if path != K]
+    combos = list(itertools.product(*(sweep.grid[path] for path in others)))
+    names = [", ".join(setting_value(value) for value in combo) or "k-NN" for combo in combos]
+    rows, lines = [], {name: [] for name in names}
+    for k in sweep.grid.get(K, []):
+        row = [str(k)]
+        for name, combo in zip(names, combos, strict=True):
+            run = sweep.find(**{K.replace(".", "__"): k}, **{p.replace(".", "__"): v for p, v in zip(others, combo, strict=True)})
+            row.append("–" if run is None else links.accuracy(run))
+            lines[name].append(None if run is None else accuracy_percent(run))
+        rows.append(row)
+    blocks = [Text(sweep.description),
+              Table(["k \\ " + ", ".join(setting_label(p) for p in others), *names], rows, caption="k-NN test accuracy")]
+    if K in sweep.grid:
+        blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, "k (neighbours)",
+                                                  "test accuracy (%)", "k-NN: accuracy against k"),
+                                     "k-NN test accuracy against k for each weighting and distance")]))
+    return blocks
+
+
+def confusion_blocks(best: Run, sweep: SweepRuns, dataset: Dataset, links: Links) -> list:
+    """The best k-NN's confusion matrix as a heatmap, and its most frequent mistake."""
+    confusion = confusion_of(best)
+    if confusion is None or len(confusion) != dataset.num_classes:
+        return []
+    figure = confusion_figure(confusion.astype(int), dataset.classes, title=f"k-NN ({describe(best, sweep.grid)})")
+    return [Figures([image(figure, "confusion matrix of the best k-NN: true class in rows, predicted in columns",
+                           max_width=CONFUSION_WIDTH)]),
+            Text(mistake_sentence(best, confusion, dataset, links))]
+
+
+def mistake_sentence(run: Run, confusion: np.ndarray, dataset: Dataset, links: Links) -> Markup:
+    """The most frequent mistake: which true class is most often taken for which other."""
+    off_diagonal = confusion - np.diag(np.diag(confusion))
+    true, predicted = np.unravel_index(int(off_diagonal.argmax()), off_diagonal.shape)
+    if off_diagonal[true, predicted] == 0:
+        return Markup("It makes no mistakes on this test set.")
+    times = int(off_diagonal[true, predicted])
+    return Markup("Its most frequent mistake: a {} taken for a {} ({}).").format(
+        dataset.classes[true], dataset.classes[predicted], links.link(run, "once" if times == 1 else f"{times:,} times"))
+
+
+def per_image_ms(run: Run) -> float | None:
+    total, size = run.metrics.get("predict_seconds"), run.metrics.get("test_size")
+    return None if total is None or not size else total * 1000 / size
+
+
+def timing_blocks(knn: Run, sweeps: dict[str, SweepRuns], links: Links) -> list:
+    """k-NN's fit and predict time next to the networks' train and predict time."""
+    networks = [(label, sweeps[name].best()) for name, label in NETWORKS if name in sweeps]
+    rows = []
+    for label, run in [("k-NN", knn), *networks]:
+        ms = per_image_ms(run)
+        rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
+                     "–" if ms is None else links.link(run, f"{ms:.3f} ms")])
+    blocks = [Table(["model", "test accuracy", "train / fit", "predict (test set)", "predict per image"], rows,
+                    caption="Where the time goes: k-NN against the networks")]
+    # Compare with the tuned MLP when it ran, else with whichever network did.
+    label, network = next((pair for pair in networks if pair[0] == REFERENCE_NETWORK), networks[0] if networks else ("", None))
+    if network is not None and knn.metrics.get("predict_seconds") and network.metrics.get("predict_seconds"):
+        blocks.append(Text(cost_sentence(knn, label, network, links)))
+    return blocks
+
+
+def cost_sentence(knn: Run, label: str, network: Run, links: Links) -> Markup:
+    """Where each pays: k-NN at prediction (it compares with every training image), the network in training."""
+    ratio = knn.metrics["predict_seconds"] / network.metrics["predict_seconds"]
+    text = Markup("k-NN 'trains' in {}: it only stores the training images. ").format(links.train_time(knn))
+    if ratio >= SLOWER:
+        text += Markup("The work comes at prediction: {} for the test set against {} for the {} (about {}× as long), "
+                       "because every test image is compared with every training image.").format(
+            links.predict_time(knn), links.predict_time(network), label, f"{ratio:,.0f}")
+    else:
+        text += Markup("It predicts the test set in {} against {} for the {}: with {} training images the comparisons "
+                       "are still cheap, but their number grows with the training set (see below), the network's "
+                       "does not.").format(links.predict_time(knn), links.predict_time(network), label,
+                                           links.metric(knn, "train_size", count))
+    return text + Markup(" The {} pays up front instead, with {} of training.").format(label, links.train_time(network))
+
+
+def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
+    """Predict time against training-set size: k-NN's cost grows with what it remembers."""
+    runs = sorted((run for run in sweep.runs if config_value(run.config, TRAIN_LIMIT)),
+                  key=lambda run: config_value(run.config, TRAIN_LIMIT))
+    blocks = [Text(sweep.description)]
+    if not runs:
+        return blocks
+    sizes = [float(config_value(run.config, TRAIN_LIMIT)) for run in runs]
+    rows = [[f"{int(size):,}", links.accuracy(run), links.train_time(run), links.predict_time(run)]
+            for size, run in zip(sizes, runs, strict=True)]
+    times = {"predict": [run.metrics.get("predict_seconds") for run in runs], "fit": [train_seconds(run) for run in runs]}
+    blocks += [
+        Table(["training images", "test accuracy", "fit", "predict (test set)"], rows, caption="k-NN against training-set size"),
+        Figures([image(curve_figure(sizes, times, "training images", "seconds", "k-NN: time against training-set size"),
+                       "k-NN predict and fit seconds against training-set size"),
+                 image(curve_figure(sizes, {"test accuracy": [accuracy_percent(run) for run in runs]}, "training images",
+                                    "test accuracy (%)", "k-NN: accuracy against training-set size"),
+                       "k-NN test accuracy against training-set size")]),
+    ]
+    first, last = runs[0], runs[-1]
+    if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
+        blocks.append(Text(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
+    return blocks
+
+
+def growth_sentence(first: Run, last: Run, smallest: float, largest: float, links: Links, dataset: Dataset) -> Markup:
+    """How predict time grows with the training set, and what bigger images would do to it."""
+    pixels, ours = LARGE_IMAGE[0] * LARGE_IMAGE[1], int(np.prod(dataset.image_shape))
+    gained = (last.metrics.get("test_accuracy") or 0.0) > (first.metrics.get("test_accuracy") or 0.0)
+    return Markup(
+        "From {} to {} training images ({}× as many) the prediction time goes from {} to {} ({}× as long), and "
+        "accuracy from {} to {}{}. Each comparison costs one operation per pixel, so {} x {} images ({} pixels) "
+        "would make every comparison {}× as expensive as at {} pixels.").format(
+        f"{int(smallest):,}", f"{int(largest):,}", f"{largest / smallest:.0f}", links.predict_time(first),
+        links.predict_time(last), f"{last.metrics['predict_seconds'] / first.metrics['predict_seconds']:.1f}",
+        links.accuracy(first), links.accuracy(last), ": k-NN buys accuracy with memory and time" if gained else "",
+        LARGE_IMAGE[0], LARGE_IMAGE[1], f"{pixels:,}", f"{pixels / ours:,.0f}", f"{ours:,}")

@@ -1,0 +1,158 @@
+"""Numbers that point at the run they came from, and the words around them.
+
+Every accuracy or time in the report is written through :class:`Links`, which renders it as a link
+to the run's appendix entry and remembers the run, so the appendix holds exactly the runs the page
+cites and no link can dangle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from digitlab.experiments.store import Run
+from digitlab.models.registry import make_config
+from digitlab.report.select import config_value
+from digitlab.training.config import TrainConfig, notebook, recommended
+
+NO_VALUE = "–"  # a metric the run did not record
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+SETTING_LABELS = {  # dotted config setting -> how the report names it
+    "train_options.epochs": "epochs",
+    "train_options.batch_size": "batch size",
+    "model_options.hidden": "hidden layers",
+    "knn_options.n_neighbors": "k",
+    "knn_options.weights": "weights",
+    "knn_options.metric": "distance",
+    "knn_options.pca": "PCA components",
+    "knn_options.deskew": "deskewed",
+    "train_limit": "training images",
+    "test_limit": "test images",
+    "seed": "seed",
+}
+
+
+def percent(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value * 100:.2f}%"
+
+
+def accuracy_percent(run: Run) -> float | None:
+    """Test accuracy in percent, for plots."""
+    value = run.metrics.get("test_accuracy")
+    return None if value is None else value * 100
+
+
+def target(value: float) -> str:
+    """A threshold as the notebook writes it: 0.92 -> '92%'."""
+    return f"{value * 100:g}%"
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with sensible precision: 0.004 s, 3.2 s, 412 s."""
+    if value is None:
+        return NO_VALUE
+    if value >= 100:
+        return f"{value:.0f} s"
+    return f"{value:.1f} s" if value >= 1 else f"{value:.3f} s"
+
+
+def dataset_title(name: str) -> str:
+    return DATASET_TITLES.get(name, name)
+
+
+def count(value: int | None) -> str:
+    return NO_VALUE if value is None else f"{value:,}"
+
+
+def setting_label(path: str) -> str:
+    return SETTING_LABELS.get(path, path.split(".")[-1].replace("_", " "))
+
+
+def setting_value(value: Any) -> str:
+    """A grid value as people write it: hidden layers [512, 512] as 512-512, False as no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "-".join(str(item) for item in value) if value else "none"
+    return str(value)
+
+
+def describe(run: Run, grid: dict[str, list[Any]]) -> str:
+    """The run's grid settings in words: 'epochs 5, batch size 128', 'k=3, distance euclidean'."""
+    words = [(setting_label(path), setting_value(config_value(run.config, path))) for path in grid]
+    return ", ".join(f"{label}={value}" if len(label) == 1 else f"{label} {value}" for label, value in words)
+
+
+class Links:
+    """Renders numbers as links to runs and collects the runs that were cited."""
+
+    def __init__(self) -> None:
+        self.cited: dict[int, Run] = {}
+
+    def link(self, run: Run, text: str) -> Markup:
+        self.cited[run.id] = run
+        return Markup('<a class="run" href="#run-{0}" title="run {0}: {1}">{2}</a>').format(run.id, run.study, text)
+
+    def metric(self, run: Run, name: str, as_text=percent) -> Markup | str:
+        """``run.metrics[name]`` formatted and linked; a dash (no link) when the run lacks it."""
+        value = run.metrics.get(name)
+        return NO_VALUE if value is None else self.link(run, as_text(value))
+
+    def accuracy(self, run: Run) -> Markup | str:
+        return self.metric(run, "test_accuracy")
+
+    def train_time(self, run: Run) -> Markup | str:
+        """Training seconds; k-NN's 'training' is its fit."""
+        return self.metric(run, train_seconds_key(run), seconds)
+
+    def predict_time(self, run: Run) -> Markup | str:
+        return self.metric(run, "predict_seconds", seconds)
+
+    def parameters(self, run: Run) -> Markup | str:
+        return self.metric(run, "num_parameters", count)
+
+
+def train_seconds_key(run: Run) -> str:
+    """Where a run keeps its training time: k-NN's 'training' is its fit."""
+    knn = run.config.get("kind") == "knn" and run.metrics.get("fit_seconds") is not None
+    return "fit_seconds" if knn or run.metrics.get("train_seconds") is None else "train_seconds"
+
+
+def train_seconds(run: Run) -> float | None:
+    return run.metrics.get(train_seconds_key(run))
+
+
+def architecture(run: Run, inputs: int, outputs: int) -> str:
+    """Layer sizes of a fully connected network, '784-512-512-10'; '' for the convolutional one."""
+    model = run.config.get("model", "")
+    if model == "cnn":
+        return ""
+    try:
+        options = make_config(model, **run.config.get("model_options", {}))
+    except (ValueError, TypeError):  # a model this version does not know: say what is stored
+        return model or "?"
+    hidden = getattr(options, "hidden", None)
+    if hidden is None:  # ComplexNetwork: two hidden layers of one size; SimpleNetwork: none
+        size = getattr(options, "hidden_size", None)
+        hidden = () if size is None else (size, size)
+    return "-".join(str(width) for width in (inputs, *hidden, outputs))
+
+
+def training_setup(run: Run) -> TrainConfig | None:
+    """The TrainConfig a network run trained with: its setup's defaults plus its overrides."""
+    if run.config.get("kind") == "knn":
+        return None
+    start = notebook if run.config.get("setup") == "notebook" else recommended
+    try:
+        return start(run.config.get("model", ""), **run.config.get("train_options", {}))
+    except (ValueError, TypeError):
+        return None
+
+
+def network_summary(run: Run, inputs: int, outputs: int) -> str:
+    """What the notebook asks to report: structure, epochs and batch size ('784-512-512-10, 10 epochs, batch 128')."""
+    setup = training_setup(run)
+    parts = [architecture(run, inputs, outputs)]
+    parts += [] if setup is None else [f"{setup.epochs} epochs", f"batch size {setup.batch_size}"]
+    return ", ".join(part for part in parts if part)

@@ -1,0 +1,135 @@
+"""Parts 7 and 8 and the summary: the other dataset, robustness, and every model side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from digitlab.experiments.store import Run
+from digitlab.report.blocks import Note, Section, Table, Text
+from digitlab.report.links import Links, dataset_title, describe, percent, train_seconds
+from digitlab.report.select import SweepRuns
+from digitlab.report.tables import listing, pivot
+
+# The best run of each of these sweeps stands for its model in the comparisons, in this order.
+COMPARED = (
+    ("untrained", "Untrained SimpleNetwork"),
+    ("simple-notebook", "SimpleNetwork (notebook: sigmoid outputs)"),
+    ("simple-logits", "One linear layer, logits"),
+    ("complex-notebook", "ComplexNetwork (notebook: 784-512-512-10)"),
+    ("mlp-hidden", "MLP, best hidden width"),
+    ("mlp-layers", "MLP, best depth"),
+    ("mlp-best", "MLP 784-512-512-10 (tuned)"),
+    ("cnn", "CNN"),
+    ("knn", "k-NN on raw pixels"),
+    ("knn-preprocess", "k-NN with PCA / deskewing"),
+)
+UNTRAINED_LABEL = COMPARED[0][1]
+ROBUSTNESS = "robustness"
+ROBUSTNESS_RESULT = "robustness"  # optional result entry: {transform: {strength: accuracy}} or {transform: accuracy}
+OTHER_DATASET = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
+
+
+def compared(sweeps: dict[str, SweepRuns]) -> list[tuple[str, SweepRuns, Run]]:
+    """(model label, sweep, its best run by validation accuracy) for every compared sweep that ran."""
+    return [(label, sweeps[name], sweeps[name].best()) for name, label in COMPARED if name in sweeps]
+
+
+def row_of(label: str, sweep: SweepRuns, run: Run) -> dict[str, Any]:
+    return {"model": label, "sweep": sweep.name, "settings": describe(run, sweep.grid), "run_id": run.id,
+            "test_accuracy": run.metrics.get("test_accuracy"), "train_seconds": train_seconds(run),
+            "predict_seconds": run.metrics.get("predict_seconds"), "num_parameters": run.metrics.get("num_parameters")}
+
+
+def comparison_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: Links) -> Section:
+    section = Section("comparison", "Summary: every model side by side")
+    models = compared(sweeps)
+    if not models:
+        section.blocks.append(Note(Markup("Nothing run yet: <code>digitlab lab --dataset {}</code>.").format(dataset_name)))
+        return section
+    rows = [[label, describe(run, sweep.grid), links.accuracy(run), links.train_time(run), links.predict_time(run),
+             links.parameters(run)] for label, sweep, run in models]
+    section.blocks.append(Table(["model", "settings", "test accuracy", "train / fit", "predict (test set)", "parameters"],
+                                rows, caption="The best run of each sweep (chosen by validation accuracy)"))
+    label, sweep, best = max(models, key=lambda model: model[2].metrics.get("test_accuracy") or 0.0)
+    section.blocks.append(Text(Markup("The most accurate is the {}: {} on the test set, after {} of training.").format(
+        label, links.accuracy(best), links.train_time(best))))
+    return section
+
+
+def other_dataset_section(this: str, sweeps: dict[str, SweepRuns], others: dict[str, SweepRuns], links: Links) -> Section:
+    """Part 7: the same models on the other dataset (Fashion-MNIST in the MNIST report, and back)."""
+    other = OTHER_DATASET.get(this, "")
+    here_title, there_title = dataset_title(this), dataset_title(other)
+    section = Section("other-dataset", "7. Fashion-MNIST (Deel IV)" if this == "mnist" else "7. Compared with MNIST")
+    here, there = {label: run for label, _, run in compared(sweeps)}, {label: run for label, _, run in compared(others)}
+    both = [label for _, label in COMPARED if label in here and label in there]
+    if not both:
+        section.blocks.append(Note(Markup("No runs on both datasets yet: <code>digitlab lab --dataset {}</code>.").format(other)))
+        return section
+    rows = [[label, links.accuracy(here[label]), links.accuracy(there[label]), links.train_time(there[label]),
+             links.predict_time(there[label])] for label in both]
+    section.blocks += [
+        Text(Markup('The same sweeps on {}; its full report is <a href="../{}/index.html">{}/index.html</a>.').format(
+            there_title, other, other)),
+        Table(["model", f"{here_title} test accuracy", f"{there_title} test accuracy", f"{there_title} train / fit",
+               f"{there_title} predict"], rows, caption=f"{here_title} against {there_title}"),
+    ]
+    trained = [label for label in both if label != UNTRAINED_LABEL]  # guessing scores 10% on both, trivially
+    change = sorted(trained, key=lambda label: (here[label].metrics.get("test_accuracy") or 0)
+                    - (there[label].metrics.get("test_accuracy") or 0))
+    if len(change) >= 2:
+        least, most = change[0], change[-1]
+        section.blocks.append(Text(Markup(
+            "From {} to {}, the {} keeps its accuracy best ({} to {}) and the {} loses most ({} to {}).").format(
+            here_title, there_title, least, links.accuracy(here[least]), links.accuracy(there[least]), most,
+            links.accuracy(here[most]), links.accuracy(there[most]))))
+    return section
+
+
+def robustness_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: Links) -> Section:
+    """Part 8: accuracy on transformed test images (shifted, rotated, scaled, inverted, noisy)."""
+    section = Section("robustness", "8. Robustness: transformed images")
+    sweep = sweeps.get(ROBUSTNESS)
+    if sweep is None:
+        section.blocks.append(Note(Markup("Sweep <code>robustness</code> not run yet: <code>digitlab lab --dataset {}</code> "
+                                          "(once the robustness experiments are part of the lab).").format(dataset_name)))
+        return section
+    section.blocks.append(Text(sweep.description))
+    keys = list(sweep.grid)
+    if len(keys) >= 2:
+        section.blocks.append(pivot(sweep, keys[0], keys[1], links.accuracy, caption="Test accuracy on transformed images"))
+    else:
+        section.blocks.append(listing(sweep, links, caption="Test accuracy on transformed images"))
+    for run in sweep.runs:
+        table = transform_table(run, sweep, links)
+        if table is not None:
+            section.blocks.append(table)
+    return section
+
+
+def transform_table(run: Run, sweep: SweepRuns, links: Links) -> Table | None:
+    """A run's own per-transform accuracies, when its result carries them."""
+    scores = run.result.get(ROBUSTNESS_RESULT)
+    if not isinstance(scores, dict) or not scores:
+        return None
+    strengths = sorted({str(s) for value in scores.values() if isinstance(value, dict) for s in value}, key=_numeric_first)
+    caption = f"Run {run.id} ({describe(run, sweep.grid) or sweep.name}): test accuracy per transform"
+    if not strengths:
+        rows = [[name, links.link(run, percent(value))] for name, value in scores.items()]
+        return Table(["transform", "test accuracy"], rows, caption)
+    rows = []
+    for name, by_strength in scores.items():
+        by_strength = {str(key): value for key, value in by_strength.items()} if isinstance(by_strength, dict) else {}
+        rows.append([name] + [links.link(run, percent(by_strength[strength])) if by_strength.get(strength) is not None else "–"
+                              for strength in strengths])
+    return Table(["transform \\ strength", *strengths], rows, caption)
+
+
+def _numeric_first(text: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+

@@ -1,0 +1,119 @@
+"""Shapes shared by the sections: grids of runs as tables and curves, and 'which reaches X%' answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from digitlab.datasets import Dataset
+from digitlab.evaluation.figures import curve_figure
+from digitlab.experiments.store import Run
+from digitlab.report.blocks import Figures, Table, image
+from digitlab.report.links import (
+    Links,
+    accuracy_percent,
+    describe,
+    network_summary,
+    setting_label,
+    setting_value,
+    target,
+    train_seconds,
+)
+from digitlab.report.select import SweepRuns, config_value
+
+Cell = Callable[[Run], Any]
+
+
+def accuracy_and_time(links: Links, predict: bool = False) -> Cell:
+    """A cell with the test accuracy over the training (or ``predict``) time, both linked."""
+    time = links.predict_time if predict else links.train_time
+    return lambda run: Markup("{}<br><small>{}</small>").format(links.accuracy(run), time(run))
+
+
+def pivot(sweep: SweepRuns, rows: str, columns: str, cell: Cell, caption: str = "") -> Table:
+    """Rows by one grid setting, columns by another; a cell per run (a dash where none finished)."""
+    header = [f"{setting_label(rows)} \\ {setting_label(columns)}"]
+    header += [f"{setting_label(columns)} {setting_value(value)}" for value in sweep.grid[columns]]
+    body = []
+    for row_value in sweep.grid[rows]:
+        found = [sweep.find(**{rows.replace(".", "__"): row_value, columns.replace(".", "__"): value})
+                 for value in sweep.grid[columns]]
+        body.append([setting_value(row_value)] + ["–" if run is None else cell(run) for run in found])
+    return Table(header, body, caption)
+
+
+def listing(sweep: SweepRuns, links: Links, caption: str = "", parameters: bool = False) -> Table:
+    """One row per run: its grid settings, then test accuracy, train and predict seconds."""
+    header = [setting_label(path) for path in sweep.grid] + (["parameters"] if parameters else [])
+    header += ["test accuracy", "train / fit", "predict (test set)"]
+    body = []
+    for run in sweep.runs:
+        row = [setting_value(config_value(run.config, path)) for path in sweep.grid]
+        row += [links.parameters(run)] if parameters else []
+        body.append(row + [links.accuracy(run), links.train_time(run), links.predict_time(run)])
+    return Table(header, body, caption)
+
+
+def series(sweep: SweepRuns, x_path: str, line_path: str | None, value: Callable[[Run], float | None]) -> dict[str, list]:
+    """Values along ``x_path``, one line per value of ``line_path`` (None: a single line)."""
+    lines = sweep.grid.get(line_path, [None]) if line_path else [None]
+    result = {}
+    for line in lines:
+        points = []
+        for x in sweep.grid[x_path]:
+            wanted = {x_path.replace(".", "__"): x}
+            if line_path:
+                wanted[line_path.replace(".", "__")] = line
+            run = sweep.find(**wanted)
+            points.append(None if run is None else value(run))
+        name = f"{setting_label(line_path)} {setting_value(line)}" if line_path else sweep.name
+        result[name] = points
+    return result
+
+
+def accuracy_time_curves(sweep: SweepRuns, x_path: str, line_path: str | None, logx: bool = False) -> Figures:
+    """Two plots over ``x_path``: test accuracy (%) and training seconds, one line per ``line_path``."""
+    xs = [float(x) for x in sweep.grid[x_path]]
+    accuracy = series(sweep, x_path, line_path, accuracy_percent)
+    time = series(sweep, x_path, line_path, train_seconds)
+    label = setting_label(x_path)
+    return Figures([
+        image(curve_figure(xs, accuracy, label, "test accuracy (%)", f"{sweep.name}: accuracy", logx=logx),
+              f"{sweep.name}: test accuracy against {label}"),
+        image(curve_figure(xs, time, label, "training seconds", f"{sweep.name}: training time", logx=logx),
+              f"{sweep.name}: training seconds against {label}"),
+    ])
+
+
+def reach_sentence(candidates: list[tuple[Run, str]], threshold: float, links: Links, by_predict: bool = False) -> Markup:
+    """Which of the described runs reach ``threshold`` test accuracy, and the quickest of those to train
+    (``by_predict``: to predict, k-NN's real cost). With none reaching it: the best one, to show how far off it is."""
+    scored = [(run, text) for run, text in candidates if run.metrics.get("test_accuracy") is not None]
+    if not scored:
+        return Markup("No finished run to compare with {}.").format(target(threshold))
+    reaching = [(run, text) for run, text in scored if run.metrics["test_accuracy"] >= threshold]
+    time, verb = (links.predict_time, "predict the test set") if by_predict else (links.train_time, "train")
+    if not reaching:
+        run, text = max(scored, key=lambda pair: pair[0].metrics["test_accuracy"])
+        return Markup("None of the {} settings reaches {}; the best is {}: {} ({} to {}).").format(
+            len(scored), target(threshold), text, links.accuracy(run), time(run), verb)
+    seconds_of = (lambda run: run.metrics.get("predict_seconds")) if by_predict else train_seconds
+    run, text = min(reaching, key=lambda pair: (seconds_of(pair[0]) or 0.0, pair[0].id))
+    return Markup("{} of {} settings reach {}. The quickest to {} is {}: {} in {}.").format(
+        len(reaching), len(scored), target(threshold), verb, text, links.accuracy(run), time(run))
+
+
+def described(sweep: SweepRuns, dataset: Dataset) -> list[tuple[Run, str]]:
+    """Each run with what the notebook asks to report: structure, epochs and batch size (k-NN: its settings)."""
+    inputs = int(np.prod(dataset.image_shape))
+    return [(run, f"{describe(run, sweep.grid)} ({sweep.name})" if run.config.get("kind") == "knn"
+             else f"{network_summary(run, inputs, dataset.num_classes)} ({sweep.name})") for run in sweep.runs]
+
+
+def figures_of(*pairs: tuple[Any, str]) -> Figures:
+    """Figures from (matplotlib figure, alt text) pairs."""
+    return Figures([image(figure, alt) for figure, alt in pairs])
+

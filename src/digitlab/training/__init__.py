@@ -1,0 +1,38 @@
+"""Training: the visible loop, optimizers and schedules, checkpoints, device and seeding.
+
+>>> from digitlab.datasets import load                      # doctest: +SKIP
+>>> from digitlab.models import build
+>>> from digitlab.training import TrainConfig, train, seed_everything
+>>> seed_everything(0)
+>>> model = build("mlp", hidden=[512, 512])
+>>> result = train(model, load("mnist"), TrainConfig(epochs=5, schedule="onecycle"))
+>>> result.test_accuracy, result.history[-1]["seconds"]
+"""
+
+from digitlab.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from digitlab.training.config import NOTEBOOK, OPTIMIZERS, RECOMMENDED, SCHEDULES, TrainConfig, notebook, recommended
+from digitlab.training.device import pick_device
+from digitlab.training.loop import TrainResult, train
+from digitlab.training.predict import predict_labels, predict_proba, split_accuracy
+from digitlab.training.seeding import seed_everything
+
+__all__ = [
+    "NOTEBOOK",
+    "OPTIMIZERS",
+    "RECOMMENDED",
+    "SCHEDULES",
+    "Checkpoint",
+    "CheckpointError",
+    "TrainConfig",
+    "TrainResult",
+    "load_checkpoint",
+    "notebook",
+    "pick_device",
+    "predict_labels",
+    "predict_proba",
+    "recommended",
+    "save_checkpoint",
+    "seed_everything",
+    "split_accuracy",
+    "train",
+]

@@ -1,0 +1,94 @@
+"""How to train: one typed, JSON-able config per run (stored in every checkpoint).
+
+``TrainConfig()`` is a sound default; :func:`recommended` gives the tuned setup per model and
+:func:`notebook` the course's own (Adam lr=0.01, LinearLR, batch 512, CrossEntropyLoss applied to
+whatever the network outputs, sigmoid/softmax included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+SCHEDULES = ("none", "linear", "notebook-linear", "onecycle", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 128  # images per gradient step
+    lr: float = 1e-3  # learning rate (the peak rate for onecycle)
+    optimizer: str = "adam"  # adam | adamw | sgd (with momentum) | adadelta
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    schedule: str = "none"  # none | linear | notebook-linear | onecycle | cosine | step (see optim.py)
+    step_gamma: float = 0.7  # 'step' schedule: lr multiplier after every epoch (PyTorch's MNIST example)
+    label_smoothing: float = 0.0  # spread this much target probability over the other classes
+    augment_shift: int = 0  # shift each training image by up to this many pixels (0 = no augmentation)
+    seed: int = 0  # same seed, same shuffles, dropout and (on CPU) the same result
+    time_budget: float | None = None  # stop after this many seconds of training, mid-epoch if needed
+    eval_batch_size: int = 2048  # images per forward pass when measuring accuracy
+    notebook_faithful: bool = False  # allow CrossEntropyLoss on sigmoid/softmax outputs, as the course does
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1 or not 0 < self.step_gamma <= 1:
+            raise ValueError(f"need weight_decay >= 0, 0 <= momentum < 1, 0 < step_gamma <= 1; got "
+                             f"{self.weight_decay!r}, {self.momentum!r}, {self.step_gamma!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if self.augment_shift < 0:
+            raise ValueError(f"augment_shift must be 0 or more pixels, got {self.augment_shift!r}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error that names them."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TrainConfig has no setting {', '.join(map(repr, unknown))}")
+        return cls(**values)
+
+
+# The course's setup (Part I): Adam lr=0.01, batch 512, 10 epochs. The notebook builds
+# LinearLR(optimizer) for ComplexNetwork but its train() never calls scheduler.step(), so the
+# scheduler only applies its start factor (1/3) once: 'notebook-linear' reproduces exactly that.
+NOTEBOOK = {
+    "simple": TrainConfig(epochs=10, batch_size=512, lr=0.01, schedule="none", notebook_faithful=True),
+    "complex": TrainConfig(epochs=10, batch_size=512, lr=0.01, schedule="notebook-linear", notebook_faithful=True),
+}
+
+# Tuned setups (measured in benchmarks/RESULTS.md): what `digitlab train --model NAME` uses.
+RECOMMENDED = {
+    "simple": TrainConfig(epochs=10, batch_size=128, lr=5e-3, schedule="cosine"),
+    "complex": TrainConfig(epochs=10, batch_size=128, lr=1e-3, schedule="cosine"),
+    "mlp": TrainConfig(epochs=10, batch_size=128, lr=2e-3, schedule="onecycle", label_smoothing=0.1),
+    "cnn": TrainConfig(epochs=6, batch_size=128, lr=5e-3, schedule="onecycle", label_smoothing=0.1, augment_shift=2),
+}
+
+
+def recommended(model_name: str, **overrides: Any) -> TrainConfig:
+    """The tuned setup for ``model_name`` with ``overrides`` applied."""
+    return replace(RECOMMENDED.get(model_name, TrainConfig()), **overrides)
+
+
+def notebook(model_name: str, **overrides: Any) -> TrainConfig:
+    """The course's setup for ``model_name`` ("simple" or "complex") with ``overrides`` applied."""
+    if model_name not in NOTEBOOK:
+        raise ValueError(f"the notebook only trains 'simple' and 'complex', not {model_name!r}")
+    return replace(NOTEBOOK[model_name], **overrides)

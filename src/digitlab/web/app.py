@@ -1,0 +1,196 @@
+"""The web app: one page to draw on, and a JSON API that prepares the drawing and asks every model.
+
+    GET  /               the page (static/index.html: canvas, upload, live results; no build step)
+    GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
+    POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities
+    GET  /api/health     liveness, for scripts that wait for the server
+    GET  /openapi.json   the schema (FastAPI), /docs the interactive version
+
+Bad input is a 4xx with ``{"detail": ..., "error": ...}``, never a 500; bodies are capped (413).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from digitlab import __version__
+from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, PIXEL_MAX, BadImage, EmptyDrawing, extract_ink, place_ink
+from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from digitlab.web.models import LoadedModel, load_models_dir
+from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse, PreparedImage, Prediction
+
+STATIC_DIR = Path(__file__).parent / "static"
+ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
+UPLOAD_FIELD = "file"
+PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [UPLOAD_FIELD],
+                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary", "description": "a PNG or JPEG image"}},
+                }
+            },
+            "application/json": {"schema": ArrayInput.model_json_schema()},
+        },
+    }
+}
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "not a readable image, or a malformed request",
+        413: "the body is larger than the limit",
+        415: "neither multipart/form-data nor application/json",
+        422: "an empty drawing, or a JSON array of the wrong shape or values",
+    }.items()
+}
+
+
+class Predictor:
+    """Prepares an input once per dataset and asks every model; plain synchronous code (threadpool)."""
+
+    def __init__(self, models: list[LoadedModel]) -> None:
+        names = [model.name for model in models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model names must be unique, got {names}")
+        order = list(FIT_SIZES)  # MNIST first, then Fashion-MNIST, then anything else
+        self.models = sorted(models, key=lambda m: order.index(m.dataset) if m.dataset in order else len(order))
+        self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or ["mnist"]
+
+    def predict(self, source: bytes | np.ndarray) -> PredictResponse:
+        ink = extract_ink(source)  # raises BadImage / EmptyDrawing
+        images = {dataset: place_ink(ink, FIT_SIZES.get(dataset, DIGIT_BOX)) for dataset in self.datasets}  # each (28, 28)
+        predictions = [self.ask(model, images[model.dataset]) for model in self.models]
+        first = images[self.datasets[0]]
+        return PredictResponse(
+            image=first.tolist(),
+            images=[PreparedImage(dataset=dataset, pixels=image.tolist()) for dataset, image in images.items()],
+            inverted=ink.inverted,
+            ink_fraction=ink.ink_fraction,
+            predictions=predictions,
+        )
+
+    @staticmethod
+    def ask(model: LoadedModel, image: np.ndarray) -> Prediction:
+        probabilities = model.predict_proba(image[None])[0]  # (1, 28, 28) -> (classes,)
+        best = int(np.argmax(probabilities))
+        return Prediction(
+            model=model.name,
+            dataset=model.dataset,
+            predicted_index=best,
+            predicted_class=model.classes[best],
+            confidence=float(probabilities[best]),
+            probabilities=[float(p) for p in probabilities],
+        )
+
+
+def describe(errors: list) -> str:
+    """Pydantic's errors as one sentence naming where and what: 'image.3.7: ... less than or equal to 255'."""
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
+    more = len(errors) - MAX_ERRORS_SHOWN
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+async def read_input(request: Request) -> bytes | np.ndarray:
+    """The request's image: uploaded file bytes, or the JSON array as (28, 28) float."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=4) as form:
+            upload = form.get(UPLOAD_FIELD)
+            if not isinstance(upload, UploadFile):
+                raise HTTPException(422, f"the multipart upload needs a file in the field {UPLOAD_FIELD!r}")
+            return await upload.read()
+    if media_type == "application/json":
+        try:
+            array = ArrayInput.model_validate_json(await request.body())
+        except ValidationError as error:
+            expected = '{"image": 28 rows of 28 numbers in 0..255}'
+            raise HTTPException(422, f"expected {expected}: {describe(error.errors())}") from None
+        return np.array(array.image, dtype=np.float32) / PIXEL_MAX  # (28, 28) in [0, 1]
+    sent = media_type or "no content type"
+    raise HTTPException(415, f"send the image as multipart/form-data (field {UPLOAD_FIELD!r}) or application/json, not {sent!r}")
+
+
+def error_response(status: int, detail: str, error: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "error": error}, status_code=status, headers=headers)
+
+
+def create_app(
+    models: list[LoadedModel] | Path | str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    parallel_predictions: int | None = None,
+    title: str = "digitlab",
+) -> FastAPI:
+    """Build the app around already loaded models, or the checkpoints below a folder.
+
+    ``parallel_predictions`` caps the predictions computed at once (default: one per CPU core);
+    further requests wait their turn on the event loop.
+    """
+    loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
+    predictor = Predictor(loaded)
+    parallel = parallel_predictions or os.cpu_count() or 1
+    app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.")
+    app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
+    app.state.predictor = predictor
+    app.state.prediction_limiter = anyio.CapacityLimiter(parallel)
+
+    @app.exception_handler(BadImage)
+    async def bad_image(request: Request, error: BadImage) -> JSONResponse:
+        return error_response(400, str(error), "bad_image")
+
+    @app.exception_handler(EmptyDrawing)
+    async def empty_drawing(request: Request, error: EmptyDrawing) -> JSONResponse:
+        return error_response(422, str(error), "empty_drawing")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        code = "invalid_array" if error.status_code == 422 else ERROR_CODES.get(error.status_code, "error")
+        return error_response(error.status_code, str(error.detail), code, error.headers)  # keeps 405's Allow
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(422, describe(list(error.errors())), "invalid_request")
+
+    @app.get("/api/models", response_model=list[ModelInfo])
+    def list_models() -> list[ModelInfo]:
+        return [
+            ModelInfo(
+                name=m.name, kind=m.kind, dataset=m.dataset, classes=list(m.classes),
+                test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
+            )
+            for m in predictor.models
+        ]
+
+    @app.post("/api/predict", response_model=PredictResponse, responses=ERROR_RESPONSES, openapi_extra=PREDICT_BODY)
+    async def predict(request: Request) -> Response:
+        """Prepare the image like MNIST (see digitlab.preprocess) and ask every loaded model."""
+        source = await read_input(request)
+        # numpy/torch work off the event loop, at most one per core: more threads only fight over the GIL
+        result = await anyio.to_thread.run_sync(predictor.predict, source, limiter=app.state.prediction_limiter)
+        # Already a validated PredictResponse: serialise it directly instead of FastAPI validating it again.
+        return Response(result.model_dump_json(), media_type="application/json")
+
+    @app.get("/api/health", response_model=Health)
+    def health() -> Health:
+        return Health(status="ok", models=len(predictor.models))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,114 @@
+"""The models the web app serves: trained checkpoints and, on request, a k-NN fitted at startup.
+
+Each becomes a :class:`LoadedModel`, a small record with one function, ``predict_proba`` on
+(N, 28, 28) uint8 images, so the app does not care whether a network or k-NN answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.errors import DigitlabError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.training.checkpoint.MANIFEST: the file that commits a checkpoint
+KNN_EVAL_LIMIT = 1000  # k-NN's accuracy on the page is measured on this many test images at startup
+KNN_NEIGHBORS = 3  # distance-weighted votes of 3 neighbours give graded bars, not just 0/33/67/100%
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One model as the app shows it."""
+
+    name: str  # unique on the page, e.g. the checkpoint folder "mnist-cnn"
+    kind: str  # architecture ("mlp", "cnn", ...) or "knn"
+    dataset: str  # "mnist" or "fashion-mnist": decides class names and preprocessing
+    classes: tuple[str, ...]  # index = label
+    test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
+    num_parameters: int | None  # learned parameters (k-NN has none: None)
+    predict_proba: Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
+
+
+def as_numpy(probabilities: object) -> np.ndarray:
+    """A torch tensor or an array of probabilities -> float64 numpy (N, C)."""
+    if hasattr(probabilities, "detach"):
+        probabilities = probabilities.detach().cpu().numpy()  # type: ignore[union-attr]
+    return np.asarray(probabilities, dtype=np.float64)
+
+
+def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
+    """Load a trained network from its checkpoint folder (see ``digitlab train``)."""
+    import torch  # training is heavy; import on use
+
+    from digitlab.training.checkpoint import load_checkpoint
+    from digitlab.training.predict import predict_proba
+
+    checkpoint = load_checkpoint(path)
+    model = checkpoint.model
+    num_classes = model.config.num_classes
+
+    def probabilities(images: np.ndarray) -> np.ndarray:
+        return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
+
+    return LoadedModel(
+        name=name or Path(path).name,
+        kind=checkpoint.model_name,
+        dataset=checkpoint.dataset or "mnist",  # checkpoints saved without a dataset are MNIST runs
+        classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
+        test_accuracy=checkpoint.metrics.get("test_accuracy"),
+        num_parameters=checkpoint.num_parameters,
+        predict_proba=probabilities,
+    )
+
+
+def checkpoint_folders(models_dir: Path) -> list[Path]:
+    """Every folder at or below ``models_dir`` that holds weights, in a stable order."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        raise DigitlabError(f"models folder {models_dir} does not exist; train a model first (digitlab train) or pass --models")
+    return sorted(manifest.parent for manifest in models_dir.rglob(CHECKPOINT_MARKER))
+
+
+def load_models_dir(models_dir: Path) -> list[LoadedModel]:
+    """Load every checkpoint below ``models_dir``; broken ones are skipped with a warning."""
+    models = []
+    for folder in checkpoint_folders(models_dir):
+        name = folder.relative_to(models_dir).as_posix() if folder != Path(models_dir) else folder.name
+        try:
+            models.append(from_checkpoint(folder, name=name))
+        except (DigitlabError, OSError, ValueError, KeyError) as error:
+            log.warning("skipping checkpoint %s: %s", folder, error)
+    return models
+
+
+def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHBORS) -> LoadedModel:
+    """Fit a k-NN on the first ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
+    from digitlab.datasets import load, to_features
+    from digitlab.knn import KNNClassifier
+
+    data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
+    knn = KNNClassifier(n_neighbors, weights="distance").fit(to_features(data.train.images).numpy(), data.train.labels.numpy())
+    accuracy = float(knn.score(to_features(data.test.images).numpy(), data.test.labels.numpy()))
+    columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order
+
+    def probabilities(images: np.ndarray) -> np.ndarray:
+        features = np.asarray(images, dtype=np.float32).reshape(len(images), -1) / 255.0  # (N, 784) in [0, 1]
+        shares = np.zeros((len(images), data.num_classes))
+        shares[:, columns] = knn.predict_proba(features)  # a class missing from a small train set gets 0
+        return shares
+
+    return LoadedModel(
+        name=f"{dataset}-knn{n_neighbors}",
+        kind="knn",
+        dataset=dataset,
+        classes=data.classes,
+        test_accuracy=accuracy,
+        num_parameters=None,
+        predict_proba=probabilities,
+    )

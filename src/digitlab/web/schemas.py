@@ -1,0 +1,66 @@
+"""The JSON the API speaks, as pydantic models: FastAPI turns them into the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from digitlab.preprocess import CANVAS_SIZE
+
+Pixel = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
+PixelRow = Annotated[list[Pixel], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
+ImageRows = Annotated[list[PixelRow], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
+OutputRow = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
+OutputImage = Annotated[list[OutputRow], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
+
+
+class ArrayInput(BaseModel):
+    """A 28x28 image as JSON: rows of pixel values 0..255 (either ink polarity)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: ImageRows = Field(description="28 rows of 28 pixel values in 0..255")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    kind: str = Field(description="architecture, e.g. mlp, cnn, or knn")
+    dataset: str = Field(description="mnist or fashion-mnist")
+    classes: list[str]
+    test_accuracy: float | None = Field(description="accuracy on the test set, as recorded when trained")
+    num_parameters: int | None = Field(description="learned parameters; null for k-NN")
+
+
+class Prediction(BaseModel):
+    model: str = Field(description="the model's name, as in /api/models")
+    dataset: str
+    predicted_index: int
+    predicted_class: str
+    confidence: float = Field(description="probability of the predicted class")
+    probabilities: list[float] = Field(description="one per class, in class order")
+
+
+class PreparedImage(BaseModel):
+    dataset: str
+    pixels: OutputImage = Field(description="the 28x28 uint8 image this dataset's models receive, white ink on black")
+
+
+class PredictResponse(BaseModel):
+    image: OutputImage = Field(description="the 28x28 image the (first dataset's) models receive")
+    images: list[PreparedImage] = Field(
+        description="the prepared image per dataset (MNIST fits the ink in 20x20, Fashion-MNIST in 28x28)"
+    )
+    inverted: bool = Field(description="the input was dark ink on light paper and got negated")
+    ink_fraction: float = Field(description="share of the input's pixels that are ink")
+    predictions: list[Prediction]
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="what was wrong with the request, in one sentence")
+    error: str = Field(description="a stable code: bad_image, empty_drawing, invalid_array, too_large, ...")
+
+
+class Health(BaseModel):
+    status: str
+    models: int

@@ -1,0 +1,267 @@
+// digitlab's draw-a-digit page: plain JavaScript, no build step, no network beyond this server.
+// Draw dark ink on white "paper"; the server detects the polarity, prepares the image like MNIST
+// and answers with the 28x28 image each dataset's models see and every model's probabilities.
+"use strict";
+
+const LIVE_INTERVAL_MS = 120; // while drawing, ask at most this often
+const DATASET_TITLES = { "mnist": "MNIST (digits)", "fashion-mnist": "Fashion-MNIST (clothing)" };
+
+const pad = document.getElementById("pad");
+const ctx = pad.getContext("2d");
+const pen = document.getElementById("pen");
+const penValue = document.getElementById("pen-value");
+const results = document.getElementById("results");
+const message = document.getElementById("message");
+const datasetsBox = document.getElementById("datasets");
+
+let drawing = false;
+let last = null;
+let timer = null;        // a scheduled request while drawing
+let inFlight = false;    // one request at a time; later strokes mark the drawing dirty
+let dirty = false;
+let epoch = 0;           // bumped by Clear so late answers for an old drawing are dropped
+let nextSource = null;   // () => Promise<Blob|File>: what the next request sends
+let cards = new Map();   // model name -> {prediction, confidence, bars: [{li, bar, value}]}
+let seenCanvases = new Map(); // dataset -> canvas showing what its models receive
+
+function clearPad() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+}
+
+function point(event) {
+  const box = pad.getBoundingClientRect();
+  return { x: (event.clientX - box.left) * pad.width / box.width, y: (event.clientY - box.top) * pad.height / box.height };
+}
+
+function stroke(from, to) {
+  ctx.strokeStyle = "#000";
+  ctx.lineWidth = Number(pen.value);
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  ctx.moveTo(from.x, from.y);
+  ctx.lineTo(to.x, to.y);
+  ctx.stroke();
+}
+
+function canvasSource() {
+  return new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  event.preventDefault();
+  pad.setPointerCapture(event.pointerId);
+  drawing = true;
+  last = point(event);
+  stroke(last, last); // a dot where the pen lands
+  nextSource = canvasSource;
+  schedule();
+});
+
+pad.addEventListener("pointermove", (event) => {
+  if (!drawing) return;
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const e of events.length ? events : [event]) {
+    const here = point(e);
+    stroke(last, here);
+    last = here;
+  }
+  schedule();
+});
+
+function endStroke() {
+  if (!drawing) return;
+  drawing = false;
+  clearTimeout(timer);
+  timer = null;
+  send();
+}
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+function schedule() {
+  setStatus("pending");
+  if (timer === null) timer = setTimeout(() => { timer = null; send(); }, LIVE_INTERVAL_MS);
+}
+
+async function send() {
+  if (!nextSource) return;
+  if (inFlight) { dirty = true; return; }
+  inFlight = true;
+  dirty = false;
+  setStatus("pending");
+  const myEpoch = epoch;
+  try {
+    const form = new FormData();
+    form.append("file", await nextSource(), "drawing.png");
+    const response = await fetch("/api/predict", { method: "POST", body: form });
+    const body = await response.json();
+    if (myEpoch !== epoch) return;
+    if (response.ok) showPrediction(body);
+    else showProblem(body, response.status);
+  } catch (error) {
+    if (myEpoch === epoch) showProblem({ detail: `the server did not answer: ${error}` }, 0);
+  } finally {
+    inFlight = false;
+    if (dirty) send();
+    else if (myEpoch === epoch && timer === null && !drawing) results.dataset.seq = String(Number(results.dataset.seq) + 1);
+  }
+}
+
+function setStatus(status) {
+  results.dataset.status = status;
+}
+
+function showPrediction(body) {
+  message.textContent = body.inverted
+    ? "Dark ink on light paper detected and inverted; below is what the models receive."
+    : "Below is what the models receive.";
+  for (const prepared of body.images) paintPixels(seenCanvases.get(prepared.dataset), prepared.pixels);
+  for (const p of body.predictions) {
+    const card = cards.get(p.model);
+    if (!card) continue;
+    card.prediction.textContent = p.predicted_class;
+    card.confidence.textContent = `${(100 * p.confidence).toFixed(1)}%`;
+    p.probabilities.forEach((probability, i) => {
+      const row = card.bars[i];
+      row.bar.style.width = `${(100 * probability).toFixed(1)}%`;
+      row.value.textContent = `${Math.round(100 * probability)}%`;
+      row.li.classList.toggle("best", i === p.predicted_index);
+    });
+  }
+  setStatus("ready");
+}
+
+function showProblem(body, status) {
+  message.textContent = body.detail || `request failed (${status})`;
+  resetCards();
+  setStatus(body.error === "empty_drawing" ? "empty" : "error");
+}
+
+function resetCards() {
+  for (const card of cards.values()) {
+    card.prediction.textContent = "–";
+    card.confidence.textContent = "";
+    for (const row of card.bars) {
+      row.bar.style.width = "0%";
+      row.value.textContent = "";
+      row.li.classList.remove("best");
+    }
+  }
+  for (const canvas of seenCanvases.values()) canvas.getContext("2d").clearRect(0, 0, 28, 28);
+}
+
+function paintPixels(canvas, pixels) {
+  if (!canvas) return;
+  const image = canvas.getContext("2d").createImageData(28, 28);
+  pixels.flat().forEach((value, i) => {
+    image.data.set([value, value, value, 255], 4 * i);
+  });
+  canvas.getContext("2d").putImageData(image, 0, 0);
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function describeModel(model) {
+  const parts = [model.kind];
+  if (model.test_accuracy !== null) parts.push(`${(100 * model.test_accuracy).toFixed(1)}% test accuracy`);
+  if (model.num_parameters !== null) parts.push(`${model.num_parameters.toLocaleString("en")} parameters`);
+  return parts.join(" · ");
+}
+
+function buildCards(models) {
+  datasetsBox.replaceChildren();
+  const datasets = [...new Set(models.map((m) => m.dataset))];
+  for (const dataset of datasets) {
+    const section = element("section", "dataset");
+    section.dataset.dataset = dataset;
+    section.append(element("h2", "", DATASET_TITLES[dataset] || dataset));
+    const seen = element("div", "seen");
+    const canvas = element("canvas");
+    canvas.width = 28;
+    canvas.height = 28;
+    canvas.setAttribute("aria-label", `the 28x28 image the ${dataset} models receive`);
+    seenCanvases.set(dataset, canvas);
+    seen.append(canvas, element("span", "", "what these models receive (28×28)"));
+    section.append(seen);
+    const grid = element("div", "models");
+    for (const model of models.filter((m) => m.dataset === dataset)) grid.append(buildCard(model));
+    section.append(grid);
+    datasetsBox.append(section);
+  }
+  document.getElementById("model-count").textContent = `${models.length} model${models.length === 1 ? "" : "s"} loaded`;
+  if (!models.length) message.textContent = "No models loaded: start the server with --models DIR (or --knn).";
+}
+
+function buildCard(model) {
+  const article = element("article", "model");
+  article.dataset.model = model.name;
+  article.append(element("h3", "", model.name), element("p", "meta", describeModel(model)));
+  const verdict = element("div", "verdict");
+  const prediction = element("span", "prediction", "–");
+  const confidence = element("span", "confidence");
+  verdict.append(prediction, confidence);
+  const list = element("ol", "bars");
+  const bars = model.classes.map((name) => {
+    const li = element("li");
+    const track = element("span", "track");
+    const bar = element("span", "bar");
+    bar.style.display = "block";
+    bar.style.width = "0%";
+    track.append(bar);
+    const value = element("span", "value");
+    li.append(element("span", "label", name), track, value);
+    list.append(li);
+    return { li, bar, value };
+  });
+  article.append(verdict, list);
+  cards.set(model.name, { prediction, confidence, bars });
+  return article;
+}
+
+document.getElementById("clear").addEventListener("click", () => {
+  epoch += 1;
+  clearTimeout(timer);
+  timer = null;
+  dirty = false;
+  nextSource = null;
+  clearPad();
+  resetCards();
+  message.textContent = "Draw a digit to see what the models predict.";
+  setStatus("idle");
+});
+
+pen.addEventListener("input", () => { penValue.textContent = pen.value; });
+
+document.getElementById("upload").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (!file) return;
+  try { // show the upload on the pad, fitted; the server gets the original file
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
+    clearPad();
+    ctx.drawImage(bitmap, (pad.width - bitmap.width * scale) / 2, (pad.height - bitmap.height * scale) / 2,
+      bitmap.width * scale, bitmap.height * scale);
+  } catch (error) { clearPad(); } // the server says what is wrong with it
+  nextSource = () => Promise.resolve(file);
+  epoch += 1;
+  send();
+  event.target.value = "";
+});
+
+async function start() {
+  clearPad();
+  try {
+    const response = await fetch("/api/models");
+    buildCards(await response.json());
+  } catch (error) {
+    message.textContent = `could not list the models: ${error}`;
+  }
+}
+start();

@@ -1,0 +1,95 @@
+"""``digitlab robustness`` run as a user would: generated data for the plumbing, real MNIST for the claim."""
+
+import csv
+
+import pytest
+
+from digitlab.cli.main import main
+from digitlab.models import build
+from digitlab.training import save_checkpoint
+from tests.training.synthetic import CLASSES, write_synthetic
+
+
+def flat(text: str) -> str:
+    """The console wraps long lines (inside a box for usage errors); compare with single spaces."""
+    return " ".join(text.replace("│", " ").split())
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    # The CLI only knows the catalog's names; register the generated dataset as "mnist" for the test.
+    from digitlab.datasets import catalog
+
+    folder = tmp_path / "data"
+    monkeypatch.setitem(catalog.CATALOG, "mnist", write_synthetic(folder, n_train=128, n_test=48, name="mnist"))
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(folder))
+    monkeypatch.setenv("DIGITLAB_CACHE_DIR", str(tmp_path / "cache"))
+    return folder
+
+
+def untrained(folder, dataset="mnist"):
+    """A checkpoint of a small untrained MLP: enough to test the plumbing."""
+    save_checkpoint(folder, build("mlp", hidden=[16], num_classes=len(CLASSES)), dataset=dataset, classes=CLASSES)
+    return folder
+
+
+def read_rows(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_scores_checkpoints_and_knn_and_writes_outputs(tmp_path, data_dir, capsys):
+    first, second, out = untrained(tmp_path / "a"), untrained(tmp_path / "b"), tmp_path / "out"
+    assert main(["robustness", str(first), str(second), "--knn", "--knn-train-limit", "64", "--transforms", "shift,invert",
+                 "--limit", "40", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    rows = read_rows(out / "robustness.csv")
+    models = ["mlp", f"mlp ({second})", "knn"]  # a second checkpoint of the same model is named by its folder
+    assert [row["model"] for row in rows[:3]] == models
+    assert len(rows) == 3 * (7 + 5)  # shift and invert sweeps: 7 and 5 strengths
+    assert {row["transform"] for row in rows} == {"shift", "invert"}
+    assert all(0 <= float(row["accuracy"]) <= 1 for row in rows)
+    assert (out / "robustness.png").stat().st_size > 0 and (out / "examples.png").stat().st_size > 0
+    text = flat(captured.out)
+    assert "Test accuracy (%) on 40 changed mnist test images" in text and "Mean accuracy" in text
+    knn_clean = next(float(row["accuracy"]) for row in rows if row["model"] == "knn")
+    assert f"{knn_clean * 100:.2f}" in text
+
+
+@pytest.mark.parametrize(("arguments", "code", "message"), [
+    (["--transforms", "shift,blur"], 2, "unknown transform 'blur'"),
+    ([], 2, "name at least one checkpoint folder, or pass --knn"),
+    (["MISSING"], 1, "no checkpoint at"),
+    (["FASHION"], 1, "was trained on fashion-mnist, not mnist"),
+])
+def test_bad_input_gets_a_clear_message(tmp_path, data_dir, capsys, arguments, code, message):
+    fashion = untrained(tmp_path / "fashion", dataset="fashion-mnist")
+    replaced = {"MISSING": str(tmp_path / "nowhere"), "FASHION": str(fashion)}
+    arguments = [replaced.get(argument, argument) for argument in arguments]
+    if arguments[:1] == ["--transforms"]:
+        arguments = [str(untrained(tmp_path / "ok")), *arguments]
+    assert main(["robustness", *arguments, "--out", str(tmp_path / "out")]) == code
+    assert message in flat(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_help_documents_the_options(capsys):
+    assert main(["robustness", "--help"]) == 0
+    text = flat(capsys.readouterr().out)
+    for option in ("--knn", "--knn-train-limit", "--dataset", "--transforms", "--limit", "--seed", "--out"):
+        assert option in text
+
+
+@pytest.mark.realdata
+def test_real_mnist_models_lose_accuracy_and_inversion_breaks_them(tmp_path, capsys):
+    run, out = tmp_path / "mlp", tmp_path / "out"
+    assert main(["train", "--model", "mlp", "--hidden", "64", "--epochs", "1", "--limit", "2000", "--out", str(run)]) == 0
+    assert main(["robustness", str(run), "--knn", "--knn-train-limit", "2000", "--transforms", "shift,invert",
+                 "--limit", "500", "--out", str(out)]) == 0
+    capsys.readouterr()
+    score = {(row["model"], row["transform"], float(row["strength"])): float(row["accuracy"]) for row in read_rows(out / "robustness.csv")}
+    for model in ("mlp", "knn"):
+        clean = score[(model, "shift", 0.0)]
+        assert clean > 0.4, model  # 1 epoch on 2000 images: ~60% (mlp), ~85% (knn)
+        assert score[(model, "shift", 4.0)] < clean - 0.2, model  # a pixel-wise model does not follow a moved digit
+        assert score[(model, "invert", 1.0)] < 0.3, model  # trained on white-on-black only: inverted digits are lost

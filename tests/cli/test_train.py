@@ -1,0 +1,143 @@
+"""``digitlab train | evaluate | predict | summary`` run as a user would, on generated IDX files."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitlab.cli.main import main
+from digitlab.training import load_checkpoint
+from tests.training.synthetic import CLASSES, synthetic_arrays, write_synthetic
+
+
+
+def flat(text: str) -> str:
+    """The console wraps long lines; compare with single spaces."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    # The CLI only knows the catalog's names; register the generated dataset as "mnist" for the test.
+    from digitlab.datasets import catalog
+
+    folder = tmp_path / "data"
+    monkeypatch.setitem(catalog.CATALOG, "mnist", write_synthetic(folder, n_train=256, n_test=64, name="mnist"))
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(folder))
+    monkeypatch.setenv("DIGITLAB_CACHE_DIR", str(tmp_path / "cache"))
+    return folder
+
+
+@pytest.fixture
+def trained_run(tmp_path, data_dir, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "mlp", "--hidden", "32", "16", "--epochs", "3", "--batch-size", "32", "--lr", "0.003",
+                 "--out", str(out)]) == 0
+    return out, capsys.readouterr()
+
+
+def test_train_writes_a_checkpoint_and_reports(trained_run):
+    out, captured = trained_run
+    saved = load_checkpoint(out)
+    assert saved.model_name == "mlp" and saved.config.hidden == (32, 16)  # "--hidden 32 16" as the issue writes it
+    assert saved.train_config.epochs == 3 and saved.train_config.batch_size == 32 and saved.train_config.lr == 0.003
+    assert len(saved.history) == 3 and saved.classes == CLASSES
+    assert f"test accuracy {saved.metrics['test_accuracy'] * 100:.2f}%" in captured.out
+    assert f"digitlab evaluate {out}" in captured.out
+    assert "epoch 3/3" in captured.err  # the progress bars go to stderr
+    assert json.loads((out / "run.json").read_text())["model_config"] == {"hidden": [32, 16]}
+
+
+def test_existing_checkpoint_needs_force_or_resume(trained_run, capsys):
+    out, _ = trained_run
+    assert main(["train", "--model", "mlp", "--out", str(out)]) == 1
+    assert "already holds a checkpoint" in flat(capsys.readouterr().err)
+    assert main(["train", "--out", str(out), "--resume"]) == 0  # all epochs done: resuming just reports
+    assert "Resuming the run" in flat(capsys.readouterr().err)
+    assert main(["train", "--out", str(out.parent / "empty"), "--resume"]) == 1
+    assert "nothing to resume" in flat(capsys.readouterr().err)
+
+
+def test_evaluate_prints_both_accuracies_and_writes_figures(trained_run, capsys):
+    out, _ = trained_run
+    assert main(["evaluate", str(out), "--out", str(out / "figs")]) == 0
+    printed = flat(capsys.readouterr().out)
+    assert "macro accuracy" in printed and "MulticlassAccuracy" in printed and "micro" in printed
+    written = {path.name for path in (out / "figs").iterdir()}
+    assert {"confusion.png", "correct.png", "incorrect.png", "mistakes.png", "curves.png", "evaluation.json"} <= written
+    assert all((out / "figs" / name).read_bytes()[:4] == b"\x89PNG" for name in written if name.endswith(".png"))
+    metrics = json.loads((out / "figs" / "evaluation.json").read_text())
+    assert f"{metrics['accuracy'] * 100:.2f}%" in printed and metrics["test_images"] == 64
+
+
+def test_predict_classifies_image_files(trained_run, tmp_path, capsys):
+    out, _ = trained_run
+    arrays = synthetic_arrays(n_train=4, n_test=4, seed=0)
+    paths = []
+    for index, image in enumerate(arrays["t10k-images-idx3-ubyte"][:2]):
+        path = tmp_path / f"image{index}.png"
+        Image.fromarray(np.ascontiguousarray(image)).save(path)
+        paths.append(str(path))
+    assert main(["predict", str(out), *paths, "--top", "2"]) == 0
+    printed = flat(capsys.readouterr().out)
+    assert all(path.split("/")[-1] in printed for path in paths) and "top 2" in printed
+    assert main(["predict", str(out), str(tmp_path / "missing.png")]) == 1
+    assert "cannot read image" in flat(capsys.readouterr().err)
+
+
+def test_summary_prints_the_notebooks_table(capsys):
+    assert main(["summary", "complex", "--notebook-faithful"]) == 0
+    printed = flat(capsys.readouterr().out)
+    assert "Total params: 669,706" in printed and "Softmax: 1-5" in printed
+    assert main(["summary", "cnn", "--channels", "8,16", "--batch-size", "2"]) == 0
+    assert "[2, 10]" in flat(capsys.readouterr().out)
+
+
+def test_bad_options_are_one_clear_line(data_dir, tmp_path, capsys):
+    assert main(["train", "--model", "simple", "--hidden", "32", "--out", str(tmp_path / "x")]) == 1
+    assert "--hidden does not apply to --model simple" in flat(capsys.readouterr().err)
+    assert main(["train", "--model", "mlp", "--notebook-faithful", "--out", str(tmp_path / "x")]) == 1
+    assert "reproduces the course's simple and complex" in flat(capsys.readouterr().err)
+    assert main(["train", "--model", "mlp", "--schedule", "warmup", "--out", str(tmp_path / "x")]) == 1
+    assert "schedule must be one of" in flat(capsys.readouterr().err)
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 1
+    assert "no checkpoint at" in flat(capsys.readouterr().err)
+
+
+def test_notebook_faithful_cnn_and_limit(data_dir, tmp_path):
+    out = tmp_path / "nb"
+    assert main(["train", "-m", "complex", "--notebook-faithful", "--hidden", "16", "--epochs", "1", "--limit", "100", "--out", str(out)]) == 0
+    saved = load_checkpoint(out)
+    assert saved.model.outputs == "softmax" and saved.train_config.notebook_faithful and saved.train_config.schedule == "notebook-linear"
+    assert saved.history[0]["samples"] == 100
+    assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation", "50", "--out", str(tmp_path / "cnn")]) == 0
+    assert "val_accuracy" in load_checkpoint(tmp_path / "cnn").history[0]
+
+
+def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from digitlab.cli import train as train_cli
+
+    real_train = train_cli.train
+
+    def train_with_ctrl_c(*args, on_batch, **kwargs):
+        def press(info):
+            on_batch(info)
+            if info["epoch"] == 2 and info["batch"] == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+
+        return real_train(*args, on_batch=press, **kwargs)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(train_cli, "train", train_with_ctrl_c)
+    assert main(["train", "--hidden", "16", "--epochs", "3", "--batch-size", "64", "--out", str(out)]) == 130
+    printed = flat(capsys.readouterr().err)
+    assert "Stopped by Ctrl-C during epoch 2" in printed and "checkpoint of epoch 1" in printed
+    assert f"Resume with: digitlab train --out {out} --resume" in printed
+    assert len(load_checkpoint(out).history) == 1
+    monkeypatch.setattr(train_cli, "train", real_train)
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+    assert [h["epoch"] for h in load_checkpoint(out).history] == [1, 2, 3]

@@ -1,0 +1,209 @@
+"""The report from a store of fake runs: every part is there, every number links to its run, answers follow the runs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import optuna
+import pytest
+from PIL import Image
+
+from digitlab.errors import DigitlabError
+from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, load_sweep_file, open_storage, run_grid
+from digitlab.report import build_report, comparison_rows, load_sweeps, render_report
+from digitlab.report.links import percent, seconds
+from digitlab.report.select import config_value
+from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
+
+PARTS = ("data", "untrained", "simple", "complex", "cnn", "knn", "other-dataset", "robustness", "comparison", "runs")
+LAB_SWEEPS = ("untrained", "simple-notebook", "simple-logits", "complex-notebook", "mlp-hidden", "mlp-layers", "mlp-best",
+              "cnn", "knn", "knn-preprocess", "knn-scaling")
+FIGURES = ("mnist: nine random training images", "mnist: images per class", "simple-notebook: test accuracy against epochs",
+           "simple-notebook: training seconds against epochs", "the SimpleNetwork: loss and accuracy per epoch",
+           "SimpleNetwork: the first 9 rightly predicted", "SimpleNetwork: the first 9 wrongly predicted",
+           "the ComplexNetwork: loss and accuracy", "test accuracy against hidden layer width", "the CNN: loss and accuracy",
+           "k-NN test accuracy against k", "confusion matrix of the best k-NN",
+           "k-NN predict and fit seconds against training-set size")
+LINK = re.compile(r'href="#run-(\d+)"')
+ANCHOR = re.compile(r'id="run-(\d+)"')
+
+
+def linked(run_id: int, text: str) -> re.Pattern:
+    """A number rendered as a link to run ``run_id``."""
+    return re.compile(rf'<a class="run" href="#run-{run_id}"[^>]*>{re.escape(text)}</a>')
+
+
+def answers(html: str) -> list[str]:
+    return re.findall(r'<div class="answer">(.*?)</div>', html, flags=re.S)
+
+
+def mnist_runs(url: str, sweep: str):
+    return load_sweeps(open_storage(url), "mnist")[sweep].runs
+
+
+def test_report_has_every_part_of_the_notebook(mnist_html):
+    for anchor in PARTS:
+        assert f'<section id="{anchor}">' in mnist_html
+        assert f'href="#{anchor}"' in mnist_html  # in the table of contents
+    assert "60,000" not in mnist_html and "90 training and 120 test images" in mnist_html  # the data given, not real MNIST
+    assert "<pre>" in mnist_html  # the pixel matrix
+
+
+def test_every_link_resolves_and_every_run_is_cited(mnist_html, lab_url):
+    links, anchors = set(map(int, LINK.findall(mnist_html))), list(map(int, ANCHOR.findall(mnist_html)))
+    assert len(anchors) == len(set(anchors)), "an appendix entry appears twice"
+    assert links == set(anchors)
+    storage = open_storage(lab_url)
+    mnist_ids = {run.id for sweep in load_sweeps(storage, "mnist").values() for run in sweep.runs}
+    grid_points = sum(len(load_sweep_file(path).points()) for path in LAB_CONFIGS.glob("*.toml"))
+    assert len(mnist_ids) == grid_points and mnist_ids <= links  # every run of the lab shows up somewhere
+
+
+def test_each_accuracy_and_time_links_to_the_run_that_produced_it(mnist_html, lab_url):
+    for run in list_runs(open_storage(lab_url)):
+        if run.config["dataset"] != "mnist":
+            continue
+        assert linked(run.id, percent(run.metrics["test_accuracy"])).search(mnist_html), run.study
+    for run in mnist_runs(lab_url, "simple-notebook"):  # the epochs x batch size table shows both numbers
+        assert linked(run.id, seconds(run.metrics["train_seconds"])).search(mnist_html)
+
+
+def test_opdracht_1_answer_names_the_quickest_setting_to_reach_92_percent(mnist_html, lab_url):
+    runs = mnist_runs(lab_url, "simple-notebook")
+    reaching = [run for run in runs if run.metrics["test_accuracy"] >= 0.92]
+    assert 0 < len(reaching) < len(runs)  # the fake makes this a real choice
+    quickest = min(reaching, key=lambda run: run.metrics["train_seconds"])
+    text = next(answer for answer in answers(mnist_html) if "Opdracht 1" in answer)
+    assert f"{len(reaching)} of {len(runs)} settings reach 92%" in text
+    tail = text.split("The quickest to train is", 1)[1]
+    assert f"{config_value(quickest.config, 'train_options.epochs')} epochs, batch size " \
+           f"{config_value(quickest.config, 'train_options.batch_size')}" in tail
+    assert linked(quickest.id, percent(quickest.metrics["test_accuracy"])).search(tail)
+
+
+@pytest.mark.parametrize("goal", [0.95, 0.98])
+def test_opdracht_2_answer_follows_the_runs(mnist_html, lab_url, goal):
+    sweeps = load_sweeps(open_storage(lab_url), "mnist")
+    runs = [run for name in ("complex-notebook", "mlp-hidden", "mlp-layers", "mlp-best") for run in sweeps[name].runs]
+    reaching = [run for run in runs if run.metrics["test_accuracy"] >= goal]
+    text = next(answer for answer in answers(mnist_html) if "Opdracht 2b" in answer)
+    sentence = text.split(f"{goal * 100:g}%?", 1)[1].split("</p>", 1)[0]
+    assert f"{len(reaching)} of {len(runs)} settings reach {goal * 100:g}%" in sentence
+    quickest = min(reaching, key=lambda run: (run.metrics["train_seconds"], run.id))
+    assert f'href="#run-{quickest.id}"' in sentence
+
+
+def test_untrained_part_explains_the_chance_level(mnist_html, lab_url, mnist):
+    text = next(answer for answer in answers(mnist_html) if "Why about 10%" in answer)
+    for run in mnist_runs(lab_url, "untrained"):
+        favourite = config_value(run.config, "seed") % 10  # the fake predicts this class for everything
+        share_of_class = float((mnist.test.labels == favourite).float().mean())
+        assert linked(run.id, percent(run.metrics["test_accuracy"])).search(text)
+        assert run.metrics["test_accuracy"] == pytest.approx(share_of_class)
+    assert "1/10" in text and "10%" in text
+
+
+def test_knn_part_shows_confusion_and_timings(mnist_html, lab_url):
+    section = mnist_html.split('<section id="knn">', 1)[1].split("</section>", 1)[0]
+    assert 'alt="confusion matrix of the best k-NN' in section
+    best = load_sweeps(open_storage(lab_url), "mnist")["knn"].best()
+    assert linked(best.id, seconds(best.metrics["predict_seconds"])).search(section)
+    assert "1920 x 1080" in section and "2,645" in section  # 2,073,600 / 784 pixels
+    for run in mnist_runs(lab_url, "knn-scaling"):
+        assert linked(run.id, seconds(run.metrics["predict_seconds"])).search(section)
+
+
+def test_other_dataset_part_compares_with_fashion_mnist(mnist_html, lab_url):
+    section = mnist_html.split('<section id="other-dataset">', 1)[1].split("</section>", 1)[0]
+    assert "Fashion-MNIST test accuracy" in section and 'href="../fashion-mnist/index.html"' in section
+    fashion_knn = load_sweeps(open_storage(lab_url), "fashion-mnist")["knn"].best()
+    assert linked(fashion_knn.id, percent(fashion_knn.metrics["test_accuracy"])).search(section)
+
+
+def test_images_are_embedded_pngs_and_nothing_is_fetched(mnist_html):
+    for alt in FIGURES:
+        assert f'alt="{alt}' in mnist_html
+    sources = re.findall(r'<img src="([^"]+)"', mnist_html)
+    assert len(sources) >= len(FIGURES)
+    for source in sources:
+        assert source.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))) as picture:
+            assert picture.format == "PNG" and picture.width > 100
+    assert not re.search(r'(src|href)="(?!#|data:image/png|\.\./fashion-mnist/)', mnist_html)
+    assert "<script" not in mnist_html and "<link" not in mnist_html and "url(" not in mnist_html
+
+
+def test_missing_sweeps_get_a_note_not_a_crash(tmp_path, mnist):
+    url = f"sqlite:///{tmp_path}/runs.sqlite3"
+    fill_store(url, mnist, only=("mlp-best",))
+    html = render_report(open_storage(url), mnist)
+    for name in LAB_SWEEPS:
+        if name != "mlp-best":
+            assert f"Sweep <code>{name}</code> not run yet: <code>digitlab lab --dataset mnist</code>" in html
+    assert "Sweep <code>robustness</code> not run yet" in html
+    assert "No runs on both datasets yet" in html
+    assert set(LINK.findall(html)) == set(ANCHOR.findall(html)) != set()
+
+
+def test_an_empty_store_gives_a_page_of_notes(tmp_path, mnist):
+    html = render_report(open_storage(f"sqlite:///{tmp_path}/empty.sqlite3"), mnist)
+    assert "Nothing run yet" in html and not ANCHOR.findall(html)
+    assert comparison_rows(open_storage(f"sqlite:///{tmp_path}/empty.sqlite3"), "mnist") == []
+
+
+def test_comparison_rows_hold_each_sweeps_best_run_by_validation(lab_url):
+    storage = open_storage(lab_url)
+    rows = comparison_rows(storage, "mnist")
+    assert [row["sweep"] for row in rows] == [name for name in LAB_SWEEPS if name != "knn-scaling"]
+    for row in rows:
+        study = next(name for name in optuna.get_all_study_names(storage) if name.startswith(f"{row['sweep']}@mnist#"))
+        best = optuna.load_study(study_name=study, storage=storage).best_trial  # Optuna's own pick: highest objective
+        assert row["run_id"] == best._trial_id
+        assert row["test_accuracy"] == best.user_attrs["result"]["metrics"]["test_accuracy"]
+    knn = next(row for row in rows if row["sweep"] == "knn")
+    assert knn["num_parameters"] is None and knn["train_seconds"] is not None  # k-NN's fit time stands in
+
+
+def test_the_latest_study_of_a_sweep_wins(tmp_path, mnist):
+    storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
+    evaluate = make_evaluate(mnist)
+    for limit in (500, 1000):  # same name and dataset, different settings: two studies
+        run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn", train_limit=limit), {"seed": [0]}), storage, evaluate)
+    chosen = load_sweeps(storage, "mnist")["cnn"]
+    assert chosen.base["train_limit"] == 1000 and len(chosen.runs) == 1
+
+
+def test_build_report_writes_index_html_and_checks_the_dataset(tmp_path, mnist, fashion):
+    storage = open_storage(f"sqlite:///{tmp_path}/empty.sqlite3")
+    path = build_report(storage, "mnist", tmp_path / "reports" / "mnist", mnist)
+    assert path == tmp_path / "reports" / "mnist" / "index.html" and path.stat().st_mode & 0o044
+    assert [p.name for p in path.parent.iterdir()] == ["index.html"]  # no temp file left behind
+    with pytest.raises(DigitlabError, match="fashion-mnist"):
+        build_report(storage, "mnist", tmp_path / "reports" / "mnist", fashion)
+
+
+def test_fashion_report_has_the_same_parts_with_class_names(lab_url, fashion, tmp_path):
+    html = build_report(open_storage(lab_url), "fashion-mnist", tmp_path, fashion).read_text(encoding="utf-8")
+    for anchor in PARTS:
+        assert f'<section id="{anchor}">' in html
+    assert "Ankle boot" in html and "7. Compared with MNIST" in html and "MNIST test accuracy" in html
+    assert set(LINK.findall(html)) == set(ANCHOR.findall(html))
+
+
+def test_robustness_runs_get_their_transform_tables(tmp_path, mnist):
+    storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
+    scores = {"shift": {"1": 0.91, "3": 0.42}, "invert": {"1": 0.07}}
+    fake = make_evaluate(mnist)
+
+    def evaluate(config, report):
+        return {**fake(config, report), "robustness": scores}
+
+    run_grid(SweepSpec("robustness", ExperimentConfig(model="mlp"), {"seed": [0]}), storage, evaluate)
+    html = render_report(storage, mnist)
+    section = html.split('<section id="robustness">', 1)[1].split("</section>", 1)[0]
+    run = load_sweeps(storage, "mnist")["robustness"].runs[0]
+    assert "transform \\ strength" in section and "not run yet" not in section
+    for value in (0.91, 0.42, 0.07):
+        assert linked(run.id, percent(value)).search(section)

@@ -1,0 +1,137 @@
+"""The training loop on tiny generated data: it learns, records, stops, resumes and is deterministic."""
+
+import os
+import signal
+
+import pytest
+import torch
+
+from digitlab.errors import DigitlabError
+from digitlab.models import build
+from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
+from digitlab.training.augment import random_shift
+from tests.training.synthetic import CLASSES, synthetic_dataset
+
+HISTORY_KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds", "elapsed", "samples", "lr"}
+QUICK = TrainConfig(epochs=3, batch_size=32, lr=3e-3, schedule="onecycle")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_dataset(n_train=256, n_test=64)
+
+
+def _fresh(name="mlp", seed=0, **overrides):
+    seed_everything(seed)
+    return build(name, num_classes=len(CLASSES), **({"hidden": [32]} if name == "mlp" else {}), **overrides)
+
+
+@pytest.mark.parametrize("name", ["simple", "mlp", "cnn"])
+def test_learns_the_synthetic_task_and_records_history(data, name):
+    overrides = {"channels": [4, 8], "hidden": 16} if name == "cnn" else {}
+    model = _fresh(name, **overrides) if name != "mlp" else _fresh()
+    result = train(model, data, QUICK)
+    assert result.test_accuracy >= 0.9, result.history
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert all(HISTORY_KEYS <= set(h) for h in result.history)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.train_seconds == pytest.approx(sum(h["seconds"] for h in result.history))
+    assert result.num_parameters == model.num_parameters() and result.stopped is None
+
+
+def test_same_seed_same_run_other_seed_other_run(data):
+    config = TrainConfig(epochs=2, batch_size=32, seed=7)
+    runs = [train(_fresh(seed=1, dropout=0.2), data, config) for _ in range(2)]
+    strip = [[{k: v for k, v in h.items() if "second" not in k and k != "elapsed"} for h in r.history] for r in runs]
+    assert strip[0] == strip[1]
+    other = train(_fresh(seed=1, dropout=0.2), data, TrainConfig(epochs=2, batch_size=32, seed=8))
+    assert other.history[-1]["train_loss"] != runs[0].history[-1]["train_loss"]
+
+
+def test_squashed_outputs_need_notebook_faithful(data):
+    with pytest.raises(DigitlabError, match="outputs sigmoid values, but CrossEntropyLoss expects logits"):
+        train(_fresh("simple", outputs="sigmoid"), data, TrainConfig(epochs=1))
+    result = train(_fresh("simple", outputs="sigmoid"), data, notebook("simple", epochs=1, batch_size=32))
+    assert result.history[0]["lr"] == pytest.approx(0.01)
+
+
+def test_notebook_linear_schedule_keeps_a_third_of_the_rate(data):
+    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, notebook("complex", epochs=2))
+    assert [h["lr"] for h in result.history] == pytest.approx([0.01 / 3] * 2)
+
+
+PAIRS = [("adam", schedule) for schedule in SCHEDULES] + [(name, "onecycle") for name in OPTIMIZERS if name != "adam"]
+
+
+@pytest.mark.parametrize(("optimizer", "schedule"), PAIRS)
+def test_every_optimizer_and_schedule_runs(data, optimizer, schedule):
+    config = TrainConfig(epochs=2, batch_size=64, optimizer=optimizer, schedule=schedule, lr=0.01, weight_decay=1e-4)
+    result = train(_fresh(), data, config)
+    assert len(result.history) == 2 and all(h["train_loss"] == h["train_loss"] for h in result.history)  # no NaN
+    if schedule in ("onecycle", "cosine"):
+        assert result.history[-1]["lr"] < result.history[0]["lr"] / 10  # annealed towards zero by the end
+
+
+def test_validation_time_budget_and_stop_when(data):
+    validation = synthetic_dataset(n_train=8, n_test=32, seed=3).test
+    result = train(_fresh(), data, TrainConfig(epochs=5, batch_size=32), validation=validation,
+                   stop_when=lambda record: record["epoch"] == 2)
+    assert result.stopped == "stop_when" and len(result.history) == 2
+    assert 0 <= result.val_accuracy <= 1 and "val_accuracy" in result.history[0]
+
+    budget = train(_fresh(), data, TrainConfig(epochs=5, batch_size=32, time_budget=1e-9))
+    assert budget.stopped == "time_budget" and len(budget.history) == 1
+    assert budget.history[0]["samples"] == 32  # one batch, then the budget was spent
+
+
+def test_callbacks_see_every_batch_and_epoch(data):
+    batches, epochs = [], []
+    train(_fresh(), data, TrainConfig(epochs=2, batch_size=100), on_batch=batches.append, on_epoch=epochs.append)
+    assert [(b["epoch"], b["batch"], b["batches"]) for b in batches] == [(e, i, 3) for e in (1, 2) for i in (1, 2, 3)]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+
+
+def test_ctrl_c_keeps_last_epoch_and_resume_finishes_the_same_run(data, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=32, schedule="onecycle", lr=3e-3)
+    uninterrupted = train(_fresh(dropout=0.2), data, config)
+
+    def press_ctrl_c(info):
+        if info["epoch"] == 2 and info["batch"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = _fresh(dropout=0.2)
+    stopped = train(model, data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path)
+    assert stopped.interrupted and len(stopped.history) == 1  # the partial epoch 2 is not recorded
+    assert load_checkpoint(tmp_path).metrics["epochs"] == 1
+
+    resumed = train(_fresh(dropout=0.2), data, config, checkpoint_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.test_accuracy == uninterrupted.test_accuracy
+    assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
+
+
+def test_resume_refuses_a_different_setup(data, tmp_path):
+    train(_fresh(), data, TrainConfig(epochs=1, batch_size=64), checkpoint_dir=tmp_path)
+    with pytest.raises(DigitlabError, match="resume with the same TrainConfig"):
+        train(_fresh(), data, TrainConfig(epochs=2, batch_size=64), checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(DigitlabError, match="different network"):
+        train(build("mlp", hidden=[8], num_classes=4), data, TrainConfig(epochs=1, batch_size=64), checkpoint_dir=tmp_path, resume=True)
+
+
+def test_random_shift_moves_pixels_within_bounds():
+    image = torch.zeros(200, 5, 5)
+    image[:, 2, 2] = 1.0  # one lit pixel in the centre
+    shifted = random_shift(image, 1, torch.Generator().manual_seed(0))
+    assert torch.equal(shifted.sum(dim=(1, 2)), torch.ones(200))  # nothing lost at a 1-pixel shift
+    rows, cols = shifted.nonzero()[:, 1], shifted.nonzero()[:, 2]
+    assert set(rows.tolist()) == {1, 2, 3} and set(cols.tolist()) == {1, 2, 3}  # every offset occurs
+    assert random_shift(image, 0, torch.Generator()) is image
+
+
+def test_bad_settings_name_the_value():
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        TrainConfig(schedule="warm")
+    with pytest.raises(ValueError, match="no setting 'epoch'"):
+        TrainConfig.from_dict({"epoch": 3})

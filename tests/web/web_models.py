@@ -1,0 +1,51 @@
+"""Real trained checkpoints for the web and preprocessing tests, trained once per test session.
+
+A quick MLP on 20,000 MNIST images for 2 epochs (~95% on the test set) is good enough to read a
+drawn "1" and "7" and to measure preprocessing; a tiny Fashion-MNIST MLP checks class names.
+Both go through the real path: ``train(..., checkpoint_dir=...)`` then ``load_models_dir``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+MNIST_MLP = "mnist-mlp"
+FASHION_MLP = "fashion-mlp"
+MNIST_TRAIN_LIMIT = 20_000  # enough for ~95% test accuracy in a few seconds
+FASHION_TRAIN_LIMIT = 2_000  # only its class names and loading are under test
+TEST_LIMIT = 2_000  # the accuracy recorded in the checkpoint
+
+
+@functools.cache
+def quick_models_dir() -> Path:
+    """A folder with two freshly trained checkpoints; removed when the test process ends."""
+    from digitlab.datasets import load
+    from digitlab.models import build
+    from digitlab.training import TrainConfig, train
+
+    folder = Path(tempfile.mkdtemp(prefix="digitlab-web-models-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    mnist = load("mnist").limit(train=MNIST_TRAIN_LIMIT, test=TEST_LIMIT)
+    train(build("mlp", hidden=[128]), mnist, TrainConfig(epochs=2, batch_size=128, lr=2e-3), checkpoint_dir=folder / MNIST_MLP)
+    fashion = load("fashion-mnist").limit(train=FASHION_TRAIN_LIMIT, test=TEST_LIMIT)
+    train(build("mlp", hidden=[32]), fashion, TrainConfig(epochs=1, batch_size=128), checkpoint_dir=folder / FASHION_MLP)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def quick_checkpoints() -> Path:
+    return quick_models_dir()
+
+
+@pytest.fixture(scope="session")
+def quick_mlp(quick_checkpoints):
+    """The MNIST MLP (a torch module, eval mode) as ``digitlab.training.load_checkpoint`` returns it."""
+    from digitlab.training import load_checkpoint
+
+    return load_checkpoint(quick_checkpoints / MNIST_MLP).model
