@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -257,11 +258,12 @@ def _print_scaling(rows: list[dict], config: KNNConfig, dataset: str, queries: i
     if len(by_size) >= 2:
         line = fit_line([row["n_train"] for row in by_size], [row["predict_seconds"] for row in by_size])
         per_image = line["slope"] / queries  # seconds per query per training image
-        console.print(f"predict time grows by {line['slope'] * 1000:.3f} s per 1000 training images for {queries} queries "
-                      f"(log-log exponent {line['exponent']:.2f}; 1 means proportional)")
+        console.print(f"predict time = {line['intercept']:.3f} s fixed + {line['slope'] * 1000:.4f} s per 1000 training images "
+                      f"(least squares, {queries} queries): the search cost grows in proportion to the training set")
         if len(by_pixels) >= 2:
             pixel_line = fit_line([row["pixels"] for row in by_pixels], [row["predict_seconds"] for row in by_pixels])
-            console.print(f"and with pixels per image: exponent {pixel_line['exponent']:.2f}")
+            console.print(f"and = {pixel_line['intercept']:.3f} s fixed + {pixel_line['slope'] * 1000:.4f} s per 1000 pixels per image "
+                          f"({by_pixels[0]['n_train']:,} training images)")
         if per_image <= 0:
             console.print("the timings are too noisy for a slope (try more --repeats, more --test-limit queries or larger --sizes)")
             return
@@ -324,6 +326,7 @@ def _accuracy_vs_time(rows: list[dict]) -> Figure:
                   (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
     axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
              title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")
+    axis.xaxis.set_major_formatter(ScalarFormatter())  # 2, 5, 10 rather than 2x10^0 on a log axis
     axis.grid(alpha=0.3)
     return figure
 

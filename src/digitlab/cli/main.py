@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from digitlab import __version__
-from digitlab.cli import data, lab
+from digitlab.cli import data, knn, lab, report, robustness, runs, serve, sweep, train
 from digitlab.cli.common import err_console, setup_logging
 from digitlab.errors import DigitlabError
 
@@ -20,16 +20,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(data.app, name="data")
+# In the order a student meets them: the main job, the data, networks, k-NN, experiments, results.
 app.command("lab")(lab.lab)
-from digitlab.cli import runs as runs_cli; app.add_typer(runs_cli.app, name="runs")  # noqa: E402, E702
-from digitlab.cli import sweep as sweep_cli; app.command("sweep")(sweep_cli.sweep); app.command("tune")(sweep_cli.tune)  # noqa: E402, E702
-# Command groups of later features register here, one line each.
-from digitlab.cli import robustness as robustness_cli; app.command("robustness")(robustness_cli.robustness)  # noqa: E402, E702
-from digitlab.cli import knn as knn_cli; app.add_typer(knn_cli.app, name="knn")  # noqa: E402, E702  (knn, knn tune, knn scaling)
-from digitlab.cli import report as report_cli; app.command("report")(report_cli.report)  # noqa: E402, E702
-from digitlab.cli import train as train_cli; app.add_typer(train_cli.app)  # noqa: E402, E702  (train, evaluate, predict, summary)
-from digitlab.cli import serve as serve_cli; app.command("serve")(serve_cli.serve)  # noqa: E402, E702
+app.add_typer(data.app, name="data")
+app.add_typer(train.app)  # train, evaluate, predict, summary
+app.add_typer(knn.app, name="knn")  # knn, knn tune, knn scaling
+app.command("sweep")(sweep.sweep)
+app.command("tune")(sweep.tune)
+app.add_typer(runs.app, name="runs")
+app.command("report")(report.report)
+app.command("robustness")(robustness.robustness)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

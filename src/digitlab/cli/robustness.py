@@ -83,8 +83,9 @@ def robustness(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Score every model on the test set changed by each transform at growing strength: the same
-    changed images for every model. Prints accuracy per transform and strength, and writes a CSV,
+    """Score models on test images shifted, turned, scaled, inverted, noisy or warped, at growing strength.
+
+    Every model sees the same changed images. Prints accuracy per transform and strength, and writes a CSV,
     accuracy-vs-strength curves and one test digit under every change with each model's guess.
 
     Example: digitlab robustness runs/mlp runs/cnn --knn --transforms shift,rotate --limit 2000

@@ -31,8 +31,7 @@ def sweep(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Run every point of a grid that the store does not have yet. Start several workers on one
-    --storage (e.g. PostgreSQL) to share the grid; Ctrl-C or a kill loses no finished run."""
+    """Run every point of a grid that the store does not have yet (several workers on one --storage share it; Ctrl-C loses no finished run)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_sweep_file(config, dataset=dataset.value if dataset else None)
     spec = quicken(spec) if quick else spec
@@ -65,8 +64,7 @@ def tune(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Search hyperparameters with Optuna's TPE on a validation split (never the test set), pruning
-    trials whose per-epoch validation accuracy falls behind; the best is then reported on test."""
+    """Search hyperparameters with Optuna's TPE on a validation split (never the test set), pruning weak trials per epoch."""
     if model not in SEARCH_SPACES:
         raise typer.BadParameter(f"choose one of {', '.join(SEARCH_SPACES)}", param_hint="--model")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
