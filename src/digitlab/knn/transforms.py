@@ -63,11 +63,15 @@ class Deskew(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, as_array(X), reset=False, dtype="numeric")
         height, width = self._shape(X.shape[1])
         out = np.empty(X.shape, dtype=np.uint8 if self.round_to_pixels else _output_dtype(X))
-        for start in range(0, len(X), CHUNK_ROWS):  # chunks bound the float copies and sampling grids
-            images = torch.from_numpy(np.array(X[start : start + CHUNK_ROWS], dtype=np.float32)).view(-1, height, width)
-            straight = deskew_images(images).reshape(len(images), -1)
-            out[start : start + CHUNK_ROWS] = (straight.round().clamp(0, PIXEL_MAX) if self.round_to_pixels else straight).numpy()
+        with one_thread():  # many medium-sized steps: on a busy machine one thread is 3x faster than two
+            for start in range(0, len(X), CHUNK_ROWS):  # chunks bound the float copies and sampling grids
+                self._deskew_chunk(X, out, start, height, width)
         return out
+
+    def _deskew_chunk(self, X: np.ndarray, out: np.ndarray, start: int, height: int, width: int) -> None:
+        images = torch.from_numpy(np.array(X[start : start + CHUNK_ROWS], dtype=np.float32)).view(-1, height, width)
+        straight = deskew_images(images).reshape(len(images), -1)
+        out[start : start + CHUNK_ROWS] = (straight.round().clamp(0, PIXEL_MAX) if self.round_to_pixels else straight).numpy()
 
     def _shape(self, n_features: int) -> tuple[int, int]:
         if self.image_shape is not None:
@@ -168,7 +172,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, as_array(X), reset=False, dtype="numeric")
         mean, components = torch.from_numpy(self.mean_), torch.from_numpy(self.components_)
-        projected = [(chunk - mean) @ components.T for chunk in _float64_chunks(X)]  # (rows, n_components) each
+        with one_thread():  # as in Deskew.transform
+            projected = [(chunk - mean) @ components.T for chunk in _float64_chunks(X)]  # (rows, n_components) each
         return torch.cat(projected).numpy().astype(_output_dtype(X), copy=False)
 
 
