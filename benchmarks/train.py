@@ -76,8 +76,8 @@ SETUPS = [
     Setup("simple", "SimpleNetwork, digitlab (logits into CE)", "mnist", lambda: build("simple"), recommended("simple")),
     Setup("complex-notebook", "ComplexNetwork, notebook (softmax into CE, Adam 0.01, LinearLR, b512)", "mnist",
           lambda: build("complex", outputs="softmax"), notebook("complex")),
-    Setup("complex-logits", "ComplexNetwork, notebook setup but logits into CE", "mnist", lambda: build("complex"), notebook("complex")),
-    Setup("complex", "ComplexNetwork, digitlab (logits into CE)", "mnist", lambda: build("complex"), recommended("complex")),
+    Setup("complex-logits", "ComplexNetwork, digitlab: the notebook setup but logits into CE", "mnist", lambda: build("complex"),
+          recommended("complex")),
     Setup("complex-stepped", "ComplexNetwork, notebook but LinearLR stepped per epoch", "mnist",
           lambda: build("complex", outputs="softmax"), notebook("complex", schedule="linear")),
     Setup("relu-baseline", "ReLU 784-512-512-10, logits, Adam 1e-3, b128 (issue's baseline)", "mnist",
@@ -87,8 +87,8 @@ SETUPS = [
     Setup("example-cnn", "PyTorch example CNN (Adadelta 1.0, StepLR 0.7, b64), same wall time", "mnist",
           ExampleNet, TrainConfig(epochs=14, batch_size=64, lr=1.0, optimizer="adadelta", schedule="step", step_gamma=0.7),
           race_against="cnn"),
-    Setup("fashion-mlp", "MLP, digitlab", "fashion-mnist", lambda: build("mlp"), recommended("mlp")),
-    Setup("fashion-cnn", "CNN, digitlab", "fashion-mnist", lambda: build("cnn"), recommended("cnn")),
+    Setup("fashion-mlp", "MLP, digitlab", "fashion-mnist", lambda: build("mlp"), recommended("mlp", "fashion-mnist")),
+    Setup("fashion-cnn", "CNN, digitlab", "fashion-mnist", lambda: build("cnn"), recommended("cnn", "fashion-mnist")),
 ]
 
 

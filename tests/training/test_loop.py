@@ -135,3 +135,13 @@ def test_bad_settings_name_the_value():
         TrainConfig(schedule="warm")
     with pytest.raises(ValueError, match="no setting 'epoch'"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_recommended_setups_per_dataset_and_overrides_win():
+    from digitlab.training import recommended
+
+    assert recommended("cnn", "fashion-mnist").epochs > recommended("cnn").epochs  # harder data, longer training
+    assert recommended("cnn", "fashion-mnist", epochs=2).epochs == 2
+    assert recommended("unknown-model") == TrainConfig()
+    with pytest.raises(ValueError, match="only trains 'simple' and 'complex'"):
+        notebook("cnn")

@@ -186,7 +186,7 @@ def train_command(
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
              "time_budget": time_budget, "seed": seed}
     given = {key: value for key, value in given.items() if value is not None}
-    config = notebook(name, **given) if notebook_faithful else recommended(name, **given)
+    config = notebook(name, **given) if notebook_faithful else recommended(name, dataset.value, **given)
     run = {"model": name, "model_config": model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful),
            "train_config": config.to_dict(), "dataset": dataset.value, "limit": limit, "validation": validation}
     build(name, **run["model_config"])  # fail on bad model settings before anything is written
