@@ -141,3 +141,14 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monke
     monkeypatch.setattr(train_cli, "train", real_train)
     assert main(["train", "--out", str(out), "--resume"]) == 0
     assert [h["epoch"] for h in load_checkpoint(out).history] == [1, 2, 3]
+
+
+def test_augment_option_trains_on_changed_batches_and_is_saved(data_dir, tmp_path, capsys):
+    out = tmp_path / "aug"
+    assert main(["train", "-m", "mlp", "--hidden", "16", "--epochs", "1", "--augment", "Rotate,shift", "--out", str(out)]) == 0
+    saved = load_checkpoint(out)
+    assert saved.train_config.augment == "rotate,shift" and saved.train_config.augment_max_degrees > 0
+    assert json.loads((out / "run.json").read_text())["train_config"]["augment"] == "rotate,shift"
+    assert main(["train", "-m", "mlp", "--augment", "shift,blur", "--out", str(tmp_path / "bad")]) == 1
+    assert "unknown augmentation 'blur'" in flat(capsys.readouterr().err)
+    assert not (tmp_path / "bad").exists()  # nothing written for a bad setting

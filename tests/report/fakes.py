@@ -15,6 +15,8 @@ import torch
 
 from digitlab.datasets import Dataset, Split
 from digitlab.experiments import ExperimentConfig, load_sweep_file, open_storage, run_grid
+from digitlab.robustness.evaluate import parse_transforms
+from digitlab.robustness.transforms import IDENTITY_STRENGTH, STRENGTHS
 
 LAB_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "lab"
 DIGITS = tuple(str(digit) for digit in range(10))
@@ -83,6 +85,26 @@ def _parameters(config: ExperimentConfig) -> int | None:
     return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
+def _robustness(config: ExperimentConfig, clean: float) -> dict:
+    """Made-up scores on changed test sets: CNNs and augmented networks hold up longer; only inverted training survives inversion."""
+    if not config.robustness:
+        return {}
+    augment = config.train_options.get("augment", "") if config.kind == "network" else ""
+    tolerance = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
+    tolerance *= 3 if augment else 1
+    scores = {}
+    for name in parse_transforms(config.robustness):
+        strengths = STRENGTHS[name]
+        span = max(abs(value - IDENTITY_STRENGTH[name]) for value in strengths)
+        by_strength = {}
+        for strength in strengths:
+            change = abs(strength - IDENTITY_STRENGTH[name]) / span  # 0 (unchanged) .. 1 (the sweep's strongest)
+            drop = change * (0.03 if "invert" in augment else 0.85) if name == "invert" else change * 0.5 / tolerance
+            by_strength[f"{strength:g}"] = clean if change == 0 else max(0.1, clean - drop)
+        scores[name] = by_strength
+    return {"robustness": scores, "robustness_seconds": 1.0}
+
+
 def make_evaluate(dataset: Dataset):
     """A cheap evaluate(config, report) -> result dict for run_grid, scored against ``dataset``'s test labels."""
     labels = dataset.test.labels.numpy()
@@ -116,7 +138,7 @@ def make_evaluate(dataset: Dataset):
         return {"objective": metrics["val_accuracy"], "metrics": metrics, "history": history,
                 "confusion": confusion.tolist(), "test_predictions": "".join(str(int(p)) for p in predicted),
                 "environment": {"device": "cpu", "torch": torch.__version__, "python": "3.11", "digitlab": "test",
-                                "git_commit": "0000000", "cpu_count": 2}}
+                                "git_commit": "0000000", "cpu_count": 2}, **_robustness(config, test_accuracy)}
 
     return evaluate
 

@@ -156,7 +156,7 @@ def test_an_empty_store_gives_a_page_of_notes(tmp_path, mnist):
 def test_comparison_rows_hold_each_sweeps_best_run_by_validation(lab_url):
     storage = open_storage(lab_url)
     rows = comparison_rows(storage, "mnist")
-    assert [row["sweep"] for row in rows] == [name for name in LAB_SWEEPS if name != "knn-scaling"]
+    assert [row["sweep"] for row in rows] == [name for name in LAB_SWEEPS if name != "knn-scaling"] + ["robustness"]
     for row in rows:
         study = next(name for name in optuna.get_all_study_names(storage) if name.startswith(f"{row['sweep']}@mnist#"))
         best = optuna.load_study(study_name=study, storage=storage).best_trial  # Optuna's own pick: highest objective
@@ -192,18 +192,58 @@ def test_fashion_report_has_the_same_parts_with_class_names(lab_url, fashion, tm
     assert set(LINK.findall(html)) == set(ANCHOR.findall(html))
 
 
-def test_robustness_runs_get_their_transform_tables(tmp_path, mnist):
+def section_of(html: str, anchor: str) -> str:
+    return html.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
+
+
+def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_url):
+    section = section_of(mnist_html, "robustness")
+    sweeps = load_sweeps(open_storage(lab_url), "mnist")
+    plain_mlp, plain_cnn = sweeps["mlp-best"].runs[0], sweeps["cnn"].runs[0]
+    augmented = {run.config["model"]: run for run in sweeps["robustness"].runs}
+    knn = sweeps["robustness-knn"].runs[0]
+    for label in ("MLP", "CNN", "MLP + augmentation (shift,rotate,scale,invert)", "k-NN (k=3, 10,000 training images)"):
+        assert f"<th scope=\"row\">{label}</th>" in section
+    for run in (plain_mlp, plain_cnn, augmented["mlp"], augmented["cnn"], knn):  # the headline cells: clean, shifted 4 px, inverted
+        for value in (run.metrics["test_accuracy"], run.result["robustness"]["shift"]["4"], run.result["robustness"]["invert"]["1"]):
+            assert linked(run.id, percent(value)).search(section), (run.id, value)
+    assert "shifted 4 px" in section and "turned 20°" in section and "model \\ shift (pixels, random direction)" in section
+    assert 'alt="test accuracy against shift, rotation' in section
+    answer = " ".join(answers(section))
+    assert "MLP trained on augmented batches: shifted 4 px: " in answer
+    best_plain = max((plain_mlp, plain_cnn, knn), key=lambda run: run.result["robustness"]["invert"]["1"])
+    assert "No model that never saw an inverted digit copes with inversion" in answer
+    assert linked(best_plain.id, percent(best_plain.result["robustness"]["invert"]["1"])).search(answer)
+    assert "What does work is showing inverted digits in training" in answer
+
+
+def test_robustness_inversion_answer_follows_the_numbers(tmp_path, mnist):
+    """When a plain network does cope with inversion, the report says so instead of the usual story."""
     storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
-    scores = {"shift": {"1": 0.91, "3": 0.42}, "invert": {"1": 0.07}}
     fake = make_evaluate(mnist)
 
     def evaluate(config, report):
-        return {**fake(config, report), "robustness": scores}
+        result = fake(config, report)
+        return {**result, "robustness": {"invert": {"0": 0.99, "1": 0.95}, "shift": {"0": 0.99, "4": 0.5}}}
 
-    run_grid(SweepSpec("robustness", ExperimentConfig(model="mlp"), {"seed": [0]}), storage, evaluate)
-    html = render_report(storage, mnist)
-    section = html.split('<section id="robustness">', 1)[1].split("</section>", 1)[0]
-    run = load_sweeps(storage, "mnist")["robustness"].runs[0]
-    assert "transform \\ strength" in section and "not run yet" not in section
-    for value in (0.91, 0.42, 0.07):
-        assert linked(run.id, percent(value)).search(section)
+    run_grid(SweepSpec("mlp-best", ExperimentConfig(model="mlp"), {"seed": [0]}), storage, evaluate)
+    section = section_of(render_report(storage, mnist), "robustness")
+    run = load_sweeps(storage, "mnist")["mlp-best"].runs[0]
+    assert "MLP copes with inversion without seeing inverted digits" in section and "No model that never saw" not in section
+    assert linked(run.id, percent(0.95)).search(section) and "--augment shift,rotate,scale,invert" in section
+
+
+def test_robustness_answer_admits_when_inverted_training_falls_short(tmp_path, mnist):
+    storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
+    fake = make_evaluate(mnist)
+
+    def scored(invert: float):
+        return lambda config, report: {**fake(config, report), "robustness": {"invert": {"0": 0.9, "1": invert}}}
+
+    run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn"), {"seed": [0]}), storage, scored(0.08))
+    run_grid(SweepSpec("robustness", ExperimentConfig(model="cnn", train_options={"augment": "invert"}), {"seed": [0]}),
+             storage, scored(0.55))
+    section = section_of(render_report(storage, mnist), "robustness")
+    assert "No model that never saw an inverted digit copes with inversion" in section
+    assert "Even with inverted digits in training, the best, CNN + augmentation (invert), gets only" in section
+    assert "What does work" not in section and "not run yet" not in section

@@ -1,6 +1,7 @@
 """The training loop on tiny generated data: it learns, records, stops, resumes and is deterministic."""
 
 import os
+from dataclasses import replace
 import signal
 
 import pytest
@@ -145,3 +146,46 @@ def test_recommended_setups_per_dataset_and_overrides_win():
     assert recommended("unknown-model") == TrainConfig()
     with pytest.raises(ValueError, match="only trains 'simple' and 'complex'"):
         notebook("cnn")
+
+
+def test_augment_setting_is_checked_and_canonical():
+    assert TrainConfig(augment=" Rotate, shift ,rotate").augment == "rotate,shift"
+    assert TrainConfig(augment="none").augment == ""
+    with pytest.raises(ValueError, match="unknown augmentation 'spin'"):
+        TrainConfig(augment="shift,spin")
+    with pytest.raises(ValueError, match="augment_max_zoom must be in"):
+        TrainConfig(augment="scale", augment_max_zoom=1.0)
+    with pytest.raises(ValueError, match="augmentation settings.*max_degrees"):
+        TrainConfig(augment="rotate", augment_max_degrees=400)
+    assert TrainConfig.from_dict(TrainConfig(augment="shift,invert").to_dict()).augment == "shift,invert"
+
+
+def test_augmented_training_sees_changed_batches_and_is_reproducible(data):
+    from digitlab.training.predict import as_float_images
+
+    seen = []
+    config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, schedule="onecycle", augment="shift,rotate,invert")
+    model = _fresh()
+    model.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach().clone()) if module.training else None)
+    first = train(model, data, config)
+    # The network saw images no plain training image looks like: inverted ones, bright on average.
+    assert seen and all(batch.shape == (32, 28, 28) for batch in seen)
+    assert float(torch.cat(seen).mean(dim=(1, 2)).max()) > 0.7 > float(as_float_images(data.train.images).mean(dim=(1, 2)).max())
+    again = train(_fresh(), data, config)
+    assert again.history[-1]["train_loss"] == first.history[-1]["train_loss"]  # same seed, same random changes
+    plain = train(_fresh(), data, replace(config, augment=""))
+    assert plain.history[-1]["train_loss"] != first.history[-1]["train_loss"]
+
+
+def test_ctrl_c_and_resume_with_augmentation_continue_the_same_random_changes(data, tmp_path):
+    config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, augment="shift,rotate,scale")
+    uninterrupted = train(_fresh(), data, config)
+
+    def press_ctrl_c(info):
+        if info["epoch"] == 2 and info["batch"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert train(_fresh(), data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path).interrupted
+    resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
+    assert load_checkpoint(tmp_path).train_config.augment == "shift,rotate,scale"

@@ -16,6 +16,7 @@ from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, St
 from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
 from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
 from digitlab.experiments.runner import check_config, run_experiment
+from digitlab.report.links import count, percent, seconds
 
 DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
 
@@ -78,19 +79,22 @@ def lab(
 
 
 def _write_reports(store, names: list[str], reports: Path, data_dir, cache_dir) -> None:  # noqa: ANN001
-    try:
-        from digitlab.report import build_report, comparison_rows
-    except ImportError:  # the report lands with its own change
-        return
     from digitlab.experiments.runner import cached_dataset
+    from digitlab.report import build_report, comparison_rows
 
     for name in names:
         dataset = cached_dataset(name, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
         path = build_report(store, name, reports / name, dataset=dataset)
         rows = comparison_rows(store, name)
         if rows:
-            table = Table(*rows[0].keys(), title=f"{name}: comparison")
-            for row in rows:
-                table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
-            console.print(table)
+            console.print(comparison_table(rows, f"{name}: the best run of each sweep (chosen on validation data)"))
         console.print(f"[green]✓[/green] report: {path}")
+
+
+def comparison_table(rows: list[dict], title: str) -> Table:
+    """The final table: model, accuracy, train/fit and predict seconds, parameters, settings and run."""
+    table = Table("model", "test accuracy", "train / fit", "predict (test set)", "parameters", "settings", "run", title=title)
+    for row in rows:
+        table.add_row(row["model"], percent(row["test_accuracy"]), seconds(row["train_seconds"]), seconds(row["predict_seconds"]),
+                      count(row["num_parameters"]), row["settings"], str(row["run_id"]))
+    return table

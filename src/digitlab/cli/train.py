@@ -152,7 +152,9 @@ def train_command(
     schedule: Annotated[str | None, typer.Option(help="none, linear, notebook-linear, onecycle, cosine or step.")] = None,
     weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="L2 penalty.")] = None,
     label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.")] = None,
-    augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N pixels.")] = None,
+    augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.")] = None,
+    augment: Annotated[str | None, typer.Option("--augment", help="Random changes per batch, comma separated: shift, rotate, "
+                                                "scale, elastic, noise, invert (shifts up to 3 px, turns up to 15 degrees).")] = None,
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
@@ -184,7 +186,7 @@ def train_command(
         raise DigitlabError(f"--notebook-faithful reproduces the course's simple and complex networks, not {name}")
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule,
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
-             "time_budget": time_budget, "seed": seed}
+             "augment": augment, "time_budget": time_budget, "seed": seed}
     given = {key: value for key, value in given.items() if value is not None}
     config = notebook(name, **given) if notebook_faithful else recommended(name, dataset.value, **given)
     run = {"model": name, "model_config": model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful),

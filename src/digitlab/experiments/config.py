@@ -37,6 +37,7 @@ class ExperimentConfig:
     test_limit: int | None = None  # first N test images only; None = all
     validation_size: int = DEFAULT_VALIDATION_SIZE  # held-out training images scored each epoch
     seed: int = 0  # seeds weights, shuffling and the validation split
+    robustness: str = ""  # also score changed test sets, comma separated: shift, rotate, scale, invert, noise, ... ("" = no)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

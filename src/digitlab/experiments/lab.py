@@ -37,7 +37,7 @@ def lab_sweeps(dataset: str, config_dir: Path | None = None) -> list[SweepSpec]:
 def quicken(sweep: SweepSpec) -> SweepSpec:
     """The same sweep on small subsets and one epoch: seconds instead of minutes."""
     base = sweep.base.with_params({"train_limit": QUICK_TRAIN_LIMIT, "test_limit": QUICK_TEST_LIMIT,
-                                   "validation_size": QUICK_VALIDATION_SIZE})
+                                   "validation_size": min(sweep.base.validation_size, QUICK_VALIDATION_SIZE)})
     if base.train_options.get("epochs", QUICK_EPOCHS) != 0:
         base = base.with_params({"train_options.epochs": QUICK_EPOCHS})
     grid = dict(sweep.grid)

@@ -30,9 +30,11 @@ from digitlab.experiments.config import ExperimentConfig
 from digitlab.knn import PCA, Deskew, KNNClassifier, flatten_images
 from digitlab.models import build
 from digitlab.models.registry import make_config, notebook_overrides
+from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
 from digitlab.training import notebook, pick_device, predict_labels, recommended, train
 from digitlab.training.device import synchronize
 
+ROBUSTNESS_SEED = 0  # every run of every sweep is scored on the same changed test images, whatever its own seed
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -107,6 +109,9 @@ def model_options_for(config: ExperimentConfig) -> dict[str, Any]:
 
 def check_config(config: ExperimentConfig) -> None:
     """Raise a clear error for a misspelt or out-of-range setting before anything runs."""
+    if config.train_limit is not None and config.validation_size >= config.train_limit:
+        raise DigitlabError(f"validation_size {config.validation_size} leaves no training images out of train_limit "
+                            f"{config.train_limit}; lower validation_size (0 for none) or raise train_limit")
     try:
         if config.kind == "network":
             make_config(config.model, **model_options_for(config))
@@ -116,6 +121,8 @@ def check_config(config: ExperimentConfig) -> None:
             train_config_for(config.with_params({"train_options": options}))
         else:
             knn_pipeline(config.knn_options, torch.device("cpu"))  # unknown settings fail here; values at fit
+        if config.robustness:
+            parse_transforms(config.robustness)
     except (TypeError, ValueError) as error:  # dataclasses and sklearn name the bad setting
         raise DigitlabError(f"bad experiment settings {config.to_dict()}: {error}") from error
 
@@ -157,7 +164,20 @@ def run_network(config: ExperimentConfig, data: Dataset, validation: Split | Non
         epochs=len(history), train_size=len(data.train), test_size=len(data.test),
     )
     return {**scores, "history": history, "stopped_early": stopped == "stop_when",
-            "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None}
+            "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None,
+            **robustness_result(config, lambda images: predict_labels(model, images), data.test)}
+
+
+def robustness_result(config: ExperimentConfig, predict: Predictor, test: Split) -> dict[str, Any]:
+    """``{"robustness": {transform: {strength: accuracy}}, "robustness_seconds": s}`` when the config asks for it."""
+    if not config.robustness:
+        return {}
+    started = time.perf_counter()
+    rows = robustness_table({"model": predict}, test, parse_transforms(config.robustness), seed=ROBUSTNESS_SEED)
+    scores: dict[str, dict[str, float]] = {}
+    for row in rows:
+        scores.setdefault(row["transform"], {})[f"{row['strength']:g}"] = row["accuracy"]
+    return {"robustness": scores, "robustness_seconds": time.perf_counter() - started}
 
 
 def knn_pipeline(options: dict[str, Any], device: torch.device):  # noqa: ANN201 (an sklearn Pipeline)
@@ -184,7 +204,9 @@ def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, d
         val_accuracy=val_accuracy, fit_seconds=fit_seconds, train_seconds=fit_seconds, predict_seconds=predict_seconds,
         num_parameters=None, train_size=len(data.train), test_size=len(data.test),
     )
-    return {**scores, "history": [], "stopped_early": False, "checkpoint": None}
+    predict = lambda images: torch.as_tensor(estimator.predict(flatten_images(images)))  # noqa: E731
+    return {**scores, "history": [], "stopped_early": False, "checkpoint": None,
+            **robustness_result(config, predict, data.test)}
 
 
 def run_experiment(

@@ -35,9 +35,9 @@ from digitlab.report.overview import (
     compared,
     comparison_section,
     other_dataset_section,
-    robustness_section,
     row_of,
 )
+from digitlab.report.robustness import robustness_section
 from digitlab.report.select import load_sweeps
 
 REPORT_FILE = "index.html"

@@ -1,4 +1,4 @@
-"""Parts 7 and 8 and the summary: the other dataset, robustness, and every model side by side."""
+"""Part 7 and the summary: the other dataset, and every model side by side."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Note, Section, Table, Text
-from digitlab.report.links import Links, dataset_title, describe, percent, train_seconds
+from digitlab.report.links import Links, dataset_title, describe, train_seconds
 from digitlab.report.select import SweepRuns
-from digitlab.report.tables import listing, pivot
 
 # The best run of each of these sweeps stands for its model in the comparisons, in this order.
 COMPARED = (
@@ -24,10 +23,9 @@ COMPARED = (
     ("cnn", "CNN"),
     ("knn", "k-NN on raw pixels"),
     ("knn-preprocess", "k-NN with PCA / deskewing"),
+    ("robustness", "Network trained on augmented batches"),
 )
 UNTRAINED_LABEL = COMPARED[0][1]
-ROBUSTNESS = "robustness"
-ROBUSTNESS_RESULT = "robustness"  # optional result entry: {transform: {strength: accuracy}} or {transform: accuracy}
 OTHER_DATASET = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
 
 
@@ -86,50 +84,3 @@ def other_dataset_section(this: str, sweeps: dict[str, SweepRuns], others: dict[
             here_title, there_title, least, links.accuracy(here[least]), links.accuracy(there[least]), most,
             links.accuracy(here[most]), links.accuracy(there[most]))))
     return section
-
-
-def robustness_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: Links) -> Section:
-    """Part 8: accuracy on transformed test images (shifted, rotated, scaled, inverted, noisy)."""
-    section = Section("robustness", "8. Robustness: transformed images")
-    sweep = sweeps.get(ROBUSTNESS)
-    if sweep is None:
-        section.blocks.append(Note(Markup("Sweep <code>robustness</code> not run yet: <code>digitlab lab --dataset {}</code> "
-                                          "(once the robustness experiments are part of the lab).").format(dataset_name)))
-        return section
-    section.blocks.append(Text(sweep.description))
-    keys = list(sweep.grid)
-    if len(keys) >= 2:
-        section.blocks.append(pivot(sweep, keys[0], keys[1], links.accuracy, caption="Test accuracy on transformed images"))
-    else:
-        section.blocks.append(listing(sweep, links, caption="Test accuracy on transformed images"))
-    for run in sweep.runs:
-        table = transform_table(run, sweep, links)
-        if table is not None:
-            section.blocks.append(table)
-    return section
-
-
-def transform_table(run: Run, sweep: SweepRuns, links: Links) -> Table | None:
-    """A run's own per-transform accuracies, when its result carries them."""
-    scores = run.result.get(ROBUSTNESS_RESULT)
-    if not isinstance(scores, dict) or not scores:
-        return None
-    strengths = sorted({str(s) for value in scores.values() if isinstance(value, dict) for s in value}, key=_numeric_first)
-    caption = f"Run {run.id} ({describe(run, sweep.grid) or sweep.name}): test accuracy per transform"
-    if not strengths:
-        rows = [[name, links.link(run, percent(value))] for name, value in scores.items()]
-        return Table(["transform", "test accuracy"], rows, caption)
-    rows = []
-    for name, by_strength in scores.items():
-        by_strength = {str(key): value for key, value in by_strength.items()} if isinstance(by_strength, dict) else {}
-        rows.append([name] + [links.link(run, percent(by_strength[strength])) if by_strength.get(strength) is not None else "–"
-                              for strength in strengths])
-    return Table(["transform \\ strength", *strengths], rows, caption)
-
-
-def _numeric_first(text: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(text), text)
-    except ValueError:
-        return (1, 0.0, text)
-

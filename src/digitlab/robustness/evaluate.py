@@ -121,9 +121,15 @@ def robustness_table(
     if len(split) == 0:
         raise ValueError("cannot measure robustness on an empty split")
     rows = []
+    clean: dict[str, float] = {}  # every sweep starts from the untouched images: score them once per model
     for name, strength, images in changed_test_sets(split.images, sweep_strengths(transforms, strengths), seed):
         for model, predictor in predictors.items():
-            score = accuracy(_labels(predictor, images, model), split.labels)
+            if images is split.images and model in clean:
+                score = clean[model]
+            else:
+                score = accuracy(_labels(predictor, images, model), split.labels)
+                if images is split.images:
+                    clean[model] = score
             rows.append({"model": model, "transform": name, "strength": strength, "accuracy": score})
         if on_step is not None:
             on_step(name, strength)

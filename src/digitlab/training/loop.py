@@ -22,7 +22,7 @@ from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
 from digitlab.training import checkpoint as ckpt
 from digitlab.training.augment import random_shift
-from digitlab.training.config import TrainConfig
+from digitlab.training.config import TrainConfig, augmenter
 from digitlab.training.device import pick_device, synchronize
 from digitlab.training.interrupt import InterruptFlag, stop_on_interrupt
 from digitlab.training.optim import Schedule, build_optimizer, build_schedule, current_lr
@@ -78,6 +78,7 @@ def train_epoch(
 ) -> EpochTotals:
     """One pass over ``images[order]`` in batches; stops early on Ctrl-C or when the time budget is spent."""
     device = images.device
+    augment = augmenter(config)
     totals = EpochTotals(torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.int64))
     batches = math.ceil(len(order) / config.batch_size)
     model.train()
@@ -86,6 +87,8 @@ def train_epoch(
         index = order[start:start + config.batch_size]
         x = as_float_images(images[index])  # (B, 28, 28) float in [0, 1]
         x = random_shift(x, config.augment_shift, generator)
+        if augment is not None:
+            x = augment(x, generator)  # same random stream as the shuffle: a resumed run continues it exactly
         y = labels[index]  # (B,)
 
         optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,208 @@
+"""Part 8: does a model still recognise a digit that is moved, turned, scaled, inverted or noisy?
+
+The lab's ``mlp-best`` and ``cnn`` sweeps train the plain networks, the ``robustness`` sweep the
+same networks on augmented batches, and ``robustness-knn`` fits a k-NN; every one of these runs
+scores the same changed test sets (its result holds ``{"robustness": {transform: {strength: accuracy}}}``). This part shows them side by side
+at one telling strength per transform, as curves over all strengths, and answers the notebook's
+question, inversion included, with the numbers as they came out.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from digitlab.experiments.store import Run
+from digitlab.report.blocks import Answer, Figures, Note, Section, Table, Text, image
+from digitlab.report.links import Links, percent
+from digitlab.report.select import SweepRuns, config_value
+from digitlab.robustness.figures import robustness_figure
+from digitlab.robustness.transforms import STRENGTH_LABELS
+
+SWEEPS = ("mlp-best", "cnn", "robustness", "robustness-knn")  # plain networks, augmented ones, the k-NN
+ROBUSTNESS_SWEEP = "robustness"  # the one whose description introduces the part
+RESULT_KEY = "robustness"  # {transform: {strength: accuracy}} (or {transform: accuracy}) in a run's result
+SURVIVES = 0.90  # accuracy on fully inverted digits that counts as coping with inversion
+# One telling strength per transform for the side-by-side table (the curves show them all).
+HEADLINE = (("shift", "4", "shifted 4 px"), ("rotate", "20", "turned 20°"), ("scale", "0.8", "shrunk to 80%"),
+            ("invert", "1", "inverted"), ("noise", "0.3", "noise 0.3"), ("background", "0.3", "background +0.3"))
+MODEL_LABELS = {"mlp": "MLP", "cnn": "CNN", "simple": "1-layer network", "complex": "ComplexNetwork"}
+
+
+def run_label(run: Run) -> str:
+    """'CNN + augmentation (shift,rotate,scale)', 'MLP', 'k-NN (k=3)'."""
+    config = run.config
+    if config.get("kind") == "knn":
+        limit = config.get("train_limit")
+        reference = f", {limit:,} training images" if limit else ""
+        return f"k-NN (k={config_value(config, 'knn_options.n_neighbors', 5)}{reference})"
+    name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
+    augment = config_value(config, "train_options.augment", "")
+    return f"{name} + augmentation ({augment})" if augment else name
+
+
+def scored_runs(sweeps: dict[str, SweepRuns]) -> list[tuple[str, Run]]:
+    """(label, run) for every run of the robustness sweeps whose result holds robustness scores."""
+    found = []
+    for name in SWEEPS:
+        for run in sweeps[name].runs if name in sweeps else []:
+            if isinstance(run.result.get(RESULT_KEY), dict) and run.result[RESULT_KEY]:
+                found.append((run_label(run), run))
+    return found
+
+
+def score(run: Run, transform: str, strength: str) -> float | None:
+    """A run's accuracy on ``transform`` at ``strength`` ('4', '0.3'), or None when it was not measured."""
+    by_strength = run.result.get(RESULT_KEY, {}).get(transform)
+    if not isinstance(by_strength, dict):
+        return None
+    for key, value in by_strength.items():
+        if _same(key, strength):
+            return value
+    return None
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def curve_rows(runs: list[tuple[str, Run]]) -> list[dict]:
+    """Rows in robustness_table's format ({model, transform, strength, accuracy}) for the curves."""
+    rows = []
+    for label, run in runs:
+        for transform, by_strength in run.result[RESULT_KEY].items():
+            for strength, value in (by_strength.items() if isinstance(by_strength, dict) else []):
+                try:
+                    rows.append({"model": label, "transform": transform, "strength": float(strength), "accuracy": value})
+                except ValueError:
+                    continue  # a non-numeric strength has no place on a curve
+    return rows
+
+
+def headline_table(runs: list[tuple[str, Run]], links: Links) -> Table:
+    columns = [(transform, strength, title) for transform, strength, title in HEADLINE
+               if any(score(run, transform, strength) is not None for _, run in runs)]
+    rows = []
+    for label, run in runs:
+        cells = [links.accuracy(run)]
+        for transform, strength, _ in columns:
+            value = score(run, transform, strength)
+            cells.append(links.link(run, percent(value)) if value is not None else "–")
+        rows.append([label, *cells])
+    return Table(["model", "clean", *(title for _, _, title in columns)], rows,
+                 caption="Test accuracy on the same changed test digits (every run sees the same changes)")
+
+
+def augmentation_answer(runs: list[tuple[str, Run]], links: Links) -> list[Markup]:
+    """What augmentation does for each network on 4-pixel shifts and 20-degree turns."""
+    paragraphs = []
+    for model, name in MODEL_LABELS.items():
+        plain = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
+                 and not config_value(run.config, "train_options.augment", "")]
+        augmented = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
+                      and config_value(run.config, "train_options.augment", "")]
+        if not plain or not augmented:
+            continue
+        before, after = plain[0], augmented[0]
+        parts = []
+        for transform, strength, title in HEADLINE[:2]:
+            if score(before, transform, strength) is not None and score(after, transform, strength) is not None:
+                parts.append(Markup("{}: {} without, {} with").format(
+                    title, links.link(before, percent(score(before, transform, strength))),
+                    links.link(after, percent(score(after, transform, strength)))))
+        if parts:
+            paragraphs.append(Markup("{} trained on augmented batches: ").format(name) + Markup("; ").join(parts)
+                              + Markup(" (clean: {} vs {}).").format(links.accuracy(before), links.accuracy(after)))
+    return paragraphs
+
+
+def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None:
+    """The honest answer on inversion: who copes, who does not, and what it takes."""
+    inverted = [(label, run, score(run, "invert", "1")) for label, run in runs]
+    inverted = [(label, run, value) for label, run, value in inverted if value is not None]
+    if not inverted:
+        return None
+    trained_on_it = [item for item in inverted if "invert" in config_value(item[1].config, "train_options.augment", "")]
+    others = [item for item in inverted if item not in trained_on_it]
+    text = Markup("")
+    if others:
+        label, run, value = max(others, key=lambda item: item[2])
+        if value < SURVIVES:
+            text += Markup("No model that never saw an inverted digit copes with inversion: the best, {}, "
+                           "gets {} of the inverted test digits right. ").format(label, links.link(run, percent(value)))
+        else:
+            text += Markup("{} copes with inversion without seeing inverted digits: {}. ").format(label, links.link(run, percent(value)))
+    if trained_on_it:
+        label, run, value = max(trained_on_it, key=lambda item: item[2])
+        if value >= SURVIVES:
+            text += Markup("What does work is showing inverted digits in training: {} reaches {} on inverted digits "
+                           "(and {} on clean ones).").format(label, links.link(run, percent(value)), links.accuracy(run))
+        else:
+            text += Markup("Even with inverted digits in training, the best, {}, gets only {} of them right "
+                           "(and {} of the clean ones): it needs more training.").format(
+                label, links.link(run, percent(value)), links.accuracy(run))
+    else:
+        text += Markup("Training with <code>--augment shift,rotate,scale,invert</code> shows it inverted digits too.")
+    return text
+
+
+def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
+    """One table per transform: a row per model, a column per strength, every cell linked to its run."""
+    tables = []
+    transforms = list(dict.fromkeys(name for _, run in runs for name in run.result[RESULT_KEY]))
+    for transform in transforms:
+        measured = {label: _by_strength(run, transform) for label, run in runs}
+        strengths = sorted({strength for values in measured.values() for strength in values}, key=_numeric_first)
+        if not strengths:
+            continue
+        rows = [[label, *(links.link(run, percent(measured[label][strength])) if strength in measured[label] else "–"
+                          for strength in strengths)] for label, run in runs]
+        title = STRENGTH_LABELS.get(transform, transform)
+        tables.append(Table([f"model \\ {title}", *strengths], rows, caption=f"Test accuracy, {transform}: every strength"))
+    return tables
+
+
+def _by_strength(run: Run, transform: str) -> dict[str, float]:
+    """{strength as text: accuracy} for one transform of a run ({} when it was not measured)."""
+    values = run.result[RESULT_KEY].get(transform)
+    if not isinstance(values, dict):
+        return {}
+    return {f"{float(key):g}" if _numeric_first(str(key))[0] == 0 else str(key): value for key, value in values.items()
+            if value is not None}
+
+
+def _numeric_first(text: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def robustness_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: Links) -> Section:
+    """Part 8: accuracy on transformed test images, with and without augmentation."""
+    section = Section("robustness", "8. Robustness: transformed images")
+    runs = scored_runs(sweeps)
+    if ROBUSTNESS_SWEEP not in sweeps:
+        section.blocks.append(Note(Markup("Sweep <code>robustness</code> not run yet: <code>digitlab lab --dataset {}</code> "
+                                          "trains the networks on augmented batches and scores them on changed test digits.")
+                                   .format(dataset_name)))
+    if not runs:
+        return section
+    if ROBUSTNESS_SWEEP in sweeps and sweeps[ROBUSTNESS_SWEEP].description:
+        section.blocks.append(Text(sweeps[ROBUSTNESS_SWEEP].description))
+    section.blocks.append(headline_table(runs, links))
+    rows = curve_rows(runs)
+    if rows:
+        classes = len(runs[0][1].result.get("confusion") or []) or None
+        figure = robustness_figure(rows, chance=1 / classes if classes else None, title="Accuracy against the strength of each change")
+        section.blocks.append(Figures([image(figure, "test accuracy against shift, rotation, scale, inversion and noise, per model")]))
+    paragraphs = augmentation_answer(runs, links)
+    inversion = inversion_answer(runs, links)
+    if inversion is not None:
+        paragraphs.append(inversion)
+    if paragraphs:
+        section.blocks.append(Answer("Does adding such samples to the training set fix the fully connected network?", paragraphs))
+    section.blocks.extend(transform_tables(runs, links))
+    return section

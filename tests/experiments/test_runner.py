@@ -1,0 +1,71 @@
+"""run_experiment on generated data: networks and k-NN scored alike, robustness scores when asked for."""
+
+import pytest
+
+from digitlab.errors import DigitlabError
+from digitlab.experiments import ExperimentConfig
+from digitlab.experiments.runner import check_config, run_experiment
+from digitlab.robustness.transforms import STRENGTHS
+from tests.training.synthetic import synthetic_dataset
+
+TRANSFORMS = "shift,invert"
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_dataset(n_train=300, n_test=80)
+
+
+def config(**settings) -> ExperimentConfig:
+    base = {"model": "mlp", "model_options": {"hidden": [32], "num_classes": 4}, "validation_size": 50,
+            "train_options": {"epochs": 2, "batch_size": 32, "lr": 3e-3}}
+    return ExperimentConfig(**{**base, **settings})
+
+
+@pytest.mark.parametrize("kind", ["network", "knn"])
+def test_robustness_scores_every_strength_and_the_identity_is_the_clean_accuracy(data, kind):
+    settings = {"kind": kind, "knn_options": {"n_neighbors": 3}} if kind == "knn" else {}
+    result = run_experiment(config(robustness=TRANSFORMS, **settings), dataset=data)
+    scores = result["robustness"]
+    assert list(scores) == ["shift", "invert"]
+    for name in scores:
+        assert list(scores[name]) == [f"{strength:g}" for strength in STRENGTHS[name]]
+        assert all(0.0 <= value <= 1.0 for value in scores[name].values())
+    assert scores["shift"]["0"] == scores["invert"]["0"] == result["metrics"]["test_accuracy"]
+    assert scores["shift"]["6"] < scores["shift"]["0"]  # the squares move out of their quadrant
+    assert result["robustness_seconds"] > 0
+
+
+def test_no_robustness_unless_asked(data):
+    assert "robustness" not in run_experiment(config(), dataset=data)
+
+
+def test_augmented_training_is_stored_in_the_config_it_ran(data):
+    result = run_experiment(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), dataset=data)
+    assert result["metrics"]["epochs"] == 1
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"robustness": "shift,twist"}, "unknown transform 'twist'"),
+    ({"train_options": {"augment": "blur"}}, "unknown augmentation 'blur'"),
+])
+def test_bad_settings_fail_before_running(settings, message):
+    with pytest.raises(DigitlabError, match=message):
+        check_config(config(**settings))
+
+
+def test_a_validation_split_larger_than_the_training_limit_is_refused_up_front():
+    with pytest.raises(DigitlabError, match="validation_size 5000 leaves no training images out of train_limit 1000"):
+        check_config(ExperimentConfig(kind="knn", train_limit=1000))
+    check_config(ExperimentConfig(kind="knn", train_limit=1000, validation_size=0))
+
+
+def test_every_lab_sweep_point_passes_the_up_front_check():
+    """The full lab (not only --quick) must not stop half-way on a config error."""
+    from digitlab.experiments.lab import lab_sweeps, quicken
+
+    for dataset in ("mnist", "fashion-mnist"):
+        for sweep in lab_sweeps(dataset):
+            for spec in (sweep, quicken(sweep)):
+                for point in spec.points():
+                    check_config(spec.base.with_params(point))
