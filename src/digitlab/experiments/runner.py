@@ -20,14 +20,13 @@ from typing import Any
 import numpy
 import sklearn
 import torch
-from sklearn.pipeline import make_pipeline
 
 import digitlab
 from digitlab.errors import DigitlabError
 from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy, confusion_matrix, macro_accuracy
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.knn import PCA, Deskew, KNNClassifier, flatten_images
+from digitlab.experiments.knn_runs import knn_pipeline, run_knn
 from digitlab.models import build
 from digitlab.models.registry import make_config, notebook_overrides
 from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
@@ -82,7 +81,7 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
-def _scores(predictions: torch.Tensor, split: Split, num_classes: int) -> dict[str, Any]:
+def scores(predictions: torch.Tensor, split: Split, num_classes: int) -> dict[str, Any]:
     predictions = predictions.cpu()
     return {
         "metrics": {
@@ -155,15 +154,15 @@ def run_network(config: ExperimentConfig, data: Dataset, validation: Split | Non
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    scores = _scores(predictions, data.test, data.num_classes)
+    result_scores = scores(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
-    scores["metrics"].update(
+    result_scores["metrics"].update(
         val_accuracy=val_accuracy, train_seconds=train_seconds, predict_seconds=predict_seconds,
         num_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
         epochs=len(history), train_size=len(data.train), test_size=len(data.test),
     )
-    return {**scores, "history": history, "stopped_early": stopped == "stop_when",
+    return {**result_scores, "history": history, "stopped_early": stopped == "stop_when",
             "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None,
             **robustness_result(config, lambda images: predict_labels(model, images), data.test)}
 
@@ -178,35 +177,6 @@ def robustness_result(config: ExperimentConfig, predict: Predictor, test: Split)
     for row in rows:
         scores.setdefault(row["transform"], {})[f"{row['strength']:g}"] = row["accuracy"]
     return {"robustness": scores, "robustness_seconds": time.perf_counter() - started}
-
-
-def knn_pipeline(options: dict[str, Any], device: torch.device):  # noqa: ANN201 (an sklearn Pipeline)
-    """KNNClassifier with optional deskewing and PCA in front, from a config's ``knn_options``."""
-    options = dict(options)
-    pca, deskew = options.pop("pca", 0), options.pop("deskew", False)
-    steps = ([Deskew()] if deskew else []) + ([PCA(pca)] if pca else [])
-    return make_pipeline(*steps, KNNClassifier(device=str(device), **options))
-
-
-def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device) -> dict[str, Any]:
-    estimator = knn_pipeline(config.knn_options, device)
-    started = time.perf_counter()
-    estimator.fit(flatten_images(data.train.images), data.train.labels.numpy())
-    fit_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    predictions = torch.as_tensor(estimator.predict(flatten_images(data.test.images)))
-    predict_seconds = time.perf_counter() - started
-    scores = _scores(predictions, data.test, data.num_classes)
-    val_accuracy = None
-    if validation is not None:
-        val_accuracy = accuracy(torch.as_tensor(estimator.predict(flatten_images(validation.images))), validation.labels)
-    scores["metrics"].update(
-        val_accuracy=val_accuracy, fit_seconds=fit_seconds, train_seconds=fit_seconds, predict_seconds=predict_seconds,
-        num_parameters=None, train_size=len(data.train), test_size=len(data.test),
-    )
-    predict = lambda images: torch.as_tensor(estimator.predict(flatten_images(images)))  # noqa: E731
-    return {**scores, "history": [], "stopped_early": False, "checkpoint": None,
-            **robustness_result(config, predict, data.test)}
 
 
 def run_experiment(
@@ -227,7 +197,8 @@ def run_experiment(
     if config.kind == "network":
         result = run_network(config, data, validation, torch_device, report or (lambda step, value: False), on_epoch, checkpoint_dir)
     else:
-        result = run_knn(config, data, validation, torch_device)
+        result = run_knn(config, dataset, data, validation, torch_device)
+        result.update(robustness_result(config, result.pop("predict"), data.test))
     metrics = result["metrics"]
     result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
     result["environment"] = environment(torch_device)

@@ -133,6 +133,16 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         winners = self._votes(X).argmax(dim=1)  # argmax returns the first maximum
         return self.classes_[winners.numpy()]
 
+    def predict_from_neighbors(self, distances, indices) -> np.ndarray:
+        """``predict`` from neighbours found earlier by :meth:`kneighbors` (same k): no new search.
+
+        A grid that only changes ``weights`` can search once and vote twice; the result is what
+        ``predict`` gives.
+        """
+        check_is_fitted(self)
+        votes = vote(self._labels[torch.as_tensor(indices)], torch.as_tensor(distances), self.weights, len(self.classes_))
+        return self.classes_[votes.argmax(dim=1).numpy()]
+
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy of ``predict(X)`` against ``y``."""
         return super().score(X, as_array(y), sample_weight=sample_weight)
