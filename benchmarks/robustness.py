@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 training / 1,000 test images, 1 epoch")
     parser.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu or cuda")
+    parser.add_argument("--only", nargs="+", choices=[setting.label for setting in SETTINGS], help="run these settings only")
     parser.add_argument("--json", help="also write every run to this file")
     options = parser.parse_args()
     device = pick_device(options.device)
@@ -112,7 +113,7 @@ def main() -> None:
     data = load("mnist").limit(train=5000 if options.quick else None, test=1000 if options.quick else None)
     runs = []
     for seed in options.seeds:
-        for setting in SETTINGS:
+        for setting in (setting for setting in SETTINGS if not options.only or setting.label in options.only):
             if setting.model is None and seed != options.seeds[0]:
                 continue  # k-NN has no seed: once is enough
             run = run_setting(setting, data, seed, options.quick, device)
@@ -127,6 +128,8 @@ def main() -> None:
         table.add_column(title)
     for setting in SETTINGS:
         mine = [run for run in runs if run["setting"] == setting.label]
+        if not mine:
+            continue
         seconds = [run["train_seconds"] for run in mine if run["train_seconds"] is not None]
         table.add_row(setting.label, *(mean_std([run[column] for run in mine]) for column in columns),
                       mean_std(seconds, scale=1.0, digits=1) if seconds else "-")

@@ -41,15 +41,19 @@ def _device_of(model: nn.Module) -> torch.device:
 def predict_outputs(model: nn.Module, images: torch.Tensor, batch_size: int = DEFAULT_BATCH) -> torch.Tensor:
     """The network's raw outputs (N, C) on the CPU, computed in eval mode batch by batch."""
     device = _device_of(model)
-    was_training = model.training
-    model.eval()  # dropout off, BatchNorm uses its running statistics
+    # Dropout off, BatchNorm on its running statistics. Switching walks every submodule, which costs
+    # more than a one-image forward pass: a model already in eval mode (a server's) is left alone.
+    training = [module for module in model.modules() if module.training]
+    for module in training:
+        module.eval()
     try:
         outputs = [
             model(as_float_images(images[start:start + batch_size]).to(device)).float().cpu()
             for start in range(0, len(images), batch_size)
         ]
     finally:
-        model.train(was_training)
+        for module in training:
+            module.train()
     classes = getattr(getattr(model, "config", None), "num_classes", 0)
     return torch.cat(outputs) if outputs else torch.empty(0, classes)
 
