@@ -1,4 +1,4 @@
-import sys, time
+"""The one-seed CNN + augmentation variants run on the H100 (output: robustness-h100-cnn-variants.log)."""
 from dataclasses import replace
 import torch
 from digitlab.datasets import load

@@ -24,7 +24,7 @@ def test_quick_lab_runs_every_sweep_then_reuses_them(quick_lab, capsys):
     first = capsys.readouterr().out
     assert " of " in first and "runs to do" in first
     total = int(first.split(" of ")[1].split()[0])
-    assert first.startswith(f"✓ mnist") or f"{total} of {total} runs to do" in first
+    assert first.startswith("✓ mnist") or f"{total} of {total} runs to do" in first
     assert (folder / "reports" / "mnist" / "index.html").is_file()
 
     assert main(argv) == 0

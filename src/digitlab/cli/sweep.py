@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, StorageOption, console, err_console
-from digitlab.experiments import ExperimentConfig, SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
+from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
 from digitlab.experiments.runner import check_config, run_experiment
 from digitlab.experiments.search_spaces import SEARCH_SPACES
