@@ -21,11 +21,13 @@ def quick_lab(tmp_path_factory):
 def test_quick_lab_runs_every_sweep_then_reuses_them(quick_lab, capsys):
     folder, url, argv = quick_lab
     assert main(argv) == 0
-    first = capsys.readouterr().out
+    first, log = capsys.readouterr()
     assert " of " in first and "runs to do" in first
     total = int(first.split(" of ")[1].split()[0])
     assert first.startswith("✓ mnist") or f"{total} of {total} runs to do" in first
     assert (folder / "reports" / "mnist" / "index.html").is_file()
+    progress_lines = [line for line in log.splitlines() if line.startswith("[") and " run " in line]
+    assert len(progress_lines) == total and progress_lines[-1].startswith(f"[{total}/{total}] mnist: ")  # not a terminal: a line per run
 
     assert main(argv) == 0
     assert f"0 of {total} runs to do" in capsys.readouterr().out

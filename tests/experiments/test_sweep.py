@@ -27,9 +27,13 @@ def _params(runs):
 
 def test_grid_runs_every_point_once_and_stores_results(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
-    started = []
-    runs = run_grid(make_sweep(), storage, cheap_evaluate, SweepProgress(on_start=lambda c, p: started.append(p)))
+    started, done = [], []
+    progress = SweepProgress(on_start=lambda c, p: started.append(p), on_done=done.append)
+    runs = run_grid(make_sweep(), storage, cheap_evaluate, progress)
     assert len(runs) == 6 and len(started) == 6
+    # on_done hears of every finished run once, with that run's own params (progress bars count on it)
+    assert sorted(run.id for run in done) == sorted(run.id for run in runs)
+    assert _params(done) == _params(runs)
     assert len(set(_params(runs))) == 6
     for run in runs:
         config = ExperimentConfig.from_dict(run.config)

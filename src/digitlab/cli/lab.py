@@ -16,7 +16,7 @@ from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, St
 from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
 from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
 from digitlab.experiments.runner import check_config, run_experiment
-from digitlab.report.links import count, percent, seconds
+from digitlab.report.links import count, percent, seconds, train_seconds
 
 DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
 
@@ -64,6 +64,11 @@ def lab(
 
         def on_done(run) -> None:  # noqa: ANN001
             progress.advance(overall)
+            if not err_console.is_terminal:  # a log (CI, nohup) gets a line per run instead of a bar
+                done = int(progress.tasks[overall].completed)
+                err_console.print(f"[{done}/{int(progress.tasks[overall].total or 0)}] {progress.tasks[overall].description} "
+                                  f"run {run.id}: test {percent(run.metrics.get('test_accuracy'))}, "
+                                  f"train {seconds(train_seconds(run))}", highlight=False, markup=False)
 
         for sweep in sweeps:
             progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}")

@@ -78,8 +78,9 @@ def pending_count(storage: RDBStorage, sweep: SweepSpec) -> int:
     return sum(_key({k: encode(v) for k, v in p.items()}) not in finished for p in sweep.points())
 
 
-def _grid_objective(sweep: SweepSpec, evaluate: Evaluate, progress: SweepProgress) -> Callable[[Trial], float]:
+def _grid_objective(sweep: SweepSpec, evaluate: Evaluate, progress: SweepProgress, started: list[int]) -> Callable[[Trial], float]:
     def objective(trial: Trial) -> float:
+        started.append(trial.number)
         if FIXED_PARAMS_ATTR not in trial.storage.get_trial_system_attrs(trial._trial_id):
             raise optuna.TrialPruned("another worker took the last grid point")
         params = {
@@ -109,14 +110,16 @@ def run_grid(sweep: SweepSpec, storage: RDBStorage, evaluate: Evaluate, progress
         if "sweep" not in study.user_attrs:
             study.set_user_attr("sweep", {"name": sweep.name, "description": sweep.description,
                                           "grid": sweep.grid, "base": sweep.base.to_dict()})
-    objective = _grid_objective(sweep, evaluate, progress)
+    started: list[int] = []  # trial numbers, in the order the objective took them
+    objective = _grid_objective(sweep, evaluate, progress, started)
     done = 0
     while _waiting(study) and (max_runs is None or done < max_runs):
         study.optimize(objective, n_trials=1, catch=())
         done += 1
-        last = study.get_trials(deepcopy=False)[-1]
-        if progress.on_done and last.state == TrialState.COMPLETE:
-            progress.on_done(run_from_trial(sweep.study_name, last))
+        # The trial just run is not the newest one: the grid's points were all enqueued up front.
+        ran = [trial for trial in study.get_trials(deepcopy=False) if started and trial.number == started[-1]]
+        if progress.on_done and ran and ran[0].state == TrialState.COMPLETE:
+            progress.on_done(run_from_trial(sweep.study_name, ran[0]))
     return list_runs(storage, sweep.study_name)
 
 
