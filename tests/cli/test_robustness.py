@@ -7,24 +7,13 @@ import pytest
 from digitlab.cli.main import main
 from digitlab.models import build
 from digitlab.training import save_checkpoint
-from tests.training.synthetic import CLASSES, write_synthetic
-
-
-def flat(text: str) -> str:
-    """The console wraps long lines (inside a box for usage errors); compare with single spaces."""
-    return " ".join(text.replace("│", " ").split())
+from tests.cli.helpers import flat, register_synthetic_mnist
+from tests.training.synthetic import CLASSES
 
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    # The CLI only knows the catalog's names; register the generated dataset as "mnist" for the test.
-    from digitlab.datasets import catalog
-
-    folder = tmp_path / "data"
-    monkeypatch.setitem(catalog.CATALOG, "mnist", write_synthetic(folder, n_train=128, n_test=48, name="mnist"))
-    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(folder))
-    monkeypatch.setenv("DIGITLAB_CACHE_DIR", str(tmp_path / "cache"))
-    return folder
+    return register_synthetic_mnist(tmp_path, monkeypatch, 128, 48)
 
 
 def untrained(folder, dataset="mnist"):

@@ -8,25 +8,13 @@ from PIL import Image
 
 from digitlab.cli.main import main
 from digitlab.training import load_checkpoint
-from tests.training.synthetic import CLASSES, synthetic_arrays, write_synthetic
-
-
-
-def flat(text: str) -> str:
-    """The console wraps long lines; compare with single spaces."""
-    return " ".join(text.split())
+from tests.cli.helpers import flat, register_synthetic_mnist
+from tests.training.synthetic import CLASSES, synthetic_arrays
 
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    # The CLI only knows the catalog's names; register the generated dataset as "mnist" for the test.
-    from digitlab.datasets import catalog
-
-    folder = tmp_path / "data"
-    monkeypatch.setitem(catalog.CATALOG, "mnist", write_synthetic(folder, n_train=256, n_test=64, name="mnist"))
-    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(folder))
-    monkeypatch.setenv("DIGITLAB_CACHE_DIR", str(tmp_path / "cache"))
-    return folder
+    return register_synthetic_mnist(tmp_path, monkeypatch, 256, 64)
 
 
 @pytest.fixture

@@ -40,9 +40,11 @@ def test_no_robustness_unless_asked(data):
     assert "robustness" not in run_experiment(config(), dataset=data)
 
 
-def test_augmented_training_is_stored_in_the_config_it_ran(data):
-    result = run_experiment(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), dataset=data)
-    assert result["metrics"]["epochs"] == 1
+def test_train_options_augment_reaches_the_training_loop(data):
+    plain = run_experiment(config(train_options={"epochs": 1, "batch_size": 32}), dataset=data)
+    augmented = run_experiment(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), dataset=data)
+    assert augmented["metrics"]["epochs"] == 1
+    assert augmented["history"][0]["train_loss"] != plain["history"][0]["train_loss"]  # same seed: only the changes differ
 
 
 @pytest.mark.parametrize(("settings", "message"), [

@@ -22,9 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, SeedOption, console, err_console
+from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
 from digitlab.datasets import load
 from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
+from digitlab.knn.classifier import WEIGHTS
+from digitlab.knn.search import METRICS
 from digitlab.knn.tuning import Evaluation, Grid, KNNConfig, best_config, evaluate, fit_line, scaling, search
 
 app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
@@ -37,19 +39,9 @@ MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # the extrapolation keeps MNIST's set 
 QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
 
 
-class Weights(str, Enum):
-    uniform = "uniform"
-    distance = "distance"
-
-
-class Metric(str, Enum):
-    euclidean = "euclidean"
-    manhattan = "manhattan"
-    cosine = "cosine"
-    minkowski = "minkowski"
-
-
-DatasetOption = Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")]
+# The choices come from the estimator itself, so the CLI never offers a value it would refuse.
+Weights = Enum("Weights", {name: name for name in WEIGHTS}, type=str)
+Metric = Enum("Metric", {name: name for name in METRICS}, type=str)
 KOption = Annotated[int, typer.Option("--k", "-k", min=1, help="Neighbours that vote.")]
 WeightsOption = Annotated[Weights, typer.Option("--weights", help="uniform votes or 1/distance votes.")]
 MetricOption = Annotated[Metric, typer.Option("--metric", help="Distance.")]

@@ -52,20 +52,7 @@ def scored_runs(sweeps: dict[str, SweepRuns]) -> list[tuple[str, Run]]:
 
 def score(run: Run, transform: str, strength: str) -> float | None:
     """A run's accuracy on ``transform`` at ``strength`` ('4', '0.3'), or None when it was not measured."""
-    by_strength = run.result.get(RESULT_KEY, {}).get(transform)
-    if not isinstance(by_strength, dict):
-        return None
-    for key, value in by_strength.items():
-        if _same(key, strength):
-            return value
-    return None
-
-
-def _same(a: str, b: str) -> bool:
-    try:
-        return float(a) == float(b)
-    except ValueError:
-        return a == b
+    return _by_strength(run, transform).get(f"{float(strength):g}")
 
 
 def curve_rows(runs: list[tuple[str, Run]]) -> list[dict]:
@@ -166,7 +153,7 @@ def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
 
 def _by_strength(run: Run, transform: str) -> dict[str, float]:
     """{strength as text: accuracy} for one transform of a run ({} when it was not measured)."""
-    values = run.result[RESULT_KEY].get(transform)
+    values = run.result.get(RESULT_KEY, {}).get(transform)
     if not isinstance(values, dict):
         return {}
     return {f"{float(key):g}" if _numeric_first(str(key))[0] == 0 else str(key): value for key, value in values.items()

@@ -14,7 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-UINT8_MAX = 255
+from digitlab.datasets.features import PIXEL_MAX, to_float
+
 
 
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:
@@ -24,7 +25,7 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     if images.ndim != 3:
         raise ValueError(f"images must be a batch (N, H, W), got shape {tuple(images.shape)}")
     if images.dtype == torch.uint8:
-        return images.to(torch.float32) / UINT8_MAX
+        return to_float(images)
     if not images.is_floating_point():
         raise ValueError(f"images must be uint8 (0..255) or float (0..1), got dtype {images.dtype}")
     return images.to(torch.float64 if images.dtype == torch.float64 else torch.float32)
@@ -33,7 +34,7 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
 def like_input(result: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """``result`` (float in [0, 1]) back in the dtype of ``images``: uint8 rounds to the nearest level."""
     if images.dtype == torch.uint8:
-        return (result * UINT8_MAX).round().clamp(0, UINT8_MAX).to(torch.uint8)
+        return (result * PIXEL_MAX).round().clamp(0, PIXEL_MAX).to(torch.uint8)
     return result.to(images.dtype)
 
 

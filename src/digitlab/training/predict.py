@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from digitlab.datasets import Split
-from digitlab.datasets.features import PIXEL_MAX
+from digitlab.datasets.features import to_float
 
 DEFAULT_BATCH = 2048  # images per forward pass: large enough to be fast, small enough for any memory
 
@@ -23,7 +23,7 @@ def as_float_images(images: torch.Tensor) -> torch.Tensor:
     if images.ndim != 3:
         raise ValueError(f"images must be (N, H, W) or (H, W), got shape {tuple(images.shape)}")
     if images.dtype == torch.uint8:
-        return images.to(torch.float32) / PIXEL_MAX
+        return to_float(images)
     if not images.is_floating_point():
         raise ValueError(f"images must be uint8 pixels or floats in [0, 1], got {images.dtype}")
     if len(images) and (images.min() < 0 or images.max() > 1):

@@ -87,29 +87,21 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
     return models
 
 
-def flat_pixels(images) -> np.ndarray:
-    """(N, 28, 28) uint8 images (tensor or array) -> (N, 784) uint8."""
-    pixels = np.asarray(images)
-    if pixels.dtype != np.uint8:
-        raise ValueError(f"k-NN expects uint8 pixels, got {pixels.dtype}")
-    return pixels.reshape(len(pixels), -1)
-
-
 def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHBORS) -> LoadedModel:
     """Fit a k-NN on the first ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
-    from digitlab.knn import KNNClassifier
+    from digitlab.knn import KNNClassifier, flatten_images
 
     data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
     # Raw uint8 pixels, flattened: k-NN's exact integer search, faster than floats and with the
     # same neighbours (scaling every pixel by 1/255 changes no distance ranking nor the weight ratios).
-    knn = KNNClassifier(n_neighbors, weights="distance").fit(flat_pixels(data.train.images), data.train.labels.numpy())
-    accuracy = float(knn.score(flat_pixels(data.test.images), data.test.labels.numpy()))
+    knn = KNNClassifier(n_neighbors, weights="distance").fit(flatten_images(data.train.images), data.train.labels.numpy())
+    accuracy = float(knn.score(flatten_images(data.test.images), data.test.labels.numpy()))
     columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order
 
     def probabilities(images: np.ndarray) -> np.ndarray:
         shares = np.zeros((len(images), data.num_classes))
-        shares[:, columns] = knn.predict_proba(flat_pixels(images))  # a class missing from a small train set gets 0
+        shares[:, columns] = knn.predict_proba(flatten_images(images))  # a class missing from a small train set gets 0
         return shares
 
     return LoadedModel(
