@@ -161,11 +161,12 @@ def fit_in_box(crop: np.ndarray, box: int) -> np.ndarray:
 def centre_by_mass(digit: np.ndarray, size: int = CANVAS_SIZE) -> np.ndarray:
     """Place ``digit`` in a ``size`` x ``size`` field with its centre of mass at the centre."""
     height, width = digit.shape
-    rows, cols = np.indices(digit.shape)
     mass = digit.sum()
+    row_centre = np.arange(height) @ digit.sum(axis=1) / mass  # mass-weighted mean row
+    col_centre = np.arange(width) @ digit.sum(axis=0) / mass
     centre = size / 2  # MNIST's mean centre of mass sits at pixel (14.0, 14.0)
-    top = round(centre - (rows * digit).sum() / mass)
-    left = round(centre - (cols * digit).sum() / mass)
+    top = round(centre - row_centre)
+    left = round(centre - col_centre)
     top = min(max(top, 0), size - height)  # keep every ink pixel inside the field
     left = min(max(left, 0), size - width)
     field = np.zeros((size, size), dtype=np.float32)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
+import time
 
 import httpx
 import numpy as np
 import pytest
 
-from digitlab.web import create_app
-from tests.web.conftest import DIGITS, LiveServer, linear_model
+from digitlab.web import LoadedModel, create_app
+from tests.web.conftest import DIGITS, LiveServer, TestClient, linear_model
 from tests.web.web_images import blank_png, lying_png, png_bytes
 
 FASHION_CLASSES_SAMPLE = {"Trouser", "Ankle boot"}
@@ -152,3 +155,49 @@ def test_page_static_files_and_openapi_schema(client):
     assert {"200", "400", "413", "415", "422"} <= set(predict["responses"])
     assert "/api/models" in schema["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def slow_model(name: str, seconds: float) -> LoadedModel:
+    """A stand-in that takes its time, so that requests pile up while it answers."""
+    fast = linear_model(name)
+
+    def predict_proba(images: np.ndarray) -> np.ndarray:
+        time.sleep(seconds)
+        return fast.predict_proba(images)
+
+    return dataclasses.replace(fast, predict_proba=predict_proba)
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_answer():
+    app = create_app([slow_model("digits", seconds=0.05)])
+    server = LiveServer(app)
+    strokes = [drawn_one(side) for side in range(200, 360, 20)]  # 8 different drawings
+    requests = [upload(stroke) for stroke in strokes] + [upload(b"not an image"), json_body({"image": [ROW] * 28})]
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            return await asyncio.gather(*(http.post("/api/predict", **arguments) for arguments in requests))
+
+    try:
+        responses = asyncio.run(send_all())
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            one_by_one = [http.post("/api/predict", **upload(stroke)).json() for stroke in strokes]
+    finally:
+        server.close()
+    assert [r.status_code for r in responses] == [200] * len(strokes) + [400, 422]
+    for response, alone in zip(responses, one_by_one):
+        assert response.json()["image"] == alone["image"]
+        assert response.json()["predictions"][0]["probabilities"] == pytest.approx(alone["predictions"][0]["probabilities"])
+    assert max(app.state.batcher.batch_sizes) > 1  # requests that waited together were answered together
+
+
+def test_a_large_photo_is_answered_outside_the_batches(stand_in_models):
+    app = create_app(stand_in_models)
+    photo = np.full((1200, 1000), 230, dtype=np.uint8)  # 1.2 megapixels: decoded in a worker thread
+    photo[200:1000, 450:550] = 20
+    with TestClient(app) as test_client:
+        response = test_client.post("/api/predict", **upload(png_bytes(photo)))
+        assert response.status_code == 200, response.text
+        assert response.json()["inverted"] is True and not app.state.batcher.batch_sizes
+        assert test_client.post("/api/predict", **upload(drawn_one())).status_code == 200
+    assert list(app.state.batcher.batch_sizes) == [1]

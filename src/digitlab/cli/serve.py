@@ -28,7 +28,9 @@ def serve(
         int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN keeps (more: slower answers).")
     ] = DEFAULT_KNN_TRAIN_LIMIT,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.01, help="Largest accepted request body.")] = 5.0,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per request (requests run in parallel).")] = 1,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="torch threads for the models (batches of drawings are small: 1 is fastest).")
+    ] = 1,
 ) -> None:
     """Serve a page to draw digits on, showing what each model sees and predicts, plus a JSON API."""
     from digitlab.web import create_app, fit_knn, load_models_dir, run_server  # web stack: import on use

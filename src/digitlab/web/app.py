@@ -11,27 +11,32 @@ Bad input is a 4xx with ``{"detail": ..., "error": ...}``, never a 500; bodies a
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
-import anyio
+import anyio.to_thread
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from PIL import Image
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from digitlab import __version__
-from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, PIXEL_MAX, BadImage, EmptyDrawing, extract_ink, place_ink
+from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
+from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from digitlab.web.models import LoadedModel, load_models_dir
-from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse, PreparedImage, Prediction
+from digitlab.web.predictor import Predictor
+from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse
 
 STATIC_DIR = Path(__file__).parent / "static"
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+INLINE_MAX_BYTES = 256 * 1024  # the page sends ~10 kB PNGs; larger files are photos
+INLINE_MAX_PIXELS = 1024 * 1024  # decoding and preparing 1 megapixel takes ~5 ms; the page's canvas has 0.08
 MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
 UPLOAD_FIELD = "file"
 PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
@@ -58,44 +63,6 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         422: "an empty drawing, or a JSON array of the wrong shape or values",
     }.items()
 }
-
-
-class Predictor:
-    """Prepares an input once per dataset and asks every model; plain synchronous code (threadpool)."""
-
-    def __init__(self, models: list[LoadedModel]) -> None:
-        names = [model.name for model in models]
-        if len(set(names)) != len(names):
-            raise ValueError(f"model names must be unique, got {names}")
-        order = list(FIT_SIZES)  # MNIST first, then Fashion-MNIST, then anything else
-        self.models = sorted(models, key=lambda m: order.index(m.dataset) if m.dataset in order else len(order))
-        self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or ["mnist"]
-
-    def predict(self, source: bytes | np.ndarray) -> PredictResponse:
-        ink = extract_ink(source)  # raises BadImage / EmptyDrawing
-        images = {dataset: place_ink(ink, FIT_SIZES.get(dataset, DIGIT_BOX)) for dataset in self.datasets}  # each (28, 28)
-        predictions = [self.ask(model, images[model.dataset]) for model in self.models]
-        first = images[self.datasets[0]]
-        return PredictResponse(
-            image=first.tolist(),
-            images=[PreparedImage(dataset=dataset, pixels=image.tolist()) for dataset, image in images.items()],
-            inverted=ink.inverted,
-            ink_fraction=ink.ink_fraction,
-            predictions=predictions,
-        )
-
-    @staticmethod
-    def ask(model: LoadedModel, image: np.ndarray) -> Prediction:
-        probabilities = model.predict_proba(image[None])[0]  # (1, 28, 28) -> (classes,)
-        best = int(np.argmax(probabilities))
-        return Prediction(
-            model=model.name,
-            dataset=model.dataset,
-            predicted_index=best,
-            predicted_class=model.classes[best],
-            confidence=float(probabilities[best]),
-            probabilities=[float(p) for p in probabilities],
-        )
 
 
 def describe(errors: list) -> str:
@@ -125,6 +92,20 @@ async def read_input(request: Request) -> bytes | np.ndarray:
     raise HTTPException(415, f"send the image as multipart/form-data (field {UPLOAD_FIELD!r}) or application/json, not {sent!r}")
 
 
+def quick_to_prepare(source: bytes | np.ndarray) -> bool:
+    """Whether preparing ``source`` takes milliseconds at most: a drawing or a small image, not a photo."""
+    if not isinstance(source, bytes):
+        return True  # a 28x28 array
+    if len(source) > INLINE_MAX_BYTES:
+        return False
+    try:
+        with Image.open(io.BytesIO(source)) as image:  # reads the header, not the pixels
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - not a readable image: digitlab.preprocess refuses it at once, with a reason
+        return True
+    return width * height <= INLINE_MAX_PIXELS
+
+
 def error_response(status: int, detail: str, error: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail, "error": error}, status_code=status, headers=headers)
 
@@ -132,21 +113,23 @@ def error_response(status: int, detail: str, error: str, headers: dict[str, str]
 def create_app(
     models: list[LoadedModel] | Path | str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    parallel_predictions: int | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
     title: str = "digitlab",
 ) -> FastAPI:
     """Build the app around already loaded models, or the checkpoints below a folder.
 
-    ``parallel_predictions`` caps the predictions computed at once (default: one per CPU core);
-    further requests wait their turn on the event loop.
+    Drawings are answered in batches on the event loop: the requests waiting at one moment (at most
+    ``max_batch``) go through each model together (see digitlab.web.batching). Large images (photos:
+    slow to decode, see :func:`quick_to_prepare`) are answered in a worker thread instead, so that
+    they never hold up the drawings.
     """
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
-    parallel = parallel_predictions or os.cpu_count() or 1
+    batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.")
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.state.predictor = predictor
-    app.state.prediction_limiter = anyio.CapacityLimiter(parallel)
+    app.state.batcher = batcher
 
     @app.exception_handler(BadImage)
     async def bad_image(request: Request, error: BadImage) -> JSONResponse:
@@ -179,8 +162,10 @@ def create_app(
     async def predict(request: Request) -> Response:
         """Prepare the image like MNIST (see digitlab.preprocess) and ask every loaded model."""
         source = await read_input(request)
-        # numpy/torch work off the event loop, at most one per core: more threads only fight over the GIL
-        result = await anyio.to_thread.run_sync(predictor.predict, source, limiter=app.state.prediction_limiter)
+        if quick_to_prepare(source):
+            result = await batcher.submit(source)  # together with the drawings waiting beside it
+        else:
+            result = await anyio.to_thread.run_sync(predictor.predict, source)
         # Already a validated PredictResponse: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 

@@ -1,6 +1,8 @@
-"""Run the app under uvicorn: one process, a modest number of torch threads, bounded concurrency."""
+"""Run the app under uvicorn: one process, one torch thread, bounded concurrency."""
 
 from __future__ import annotations
+
+import gc
 
 import uvicorn
 from fastapi import FastAPI
@@ -10,7 +12,7 @@ KEEP_ALIVE_SECONDS = 5
 
 
 def limit_torch_threads(threads: int) -> None:
-    """Requests run in parallel threads; each inference is tiny, so one torch thread per request is best."""
+    """Batches of a few drawings are tiny work: more torch threads cost more in hand-offs than they save."""
     import torch
 
     if threads < 1:
@@ -32,4 +34,9 @@ def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning
 
 def run_server(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning") -> None:
     """Serve until interrupted (Ctrl+C)."""
+    # torch, FastAPI and the models leave ~200,000 long-lived objects that every full garbage
+    # collection walks again: under load that paused one request for 160 ms (benchmarks/web_load.py).
+    # Frozen once after start-up, they are left out, and full collections only see what requests make.
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(uvicorn_config(app, host, port, log_level)).run()
