@@ -198,10 +198,11 @@ def to_working_gray(image: Image.Image | np.ndarray | bytes) -> np.ndarray:
 def extract_ink(image: Image.Image | np.ndarray | bytes) -> Ink:
     """Decode, make white-on-black, remove the background level and crop to the ink."""
     gray = to_working_gray(image)
-    inverted = bool(np.median(border(gray)) > INVERT_THRESHOLD)
+    paper = float(np.median(border(gray)))
+    inverted = paper > INVERT_THRESHOLD
     if inverted:
         gray = 1.0 - gray
-    background = float(np.median(border(gray)))
+    background = 1.0 - paper if inverted else paper  # the border's median after the negation
     contrast = float(gray.max()) - background
     if contrast < MIN_CONTRAST:
         raise EmptyDrawing("the image is empty: no ink stands out from the background; draw a digit first")

@@ -50,7 +50,8 @@ def open_storage(url: str | None = None) -> RDBStorage:
         try:
             with warnings.catch_warnings():  # heartbeats are marked experimental, and have been since 2021
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
+                storage_class = SQLiteStorage if url.startswith("sqlite:///") else RDBStorage
+                return storage_class(
                     url,
                     heartbeat_interval=HEARTBEAT_INTERVAL_S,
                     grace_period=HEARTBEAT_GRACE_S,
@@ -73,6 +74,38 @@ def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSamp
                                sampler=sampler, pruner=pruner)
 
 
+def sqlite_lock_path(url: str, suffix: str) -> Path:
+    """A lock file beside the SQLite database of ``url``."""
+    return Path(url.removeprefix("sqlite:///")).expanduser().with_suffix(suffix)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``: between processes, and between threads that each come here."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class SQLiteStorage(RDBStorage):
+    """Optuna's RDB storage, with claiming a waiting trial made atomic between workers on SQLite.
+
+    A worker claims an enqueued grid point by reading that its trial is WAITING and writing RUNNING.
+    PostgreSQL locks the row in between (SELECT ... FOR UPDATE); SQLite ignores that, so two workers
+    could both claim one point and run it twice (seen once under heavy load: the second to finish
+    failed with "Cannot tell a COMPLETE trial"). A file lock around the claim closes that gap.
+    """
+
+    def set_trial_state_values(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
+        if state != TrialState.RUNNING:
+            return super().set_trial_state_values(trial_id, state, values)
+        with file_lock(sqlite_lock_path(self.url, ".claim.lock")):  # not study_lock's file: no self-deadlock
+            return super().set_trial_state_values(trial_id, state, values)
+
+
 @contextlib.contextmanager
 def study_lock(storage: RDBStorage, study_name: str) -> Iterator[None]:
     """Serialise set-up steps (enqueueing a grid) between workers of one study.
@@ -82,13 +115,8 @@ def study_lock(storage: RDBStorage, study_name: str) -> Iterator[None]:
     """
     url = storage.url
     if url.startswith("sqlite:///"):
-        lock_path = Path(url.removeprefix("sqlite:///")).expanduser().with_suffix(".lock")
-        with lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(sqlite_lock_path(url, ".lock")):
+            yield
     elif url.startswith("postgresql"):
         from sqlalchemy import text
 
