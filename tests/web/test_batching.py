@@ -17,14 +17,19 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-def test_requests_that_wait_together_are_answered_in_one_batch_in_order():
+def recorded_batcher() -> tuple[MicroBatcher, list[list[int]]]:
+    """A batcher of squares that records each batch it was asked to answer."""
     seen: list[list[int]] = []
 
     def answer(numbers):
         seen.append(list(numbers))
         return squares_or_refusal(numbers)
 
-    batcher = MicroBatcher(answer)
+    return MicroBatcher(answer), seen
+
+
+def test_requests_that_wait_together_are_answered_in_one_batch_in_order():
+    batcher, seen = recorded_batcher()
 
     async def scenario():
         together = await asyncio.gather(*(batcher.submit(n) for n in range(5)))
@@ -96,13 +101,7 @@ def test_max_batch_splits_a_crowd_into_several_batches():
 
 
 def test_a_caller_that_left_is_not_computed():
-    seen: list[list[int]] = []
-
-    def answer(numbers):
-        seen.append(list(numbers))
-        return squares_or_refusal(numbers)
-
-    batcher = MicroBatcher(answer)
+    batcher, seen = recorded_batcher()
 
     async def scenario():
         leaving = asyncio.ensure_future(batcher.submit(100))
