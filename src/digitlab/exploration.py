@@ -1,18 +1,16 @@
 """The notebook's step 1, data exploration: sample grids, class counts and the pixel matrix.
 
-Figures are returned, never shown or saved: the CLI and the report decide where they go.
+Figures are returned, never shown or saved: the CLI and the report decide where they go. They are
+built without pyplot, so nothing here touches matplotlib's global backend or figure list (a notebook
+keeps its inline plots; a server or a sweep keeps no figures alive).
 """
 
 from __future__ import annotations
 
-import matplotlib
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless by default; a notebook's inline backend still wins when set first
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from digitlab.datasets import Dataset, Split  # noqa: E402
+from digitlab.datasets import Dataset, Split
 
 GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
 
@@ -31,13 +29,13 @@ def sample_grid(
         indices = torch.randperm(len(split), generator=generator)[:count].tolist()
     if not 0 < len(indices) <= count:
         raise ValueError(f"need between 1 and {count} indices, got {len(indices)}")
-    figure, axes = plt.subplots(rows, cols, figsize=(cols * GRID_INCHES_PER_IMAGE, rows * GRID_INCHES_PER_IMAGE))
+    figure = Figure(figsize=(cols * GRID_INCHES_PER_IMAGE, rows * GRID_INCHES_PER_IMAGE), layout="tight")
+    axes = figure.subplots(rows, cols, squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, indices, strict=False):
         axis.imshow(split.images[index].numpy(), cmap="binary", interpolation="none")
         axis.set_title(f"#{index}\n{classes[int(split.labels[index])]}", fontsize=9)
-    figure.tight_layout()
     return figure, indices
 
 
@@ -47,14 +45,14 @@ def class_count_chart(dataset: Dataset) -> Figure:
     test = dataset.test.class_counts(dataset.num_classes).tolist()
     positions = torch.arange(dataset.num_classes).numpy()
     width = 0.4
-    figure, axis = plt.subplots(figsize=(8, 3.5))
+    figure = Figure(figsize=(8, 3.5), layout="tight")
+    axis = figure.subplots()
     axis.bar(positions - width / 2, train, width, label=f"train ({len(dataset.train):,})")
     axis.bar(positions + width / 2, test, width, label=f"test ({len(dataset.test):,})")
     axis.set_xticks(positions, dataset.classes, rotation=30 if dataset.name != "mnist" else 0, ha="right" if dataset.name != "mnist" else "center")
     axis.set_ylabel("examples")
     axis.set_title(f"{dataset.name}: examples per class")
     axis.legend()
-    figure.tight_layout()
     return figure
 
 

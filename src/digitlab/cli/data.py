@@ -98,14 +98,11 @@ def show_command(
 
 
 def _save(figure, path: Path) -> Path:  # noqa: ANN001 (matplotlib Figure)
-    """Save a figure atomically (a temp file renamed into place) and free it."""
+    """Save a figure atomically (a temp file renamed into place)."""
     import io
-
-    import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
     return path
 

@@ -12,12 +12,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # the report renders without a display
-import matplotlib.pyplot as plt  # noqa: E402
-from markupsafe import Markup  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from markupsafe import Markup
+from matplotlib.figure import Figure
 
 FIGURE_DPI = 90  # sharp enough on screen while keeping the page a few MB at most
 
@@ -86,12 +82,9 @@ class Section:
 
 
 def figure_uri(figure: Figure) -> str:
-    """The figure as a PNG data URI; the figure is closed afterwards (pyplot ones would pile up)."""
+    """The figure as a PNG data URI (digitlab's figures are built without pyplot: nothing to close)."""
     buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
-    finally:
-        plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

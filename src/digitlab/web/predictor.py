@@ -3,7 +3,7 @@
 A server under load has several drawings waiting at once. Preparing is per drawing, but each model
 answers a stack of N images in one forward pass for far less than N passes of one image (the CNN:
 about 1.2 ms for 8 images against 0.45 ms for 1, on one CPU thread), so ``predict_batch`` stacks them.
-Plain synchronous numpy/torch code: the app runs it off the event loop.
+Plain synchronous numpy/torch code; the app calls it batch by batch (see digitlab.web.batching).
 """
 
 from __future__ import annotations
