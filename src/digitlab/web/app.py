@@ -166,7 +166,7 @@ def create_app(
             result = await batcher.submit(source)  # together with the drawings waiting beside it
         else:
             result = await anyio.to_thread.run_sync(predictor.predict, source)
-        # Already a validated PredictResponse: serialise it directly instead of FastAPI validating it again.
+        # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 
     @app.get("/api/health", response_model=Health)
