@@ -126,11 +126,13 @@ class PixelEuclidean:
     def candidate_distances(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """Exact squared distances (B, C) float64 of the references at ``columns`` (B, C); padding: inf."""
         dtype = torch.float32 if fits_float32_product(self.features) else torch.float64  # exact either way
-        candidates = self.references[columns].to(dtype)  # (B, C, D')
-        products = torch.bmm(candidates, queries[: len(columns)].to(dtype).unsqueeze(2)).squeeze(2)  # exact a'.b'
-        own = queries[: len(columns)].to(torch.int64).square().sum(dim=1, keepdim=True)
-        squared = (self.reference_terms[columns].to(torch.int64) + own - 2 * products.to(torch.int64)).to(torch.float64)
-        return squared.masked_fill(columns >= self.n, math.inf)
+        rows, count = columns.shape
+        candidates = self.references.index_select(0, columns.flatten()).view(rows, count, -1).to(dtype)  # (B, C, D')
+        queries = queries[:rows]
+        products = torch.bmm(candidates, queries.to(dtype).unsqueeze(2)).squeeze(2)  # (B, C) exact a'.b'
+        own = queries.to(torch.int64).square().sum(dim=1, keepdim=True)  # (B, 1) |a'|^2
+        squared = self.reference_terms[columns].to(torch.int64) + own - 2 * products.to(torch.int64)
+        return squared.to(torch.float64).masked_fill(columns >= self.n, math.inf)
 
 
 class FloatEuclidean:

@@ -105,20 +105,30 @@ class NeighborIndex:
         """Distances (Q, k) float64 and indices (Q, k) int64 of the k nearest references, on the CPU."""
         if not 1 <= k <= self.n:
             raise ValueError(f"k must be in 1..{self.n} (the number of references), got {k}")
-        kernel = self._kernel_for(queries)
+        if not len(queries):
+            return torch.empty(0, k, dtype=torch.float64), torch.empty(0, k, dtype=torch.int64)
+        return self._search(self._kernel_for(queries), queries, k)
+
+    def _search(self, kernel, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = min(self.batch_size, len(queries))
         buffer = torch.empty(padded_width(rows, 8) * self.width, dtype=kernel.score_dtype, device=self.device)  # reused by every block
-        distances, indices = [], []
+        distances, indices, unsettled = [], [], []
         for start in range(0, len(queries), self.batch_size):
             chunk = queries[start : start + self.batch_size]
             with one_thread():  # a block of queries is small work
                 block = kernel.prepare(chunk)
-            found = search_block(kernel, block, k, buffer, len(chunk))
-            distances.append(found[0].cpu())
-            indices.append(found[1].cpu())
-        if not distances:
-            return torch.empty(0, k, dtype=torch.float64), torch.empty(0, k, dtype=torch.int64)
-        return torch.cat(distances), torch.cat(indices)
+            if isinstance(kernel, PrunedEuclidean):
+                found_distances, found_indices, redo = search_pruned(kernel, block, k, buffer, len(chunk))
+                unsettled.append(redo.cpu() + start)
+            else:
+                found_distances, found_indices = search_block(kernel, block, k, buffer, len(chunk))
+            distances.append(found_distances.cpu())
+            indices.append(found_indices.cpu())
+        distances, indices = torch.cat(distances), torch.cat(indices)
+        if unsettled and len(redo := torch.cat(unsettled)):
+            # rows the bounds could not vouch for, all blocks together: one more pass over the references
+            distances[redo], indices[redo] = self._search(kernel.full, queries[redo], k)
+        return distances, indices
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -127,9 +137,7 @@ class NeighborIndex:
 
 
 def search_block(kernel, block, k: int, buffer: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k nearest of one prepared block, by the search that fits ``kernel``."""
-    if isinstance(kernel, PrunedEuclidean):
-        return search_pruned(kernel, block, k, buffer, rows, search_block)
+    """The k nearest of one prepared block, for the kernels that settle every row themselves."""
     return (_search_exact if kernel.is_exact else _search_refined)(kernel, block, k, buffer, rows)
 
 
