@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitlab.atomic import atomic_write_bytes, atomic_write_text
+from digitlab.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from digitlab.datasets.catalog import DatasetSpec
 from digitlab.datasets.verify import verify_file
 from digitlab.errors import DataError, SourceUnavailable
@@ -68,6 +68,7 @@ class Cache:
         record = self.record(spec)
         if record is None:
             raise SourceUnavailable(f"{self.label}: {spec.name} is not cached")
+        remove_stale_temps(self.folder(spec))  # a fetch killed before this complete one left them
         files: dict[str, bytearray] = {}
         for idx_file in spec.files:
             path = self.folder(spec) / idx_file.name
