@@ -16,7 +16,7 @@ import torch
 from digitlab.datasets import Dataset, Split
 from digitlab.experiments import ExperimentConfig, load_sweep_file, open_storage, run_grid
 from digitlab.robustness.evaluate import parse_transforms
-from digitlab.robustness.transforms import IDENTITY_STRENGTH, STRENGTHS
+from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS
 
 LAB_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "lab"
 DIGITS = tuple(str(digit) for digit in range(10))
