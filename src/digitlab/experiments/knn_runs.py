@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
+from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.knn import PCA, Deskew, KNNClassifier, flatten_images
 
@@ -72,14 +73,12 @@ def run_knn(config: ExperimentConfig, source: Dataset, data: Dataset, validation
 
     The result also holds ``predict``, a function images -> labels, for robustness scores (not stored).
     """
-    from digitlab.experiments.runner import scores  # the scoring every kind of run shares
-
     estimator = knn_pipeline(config.knn_options, device)
     started = time.perf_counter()
     estimator.fit(flatten_images(data.train.images), data.train.labels.numpy())
     fit_seconds = time.perf_counter() - started
     predictions, predict_seconds, reused = _predict(estimator, data.test.images, _search_key(config, source, "test"), source)
-    result = scores(predictions, data.test, data.num_classes)
+    result = score_split(predictions, data.test, data.num_classes)  # the scoring every kind of run shares
     val_accuracy = None
     if validation is not None:
         val_predictions, _, _ = _predict(estimator, validation.images, _search_key(config, source, "validation"), source)
