@@ -5,7 +5,7 @@ import pytest
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig
 from digitlab.experiments.runner import check_config, run_experiment
-from digitlab.robustness.transforms import STRENGTHS
+from digitlab.images.transforms import STRENGTHS
 from tests.training.synthetic import synthetic_dataset
 
 TRANSFORMS = "shift,invert"

@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
+from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.knn import flatten_images
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
@@ -104,15 +105,13 @@ def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, d
 
     The result also holds ``predict``, a function images -> labels, for robustness scores (not stored).
     """
-    from digitlab.experiments.runner import scores  # the scoring every kind of run shares
-
     settings = knn_config(config.knn_options)
     model = build_pipeline(settings, device)
     started = time.perf_counter()
     model.fit(flatten_images(data.train.images), data.train.labels.numpy())
     fit_seconds = time.perf_counter() - started
     predictions, predict_seconds, reused = _predict(model, settings, data.train, data.test.images, cache)
-    result = scores(predictions, data.test, data.num_classes)
+    result = score_split(predictions, data.test, data.num_classes)  # the scoring every kind of run shares
     val_accuracy = None
     if validation is not None:
         val_predictions, _, _ = _predict(model, settings, data.train, validation.images, cache)

@@ -24,7 +24,8 @@ import torch
 import digitlab
 from digitlab.errors import DigitlabError
 from digitlab.datasets import Dataset, Split, load, train_validation_split
-from digitlab.evaluation.metrics import accuracy, confusion_matrix, macro_accuracy
+from digitlab.evaluation.metrics import accuracy
+from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.knn_runs import NeighborCache, knn_config, run_knn
 from digitlab.models import build
@@ -78,19 +79,6 @@ def environment(device: torch.device) -> dict[str, Any]:
         "sklearn": sklearn.__version__,
         "digitlab": digitlab.__version__,
         "git_commit": git_commit(),
-    }
-
-
-def scores(predictions: torch.Tensor, split: Split, num_classes: int) -> dict[str, Any]:
-    predictions = predictions.cpu()
-    return {
-        "metrics": {
-            "test_accuracy": accuracy(predictions, split.labels),
-            "macro_accuracy": macro_accuracy(predictions, split.labels, num_classes),
-        },
-        "confusion": confusion_matrix(predictions, split.labels, num_classes).tolist(),
-        # One character per test image: compact enough to keep for every run, enough for galleries.
-        "test_predictions": "".join(map(str, predictions.tolist())) if num_classes <= 10 else None,
     }
 
 
@@ -154,7 +142,7 @@ def run_network(config: ExperimentConfig, data: Dataset, validation: Split | Non
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    result_scores = scores(predictions, data.test, data.num_classes)
+    result_scores = score_split(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
     result_scores["metrics"].update(

@@ -23,9 +23,10 @@ import torch
 
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
+from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS, TRANSFORMS, apply
+from digitlab.inference import predict_labels
 from digitlab.knn.classifier import flatten_images
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
-from digitlab.robustness.transforms import IDENTITY_STRENGTH, STRENGTHS, TRANSFORMS, apply
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 StepHook = Callable[[str, float], None]
@@ -49,9 +50,7 @@ def parse_transforms(text: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def checkpoint_predictor(checkpoint) -> Predictor:
-    """Labels from a loaded :class:`~digitlab.training.Checkpoint`'s network (batched, eval mode)."""
-    from digitlab.training.predict import predict_labels  # training pulls in optimizers: load it only when used
-
+    """Labels from a loaded checkpoint's network (:func:`digitlab.inference.load_network`; batched, eval mode)."""
     return lambda images: predict_labels(checkpoint.model, images)
 
 

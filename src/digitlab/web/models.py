@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.training.checkpoint.MANIFEST: the file that commits a checkpoint
+CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.inference.checkpoint.MANIFEST: the file that commits a checkpoint
 KNN_EVAL_LIMIT = 1000  # k-NN's accuracy on the page is measured on this many test images at startup
 KNN_NEIGHBORS = 3  # distance-weighted votes of 3 neighbours give graded bars, not just 0/33/67/100%
 
@@ -48,12 +48,11 @@ def as_numpy(probabilities: object) -> np.ndarray:
 
 def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     """Load a trained network from its checkpoint folder (see ``digitlab train``)."""
-    import torch  # training is heavy; import on use
+    import torch  # heavy: import on use
 
-    from digitlab.training.checkpoint import load_checkpoint
-    from digitlab.training.predict import predict_proba
+    from digitlab.inference import load_network, predict_proba
 
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_network(path)
     model = checkpoint.model
     num_classes = model.config.num_classes
 
