@@ -96,12 +96,13 @@ def run_setting(dataset: str, setting: Setting, train_limit: int | None, test_li
         def build():
             return FaissFlat(setting.k)
     else:
-        from digitlab.knn.tuning import KNNConfig
+        from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 
-        config = KNNConfig(k=setting.k, weights=setting.weights, metric=setting.metric, pca=setting.pca, deskew=setting.deskew)
+        config = KNNPipelineConfig(n_neighbors=setting.k, weights=setting.weights, metric=setting.metric, pca=setting.pca or 0,
+                                   deskew=setting.deskew)
 
         def build():
-            pipeline = config.pipeline()
+            pipeline = build_pipeline(config)
             pipeline.steps[-1][1].set_params(kernel=setting.kernel)  # the KNNClassifier at the end
             return pipeline
     build().fit(X_train[:WARMUP_TRAIN], y_train[:WARMUP_TRAIN]).predict(X_test[:WARMUP_TEST])

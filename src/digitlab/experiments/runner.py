@@ -24,9 +24,10 @@ import torch
 import digitlab
 from digitlab.errors import DigitlabError
 from digitlab.datasets import Dataset, Split, load, train_validation_split
-from digitlab.evaluation.metrics import accuracy, confusion_matrix, macro_accuracy
+from digitlab.evaluation.metrics import accuracy
+from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.knn_runs import knn_pipeline, run_knn
+from digitlab.experiments.knn_runs import NeighborCache, knn_config, run_knn
 from digitlab.models import build
 from digitlab.models.registry import make_config, notebook_overrides
 from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
@@ -81,19 +82,6 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
-def scores(predictions: torch.Tensor, split: Split, num_classes: int) -> dict[str, Any]:
-    predictions = predictions.cpu()
-    return {
-        "metrics": {
-            "test_accuracy": accuracy(predictions, split.labels),
-            "macro_accuracy": macro_accuracy(predictions, split.labels, num_classes),
-        },
-        "confusion": confusion_matrix(predictions, split.labels, num_classes).tolist(),
-        # One character per test image: compact enough to keep for every run, enough for galleries.
-        "test_predictions": "".join(map(str, predictions.tolist())) if num_classes <= 10 else None,
-    }
-
-
 def train_config_for(config: ExperimentConfig) -> Any:
     options = {**config.train_options, "seed": config.seed}
     make = notebook if config.setup == "notebook" else recommended
@@ -119,7 +107,7 @@ def check_config(config: ExperimentConfig) -> None:
                 options.pop("epochs")
             train_config_for(config.with_params({"train_options": options}))
         else:
-            knn_pipeline(config.knn_options, torch.device("cpu"))  # unknown settings fail here; values at fit
+            knn_config(config.knn_options)  # unknown or out-of-range settings fail here
         if config.robustness:
             parse_transforms(config.robustness)
     except (TypeError, ValueError) as error:  # dataclasses and sklearn name the bad setting
@@ -154,7 +142,7 @@ def run_network(config: ExperimentConfig, data: Dataset, validation: Split | Non
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    result_scores = scores(predictions, data.test, data.num_classes)
+    result_scores = score_split(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
     result_scores["metrics"].update(
@@ -189,15 +177,20 @@ def run_experiment(
     device: str | torch.device | None = None,
     on_epoch: EpochCallback | None = None,
     checkpoint_dir: Path | None = None,
+    neighbor_cache: NeighborCache | None = None,
 ) -> dict[str, Any]:
-    """Run ``config`` and return its results (see the module docstring for what is in them)."""
+    """Run ``config`` and return its results (see the module docstring for what is in them).
+
+    ``neighbor_cache``: k-NN searches of earlier runs of the same grid, reused where data and search
+    settings are the same (see :mod:`digitlab.experiments.knn_runs`); None searches afresh.
+    """
     dataset = dataset or cached_dataset(config.dataset, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
     data, validation = prepare_data(config, dataset)
     torch_device = pick_device(device)
     if config.kind == "network":
         result = run_network(config, data, validation, torch_device, report or (lambda step, value: False), on_epoch, checkpoint_dir)
     else:
-        result = run_knn(config, dataset, data, validation, torch_device)
+        result = run_knn(config, data, validation, torch_device, neighbor_cache)
         result.update(robustness_result(config, result.pop("predict"), data.test))
     metrics = result["metrics"]
     result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
