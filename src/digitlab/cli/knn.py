@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import math
-from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +26,8 @@ from digitlab.datasets import load
 from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
 from digitlab.knn.classifier import WEIGHTS
 from digitlab.knn.search import METRICS
-from digitlab.knn.tuning import Evaluation, Grid, KNNConfig, best_config, evaluate, fit_line, scaling, search
+from digitlab.knn.pipeline import KNNPipelineConfig
+from digitlab.knn.tuning import Evaluation, Grid, best_config, evaluate, fit_line, row_config, scaling, search
 
 app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
@@ -48,6 +48,8 @@ MetricOption = Annotated[Metric, typer.Option("--metric", help="Distance.")]
 POption = Annotated[float, typer.Option("--p", min=1, help="Minkowski power (with --metric minkowski).")]
 PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this many principal components first (0: raw pixels).")]
 DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
+BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
+ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -65,6 +67,8 @@ def knn(
     p: POption = 2,
     pca: PcaOption = 0,
     deskew: DeskewOption = False,
+    blur: BlurOption = 0.0,
+    shifts: ShiftsOption = 0,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
@@ -77,9 +81,10 @@ def knn(
     seconds, and write the confusion matrix as a heatmap PNG and a CSV."""
     if ctx.invoked_subcommand is not None:
         return
-    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, p=p, pca=pca or None, deskew=deskew)
+    config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,
+                               shifts=shifts, pca=pca)
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
-    _check_k(config.k, len(data.train))
+    _check_k(config.n_neighbors, len(data.train))
     with err_console.status(f"k-NN {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
         result = evaluate(config, data.train, data.test, device=device, batch_size=batch_size)
     _print_evaluation(data.name, result)
@@ -94,6 +99,8 @@ def tune_command(
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
     pcas: Annotated[str, typer.Option("--pcas", help="PCA sizes, 0 = raw pixels: '0,30,50'.")] = "0,30,50",
     deskew: Annotated[str, typer.Option("--deskew", help="both, yes or no.")] = "both",
+    blurs: Annotated[str, typer.Option("--blurs", help="Gaussian blur sigmas, 0 = none: '0,1'.")] = "0",
+    shifts: Annotated[str, typer.Option("--shifts", help="Shifted training copies, 0 = none: '0,1' (each step multiplies the search).")] = "0",
     validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
@@ -106,13 +113,16 @@ def tune_command(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Search k, weights, metric, PCA size and deskew on validation data carved from the training
-    set (never the test set), then evaluate the best setting once on the test set."""
+    """Search k, weights, metric, PCA size, deskew, blur and shifted copies on validation data carved
+    from the training set (never the test set), then evaluate the best setting once on the test set.
+
+    The best MNIST k-NN (docs/knn.md): --deskew yes --blurs 0,1 --shifts 0,1 --pcas 40,60 --metrics euclidean --validation-size 5000."""
     if quick:
         train_limit, test_limit, validation_size = train_limit or 3000, test_limit or 500, min(validation_size, 500)
         ks, pcas = "1,3,5", "30"
     grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
-                pcas=tuple(n or None for n in _ints(pcas, "--pcas", low=0)), deskews=_deskews(deskew))
+                pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
+                shifts=_ints(shifts, "--shifts", low=0))
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
         raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
@@ -156,13 +166,13 @@ def scaling_command(
     extrapolate to 1920x1080 colour images (the notebook's question)."""
     if quick:
         sizes, image_sides, test_limit, repeats = QUICK_SIZES, QUICK_SIDES, min(test_limit, 200), 1
-    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, pca=pca or None, deskew=deskew)
+    config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, pca=pca, deskew=deskew)
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     train_sizes = [n for n in _ints(sizes, "--sizes") if n <= len(data.train)]
     sides = _ints(image_sides, "--image-sides") if image_sides.strip() else ()
     pixel_train = data.train.head(min(10_000, max(train_sizes, default=10_000)))
     for size in train_sizes:
-        _check_k(config.k, size)
+        _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)
     out = out or Path("out/knn") / data.name
     with _progress() as progress:
@@ -201,6 +211,17 @@ def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
     return tuple(dict.fromkeys(values))
 
 
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    """'0,1.5' -> (0.0, 1.5): non-negative numbers."""
+    try:
+        values = tuple(dict.fromkeys(float(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers like '0,1', got {text!r}", param_hint=option) from None
+    if not values or min(values) < 0:
+        raise typer.BadParameter(f"expected numbers of at least 0, got {text!r}", param_hint=option)
+    return values
+
+
 def _choices(text: str, kind: type[Enum], option: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     allowed = [member.value for member in kind]
@@ -232,15 +253,15 @@ def _print_search(rows: list[dict], dataset: str) -> None:
     first = rows[0]
     title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
              + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
-    table = Table("k", "weights", "metric", "PCA", "deskew", "val accuracy", "predict s", title=title)
+    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "PCA", "val accuracy", "predict s", title=title)
     for row in rows[:TOP_ROWS]:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
-        table.add_row(str(row["k"]), row["weights"], row["metric"], str(row["pca"] or "raw"), "yes" if row["deskew"] else "no",
-                      f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+        table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
+                      str(row["shifts"]), str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 
-def _print_scaling(rows: list[dict], config: KNNConfig, dataset: str, queries: int) -> None:
+def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, queries: int) -> None:
     table = Table("varied", "train images", "pixels", "predict s", "accuracy", title=f"k-NN predict time, {config.label()}, {queries} queries ({dataset})")
     for row in rows:
         table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}", f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
@@ -275,13 +296,13 @@ def _write_confusion(result: Evaluation, classes: tuple[str, ...], out: Path) ->
     atomic_write_text(out / f"confusion-{slug}.csv", lines.getvalue())
     title = f"k-NN {result.config.label()}: {result.accuracy * PERCENT:.2f}% on {result.n_test:,} test images"
     _save(confusion_figure(counts, classes, title=title), out / f"confusion-{slug}.png")
-    summary = {"config": asdict(result.config), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
+    summary = {"config": result.config.to_dict(), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
                "predict_seconds": result.predict_seconds, "n_train": result.n_train, "n_test": result.n_test}
     atomic_write_text(out / f"result-{slug}.json", json.dumps(summary, indent=2) + "\n")
     console.print(f"[green]✓[/green] wrote {out / f'confusion-{slug}.png'}, {out / f'confusion-{slug}.csv'}, {out / f'result-{slug}.json'}")
 
 
-def _slug(config: KNNConfig) -> str:
+def _slug(config: KNNPipelineConfig) -> str:
     return config.label().replace(" ", "-").replace("=", "").replace(".", "_")
 
 
@@ -296,14 +317,14 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def _accuracy_vs_k(rows: list[dict]) -> Figure:
     """Validation accuracy against k, one line per feature space (its better weighting at each k),
     for the best few spaces so the legend stays readable."""
-    ks = sorted({row["k"] for row in rows})
+    ks = sorted({row["n_neighbors"] for row in rows})
     lines: dict[str, list] = {}
     for row in rows:  # best first, so the first spaces met are the best ones
-        name = f"{row['metric']} {'pca=' + str(row['pca']) if row['pca'] else 'raw'}{' deskew' if row['deskew'] else ''}"
+        name = row_config(row).label().split(" ", 2)[2]  # the feature space: the label without k and weights
         if name not in lines and len(lines) == PLOTTED_SPACES:
             continue
         series = lines.setdefault(name, [None] * len(ks))
-        position = ks.index(row["k"])
+        position = ks.index(row["n_neighbors"])
         series[position] = max(series[position] or 0.0, row["accuracy"] * PERCENT)
     return curve_figure(ks, lines, "k (neighbours)", "validation accuracy (%)", "k-NN: accuracy against k (best feature spaces)")
 
@@ -314,7 +335,7 @@ def _accuracy_vs_time(rows: list[dict]) -> Figure:
     axis = figure.subplots()
     axis.scatter([row["predict_seconds"] for row in rows], [row["accuracy"] * PERCENT for row in rows], s=12, alpha=0.6)
     best = rows[0]
-    axis.annotate(KNNConfig(**{n: best[n] for n in KNNConfig.__dataclass_fields__}).label(),
+    axis.annotate(row_config(best).label(),
                   (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
     axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
              title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")

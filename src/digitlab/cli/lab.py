@@ -15,6 +15,7 @@ from digitlab.cli import data
 from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console, err_console
 from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
 from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
+from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.runner import check_config, run_experiment
 from digitlab.report.links import count, percent, seconds, train_seconds
 
@@ -74,9 +75,9 @@ def lab(
             progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}")
             save = Path(models) / f"{sweep.base.dataset}-{sweep.name}" if sweep.name in SAVED_MODEL_SWEEPS and not quick else None
 
-            def evaluate(config, report, save=save):  # noqa: ANN001, ANN202
+            def evaluate(config, report, save=save, searches=NeighborCache()):  # noqa: ANN001, ANN202 (one cache per sweep)
                 return run_experiment(config, report, data_dir=data_dir, cache_dir=cache_dir, device=device,
-                                      on_epoch=on_epoch, checkpoint_dir=save)
+                                      on_epoch=on_epoch, checkpoint_dir=save, neighbor_cache=searches)
 
             run_grid(sweep, store, evaluate, SweepProgress(on_start=on_start, on_done=on_done))
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")

@@ -13,6 +13,7 @@ from rich.table import Table
 from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, StorageOption, console, err_console
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
+from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.runner import check_config, run_experiment
 from digitlab.experiments.search_spaces import SEARCH_SPACES
 
@@ -42,8 +43,9 @@ def sweep(
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
-        runs = run_grid(spec, store, lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
-                        hooks, max_runs=max_runs)
+        searches = NeighborCache()  # k-NN searches reused across this grid's vote weightings
+        runs = run_grid(spec, store, lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device,
+                                                                 neighbor_cache=searches), hooks, max_runs=max_runs)
     table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
     for run in sorted(runs, key=lambda r: r.number):
         metrics = run.metrics

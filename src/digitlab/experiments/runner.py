@@ -27,7 +27,7 @@ from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.knn_runs import knn_pipeline, run_knn
+from digitlab.experiments.knn_runs import NeighborCache, knn_config, run_knn
 from digitlab.models import build
 from digitlab.models.registry import make_config, notebook_overrides
 from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
@@ -107,7 +107,7 @@ def check_config(config: ExperimentConfig) -> None:
                 options.pop("epochs")
             train_config_for(config.with_params({"train_options": options}))
         else:
-            knn_pipeline(config.knn_options, torch.device("cpu"))  # unknown settings fail here; values at fit
+            knn_config(config.knn_options)  # unknown or out-of-range settings fail here
         if config.robustness:
             parse_transforms(config.robustness)
     except (TypeError, ValueError) as error:  # dataclasses and sklearn name the bad setting
@@ -177,15 +177,20 @@ def run_experiment(
     device: str | torch.device | None = None,
     on_epoch: EpochCallback | None = None,
     checkpoint_dir: Path | None = None,
+    neighbor_cache: NeighborCache | None = None,
 ) -> dict[str, Any]:
-    """Run ``config`` and return its results (see the module docstring for what is in them)."""
+    """Run ``config`` and return its results (see the module docstring for what is in them).
+
+    ``neighbor_cache``: k-NN searches of earlier runs of the same grid, reused where data and search
+    settings are the same (see :mod:`digitlab.experiments.knn_runs`); None searches afresh.
+    """
     dataset = dataset or cached_dataset(config.dataset, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
     data, validation = prepare_data(config, dataset)
     torch_device = pick_device(device)
     if config.kind == "network":
         result = run_network(config, data, validation, torch_device, report or (lambda step, value: False), on_epoch, checkpoint_dir)
     else:
-        result = run_knn(config, dataset, data, validation, torch_device)
+        result = run_knn(config, data, validation, torch_device, neighbor_cache)
         result.update(robustness_result(config, result.pop("predict"), data.test))
     metrics = result["metrics"]
     result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
