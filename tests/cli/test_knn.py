@@ -74,3 +74,20 @@ def test_bad_arguments_exit_with_a_clear_message(tiny_mnist, capsys, argv, messa
 def test_real_mnist_quick_tune(tmp_path, capsys):
     assert main(["knn", "tune", "--quick", "--out", str(tmp_path)]) == 0
     assert "Best setting" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kernel", ["int8", "float32", "pruned"])
+def test_kernel_option_forces_the_kernel_and_keeps_the_accuracy(tmp_path, tiny_mnist, capsys, monkeypatch, kernel):
+    from digitlab.knn import choice
+
+    monkeypatch.setattr(choice, "_choices", {})
+    monkeypatch.setenv(choice.PROBE_CACHE_ENV, "0")
+    try:
+        assert main(["knn", "--kernel", kernel, "--out", str(tmp_path / kernel), *tiny_mnist]) == 0
+        assert {picked.kernel for picked in choice.choices()} == {kernel}
+    finally:
+        choice.set_kernel(None)
+    accuracy = json.loads(next((tmp_path / kernel).glob("result-*.json")).read_text())["accuracy"]
+    assert main(["knn", "--kernel", "auto", "--out", str(tmp_path / "auto"), *tiny_mnist]) == 0
+    assert json.loads(next((tmp_path / "auto").glob("result-*.json")).read_text())["accuracy"] == accuracy
+    assert main(["knn", "--kernel", "int4", *tiny_mnist]) == 2  # typer names the choices

@@ -24,6 +24,7 @@ from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
 from digitlab.datasets import load
 from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
+from digitlab.knn.choice import KERNELS, set_kernel
 from digitlab.knn.classifier import WEIGHTS
 from digitlab.knn.search import METRICS
 from digitlab.knn.pipeline import KNNPipelineConfig
@@ -55,6 +56,9 @@ TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
 BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Queries scored at once (memory: batch x train x 4 bytes).")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder [default: out/knn/DATASET].")]
+Kernel = Enum("Kernel", {name: name for name in KERNELS}, type=str)
+KernelOption = Annotated[Kernel, typer.Option("--kernel", help="Euclidean distance kernel (all exact): auto measures this "
+                                              "machine once (see `digitlab doctor`); also applies to `knn tune` and `knn scaling`.")]
 
 
 @app.callback()
@@ -76,9 +80,11 @@ def knn(
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    kernel: KernelOption = Kernel.auto,
 ) -> None:
     """Fit one k-NN setting on the training set and score it on the test set; print accuracy and
     seconds, and write the confusion matrix as a heatmap PNG and a CSV."""
+    set_kernel(kernel.value)  # for this command and its subcommands
     if ctx.invoked_subcommand is not None:
         return
     config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,

@@ -11,7 +11,7 @@ Kernels (every one gives scikit-learn's answer, ties included):
   distances; the product the probe prefers settles the rows the bounds cannot.
 
 ``"auto"`` (the default) runs a short probe per device the first time it is needed: the same small
-int8 and float32 products, timed (tens of milliseconds). int8 is used where it is faster; else
+int8 and float32 products, timed (tens of milliseconds). int8 is used where it is clearly faster (2x); else
 large, wide searches are pruned and the rest use float32. The probe is kept for the process and
 on disk (``<cache dir>/knn-probe.json``, keyed by torch version, CPU capability and device;
 ``DIGITLAB_KNN_PROBE_CACHE=0`` keeps it in memory only). A kernel can be forced with the
@@ -21,6 +21,7 @@ where a forced kernel does not apply (int8 for real-valued data), the automatic 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -30,13 +31,16 @@ from dataclasses import asdict, dataclass
 import torch
 
 from digitlab.knn.kernels import fits_int8_product
+from digitlab.knn.threads import one_thread
 
 KERNELS = ("auto", "int8", "float32", "pruned")
 KERNEL_ENV = "DIGITLAB_KNN_KERNEL"
 PROBE_CACHE_ENV = "DIGITLAB_KNN_PROBE_CACHE"
 PROBE_FILE = "knn-probe.json"
-PROBE_REFERENCES, PROBE_FEATURES, PROBE_QUERIES = 1024, 256, 64  # 34 M multiply-adds: 8 ms at 4 GOP/s
+PROBE_VERSION = 2  # part of the cache key: a change to how the probe measures invalidates old entries
+PROBE_REFERENCES, PROBE_FEATURES, PROBE_QUERIES = 512, 256, 64  # 8 M multiply-adds: 16 ms at 1 GOP/s, 0.2 ms at 50 GFLOP/s
 PROBE_REPEATS = 3  # the fastest of these is kept (the first call of a product also warms it up)
+INT8_MARGIN = 2.0  # int8 must be this much faster: measured 6x faster (AVX-512 VNNI) or 30-100x slower (AVX2), never close
 PRUNE_MIN_REFERENCES = 8192  # below this a full product is cheap and pruning's fit cost is not repaid
 PRUNE_MIN_FEATURES = 256  # pruning projects on at most a quarter of the features
 
@@ -51,14 +55,14 @@ class Probe:
 
     device: str
     key: str  # torch version | capability | device name | threads: what the numbers depend on
-    int8_gops: float | None  # None where the int8 product is not available
-    float32_gflops: float
+    int8_gops: float | None  # None where the int8 product is not available (CPU: per thread)
+    float32_gflops: float  # CPU: per thread
     seconds: float  # how long measuring took
     source: str = "measured"  # or "disk"
 
     @property
     def faster_product(self) -> str:
-        return "int8" if self.int8_gops is not None and self.int8_gops > self.float32_gflops else "float32"
+        return "int8" if self.int8_gops is not None and self.int8_gops > INT8_MARGIN * self.float32_gflops else "float32"
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def device_key(device: torch.device) -> str:
     else:
         name = cpu_model()
     capability = torch.backends.cpu.get_cpu_capability()
-    return f"torch {torch.__version__} | {capability} | {device.type}: {name} | {torch.get_num_threads()} threads"
+    return f"probe v{PROBE_VERSION} | torch {torch.__version__} | {capability} | {device.type}: {name} | {torch.get_num_threads()} threads"
 
 
 def cpu_model() -> str:
@@ -155,6 +159,12 @@ def cpu_model() -> str:
             return next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), platform.processor())
     except OSError:
         return platform.processor() or platform.machine()
+
+
+def cached_probe(device: torch.device) -> Probe | None:
+    """The probe of ``device`` from this process or the disk cache, without measuring."""
+    key = device_key(device)
+    return _probes.get(key) or _read_disk(key)
 
 
 def probe(device: torch.device) -> Probe:
@@ -170,7 +180,18 @@ def probe(device: torch.device) -> Probe:
 
 
 def measure(device: torch.device) -> Probe:
-    """Time a small int8 and float32 product (references x queries, as the search runs them)."""
+    """Time a small int8 and float32 product (references x queries, as the search runs them).
+
+    On the CPU both run on one thread: a product this small is dominated by waking threads on a
+    busy machine (measured: 1 GFLOP/s on two busy threads against 40 on one), and the choice is
+    about the instructions, which every core has alike.
+    """
+    key = device_key(device)  # before leaving one thread: the key names the process's thread count
+    with one_thread() if device.type == "cpu" else contextlib.nullcontext():
+        return _measure(device, key)
+
+
+def _measure(device: torch.device, key: str) -> Probe:
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(0)
     references = torch.randint(-128, 128, (PROBE_REFERENCES, PROBE_FEATURES), dtype=torch.int8, generator=generator).to(device)
@@ -182,7 +203,7 @@ def measure(device: torch.device) -> Probe:
         int8 = None
     float_references, float_queries = references.float(), queries.float()
     float32 = operations / _fastest(lambda: torch.mm(float_references, float_queries.T), device) / 1e9
-    return Probe(str(device), device_key(device), int8, float32, time.perf_counter() - started)
+    return Probe(str(device), key, int8, float32, time.perf_counter() - started)
 
 
 def _fastest(product, device: torch.device) -> float:
