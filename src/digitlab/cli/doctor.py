@@ -34,8 +34,8 @@ def doctor(as_json: JsonOption = False, measure: MeasureOption = True) -> None:
         ("CPU", info["cpu"]), ("capability (torch)", info["capability"]), ("flags", " ".join(info["flags"]) or "-"),
         ("int8 dot-product instructions", "yes" if info["int8_dot_product_instructions"] else "no"),
         ("cores / torch threads", f"{info['cores']} / {info['torch_threads']}"),
-        ("torch", f"{info['torch']} (oneDNN {'yes' if info['mkldnn'] else 'no'}, MKL {'yes' if info['mkl'] else 'no'}, "
-                  f"OpenMP {'yes' if info['openmp'] else 'no'})"),
+        ("torch", f"{info['torch']} (" + ", ".join(f"{name} {'yes' if info[key] else 'no'}"
+                                                   for name, key in (("oneDNN", "mkldnn"), ("MKL", "mkl"), ("OpenMP", "openmp"))) + ")"),
         ("CUDA", ", ".join(info["cuda"]) or "no"), ("MPS", "yes" if info["mps"] else "no"),
     ]:
         machine.add_row(label, str(value))
