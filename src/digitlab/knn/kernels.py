@@ -24,9 +24,13 @@ import math
 
 import torch
 
+from digitlab.knn.select import smallest_k
+from digitlab.knn.threads import one_thread
+
 PIXEL_MAX = 255
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
 PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
+EXACT_CHUNK = 2048  # candidate rows whose float64 distances are computed at once (12 MB of 784 features)
 PRODUCT_CHUNK = 4096  # references per float32 product before its exact conversion to int32 (16 MB per 1,024 queries)
 INT_PAD_SCORE = 2**30  # score of padding references: above any real int32 score (see fits_int8_product)
 FLOAT_PAD_SCORE = 1e30  # the same for float32 scores of data scaled to about 1
@@ -134,6 +138,13 @@ class PixelEuclidean:
         squared = self.reference_terms[columns].to(torch.int64) + own - 2 * products.to(torch.int64)
         return squared.to(torch.float64).masked_fill(columns >= self.n, math.inf)
 
+    def select_candidates(self, queries: torch.Tensor, columns: torch.Tensor, k: int):
+        """The k nearest of each row's candidate ``columns`` (B, C), sorted by column: exact squared
+        distances (B, k) float64, their columns in (distance, column) order, rows tied at the k-th place."""
+        exact = self.candidate_distances(queries, columns)
+        picked, tied = smallest_k(exact, k)
+        return exact.gather(1, picked), columns.gather(1, picked), tied
+
 
 class FloatEuclidean:
     """Euclidean or cosine distances of real data: float32 candidates, float64 re-ranking."""
@@ -172,10 +183,11 @@ class FloatEuclidean:
 
         Like :class:`PixelEuclidean`, computed as (N_padded, B) and returned transposed.
         """
-        ones = torch.ones(len(queries), 1, dtype=torch.float64, device=self.device)
-        # Far-away queries are clipped so float32 stays finite; their error bound then forces a recount.
-        scaled = (queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP)
-        augmented = torch.cat([scaled, ones], dim=1).to(torch.float32)
+        with one_thread():  # (B, D) bookkeeping: waking a second thread costs more on a busy machine
+            ones = torch.ones(len(queries), 1, dtype=torch.float64, device=self.device)
+            # Far-away queries are clipped so float32 stays finite; their error bound then forces a recount.
+            scaled = (queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP)
+            augmented = torch.cat([scaled, ones], dim=1).to(torch.float32)
         out = buffer[: len(self.references) * len(queries)].view(len(self.references), len(queries))
         return torch.mm(self.references, augmented.T, out=out).T
 
@@ -191,16 +203,48 @@ class FloatEuclidean:
     def exact(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """float64 squared euclidean or cosine distances (B, C) of the references at ``columns``."""
         n = len(self.exact_references)
-        candidates = self.exact_references[columns.clamp(max=n - 1)]  # (B, C, D)
-        if self.cosine:
-            values = (1.0 - (candidates * queries.unsqueeze(1)).sum(dim=2)).clamp(0.0, 2.0)  # sklearn clips too
-        else:
-            values = (candidates - queries.unsqueeze(1)).square().sum(dim=2)
+        clamped = columns.clamp(max=n - 1)
+        values = torch.empty(columns.shape, dtype=torch.float64, device=self.device)
+        rows = max(1, EXACT_CHUNK // max(1, columns.shape[1]))  # queries per step: (rows, C, D) stays in cache
+        for start in range(0, len(columns), rows):
+            picked = clamped[start : start + rows]
+            candidates = self.exact_references.index_select(0, picked.flatten()).view(*picked.shape, -1)  # (rows, C, D)
+            query = queries[start : start + rows].unsqueeze(1)
+            if self.cosine:
+                values[start : start + rows] = (1.0 - candidates.mul_(query).sum(dim=2)).clamp(0.0, 2.0)  # sklearn clips too
+            else:
+                values[start : start + rows] = candidates.sub_(query).square_().sum(dim=2)
         return values.masked_fill(columns >= n, math.inf)  # padding references are never neighbours
 
     def candidate_distances(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """float64 squared distances (B, C) at ``columns`` (euclidean only), the pruned search's exact step."""
         return self.exact(queries, columns)
+
+    def select_candidates(self, queries: torch.Tensor, columns: torch.Tensor, k: int):
+        """The k nearest of each row's candidate ``columns`` (B, C), as :meth:`exact` would rank them.
+
+        float32 products rank the candidates; where the k-th and the next are further apart than
+        twice the rounding bound the set is certain and only its k float64 distances are computed;
+        other rows get float64 for every candidate. Returns float64 squared distances (B, k),
+        columns (B, k) in (distance, column) order, and rows tied at the k-th place (B,).
+        """
+        rows, count = columns.shape
+        candidates = self.references.index_select(0, columns.flatten()).view(rows, count, -1)  # (B, C, D+1) float32
+        scaled = torch.cat([(queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP), torch.ones_like(queries[:, :1])], dim=1)
+        scores = torch.bmm(candidates, scaled.to(torch.float32).unsqueeze(2)).squeeze(2)  # (B, C) as in scores()
+        approximate, bound = self.approximate(scores, queries)
+        firsts, order = approximate.topk(min(k + 1, count), dim=1, largest=False, sorted=True)
+        certain = firsts[:, -1] - firsts[:, k - 1] > 2 * bound if count > k else torch.ones(rows, dtype=torch.bool)
+        chosen = columns.gather(1, order[:, :k]).sort(dim=1).values  # by column, so equal distances keep index order
+        values = self.exact(queries, chosen)
+        picked, tied = smallest_k(values, k)
+        values, chosen = values.gather(1, picked), chosen.gather(1, picked)
+        unsure = torch.nonzero(~certain).flatten()
+        if len(unsure):  # every candidate in float64, as the full search would re-rank them
+            exact = self.exact(queries[unsure], columns[unsure])
+            picked, tied[unsure] = smallest_k(exact, k)
+            values[unsure], chosen[unsure] = exact.gather(1, picked), columns[unsure].gather(1, picked)
+        return values, chosen, tied
 
     def exact_all(self, query: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """float64 distances (N,) of one query to every reference, chunked to bound memory."""

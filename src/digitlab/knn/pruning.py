@@ -11,7 +11,9 @@ distance, and costs a product of ``m + 2`` columns instead of ``D``: on MNIST (D
 a sixth of the work. Per block of queries:
 
 1. lower bounds against every reference (one float32 product), and the ``candidates`` smallest;
-2. exact squared distances of those candidates only (the full kernel's ``candidate_distances``);
+2. exact squared distances of those candidates only (the full kernel's ``select_candidates``: exact
+   integers for pixels; for real values float32 ranks them and float64 settles the k kept and any
+   row whose k-th and next candidates are closer than the float32 rounding bound);
 3. the k nearest candidates are the k nearest overall when the smallest lower bound left out,
    minus a rigorous bound on its float32 rounding, exceeds the k-th exact distance, and no tie
    sits at the k-th place. Rows where either fails (about 2% on MNIST) are searched again by
@@ -31,7 +33,7 @@ import math
 import torch
 
 from digitlab.knn.kernels import FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
-from digitlab.knn.select import smallest_k, smallest_with_bound
+from digitlab.knn.select import smallest_with_bound
 from digitlab.knn.threads import one_thread
 
 PROJECTION_DIMS = 128  # measured on MNIST (1,000 queries): m=64 leaves 22% of rows needing > 128 candidates, m=128 2%
@@ -129,9 +131,7 @@ def search_pruned(kernel: PrunedEuclidean, prepared: tuple, k: int, buffer: torc
         candidates, lowest_left = smallest_with_bound(scores, wide)
     with one_thread():  # (B x candidates) work
         candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
-        exact = kernel.full.candidate_distances(block, candidates)  # (B, wide) float64 squared distances
-        picked, tied = smallest_k(exact, k)
-        values, columns = exact.gather(1, picked), candidates.gather(1, picked)
+        values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
         bound = squared_norms[:rows] + lowest_left.to(torch.float64) - kernel.margin(squared_norms[:rows])
         redo = torch.nonzero(tied | ~(bound > values[:, -1])).flatten()
         kernel.rows_refound += len(redo)
