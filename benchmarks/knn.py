@@ -65,6 +65,7 @@ COMMON = [
 TUNED = {
     "mnist": [
         Setting("digitlab best (tune's pick): deskew, PCA 60, k=4 distance", "digitlab", k=4, weights="distance", pca=60, deskew=True),
+        Setting("digitlab deskew, PCA 30, k=4 distance", "digitlab", k=4, weights="distance", pca=30, deskew=True),
         Setting("digitlab deskew, PCA 20, k=4 distance", "digitlab", k=4, weights="distance", pca=20, deskew=True),
         Setting("digitlab deskew, PCA 15, k=5 distance", "digitlab", k=5, weights="distance", pca=15, deskew=True),
         Setting("digitlab PCA 20, k=4 distance", "digitlab", k=4, weights="distance", pca=20),
