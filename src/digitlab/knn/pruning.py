@@ -34,7 +34,7 @@ import torch
 
 from digitlab.knn.kernels import FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
 from digitlab.knn.select import smallest_with_bound
-from digitlab.knn.threads import one_thread
+from digitlab.knn.threads import one_thread, threads
 
 PROJECTION_DIMS = 128  # measured on MNIST (1,000 queries): m=64 leaves 22% of rows needing > 128 candidates, m=128 2%
 CANDIDATES = 64  # exact distances per query; with m=128 about 2% of MNIST rows need more and fall back
@@ -62,9 +62,16 @@ class PrunedEuclidean:
         n, d = references.shape
         self.full, self.n, self.width, self.device, self.candidates = full, n, width, device, candidates
         self.dims = dims or projection_dims(d)
-        self.center, self.basis = _basis(references, self.dims, device)  # (D,) and (D, m) float64, |basis| <= 1
+        self.rows_searched = self.rows_refound = 0  # queries answered, and those the full kernel answered again
+        self._source = references  # projected at the first query: a fit whose neighbours a sweep reuses never pays it
+        self._threads = torch.get_num_threads()  # the first query prepares on one thread; the projection wants them all
+        self.references = None
+
+    def _build(self) -> None:
+        references, (n, d) = self._source, self._source.shape
+        self.center, self.basis = _basis(references, self.dims, self.device)  # (D,) and (D, m) float64, |basis| <= 1
         projected, squared_norms = self._project(references)  # (N, m+1) [G^T b, r(b)], (N,) |b - c|^2
-        augmented = torch.zeros(width, self.dims + 2, dtype=torch.float64, device=device)  # rows [-2 G^T b, -2 r(b), |b|^2]
+        augmented = torch.zeros(self.width, self.dims + 2, dtype=torch.float64, device=self.device)  # rows [-2 G^T b, -2 r(b), |b|^2]
         augmented[:n, : self.dims + 1] = -2 * projected
         augmented[:n, -1] = squared_norms
         augmented[n:, -1] = FLOAT_PAD_SCORE  # padding references are never candidates
@@ -72,9 +79,9 @@ class PrunedEuclidean:
         self.largest_norm = squared_norms.max().sqrt().item() if n else 0.0
         # float32 product of m+2 terms whose inputs were rounded to float32, plus the float64 error of
         # r(x) (a square root of a difference: its error is the root of the difference's error).
-        unit = matmul_unit_roundoff(device)
+        unit = matmul_unit_roundoff(self.device)
         self.rounding = ROUNDING_SAFETY * (_gamma(self.dims + 4, unit) + 4 * math.sqrt(2 * _gamma(d + 2, FLOAT64_UNIT)))
-        self.rows_searched = self.rows_refound = 0  # queries answered, and those the full kernel answered again
+        self._source = None
 
     def _project(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[G^T x, r(x)] (R, m+1) and |x|^2 (R,) in float64, x = row - centre."""
@@ -92,6 +99,9 @@ class PrunedEuclidean:
 
     def prepare(self, block: torch.Tensor) -> tuple:
         """The full kernel's block, plus the projected queries [G^T a, r(a), 1] (B, m+2) and |a - c|^2."""
+        if self.references is None:
+            with threads(self._threads):
+                self._build()
         projected, squared_norms = self._project(block)
         ones = torch.ones(len(block), 1, dtype=torch.float64, device=self.device)
         return self.full.prepare(block), torch.cat([projected, ones], dim=1).to(torch.float32), squared_norms

@@ -28,3 +28,14 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Set torch to ``count`` intra-op threads for the block (large work inside a :func:`one_thread` caller)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
