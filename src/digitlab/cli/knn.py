@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console
 from digitlab.datasets import load
 from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
 from digitlab.knn.classifier import WEIGHTS
@@ -58,7 +58,7 @@ OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output fold
 @app.callback()
 def knn(
     ctx: typer.Context,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,
@@ -88,7 +88,7 @@ def knn(
 
 @app.command("tune")
 def tune_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     ks: Annotated[str, typer.Option("--ks", help="k values: '1-15' or '1,3,5'.")] = "1-15",
     weights: Annotated[str, typer.Option("--weights", help="Comma-separated: uniform,distance.")] = "uniform,distance",
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
@@ -135,7 +135,7 @@ def tune_command(
 
 @app.command("scaling")
 def scaling_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,

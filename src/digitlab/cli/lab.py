@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.cli import data
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console, err_console
+from digitlab.cli.common import DEFAULT_CHOICE, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console, err_console
 from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
 from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
 from digitlab.experiments.runner import check_config, run_experiment
@@ -22,7 +22,7 @@ DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or
 
 
 def lab(
-    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.mnist,
+    dataset: DatasetChoiceOption = DEFAULT_CHOICE,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
     configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),

@@ -10,7 +10,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, StorageOption, console, err_console
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetName,
+    DatasetOption,
+    StorageOption,
+    console,
+    dataset_option,
+    err_console,
+)
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
 from digitlab.experiments.runner import check_config, run_experiment
@@ -23,7 +33,7 @@ COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), 
 
 def sweep(
     config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
-    dataset: Annotated[DatasetName | None, typer.Option("--dataset", "-d", help="Override the file's dataset.")] = None,
+    dataset: Annotated[DatasetName | None, dataset_option("Override the file's dataset.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
     max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,
     storage: StorageOption = None,
@@ -54,7 +64,7 @@ def sweep(
 
 def tune(
     model: Annotated[str, typer.Option("--model", "-m", help=f"What to tune: {', '.join(SEARCH_SPACES)}.")] = "mlp",
-    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")] = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="How many settings to try in total (resumes).")] = 20,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per trial (networks).")] = 5,
     limit: Annotated[int | None, typer.Option("--limit", min=100, help="Use only the first N training images (quick).")] = None,

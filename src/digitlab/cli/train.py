@@ -19,8 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
-from digitlab.datasets import load, train_validation_split
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console
+from digitlab.datasets import DEFAULT_DATASET, get_spec, load, train_validation_split
 from digitlab.errors import DigitlabError
 from digitlab.models import build, notebook_overrides, summary
 from digitlab.training import TrainConfig, load_checkpoint, notebook, predict_proba, recommended, seed_everything, train
@@ -103,7 +103,7 @@ def _run_training(run: dict[str, Any], out: Path, device: str | None, resume: bo
         dataset = replace(dataset, train=train_split)
     config = TrainConfig.from_dict(run["train_config"])
     seed_everything(config.seed)  # the same seed draws the same initial weights
-    model = build(run["model"], **run["model_config"])
+    model = build(run["model"], image_shape=dataset.image_shape, num_classes=dataset.num_classes, **run["model_config"])
     err_console.print(f"{run['model']} ({model.num_parameters():,} parameters) on {dataset.name}: {len(dataset.train):,} training, "
                       f"{len(dataset.test):,} test images; {config.epochs} epochs of batch {config.batch_size}, "
                       f"{config.optimizer} lr={config.lr:g}, schedule {config.schedule}" + (", notebook-faithful" if config.notebook_faithful else ""))
@@ -158,7 +158,7 @@ def train_command(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).")] = None,
     validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
     seed: SeedOption = 0,
@@ -191,7 +191,8 @@ def train_command(
     config = notebook(name, **given) if notebook_faithful else recommended(name, dataset.value, **given)
     run = {"model": name, "model_config": model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful),
            "train_config": config.to_dict(), "dataset": dataset.value, "limit": limit, "validation": validation}
-    build(name, **run["model_config"])  # fail on bad model settings before anything is written
+    spec = get_spec(dataset.value)
+    build(name, image_shape=spec.image_shape, num_classes=spec.num_classes, **run["model_config"])  # fail on bad settings before writing
     atomic_write_text(out / RUN_FILE, json.dumps(run, indent=2) + "\n")
     _run_training(run, out, device, False, data_dir, cache_dir)
 
@@ -254,15 +255,15 @@ def evaluate_command(
 
 
 def read_image(path: Path, dataset: str | None) -> torch.Tensor:
-    """A picture file -> (28, 28) uint8 prepared like the training data (digitlab.preprocess)."""
-    from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, preprocess_image
+    """A picture file -> uint8 image prepared like ``dataset``'s training data (digitlab.preprocess)."""
+    from digitlab.preprocess import prepare_for
 
     try:
         data = path.read_bytes()
     except OSError as error:
         raise DigitlabError(f"cannot read image {path}: {error.strerror}") from error
     try:
-        prepared = preprocess_image(data, fit_size=FIT_SIZES.get(dataset or "", DIGIT_BOX))
+        prepared = prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
     except DigitlabError as error:
         raise DigitlabError(f"{path}: {error}") from error
     return torch.from_numpy(prepared.image)

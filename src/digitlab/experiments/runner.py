@@ -116,7 +116,8 @@ def check_config(config: ExperimentConfig) -> None:
 
 def run_network(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device,
                 report: Report, on_epoch: EpochCallback | None, checkpoint_dir: Path | None) -> dict[str, Any]:
-    model = build(config.model, **model_options_for(config))
+    sized = {"image_shape": data.image_shape, "num_classes": data.num_classes}  # from the data, unless the experiment sets them
+    model = build(config.model, **{**sized, **model_options_for(config)})
     untrained = config.train_options.get("epochs") == 0  # the notebook's "evaluatie (prelude)": guessing
     history: list[dict[str, Any]] = []
     train_seconds, stopped = 0.0, None
