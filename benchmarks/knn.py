@@ -85,10 +85,13 @@ def run_setting(dataset: str, setting: Setting, train_limit: int | None, test_li
         def build():
             return KNeighborsClassifier(setting.k, weights=setting.weights, metric=setting.metric)
     else:
-        from digitlab.knn.tuning import KNNConfig
+        from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 
-        config = KNNConfig(k=setting.k, weights=setting.weights, metric=setting.metric, pca=setting.pca, deskew=setting.deskew)
-        build = config.pipeline
+        config = KNNPipelineConfig(n_neighbors=setting.k, weights=setting.weights, metric=setting.metric, pca=setting.pca or 0,
+                                   deskew=setting.deskew)
+
+        def build():
+            return build_pipeline(config)
     build().fit(X_train[:WARMUP_TRAIN], y_train[:WARMUP_TRAIN]).predict(X_test[:WARMUP_TEST])
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB  # MiB, data loaded and warmed up
     started = time.perf_counter()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+
+from digitlab.packaged import notebook_file
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "introductie-deep-learning.ipynb"
+NOTEBOOK = notebook_file()
 CELL_TIMEOUT_S = 600  # one cell at most; the quick mode needs seconds
 
 

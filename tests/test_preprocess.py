@@ -243,7 +243,7 @@ def test_damaged_files_give_an_image_or_a_clear_refusal(data, flips, keep):
 @pytest.mark.realdata
 def test_digits_drawn_like_people_draw_are_still_recognised(mnist_test_digits, mnist_test_labels, quick_mlp):
     """Real MNIST test digits rendered large, off-centre, thick or thin, half dark-on-light, as PNGs."""
-    from digitlab.training.predict import predict_proba
+    from digitlab.inference.predict import predict_proba
 
     rng = np.random.default_rng(0)
     digits, labels = mnist_test_digits[:RENDERED_DIGITS], mnist_test_labels[:RENDERED_DIGITS]

@@ -16,10 +16,11 @@ import torch
 from digitlab.datasets import Dataset, Split
 from digitlab.experiments import ExperimentConfig, load_sweep_file, open_storage, run_grid
 from digitlab.experiments.spec import resolve
+from digitlab.packaged import sweep_dir
 from digitlab.robustness.evaluate import parse_transforms
-from digitlab.robustness.transforms import IDENTITY_STRENGTH, STRENGTHS
+from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS
 
-LAB_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "lab"
+LAB_CONFIGS = sweep_dir()
 DIGITS = tuple(str(digit) for digit in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 TEST_SIZE = 120

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
+from digitlab.images.pixel_shift import random_shift
 from digitlab.models import build
 from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
-from digitlab.training.augment import random_shift
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 HISTORY_KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds", "elapsed", "samples", "lr"}
@@ -161,7 +161,7 @@ def test_augment_setting_is_checked_and_canonical():
 
 
 def test_augmented_training_sees_changed_batches_and_is_reproducible(data):
-    from digitlab.training.predict import as_float_images
+    from digitlab.inference.predict import as_float_images
 
     seen = []
     config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, schedule="onecycle", augment="shift,rotate,invert")

@@ -28,8 +28,9 @@ from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
 from digitlab.knn.classifier import WEIGHTS
 from digitlab.knn.figures import accuracy_vs_k, accuracy_vs_time, scaling_figures
+from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.knn.search import METRICS
-from digitlab.knn.tuning import Grid, KNNConfig, best_config, fit_line, scaling, search
+from digitlab.knn.tuning import Grid, best_config, fit_line, scaling, search
 
 app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
@@ -49,6 +50,8 @@ MetricOption = Annotated[Metric, typer.Option("--metric", help="Distance.")]
 POption = Annotated[float, typer.Option("--p", min=1, help="Minkowski power (with --metric minkowski).")]
 PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this many principal components first (0: raw pixels).")]
 DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
+BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
+ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -66,6 +69,8 @@ def knn(
     p: POption = 2,
     pca: PcaOption = 0,
     deskew: DeskewOption = False,
+    blur: BlurOption = 0.0,
+    shifts: ShiftsOption = 0,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
@@ -78,7 +83,8 @@ def knn(
     seconds, and write the confusion matrix as a heatmap PNG and a CSV."""
     if ctx.invoked_subcommand is not None:
         return
-    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, p=p, pca=pca or None, deskew=deskew)
+    config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,
+                               shifts=shifts, pca=pca)
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
     _print_evaluation(source.name, config, result)
@@ -93,6 +99,8 @@ def tune_command(
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
     pcas: Annotated[str, typer.Option("--pcas", help="PCA sizes, 0 = raw pixels: '0,30,50'.")] = "0,30,50",
     deskew: Annotated[str, typer.Option("--deskew", help="both, yes or no.")] = "both",
+    blurs: Annotated[str, typer.Option("--blurs", help="Gaussian blur sigmas, 0 = none: '0,1'.")] = "0",
+    shifts: Annotated[str, typer.Option("--shifts", help="Shifted training copies, 0 = none: '0,1' (each step multiplies the search).")] = "0",
     validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
@@ -105,13 +113,16 @@ def tune_command(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Search k, weights, metric, PCA size and deskew on validation data carved from the training
-    set (never the test set), then evaluate the best setting once on the test set."""
+    """Search k, weights, metric, PCA size, deskew, blur and shifted copies on validation data carved
+    from the training set (never the test set), then evaluate the best setting once on the test set.
+
+    The best MNIST k-NN (docs/knn.md): --deskew yes --blurs 0,1 --shifts 0,1 --pcas 40,60 --metrics euclidean --validation-size 5000."""
     if quick:
         train_limit, test_limit, validation_size = train_limit or 3000, test_limit or 500, min(validation_size, 500)
         ks, pcas = "1,3,5", "30"
     grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
-                pcas=tuple(n or None for n in _ints(pcas, "--pcas", low=0)), deskews=_deskews(deskew))
+                pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
+                shifts=_ints(shifts, "--shifts", low=0))
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
@@ -126,7 +137,7 @@ def tune_command(
     save_figure(accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
     save_figure(accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
     best = best_config(rows)
-    result = _evaluate(best, source, train_limit, test_limit, device, batch_size, what="best setting on the test set")
+    result = _evaluate(best, source, train_limit, test_limit, device, batch_size, what="best setting on the test set:")
     _print_evaluation(data.name, best, result, heading="Best setting (chosen on validation), evaluated once on test")
     _write_confusion(best, result, data.classes, out)
     console.print(f"[green]✓[/green] wrote {out / 'tune.csv'}, {out / 'tune-accuracy-vs-k.png'}, {out / 'tune-accuracy-vs-time.png'}")
@@ -155,13 +166,13 @@ def scaling_command(
     extrapolate to 1920x1080 colour images (the notebook's question)."""
     if quick:
         sizes, image_sides, test_limit, repeats = QUICK_SIZES, QUICK_SIDES, min(test_limit, 200), 1
-    config = KNNConfig(k=k, weights=weights.value, metric=metric.value, pca=pca or None, deskew=deskew)
+    config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, pca=pca, deskew=deskew)
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     train_sizes = [n for n in _ints(sizes, "--sizes") if n <= len(data.train)]
     sides = _ints(image_sides, "--image-sides") if image_sides.strip() else ()
     pixel_train = data.train.head(min(10_000, max(train_sizes, default=10_000)))
     for size in train_sizes:
-        _check_k(config.k, size)
+        _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)
     out = out or Path("out/knn") / data.name
     with _progress() as progress:
@@ -177,17 +188,15 @@ def scaling_command(
     console.print(f"[green]✓[/green] wrote {out / 'scaling.csv'} and the scaling-*.png plots")
 
 
-def _evaluate(config: KNNConfig, source: Dataset, train_limit: int | None, test_limit: int | None, device: str,
+def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | None, test_limit: int | None, device: str,
               batch_size: int, what: str = "k-NN") -> dict[str, Any]:
-    """One k-NN setting through the run pipeline: fit on the (limited) training set, score the test set."""
+    """One k-NN setting through the run pipeline, like the lab's: fit on the (limited) training set, score the test set."""
     data = source.limit(train_limit, test_limit)
-    _check_k(config.k, len(data.train))
-    options = {"n_neighbors": config.k, "weights": config.weights, "metric": config.metric, "p": config.p,
-               "pca": config.pca or 0, "deskew": config.deskew, "batch_size": batch_size}
-    spec = resolve(ExperimentConfig(dataset=source.name, kind="knn", knn_options=options, train_limit=train_limit,
+    _check_k(config.n_neighbors, len(data.train))
+    spec = resolve(ExperimentConfig(dataset=source.name, kind="knn", knn_options=config.to_dict(), train_limit=train_limit,
                                     test_limit=test_limit, validation_size=0), device)
     with err_console.status(f"{what} {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
-        return run(spec, dataset=source)
+        return run(spec, dataset=source, knn_batch_size=batch_size)
 
 
 def _check_k(k: int, n_train: int) -> None:
@@ -207,6 +216,17 @@ def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
     if not values or min(values) < low:
         raise typer.BadParameter(f"expected numbers of at least {low}, got {text!r}", param_hint=option)
     return tuple(dict.fromkeys(values))
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    """'0,1.5' -> (0.0, 1.5): non-negative numbers."""
+    try:
+        values = tuple(dict.fromkeys(float(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers like '0,1', got {text!r}", param_hint=option) from None
+    if not values or min(values) < 0:
+        raise typer.BadParameter(f"expected numbers of at least 0, got {text!r}", param_hint=option)
+    return values
 
 
 def _choices(text: str, kind: type[Enum], option: str) -> tuple[str, ...]:
@@ -229,7 +249,7 @@ def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
 
 
-def _print_evaluation(dataset: str, config: KNNConfig, result: dict[str, Any], heading: str = "k-NN") -> None:
+def _print_evaluation(dataset: str, config: KNNPipelineConfig, result: dict[str, Any], heading: str = "k-NN") -> None:
     metrics = result["metrics"]
     table = Table("setting", "train", "test", "accuracy", "fit s", "predict s", title=f"{heading} ({dataset})")
     table.add_row(config.label(), f"{metrics['train_size']:,}", f"{metrics['test_size']:,}", f"{metrics['test_accuracy'] * PERCENT:.2f}%",
@@ -241,15 +261,15 @@ def _print_search(rows: list[dict], dataset: str) -> None:
     first = rows[0]
     title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
              + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
-    table = Table("k", "weights", "metric", "PCA", "deskew", "val accuracy", "predict s", title=title)
+    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "PCA", "val accuracy", "predict s", title=title)
     for row in rows[:TOP_ROWS]:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
-        table.add_row(str(row["k"]), row["weights"], row["metric"], str(row["pca"] or "raw"), "yes" if row["deskew"] else "no",
-                      f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+        table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
+                      str(row["shifts"]), str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 
-def _print_scaling(rows: list[dict], config: KNNConfig, dataset: str, queries: int) -> None:
+def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, queries: int) -> None:
     table = Table("varied", "train images", "pixels", "predict s", "accuracy", title=f"k-NN predict time, {config.label()}, {queries} queries ({dataset})")
     for row in rows:
         table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}", f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
@@ -273,7 +293,7 @@ def _print_scaling(rows: list[dict], config: KNNConfig, dataset: str, queries: i
                       f"about {hd:,.0f} s per query, {hd * MNIST_TEST / 3600:,.0f} hours for a {MNIST_TEST:,}-image test set")
 
 
-def _write_confusion(config: KNNConfig, result: dict[str, Any], classes: tuple[str, ...], out: Path) -> None:
+def _write_confusion(config: KNNPipelineConfig, result: dict[str, Any], classes: tuple[str, ...], out: Path) -> None:
     slug, metrics, counts = _slug(config), result["metrics"], result["confusion"]
     lines = io.StringIO()
     writer = csv.writer(lines)
@@ -290,7 +310,7 @@ def _write_confusion(config: KNNConfig, result: dict[str, Any], classes: tuple[s
     console.print(f"[green]✓[/green] wrote {out / f'confusion-{slug}.png'}, {out / f'confusion-{slug}.csv'}, {out / f'result-{slug}.json'}")
 
 
-def _slug(config: KNNConfig) -> str:
+def _slug(config: KNNPipelineConfig) -> str:
     return config.label().replace(" ", "-").replace("=", "").replace(".", "_")
 
 

@@ -23,7 +23,7 @@ from digitlab.report.links import count, percent, seconds, train_seconds
 def lab(
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.mnist,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
-    configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: configs/lab].")] = None,
+    configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
     models: Annotated[Path, typer.Option("--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
     storage: StorageOption = None,

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from digitlab import __version__
-from digitlab.cli import data, knn, lab, report, robustness, runs, serve, sweep, train
+from digitlab.cli import data, knn, lab, notebook, report, robustness, runs, serve, sweep, train
 from digitlab.cli.common import err_console, setup_logging
 from digitlab.errors import DigitlabError
 
@@ -31,6 +31,7 @@ app.add_typer(runs.app, name="runs")
 app.command("report")(report.report)
 app.command("robustness")(robustness.robustness)
 app.command("serve")(serve.serve)
+app.command("notebook")(notebook.notebook)
 
 
 def _version(value: bool) -> None:

@@ -56,11 +56,11 @@ def _transforms(text: str) -> tuple[str, ...]:
 
 def _load_predictors(checkpoints: list[Path], dataset: str, num_classes: int) -> dict:
     """Name -> predictor per checkpoint; a checkpoint of another dataset is an error naming both."""
-    from digitlab.training.checkpoint import load_checkpoint  # torch training stack: load only when needed
+    from digitlab.inference import load_network  # torch: load only when needed
 
     predictors = {}
     for path in checkpoints:
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_network(path)
         if checkpoint.dataset is not None and checkpoint.dataset != dataset:
             raise DigitlabError(f"checkpoint {path} was trained on {checkpoint.dataset}, not {dataset}; "
                                 f"pass --dataset {checkpoint.dataset} or a {dataset} checkpoint")

@@ -20,7 +20,7 @@ COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), 
 
 
 def sweep(
-    config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (see configs/lab/).")],
+    config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
     dataset: Annotated[DatasetName | None, typer.Option("--dataset", "-d", help="Override the file's dataset.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
     max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,

@@ -1,6 +1,6 @@
 """The lab: the notebook's experiments as sweep files, run against the store, quick or full.
 
-The sweep files live in ``configs/lab/`` (one TOML per assignment). ``--quick`` shrinks every sweep
+The sweep files ship inside the package, in ``digitlab/lab/sweeps/`` (one TOML per assignment). ``--quick`` shrinks every sweep
 to small subsets and one epoch (for tests and a first look); quick runs are different configs, so
 they land in their own studies and never mix with full results.
 """
@@ -20,6 +20,7 @@ from digitlab.experiments.runner import evaluator
 from digitlab.experiments.spec import resolve
 from digitlab.experiments.store import Run
 from digitlab.experiments.sweep import SweepProgress, pending_count, run_grid
+from digitlab.packaged import sweep_dir
 
 QUICK_TRAIN_LIMIT = 2000  # training images per quick run (validation comes out of these)
 QUICK_TEST_LIMIT = 1000  # test images per quick run
@@ -28,8 +29,8 @@ QUICK_EPOCHS = 1
 
 
 def default_config_dir() -> Path:
-    """``configs/lab`` of the checkout digitlab runs from (the README installs it editable)."""
-    return Path(__file__).resolve().parents[3] / "configs" / "lab"
+    """The sweep files shipped with digitlab (package data: found after a plain install too)."""
+    return sweep_dir()
 
 
 def lab_sweeps(dataset: str, config_dir: Path | None = None) -> list[SweepSpec]:

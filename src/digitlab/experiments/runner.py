@@ -28,13 +28,15 @@ from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.environment import environment
-from digitlab.experiments.scoring import robustness_result, scores
+from digitlab.evaluation.scores import score_split
+from digitlab.experiments.knn_runs import NeighborCache
+from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, resolve
 from digitlab.models import build
 from digitlab.training import pick_device, predict_labels, seed_everything, train
 from digitlab.training.device import synchronize
 
-__all__ = ["check_config", "evaluator", "run", "run_experiment", "scores"]
+__all__ = ["check_config", "evaluator", "run", "run_experiment"]
 
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
 Hook = Callable[[dict[str, Any]], None]  # gets a dict per epoch (on_epoch) or per batch (on_batch)
@@ -84,7 +86,7 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    result = scores(predictions, data.test, data.num_classes)
+    result = score_split(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
     result["metrics"].update(
@@ -97,12 +99,13 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
             **robustness_result(spec.robustness, lambda images: predict_labels(model, images), data.test)}
 
 
-def run_knn(spec: RunSpec, source: Dataset, data: Dataset, validation: Split | None, device: torch.device) -> dict[str, Any]:
+def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
+            batch_size: int | None) -> dict[str, Any]:
     from digitlab.experiments import knn_runs
 
     config = ExperimentConfig(dataset=spec.dataset, kind="knn", knn_options=spec.knn_config, train_limit=spec.train_limit,
                               test_limit=spec.test_limit, validation_size=spec.validation_size, seed=spec.seed)
-    result = knn_runs.run_knn(config, source, data, validation, device)
+    result = knn_runs.run_knn(config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
     predict = result.pop("predict")  # a function: used for robustness here, never stored
     return {**result, "stopped": None, **robustness_result(spec.robustness, predict, data.test)}
 
@@ -118,13 +121,17 @@ def run(
     on_batch: Hook | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    neighbor_cache: NeighborCache | None = None,
+    knn_batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Run ``spec`` and return its results as plain data (see the module docstring).
 
     ``dataset`` replaces loading ``spec.dataset`` (tests, the notebook); ``report(epoch, val)``
     returning True stops training after that epoch (pruning); ``on_epoch`` / ``on_batch`` see
     progress; ``checkpoint_dir`` saves every epoch there and ``resume=True`` continues the run
-    saved there. After Ctrl-C the result has ``stopped == "interrupted"`` and no scores.
+    saved there. After Ctrl-C the result has ``stopped == "interrupted"`` and no scores. k-NN only:
+    ``neighbor_cache`` reuses searches of earlier runs of one grid on the same data and search
+    settings (:mod:`digitlab.experiments.knn_runs`); ``knn_batch_size`` bounds the search's memory.
     """
     seed_everything(spec.seed)  # before anything random is built: weights, dropout, k-NN's PCA
     source = dataset if dataset is not None else cached_dataset(spec.dataset, str(data_dir) if data_dir else None,
@@ -135,7 +142,7 @@ def run(
     if spec.kind == "network":
         result = run_network(spec, data, validation, device, report, on_epoch, on_batch, folder, resume)
     else:
-        result = run_knn(spec, source, data, validation, device)
+        result = run_knn(spec, data, validation, device, neighbor_cache, knn_batch_size)
     metrics = result["metrics"]
     if result["stopped"] != INTERRUPTED:
         result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
@@ -152,10 +159,12 @@ def evaluator(*, device: str | None = None, data_dir: str | os.PathLike[str] | N
               cache_dir: str | os.PathLike[str] | None = None, on_epoch: Hook | None = None,
               checkpoint_dir: Path | None = None) -> Callable[[ExperimentConfig, Report], dict[str, Any]]:
     """The ``evaluate(config, report)`` sweeps and searches call: resolve, run, and turn Ctrl-C into KeyboardInterrupt
-    (the sweep marks that run failed and runs it again next time)."""
+    (the sweep marks that run failed and runs it again next time). k-NN searches are reused within it (one per grid)."""
+    searches = NeighborCache()
+
     def evaluate(config: ExperimentConfig, report: Report) -> dict[str, Any]:
         result = run(resolve(config, device), report=report, data_dir=data_dir, cache_dir=cache_dir, on_epoch=on_epoch,
-                     checkpoint_dir=checkpoint_dir)
+                     checkpoint_dir=checkpoint_dir, neighbor_cache=searches)
         if result["stopped"] == INTERRUPTED:
             raise KeyboardInterrupt
         return result

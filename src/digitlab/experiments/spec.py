@@ -109,7 +109,7 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
             from digitlab.robustness.evaluate import parse_transforms
 
             parse_transforms(config.robustness)
-    except (TypeError, ValueError) as error:  # dataclasses and sklearn name the bad setting
+    except (TypeError, ValueError) as error:  # the config dataclasses name the bad setting
         raise DigitlabError(f"bad experiment settings {config.to_dict()}: {error}") from error
     return RunSpec(dataset=config.dataset, kind=config.kind, model=model, model_config=plain(model_config),
                    train_config=plain(training), knn_config=plain(knn), train_limit=config.train_limit,
@@ -118,11 +118,10 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
 
 
 def knn_config(options: dict[str, Any]) -> dict[str, Any]:
-    """The k-NN pipeline's settings, checked by building it once (unknown settings fail here, values at fit)."""
-    from digitlab.experiments.knn_runs import knn_pipeline
+    """Every setting of the one k-NN pipeline (:class:`~digitlab.knn.pipeline.KNNPipelineConfig`), defaults filled in."""
+    from digitlab.knn.pipeline import KNNPipelineConfig
 
-    knn_pipeline(options, pick_device("cpu"))
-    return dict(options)
+    return KNNPipelineConfig.from_dict(options).to_dict()
 
 
 def spec_from_run_file(data: dict[str, Any], device: str | None = None) -> RunSpec:

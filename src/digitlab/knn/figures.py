@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from digitlab.evaluation.figures import curve_figure
-from digitlab.knn.tuning import KNNConfig
+from digitlab.knn.tuning import row_config
 
 PERCENT = 100
 PLOTTED_SPACES = 8  # lines in the accuracy-against-k plot: the legend stays readable
@@ -21,14 +21,14 @@ def accuracy_vs_k(rows: list[dict]) -> Figure:
 
     ``rows`` are :func:`digitlab.knn.tuning.search`'s, best first.
     """
-    ks = sorted({row["k"] for row in rows})
+    ks = sorted({row["n_neighbors"] for row in rows})
     lines: dict[str, list] = {}
     for row in rows:  # best first, so the first spaces met are the best ones
-        name = f"{row['metric']} {'pca=' + str(row['pca']) if row['pca'] else 'raw'}{' deskew' if row['deskew'] else ''}"
+        name = row_config(row).label().split(" ", 2)[2]  # the feature space: the label without k and weights
         if name not in lines and len(lines) == PLOTTED_SPACES:
             continue
         series = lines.setdefault(name, [None] * len(ks))
-        position = ks.index(row["k"])
+        position = ks.index(row["n_neighbors"])
         series[position] = max(series[position] or 0.0, row["accuracy"] * PERCENT)
     return curve_figure(ks, lines, "k (neighbours)", "validation accuracy (%)", "k-NN: accuracy against k (best feature spaces)")
 
@@ -39,7 +39,7 @@ def accuracy_vs_time(rows: list[dict]) -> Figure:
     axis = figure.subplots()
     axis.scatter([row["predict_seconds"] for row in rows], [row["accuracy"] * PERCENT for row in rows], s=12, alpha=0.6)
     best = rows[0]
-    axis.annotate(KNNConfig(**{n: best[n] for n in KNNConfig.__dataclass_fields__}).label(),
+    axis.annotate(row_config(best).label(),
                   (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
     axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
              title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")

@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import correct_and_incorrect, gallery_figure
+from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments.store import Run
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
 from digitlab.report.blocks import Figures, Note, Pre, Section, Table, Text, image
@@ -45,10 +46,10 @@ def data_section(dataset: Dataset) -> Section:
 
 def test_predictions(run: Run, dataset: Dataset) -> torch.Tensor | None:
     """The run's predicted class per test image (int64), or None when missing or not of this test set."""
-    digits = run.result.get("test_predictions")
-    if not isinstance(digits, str) or not digits or not digits.isdigit() or len(digits) > len(dataset.test):
+    predicted = decode_predictions(run.result.get("test_predictions"))
+    if predicted is None or len(predicted) > len(dataset.test) or int(predicted.max()) >= dataset.num_classes:
         return None
-    return torch.tensor([int(digit) for digit in digits], dtype=torch.int64)
+    return predicted
 
 
 def gallery_blocks(run: Run, dataset: Dataset, links: Links, model: str) -> list:

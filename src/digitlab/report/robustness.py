@@ -16,7 +16,7 @@ from digitlab.report.blocks import Answer, Figures, Note, Section, Table, Text, 
 from digitlab.report.links import Links, percent, run_setting
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.robustness.figures import robustness_figure
-from digitlab.robustness.transforms import STRENGTH_LABELS
+from digitlab.images.transforms import STRENGTH_LABELS
 
 SWEEPS = ("mlp-best", "cnn", "robustness", "robustness-knn")  # plain networks, augmented ones, the k-NN
 ROBUSTNESS_SWEEP = "robustness"  # the one whose description introduces the part

@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 
 from digitlab.robustness.evaluate import Predictor, accuracy_grid
-from digitlab.robustness.transforms import IDENTITY_STRENGTH, STRENGTH_LABELS, apply
+from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTH_LABELS, apply
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
 PANEL_COLUMNS = 3  # six default transforms -> a 2 x 3 grid

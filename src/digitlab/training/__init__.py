@@ -9,11 +9,11 @@
 >>> result.test_accuracy, result.history[-1]["seconds"]
 """
 
+from digitlab.inference import predict_labels, predict_proba, split_accuracy  # re-exported: inference is below training
 from digitlab.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from digitlab.training.config import NOTEBOOK, OPTIMIZERS, RECOMMENDED, SCHEDULES, TrainConfig, notebook, recommended
 from digitlab.training.device import pick_device
 from digitlab.training.loop import TrainResult, train
-from digitlab.training.predict import predict_labels, predict_proba, split_accuracy
 from digitlab.training.seeding import seed_everything
 
 __all__ = [

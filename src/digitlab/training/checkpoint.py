@@ -1,25 +1,22 @@
-"""Checkpoints: safetensors weights plus one JSON file with config, history and metrics.
+"""Checkpoints: saving a network with its run (config, history, metrics) and its resumable state.
 
-A checkpoint is a folder::
-
-    checkpoint.json                      what the run was (model, configs, dataset, history, metrics)
-    weights-<epoch>-<token>.safetensors  the network's weights
-    state-<epoch>-<token>.safetensors    optimizer, schedule and random-generator state (to resume)
+The folder format and reading it live in :mod:`digitlab.inference.checkpoint` (below training,
+for the web app and robustness scoring); this module writes it, and reads it back with the
+:class:`TrainConfig` and the optimizer state that resuming needs.
 
 Writing is atomic as a whole: the tensor files get fresh names, and ``checkpoint.json``, written
 last with a temp-file-and-rename, is the commit: it names the files (with their SHA-256) that
 belong to it. An interrupted save leaves the previous checkpoint complete; stale files go after
-the commit. Loading reads JSON and safetensors only, so it never unpickles anything: a
-checkpoint from someone else cannot run code on your machine.
+the commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,36 +25,30 @@ import torch
 
 from digitlab import __version__
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.errors import DigitlabError
-from digitlab.models import MODELS, Network, build
+from digitlab.inference.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    CheckpointError,
+    SavedNetwork,
+    has_checkpoint,
+    load_network,
+    read_manifest,
+    read_tensors,
+    sha256,
+)
+from digitlab.models import MODELS, Network
 from digitlab.training.config import TrainConfig
 
-MANIFEST = "checkpoint.json"
-FORMAT = "digitlab-checkpoint"
-FORMAT_VERSION = 1
 TENSOR_FILE_PATTERNS = ("weights-*.safetensors", "state-*.safetensors")
-
-
-class CheckpointError(DigitlabError):
-    """A checkpoint is missing, incomplete, corrupt or from an unknown format."""
+__all__ = ["Checkpoint", "CheckpointError", "has_checkpoint", "load_checkpoint", "load_training_state", "save_checkpoint"]
 
 
 @dataclass
-class Checkpoint:
-    """A loaded checkpoint: the network (eval mode, on the CPU) and everything known about its run."""
+class Checkpoint(SavedNetwork):
+    """A loaded checkpoint: the network (eval mode, on the CPU), its run, and the TrainConfig to resume it."""
 
-    path: Path
-    model: Network
-    model_name: str
-    config: Any  # the model's config dataclass
-    train_config: TrainConfig | None
-    dataset: str | None
-    classes: tuple[str, ...]
-    metrics: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    num_parameters: int = 0
-    created: str = ""
-    versions: dict[str, str] = field(default_factory=dict)
+    train_config: TrainConfig | None = None
 
 
 # --- nested state (optimizer, schedulers) as JSON + named tensors --------------------------------
@@ -94,15 +85,11 @@ def unpack_state(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 # --- saving -----------------------------------------------------------------------------------
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _write_tensors(directory: Path, prefix: str, tensors: dict[str, torch.Tensor], token: str) -> dict[str, str]:
     data = safetensors.torch.save({name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()})
     name = f"{prefix}-{token}.safetensors"
     atomic_write_bytes(directory / name, data)
-    return {"name": name, "sha256": _sha256(data)}
+    return {"name": name, "sha256": sha256(data)}
 
 
 def save_checkpoint(
@@ -162,70 +149,15 @@ def save_checkpoint(
 
 # --- loading ----------------------------------------------------------------------------------
 
-def _manifest_path(path: str | Path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST
-    elif path.suffix == ".safetensors":
-        path = path.parent / MANIFEST
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: expected a folder holding {MANIFEST} (written by `digitlab train --out`)")
-    return path
-
-
-def read_manifest(path: str | Path) -> tuple[Path, dict[str, Any]]:
-    """The checkpoint folder and its parsed ``checkpoint.json`` (validated format)."""
-    manifest_path = _manifest_path(path)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{manifest_path} is not a readable checkpoint manifest: {error}") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{manifest_path} is not a digitlab checkpoint (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{manifest_path} has checkpoint format {manifest.get('format_version')!r}; "
-                              f"this digitlab reads format {FORMAT_VERSION}")
-    return manifest_path.parent, manifest
-
-
-def _read_tensors(folder: Path, entry: dict[str, str]) -> dict[str, torch.Tensor]:
-    path = folder / Path(entry["name"]).name  # a bare file name: a manifest cannot point outside its folder
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CheckpointError(f"checkpoint file {path} is missing: {error.strerror}") from error
-    if _sha256(data) != entry["sha256"]:
-        raise CheckpointError(f"checkpoint file {path} is corrupt or was changed: its SHA-256 differs from {MANIFEST}'s")
-    try:
-        return safetensors.torch.load(data)
-    except Exception as error:  # safetensors raises its own error types for damaged headers
-        raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
-
-
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
-    folder, manifest = read_manifest(path)
+    saved = load_network(path)
     try:
-        model = build(manifest["model_name"], **manifest["config"])
-        model.load_state_dict(_read_tensors(folder, manifest["files"]["weights"]))
-        train_config = TrainConfig.from_dict(manifest["train_config"]) if manifest.get("train_config") else None
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
-    model.eval()
-    return Checkpoint(
-        path=folder,
-        model=model,
-        model_name=manifest["model_name"],
-        config=model.config,
-        train_config=train_config,
-        dataset=manifest.get("dataset"),
-        classes=tuple(manifest.get("classes", ())),
-        metrics=manifest.get("metrics", {}),
-        history=manifest.get("history", []),
-        num_parameters=model.num_parameters(),
-        created=manifest.get("created", ""),
-        versions=manifest.get("versions", {}),
-    )
+        train_config = TrainConfig.from_dict(saved.train_settings) if saved.train_settings else None
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint {saved.path} does not match its own description: {error}") from error
+    values = {item.name: getattr(saved, item.name) for item in dataclasses.fields(saved)}
+    return Checkpoint(**values, train_config=train_config)
 
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
@@ -234,8 +166,4 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     entry = manifest.get("files", {}).get("training_state")
     if entry is None or manifest.get("training_state") is None:
         raise CheckpointError(f"checkpoint {folder} holds no training state, so it cannot be resumed")
-    return unpack_state(manifest["training_state"], _read_tensors(folder, entry))
-
-
-def has_checkpoint(directory: str | Path) -> bool:
-    return (Path(directory) / MANIFEST).is_file()
+    return unpack_state(manifest["training_state"], read_tensors(folder, entry))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from digitlab.robustness.augmentation import Augmenter, parse_augment
+from digitlab.images.augmentation import Augmenter, parse_augment
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 SCHEDULES = ("none", "linear", "notebook-linear", "onecycle", "cosine", "step")

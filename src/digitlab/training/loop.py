@@ -20,13 +20,13 @@ from torch import nn
 
 from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
+from digitlab.images.pixel_shift import random_shift
+from digitlab.inference.predict import as_float_images, split_accuracy
 from digitlab.training import checkpoint as ckpt
-from digitlab.training.augment import random_shift
 from digitlab.training.config import TrainConfig, augmenter
 from digitlab.training.device import pick_device, synchronize
 from digitlab.training.interrupt import InterruptFlag, stop_on_interrupt
 from digitlab.training.optim import Schedule, build_optimizer, build_schedule, current_lr
-from digitlab.training.predict import as_float_images, split_accuracy
 from digitlab.training.seeding import seed_everything
 
 EpochHook = Callable[[dict[str, Any]], Any]

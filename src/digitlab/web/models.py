@@ -10,14 +10,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digitlab.errors import DigitlabError
 
+if TYPE_CHECKING:
+    from digitlab.knn.pipeline import KNNPipelineConfig
+
 log = logging.getLogger(__name__)
 
-CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.training.checkpoint.MANIFEST: the file that commits a checkpoint
+CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.inference.checkpoint.MANIFEST: the file that commits a checkpoint
 KNN_EVAL_LIMIT = 1000  # k-NN's accuracy on the page is measured on this many test images at startup
 KNN_NEIGHBORS = 3  # distance-weighted votes of 3 neighbours give graded bars, not just 0/33/67/100%
 
@@ -44,12 +48,11 @@ def as_numpy(probabilities: object) -> np.ndarray:
 
 def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     """Load a trained network from its checkpoint folder (see ``digitlab train``)."""
-    import torch  # training is heavy; import on use
+    import torch  # heavy: import on use
 
-    from digitlab.training.checkpoint import load_checkpoint
-    from digitlab.training.predict import predict_proba
+    from digitlab.inference import load_network, predict_proba
 
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_network(path)
     model = checkpoint.model
     num_classes = model.config.num_classes
 
@@ -87,15 +90,16 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
     return models
 
 
-def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHBORS) -> LoadedModel:
-    """Fit a k-NN on the first ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
+def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | None = None) -> LoadedModel:
+    """Fit the k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) on the first
+    ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
-    from digitlab.knn import KNNClassifier, flatten_images
+    from digitlab.knn import KNNPipelineConfig, build_pipeline, flatten_images
 
+    config = config or KNNPipelineConfig(n_neighbors=KNN_NEIGHBORS, weights="distance")
     data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
-    # Raw uint8 pixels, flattened: k-NN's exact integer search, faster than floats and with the
-    # same neighbours (scaling every pixel by 1/255 changes no distance ranking nor the weight ratios).
-    knn = KNNClassifier(n_neighbors, weights="distance").fit(flatten_images(data.train.images), data.train.labels.numpy())
+    # uint8 pixels, flattened: scaling every pixel by 1/255 changes no distance ranking nor the weight ratios.
+    knn = build_pipeline(config).fit(flatten_images(data.train.images), data.train.labels.numpy())
     accuracy = float(knn.score(flatten_images(data.test.images), data.test.labels.numpy()))
     columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order
 
@@ -105,7 +109,7 @@ def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHB
         return shares
 
     return LoadedModel(
-        name=f"{dataset}-knn{n_neighbors}",
+        name=f"{dataset}-knn{config.n_neighbors}",
         kind="knn",
         dataset=dataset,
         classes=data.classes,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from digitlab.robustness.grids import (
+from digitlab.images.grids import (
     affine_grid,
     draw,
     elastic_grid,

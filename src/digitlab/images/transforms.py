@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import torch
 
-from digitlab.robustness.grids import (
+from digitlab.images.grids import (
     affine_grid,
     draw,
     elastic_grid,

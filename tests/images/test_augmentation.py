@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from digitlab.robustness import AUGMENT_KINDS, Augmenter, parse_augment, rotate
+from digitlab.images import AUGMENT_KINDS, Augmenter, parse_augment, rotate
 
 SIDE = 28
 

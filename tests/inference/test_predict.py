@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
+from digitlab.inference import predict_labels, predict_proba, split_accuracy, to_probabilities
 from digitlab.models import build
-from digitlab.training import pick_device, predict_labels, predict_proba, seed_everything, split_accuracy
-from digitlab.training.predict import to_probabilities
+from digitlab.training import pick_device, seed_everything
 from tests.training.synthetic import synthetic_dataset
 
 

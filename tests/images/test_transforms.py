@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from digitlab.robustness import IDENTITY_STRENGTH, STRENGTH_LABELS, STRENGTHS, TRANSFORMS, apply, elastic, invert, noise, rotate, scale, shift
-from digitlab.robustness.grids import elastic_grid, identity_grid
+from digitlab.images import IDENTITY_STRENGTH, STRENGTH_LABELS, STRENGTHS, TRANSFORMS, apply, elastic, invert, noise, rotate, scale, shift
+from digitlab.images.grids import elastic_grid, identity_grid
 
 SIDE = 28
 
