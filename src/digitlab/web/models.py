@@ -85,8 +85,8 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
         name = folder.relative_to(models_dir).as_posix() if folder != Path(models_dir) else folder.name
         try:
             models.append(from_checkpoint(folder, name=name))
-        except (DigitlabError, OSError, ValueError, KeyError) as error:
-            log.warning("skipping checkpoint %s: %s", folder, error)
+        except Exception as error:  # noqa: BLE001 - one bad folder must not take the server down; one line says why
+            log.warning("skipping checkpoint %s: %s", folder, " ".join(str(error).split()) or type(error).__name__)
     return models
 
 
