@@ -28,7 +28,10 @@ from digitlab.errors import DigitlabError
 CANVAS_SIZE = 28  # the default images' side (MNIST's); a dataset's catalog entry gives its own
 DIGIT_BOX = 20  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
 MAX_SIDE = 8192  # larger images are refused: no handwriting needs them, a bomb does
-MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo; decoding it takes ~100 MB at most
+MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # what PIL may hold for one decoded image: 24 MP gray or 16-bit, 16 MP colour
+NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # bytes per pixel; PIL keeps others in 4
+SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
 WORK_SIDE = 1024  # larger images are shrunk to this before the float work; ink crops stay precise
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # what browsers and phones produce
 PIXEL_MAX = 255.0
@@ -69,6 +72,7 @@ def decode_image(data: bytes) -> Image.Image:
             check_size(image.size)  # the header is read; pixels are not decoded yet
             if image.format == "JPEG":
                 image.draft("L", (WORK_SIDE, WORK_SIDE))  # decode big photos shrunk and gray: much faster
+            check_decoded_bytes(image)  # after draft: the size and mode that will really be decoded
             image.load()
         except BadImage:
             raise
@@ -89,14 +93,35 @@ def check_size(size: tuple[int, int]) -> None:
         raise BadImage(f"image is too large: {width}x{height} pixels; at most {MAX_SIDE} per side and {MAX_PIXELS:,} in all")
 
 
+def check_decoded_bytes(image: Image.Image) -> None:
+    """Refuse an image whose decoded pixels would not fit ``MAX_DECODED_BYTES`` (small files can be huge)."""
+    width, height = image.size
+    needed = width * height * NARROW_MODES.get(image.mode, 4)
+    if needed > MAX_DECODED_BYTES:
+        raise BadImage(f"image is too large: {width}x{height} pixels of mode {image.mode} decode to {needed:,} bytes; "
+                       f"at most {MAX_DECODED_BYTES:,}")
+
+
+def shrink(image: Image.Image) -> Image.Image:
+    """Shrink to ``WORK_SIDE`` in the image's own mode, before any conversion multiplies its bytes."""
+    if max(image.size) <= WORK_SIDE:
+        return image
+    if image.mode not in SHRINKABLE_MODES:  # palette, 1-bit, CMYK...: to a mode BOX resizing takes
+        image = image.convert("RGBA" if image.mode == "P" or "transparency" in image.info else "RGB")
+    scale = WORK_SIDE / max(image.size)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BOX)
+
+
 def to_gray(image: Image.Image) -> np.ndarray:
     """PIL image of any mode -> float32 (H, W) in [0, 1]; transparency is flattened sensibly.
 
-    Big images are shrunk first (in uint8, cheap) so a phone photo costs megabytes, not hundreds.
-    A drawing on a transparent background has its ink in the opaque pixels, whatever their colour,
-    so the background is made the opposite of the ink (dark ink -> white paper, light ink -> black).
+    Big images are shrunk first, in their own mode, so a phone photo or a 16-bit scan costs a few
+    megabytes of float work, not hundreds. A drawing on a transparent background has its ink in the
+    opaque pixels, whatever their colour, so the background is made the opposite of the ink (dark
+    ink -> white paper, light ink -> black).
     """
-    if image.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit or float scans: scale by their own maximum
+    image = shrink(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float scans: scale by their own maximum
         values = np.clip(np.asarray(image.convert("F"), dtype=np.float32), 0.0, None)
         peak = max(float(values.max()), 1e-6)
         image = Image.fromarray(np.round(values / peak * PIXEL_MAX).astype(np.uint8))
@@ -104,9 +129,6 @@ def to_gray(image: Image.Image) -> np.ndarray:
         image = image.convert("RGBA")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
     image = image.convert("LA" if has_alpha else "L")  # luminance (ITU-R 601 weights) [and alpha]
-    if max(image.size) > WORK_SIDE:
-        scale = WORK_SIDE / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BOX)
     pixels = np.asarray(image, dtype=np.float32) / PIXEL_MAX  # (H, W) or (H, W, 2)
     if not has_alpha:
         return pixels

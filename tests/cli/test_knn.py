@@ -32,8 +32,8 @@ def test_one_evaluation_prints_accuracy_and_writes_the_confusion_matrix(tmp_path
     out = tmp_path / "out"
     assert main(["knn", "--k", "3", "--weights", "distance", "--pca", "5", "--deskew", "--out", str(out), *tiny_mnist]) == 0
     printed = capsys.readouterr().out
-    assert "accuracy" in printed and "predict s" in printed and "k=3 distance euclidean pca=5 deskew" in printed
-    stem = "k3-distance-euclidean-pca5-deskew"
+    assert "accuracy" in printed and "predict s" in printed and "k=3 distance euclidean deskew pca=5" in printed  # the steps in pipeline order
+    stem = "k3-distance-euclidean-deskew-pca5"
     rows = list(csv.reader((out / f"confusion-{stem}.csv").open()))
     assert rows[0][0] == "true \\ predicted" and len(rows) == 4  # header + 3 classes
     assert sum(int(count) for row in rows[1:] for count in row[1:]) == 30

@@ -74,17 +74,23 @@ def test_every_lab_sweep_point_passes_the_up_front_check():
 
 
 def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classifier(data):
+    from digitlab.experiments.knn_runs import NeighborCache
     from digitlab.knn import KNNClassifier, flatten_images
 
     settings = {"kind": "knn", "validation_size": 0}
-    results = {weights: run_experiment(config(knn_options={"n_neighbors": 5, "weights": weights}, **settings), dataset=data)
+    cache = NeighborCache()  # the caller owns the reuse: one cache per grid
+    results = {weights: run_experiment(config(knn_options={"n_neighbors": 5, "weights": weights}, **settings), dataset=data,
+                                       neighbor_cache=cache)
                for weights in ("uniform", "distance")}
     assert results["distance"]["metrics"]["neighbors_reused"] and results["distance"]["metrics"]["predict_seconds"] > 0
     for weights, result in results.items():
         fresh = KNNClassifier(5, weights=weights).fit(flatten_images(data.train.images), data.train.labels.numpy())
         expected = "".join(map(str, fresh.predict(flatten_images(data.test.images)).tolist()))
         assert result["test_predictions"] == expected
-    other_k = run_experiment(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), dataset=data)
+    other_k = run_experiment(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), dataset=data, neighbor_cache=cache)
     assert not other_k["metrics"]["neighbors_reused"]  # k decides the neighbours: a new search
     other_data = synthetic_dataset(n_train=300, n_test=80, seed=1)
-    assert not run_experiment(config(knn_options={"n_neighbors": 5}, **settings), dataset=other_data)["metrics"]["neighbors_reused"]
+    assert not run_experiment(config(knn_options={"n_neighbors": 5}, **settings), dataset=other_data,
+                              neighbor_cache=cache)["metrics"]["neighbors_reused"]
+    without = run_experiment(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), dataset=data)
+    assert not without["metrics"]["neighbors_reused"]  # no cache passed: nothing is remembered between runs

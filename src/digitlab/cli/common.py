@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from digitlab.atomic import atomic_write_bytes
 from digitlab.datasets import DEFAULT_DATASET, SOURCE_ORDER_HELP, dataset_names, get_spec
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
@@ -97,3 +99,13 @@ StorageOption = Annotated[
         help="Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///runs/digitlab.sqlite3].",
     ),
 ]
+DeviceOption = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto: CUDA, then MPS, then CPU].")]
+FIGURE_DPI = 110  # PNGs written by the commands
+
+
+def save_figure(figure, path: Path, dpi: int = FIGURE_DPI) -> Path:  # noqa: ANN001 (matplotlib Figure)
+    """Write a figure as PNG atomically (a temp file renamed into place)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path

@@ -25,6 +25,7 @@ from digitlab.cli.common import (
 )
 from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch, get_spec, load
 from digitlab.datasets.verify import md5_hex
+from digitlab.errors import DataError
 
 app = typer.Typer(help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
 
@@ -40,7 +41,7 @@ def fetch_command(
         started = time.perf_counter()
         with err_console.status(f"Fetching {name}..."):
             result = fetch(name, data_dir=data_dir, cache_dir=cache_dir)
-        where = result.cached_at or data_dir
+        where = result.cached_at or data_dir or "memory only (not cached)"
         console.print(f"[green]✓[/green] {name}: verified, from {result.source} → {where} ({time.perf_counter() - started:.1f} s)")
 
 
@@ -50,6 +51,7 @@ def info_command(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
+    mismatches = []
     for name in dataset.names():
         spec = get_spec(name)
         result = fetch(name, data_dir=data_dir, cache_dir=cache_dir)
@@ -59,11 +61,14 @@ def info_command(
         for idx_file in spec.files:
             digest = md5_hex(result.files[idx_file.name])
             files.add_row(idx_file.name, f"{len(result.files[idx_file.name]):,}", digest, "✓" if digest == idx_file.md5 else "✗")
+            mismatches += [] if digest == idx_file.md5 else [f"{name}/{idx_file.name}"]
         console.print(files)
         counts = Table("split", "examples", *data.classes)
         for split_name, split in (("train", data.train), ("test", data.test)):
             counts.add_row(split_name, f"{len(split):,}", *map(str, split.class_counts(data.num_classes).tolist()))
         console.print(counts)
+    if mismatches:
+        raise DataError(f"MD5 mismatch: {', '.join(mismatches)}; run 'digitlab data fetch' to fetch them again")
 
 
 @app.command("export", help="Write the uncompressed IDX files in torchvision's layout (DIR/MNIST/raw, DIR/FashionMNIST/raw), "

@@ -16,6 +16,7 @@ from digitlab.cli.common import (
     DataDirOption,
     DatasetName,
     DatasetOption,
+    DeviceOption,
     StorageOption,
     console,
     dataset_option,
@@ -23,11 +24,9 @@ from digitlab.cli.common import (
 )
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
-from digitlab.experiments.runner import check_config, run_experiment
-from digitlab.experiments.search_spaces import SEARCH_SPACES
-
-DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
-VALIDATION_FRACTION_OF_LIMIT = 5  # with --limit N, hold out N/5 images for validation
+from digitlab.experiments.runner import evaluator
+from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
+from digitlab.experiments.spec import resolve
 COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
 
@@ -46,14 +45,13 @@ def sweep(
     spec = load_sweep_file(config, dataset=dataset.value if dataset else None)
     spec = quicken(spec) if quick else spec
     for point in spec.points():
-        check_config(spec.base.with_params(point))
+        resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
-        runs = run_grid(spec, store, lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
-                        hooks, max_runs=max_runs)
+        runs = run_grid(spec, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir), hooks, max_runs=max_runs)
     table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
     for run in sorted(runs, key=lambda r: r.number):
         metrics = run.metrics
@@ -78,18 +76,12 @@ def tune(
     if model not in SEARCH_SPACES:
         raise typer.BadParameter(f"choose one of {', '.join(SEARCH_SPACES)}", param_hint="--model")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base, space = SEARCH_SPACES[model]
-    base = base.with_params({"dataset": dataset.value, "seed": seed, "train_limit": limit})
-    if limit is not None:
-        base = base.with_params({"validation_size": min(base.validation_size, limit // VALIDATION_FRACTION_OF_LIMIT)})
-    if base.kind == "network":
-        base = base.with_params({"train_options.epochs": epochs})
+    base, space = search_base(model, dataset.value, seed=seed, limit=limit, epochs=epochs), SEARCH_SPACES[model][1]
     store = open_storage(storage)
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(f"tune {model}", total=trials)
         hooks = SweepProgress(on_done=lambda run: progress.advance(task))
-        study = run_search(f"tune-{model}", base, space, store,
-                           lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
+        study = run_search(f"tune-{model}", base, space, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir),
                            n_trials=trials, seed=seed, progress=hooks)
     _print_search(study)
 

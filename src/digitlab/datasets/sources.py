@@ -79,7 +79,12 @@ class DirectorySource:
         files = {}
         for name, path in self.find(spec).items():
             source = f"{self.label} ({path.name})"
-            files[name] = maybe_gunzip(path.read_bytes(), f"{spec.name}/{name} from {source}")
+            try:
+                data = path.read_bytes()
+            except OSError as error:  # unreadable (permissions), a folder, a broken disk
+                raise DataError(f"{spec.name}/{name} from {source}: cannot read {path} ({error.strerror or error}); "
+                                "check the file's permissions or remove it from the folder") from error
+            files[name] = maybe_gunzip(data, f"{spec.name}/{name} from {source}")
             verify_file(spec, name, files[name], source)
         return files
 

@@ -13,7 +13,7 @@ def md5_hex(data: bytes | bytearray | memoryview) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def verify_file(spec: DatasetSpec, name: str, data: bytes, source: str) -> None:
+def verify_file(spec: DatasetSpec, name: str, data: bytes | bytearray, source: str) -> None:
     """Raise a DataError naming file, source and expectation unless ``data`` is the published file."""
     expected = spec.file(name)
     where = f"{spec.name}/{name} from {source}"

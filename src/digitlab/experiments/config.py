@@ -85,6 +85,7 @@ class SweepSpec:
     base: ExperimentConfig  # what every run shares
     grid: dict[str, list[Any]]  # dotted setting -> values, e.g. {"train_options.epochs": [1, 5, 10]}
     description: str = ""  # one line for the report and `runs list`
+    save_model: bool = False  # the lab keeps the checkpoint of its runs (what `digitlab serve` shows)
 
     def __post_init__(self) -> None:
         for path, values in self.grid.items():
@@ -122,6 +123,7 @@ def load_sweep_file(path: str | Path, dataset: str | None = None) -> SweepSpec:
             base=ExperimentConfig.from_dict(base),
             grid={key: list(values) if isinstance(values, list) else [values] for key, values in data.get("grid", {}).items()},
             description=data.get("description", ""),
+            save_model=bool(data.get("save_model", False)),
         )
     except TypeError as error:
         raise DigitlabError(f"{path}: {error}") from error

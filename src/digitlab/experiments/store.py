@@ -8,7 +8,6 @@ results live in the trial's user attributes. So the store is both what sweeps co
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from filelock import FileLock
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
@@ -81,13 +81,14 @@ def sqlite_lock_path(url: str, suffix: str) -> Path:
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``: between processes, and between threads that each come here."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """An exclusive lock on ``path``: between processes, and between threads that each come here.
+
+    filelock picks the operating system's lock (``flock`` on Linux and macOS, ``msvcrt.locking`` on
+    Windows), so the store imports and locks on every student's laptop; one lock object per call
+    keeps threads apart as well as processes.
+    """
+    with FileLock(path):
+        yield
 
 
 class SQLiteStorage(RDBStorage):
@@ -110,7 +111,7 @@ class SQLiteStorage(RDBStorage):
 def study_lock(storage: RDBStorage, study_name: str) -> Iterator[None]:
     """Serialise set-up steps (enqueueing a grid) between workers of one study.
 
-    SQLite: an ``flock`` on a file beside the database. PostgreSQL: a session advisory lock.
+    SQLite: a file lock beside the database. PostgreSQL: a session advisory lock.
     Other databases: no lock (a second worker starting at the same instant could enqueue twice).
     """
     url = storage.url
@@ -149,6 +150,12 @@ class Run:
     @property
     def metrics(self) -> dict[str, Any]:
         return self.result.get("metrics", {})
+
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        """The resolved spec the run ran (RunSpec.to_dict()); None for runs stored before runs kept one."""
+        spec = self.result.get("spec")
+        return spec if isinstance(spec, dict) else None
 
 
 def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:

@@ -1,6 +1,7 @@
 """Preprocessing for k-NN as scikit-learn transformers, so they chain in a Pipeline with KNNClassifier.
 
 - :class:`Deskew`: straightens slanted digits with image moments, as in LeCun's table ("deskewing").
+- :class:`Blur`: a Gaussian blur, so strokes a pixel apart still overlap (LeCun's "blurring").
 - :class:`PCA`: projects onto the top principal components, fitted in torch (float64 covariance).
 
 >>> from sklearn.pipeline import make_pipeline
@@ -11,11 +12,12 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -24,6 +26,7 @@ from digitlab.knn.threads import one_thread
 
 PIXEL_MAX = 255
 CHUNK_ROWS = 8192  # rows converted to float at a time: 8192 x 784 x 8 bytes = 51 MB for MNIST
+BLUR_TRUNCATE = 3.0  # the Gaussian is cut at 3 sigma (99.7% of its weight): a 7x7 kernel at sigma 1
 
 
 class Deskew(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -74,14 +77,65 @@ class Deskew(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out[start : start + CHUNK_ROWS] = (straight.round().clamp(0, PIXEL_MAX) if self.round_to_pixels else straight).numpy()
 
     def _shape(self, n_features: int) -> tuple[int, int]:
-        if self.image_shape is not None:
-            height, width = self.image_shape
-        else:
-            height = width = math.isqrt(n_features)
-        if height * width != n_features:
-            raise ValueError(f"Deskew needs rows of H*W pixels; {n_features} features do not make a "
-                             f"{'square image' if self.image_shape is None else f'{height}x{width} image'}")
-        return height, width
+        return image_shape_of(n_features, self.image_shape, "Deskew")
+
+
+def image_shape_of(n_features: int, image_shape: tuple[int, int] | None, step: str) -> tuple[int, int]:
+    """(H, W) of rows of ``n_features`` pixels: ``image_shape``, or square when it is None; a clear error otherwise."""
+    if image_shape is not None:
+        height, width = image_shape
+    else:
+        height = width = math.isqrt(n_features)
+    if height * width != n_features:
+        raise ValueError(f"{step} needs rows of H*W pixels; {n_features} features do not make a "
+                         f"{'square image' if image_shape is None else f'{height}x{width} image'}")
+    return height, width
+
+
+class Blur(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Gaussian blur of each image (scipy.ndimage, zeros beyond the border): a stroke a pixel off still overlaps.
+
+    k-NN compares pixels one by one, so two strokes one pixel apart share no ink; blurring spreads each
+    stroke so that near-misses count as near. Nothing is learned in ``fit``.
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        Standard deviation of the Gaussian in pixels (0 returns the images as floats).
+    image_shape : tuple of int or None, default=None
+        (H, W) of the images, whose pixels each row holds row by row; None means square.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dot = np.zeros((1, 25)); dot[0, 12] = 1.0
+    >>> Blur(sigma=1.0).fit_transform(dot).reshape(5, 5)[2, 1:4].round(3).tolist()
+    [0.097, 0.159, 0.097]
+    """
+
+    def __init__(self, sigma: float = 1.0, image_shape: tuple[int, int] | None = None) -> None:
+        self.sigma = sigma
+        self.image_shape = image_shape
+
+    def fit(self, X, y=None) -> Blur:
+        if not isinstance(self.sigma, Real) or isinstance(self.sigma, bool) or not self.sigma >= 0:
+            raise ValueError(f"sigma must be a number >= 0 (pixels), got {self.sigma!r}")
+        X = validate_data(self, as_array(X), dtype="numeric")
+        image_shape_of(X.shape[1], self.image_shape, "Blur")
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, as_array(X), reset=False, dtype="numeric")
+        height, width = image_shape_of(X.shape[1], self.image_shape, "Blur")
+        out = np.empty(X.shape, dtype=_output_dtype(X))
+        for start in range(0, len(X), CHUNK_ROWS):  # chunks bound the float copy
+            images = X[start : start + CHUNK_ROWS].astype(out.dtype).reshape(-1, height, width)
+            # sigma 0 along the image axis: each image on its own. Measured on MNIST, 60,000 images:
+            # 1.6 s here against 7.8 s for a separable torch conv2d on this CPU.
+            out[start : start + CHUNK_ROWS] = ndimage.gaussian_filter(images, sigma=(0, self.sigma, self.sigma),
+                                                                     mode="constant", truncate=BLUR_TRUNCATE).reshape(len(images), -1)
+        return out
 
 
 def deskew_images(images: torch.Tensor) -> torch.Tensor:

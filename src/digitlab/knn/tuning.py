@@ -1,11 +1,12 @@
 """Evaluate, tune and time k-NN settings on a Dataset's splits; results are plain data (dicts).
 
-- :func:`evaluate`: fit one :class:`KNNConfig` on a training split, predict a test split, time both.
-- :func:`search`: a grid over k, weights, metric, PCA size and deskew, scored on validation data
-  carved from the training split (never the test split). The neighbours of each feature space are
-  found once for the largest k and every smaller k and both weightings are read off them (the k
-  first of the (distance, index) order are the k nearest), so the grid costs one search per
-  (deskew, PCA, metric), not per k.
+- :func:`evaluate`: fit one :class:`~digitlab.knn.pipeline.KNNPipelineConfig` on a training split,
+  predict a test split, time both.
+- :func:`search`: a grid over k, weights, metric, deskew, blur, shifted copies and PCA size, scored
+  on validation data carved from the training split (never the test split). The neighbours of each
+  feature space are found once for the largest k and every smaller k and both weightings are read
+  off them (the k first of the (distance, index) order are the k nearest), so the grid costs one
+  search per (deskew, blur, shifts, PCA, metric), not per k.
 - :func:`scaling`: predict time against training-set size and against pixels per image.
 """
 
@@ -13,52 +14,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.pipeline import Pipeline
 
 from digitlab.datasets import Split, flatten, train_validation_split
-from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, KNNClassifier, vote
-from digitlab.knn.transforms import PCA, Deskew
+from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, vote
+from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is running now)
-
-
-@dataclass(frozen=True)
-class KNNConfig:
-    """One k-NN setting: everything that decides its predictions."""
-
-    k: int = 5  # neighbours that vote (scikit-learn's default)
-    weights: str = "uniform"  # "uniform" or "distance" (1/d)
-    metric: str = "euclidean"  # euclidean, manhattan, cosine or minkowski
-    p: float = 2  # Minkowski power, used when metric="minkowski"
-    pca: int | None = None  # PCA dimension; None keeps the raw pixels
-    deskew: bool = False  # straighten slanted digits first (image moments)
-
-    def pipeline(self, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> Pipeline:
-        """Deskew -> PCA -> KNNClassifier, each step only when asked for."""
-        steps = []
-        if self.deskew:  # rounded back to pixels so that raw deskewed images keep the exact int8 path
-            steps.append(("deskew", Deskew(round_to_pixels=True)))
-        if self.pca:
-            steps.append(("pca", PCA(self.pca)))
-        knn = KNNClassifier(self.k, weights=self.weights, metric=self.metric, p=self.p, device=device, batch_size=batch_size)
-        return Pipeline([*steps, ("knn", knn)])
-
-    def label(self) -> str:
-        metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
-        steps = [f"k={self.k}", self.weights, metric, f"pca={self.pca}" if self.pca else "raw", "deskew" if self.deskew else ""]
-        return " ".join(step for step in steps if step)
 
 
 @dataclass
 class Evaluation:
     """What one fit-and-predict measured."""
 
-    config: KNNConfig
+    config: KNNPipelineConfig
     accuracy: float
     fit_seconds: float
     predict_seconds: float
@@ -73,9 +46,10 @@ def features(split: Split) -> np.ndarray:
     return flatten(split.images).numpy()
 
 
-def evaluate(config: KNNConfig, train: Split, test: Split, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
+def evaluate(config: KNNPipelineConfig, train: Split, test: Split, device: str = "auto",
+             batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
     """Fit ``config`` on ``train``, predict ``test``; wall-clock seconds of each step."""
-    model = config.pipeline(device, batch_size)
+    model = build_pipeline(config, device, batch_size)
     started = time.perf_counter()
     model.fit(features(train), train.labels.numpy())
     fitted = time.perf_counter()
@@ -92,11 +66,16 @@ class Grid:
     ks: tuple[int, ...] = tuple(range(1, 16))  # the issue's k = 1..15
     weights: tuple[str, ...] = ("uniform", "distance")
     metrics: tuple[str, ...] = ("euclidean", "cosine")  # manhattan is slow on raw pixels: opt in
-    pcas: tuple[int | None, ...] = (None, 30, 50)  # None = raw pixels
+    pcas: tuple[int, ...] = (0, 30, 50)  # 0 = raw pixels
     deskews: tuple[bool, ...] = (False, True)
+    blurs: tuple[float, ...] = (0.0,)  # Gaussian sigmas; 0 = no blur (opt in: --blurs 0,1)
+    shifts: tuple[int, ...] = (0,)  # shifted training copies; each step multiplies the search (opt in: --shifts 0,1)
 
-    def feature_spaces(self) -> list[tuple[bool, int | None, str]]:
-        return [(deskew, pca, metric) for deskew in self.deskews for pca in self.pcas for metric in self.metrics]
+    def feature_spaces(self) -> list[KNNPipelineConfig]:
+        """One config per search to run (k and weights are read off its neighbours)."""
+        return [KNNPipelineConfig(metric=metric, deskew=deskew, blur=blur, shifts=shift, pca=pca or 0)
+                for deskew in self.deskews for blur in self.blurs for shift in self.shifts
+                for pca in self.pcas for metric in self.metrics]
 
     def size(self) -> int:
         return len(self.feature_spaces()) * len(self.ks) * len(self.weights)
@@ -116,41 +95,42 @@ def search(
 
     ``folds=1`` scores on one seeded validation split of ``validation_size`` examples; ``folds>1``
     runs K-fold cross-validation over ``train`` (``validation_size`` is then unused). Each dict holds
-    the setting's fields plus ``accuracy`` (mean over folds), ``accuracy_std`` and
-    ``predict_seconds``: the time to transform the validation rows and search their neighbours,
-    shared by every k and weighting of one feature space.
+    the setting's :class:`KNNPipelineConfig` fields plus ``accuracy`` (mean over folds),
+    ``accuracy_std`` and ``predict_seconds``: the time to transform the validation rows and search
+    their neighbours, shared by every k and weighting of one feature space.
     """
     splits = _folds(train, validation_size, folds, seed)
-    total, done = len(splits) * len(grid.feature_spaces()), 0
-    scores: dict[KNNConfig, list[float]] = {}
-    seconds: dict[KNNConfig, list[float]] = {}
+    spaces = grid.feature_spaces()
+    total, done = len(splits) * len(spaces), 0
+    scores: dict[KNNPipelineConfig, list[float]] = {}
+    seconds: dict[KNNPipelineConfig, list[float]] = {}
     for fit_part, validation in splits:
-        for deskew in grid.deskews:
-            for pca in grid.pcas:  # transform once, then try every metric on the same features
-                reference, queries, transform_seconds = _transformed(KNNConfig(pca=pca, deskew=deskew), fit_part, validation)
-                for metric in grid.metrics:
-                    if progress:
-                        progress(done, total, f"deskew={deskew} pca={pca} {metric}")
-                    space = KNNConfig(metric=metric, pca=pca, deskew=deskew)
-                    results, search_seconds = _score_space(space, reference, fit_part.labels, queries, validation.labels, grid, device, batch_size)
-                    for config, accuracy in results.items():
-                        scores.setdefault(config, []).append(accuracy)
-                        seconds.setdefault(config, []).append(transform_seconds + search_seconds)
-                    done += 1
+        for space in spaces:
+            if progress:
+                progress(done, total, space.label().removeprefix("k=5 uniform "))
+            results, search_seconds = _score_space(space, fit_part, validation, grid, device, batch_size)
+            for config, accuracy in results.items():
+                scores.setdefault(config, []).append(accuracy)
+                seconds.setdefault(config, []).append(search_seconds)
+            done += 1
     if progress:
         progress(done, total, "done")
     rows = [
-        {**asdict(config), "accuracy": float(np.mean(scores[config])), "accuracy_std": float(np.std(scores[config])),
+        {**config.to_dict(), "accuracy": float(np.mean(scores[config])), "accuracy_std": float(np.std(scores[config])),
          "predict_seconds": float(np.mean(seconds[config])), "n_validation": len(splits[0][1]), "folds": len(splits)}
         for config in scores
     ]
-    return sorted(rows, key=lambda row: (-row["accuracy"], row["predict_seconds"], row["k"]))
+    return sorted(rows, key=lambda row: (-row["accuracy"], row["predict_seconds"], row["n_neighbors"]))
 
 
-def best_config(rows: Sequence[dict]) -> KNNConfig:
+def best_config(rows: Sequence[dict]) -> KNNPipelineConfig:
     """The setting of the best row of :func:`search` (highest accuracy, then fastest, then smallest k)."""
-    best = rows[0]
-    return KNNConfig(**{name: best[name] for name in KNNConfig.__dataclass_fields__})
+    return row_config(rows[0])
+
+
+def row_config(row: dict) -> KNNPipelineConfig:
+    """The setting a row of :func:`search` scored (its other keys are measurements)."""
+    return KNNPipelineConfig.from_dict({name: row[name] for name in KNNPipelineConfig.__dataclass_fields__})
 
 
 def _folds(train: Split, validation_size: int, folds: int, seed: int) -> list[tuple[Split, Split]]:
@@ -165,40 +145,29 @@ def _folds(train: Split, validation_size: int, folds: int, seed: int) -> list[tu
     return [(train.take(torch.cat([p for j, p in enumerate(parts) if j != i])), train.take(parts[i])) for i in range(folds)]
 
 
-def _transformed(space: KNNConfig, fit_part: Split, validation: Split) -> tuple[np.ndarray, np.ndarray, float]:
-    """Features of both parts after the space's deskew/PCA (fitted on ``fit_part``), and the seconds
-    the validation rows took to transform (part of their predict time)."""
-    transform = space.pipeline()[:-1]  # the steps before the classifier
-    if not len(transform):
-        return features(fit_part), features(validation), 0.0
-    reference = transform.fit_transform(features(fit_part))
+def _score_space(space: KNNPipelineConfig, fit_part: Split, validation: Split, grid: Grid, device: str,
+                 batch_size: int) -> tuple[dict, float]:
+    """Accuracy of every (k, weights) of the grid in one feature space, and the seconds the validation
+    rows took to transform and search (what predicting them costs)."""
+    k_max = min(max(grid.ks), len(fit_part) * (2 * space.shifts + 1) ** 2)
+    model = build_pipeline(space.with_options(n_neighbors=k_max), device, batch_size).fit(features(fit_part), fit_part.labels.numpy())
     started = time.perf_counter()
-    queries = transform.transform(features(validation))
-    return reference, queries, time.perf_counter() - started
-
-
-def _score_space(space: KNNConfig, reference: np.ndarray, reference_labels: torch.Tensor, queries: np.ndarray,
-                 query_labels: torch.Tensor, grid: Grid, device: str, batch_size: int) -> tuple[dict, float]:
-    """Accuracy of every (k, weights) of the grid in one feature space, and the neighbour search's seconds."""
-    k_max = min(max(grid.ks), len(reference))
-    knn = KNNClassifier(k_max, metric=space.metric, device=device, batch_size=batch_size).fit(reference, reference_labels.numpy())
-    started = time.perf_counter()
-    distances, indices = knn.kneighbors(queries)
+    distances, indices = classifier(model).kneighbors(features_before_search(model, features(validation)))
     elapsed = time.perf_counter() - started
-    classes = torch.from_numpy(knn.classes_)
-    labels = torch.from_numpy(np.searchsorted(knn.classes_, reference_labels.numpy()))[torch.from_numpy(indices)]  # (Q, k_max) class positions
-    distances = torch.from_numpy(distances)
+    classes, encoded = np.unique(fit_part.labels.numpy(), return_inverse=True)
+    # A shifted copy's index i is copy i // n of training image i % n (see ShiftedCopies.kneighbors).
+    labels = torch.from_numpy(encoded.astype(np.int64).ravel())[torch.from_numpy(indices % len(fit_part))]  # (Q, k_max)
+    distances, classes = torch.from_numpy(distances), torch.from_numpy(classes)
     results = {}
     for k in (k for k in grid.ks if k <= k_max):
         for weights in grid.weights:
             winners = vote(labels[:, :k], distances[:, :k], weights, len(classes)).argmax(dim=1)
-            config = KNNConfig(k=k, weights=weights, metric=space.metric, pca=space.pca, deskew=space.deskew)
-            results[config] = (classes[winners] == query_labels).double().mean().item()
+            results[space.with_options(n_neighbors=k, weights=weights)] = (classes[winners] == validation.labels).double().mean().item()
     return results, elapsed
 
 
 def scaling(
-    config: KNNConfig,
+    config: KNNPipelineConfig,
     train: Split,
     test: Split,
     sizes: Sequence[int],
@@ -219,7 +188,7 @@ def scaling(
     for done, (kind, x, fit_split, test_split) in enumerate(jobs):
         if progress:
             progress(done, len(jobs), f"{kind}={x}")
-        model = config.pipeline(device, batch_size).fit(features(fit_split), fit_split.labels.numpy())
+        model = build_pipeline(config, device, batch_size).fit(features(fit_split), fit_split.labels.numpy())
         queries = features(test_split)
         timings = []
         for _ in range(repeats):  # the fastest run is the least disturbed by other work on the machine

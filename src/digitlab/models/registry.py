@@ -85,3 +85,36 @@ def notebook_overrides(name: str) -> dict[str, Any]:
     """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
     _lookup(name)
     return {"outputs": NOTEBOOK_OUTPUTS[name]} if name in NOTEBOOK_OUTPUTS else {}
+
+
+# Command-line options -> the config field they set; an option applies to a model whose config has the field.
+OPTION_FIELDS = {"--hidden": ("hidden", "hidden_size"), "--activation": ("activation",), "--dropout": ("dropout",),
+                 "--channels": ("channels",)}
+
+
+def command_line_settings(name: str, *, hidden: list[int] | None = None, activation: str | None = None,
+                          dropout: float | None = None, channels: list[int] | None = None) -> dict[str, Any]:
+    """Model settings from ``digitlab train`` / ``summary`` options, checked against the fields ``name`` has.
+
+    ``--hidden`` sets a list of widths (MLP), one width of every hidden layer (ComplexNetwork's
+    ``hidden_size``) or the one fully connected layer (the CNN's ``hidden``), as the config's field takes it.
+    """
+    _, config_class = _lookup(name)
+    defaults = {field.name: field.default for field in fields(config_class)}
+    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels}
+    allowed = {option for option, names in OPTION_FIELDS.items() if any(field in defaults for field in names)}
+    wrong = [option for option, value in given.items() if value is not None and option not in allowed]
+    if wrong:
+        raise ValueError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(sorted(allowed)) or 'no such options'})")
+    settings: dict[str, Any] = {}
+    if hidden is not None:
+        field = "hidden_size" if "hidden_size" in defaults else "hidden"
+        if isinstance(defaults[field], int):  # one width: a single layer, or every layer alike
+            if len(set(hidden)) != 1 or (field == "hidden" and len(hidden) != 1):
+                raise ValueError(f"{name} takes one hidden width ({field}), not {hidden}")
+            settings[field] = hidden[0]
+        else:
+            settings[field] = hidden
+    settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels))
+                     if value is not None})
+    return settings

@@ -23,15 +23,17 @@ import torch
 
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
-from digitlab.inference import predict_labels
 from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS, TRANSFORMS, apply
+from digitlab.inference import predict_labels
+from digitlab.knn.classifier import flatten_images
+from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 StepHook = Callable[[str, float], None]
 
 DEFAULT_TRANSFORMS = ("shift", "rotate", "scale", "invert", "noise", "elastic")
 DEFAULT_KNN_TRAIN_LIMIT = 10_000  # reference images for k-NN: 1/6 of MNIST keeps a sweep to seconds per strength
-DEFAULT_KNN_K = 3  # neighbours; with distance weights the best k on MNIST (see docs/knn.md)
+DEFAULT_KNN_K = 3  # neighbours; with distance weights the best k on MNIST's raw pixels (see docs/knn.md)
 DEFAULT_KNN_WEIGHTS = "distance"
 
 
@@ -53,15 +55,14 @@ def checkpoint_predictor(checkpoint) -> Predictor:
 
 
 def knn_predictor(
-    dataset: Dataset, train_limit: int | None = DEFAULT_KNN_TRAIN_LIMIT, k: int = DEFAULT_KNN_K,
-    weights: str = DEFAULT_KNN_WEIGHTS,
+    dataset: Dataset, train_limit: int | None = DEFAULT_KNN_TRAIN_LIMIT, config: KNNPipelineConfig | None = None,
 ) -> Predictor:
-    """A k-NN on raw pixels fitted to the first ``train_limit`` training images (all when None)."""
-    from digitlab.knn import KNNClassifier, flatten_images
-
+    """The k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) fitted to the first
+    ``train_limit`` training images (all when None)."""
+    config = config or KNNPipelineConfig(n_neighbors=DEFAULT_KNN_K, weights=DEFAULT_KNN_WEIGHTS)
     reference = dataset.train.head(train_limit)
-    knn = KNNClassifier(k, weights=weights).fit(flatten_images(reference.images), reference.labels)
-    return lambda images: torch.as_tensor(np.asarray(knn.predict(flatten_images(images))), dtype=torch.int64)
+    model = build_pipeline(config).fit(flatten_images(reference.images), reference.labels.numpy())
+    return lambda images: torch.as_tensor(np.asarray(model.predict(flatten_images(images))), dtype=torch.int64)
 
 
 def sweep_strengths(

@@ -10,11 +10,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+
+if TYPE_CHECKING:
+    from digitlab.knn.pipeline import KNNPipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +86,21 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
         name = folder.relative_to(models_dir).as_posix() if folder != Path(models_dir) else folder.name
         try:
             models.append(from_checkpoint(folder, name=name))
-        except (DigitlabError, OSError, ValueError, KeyError) as error:
-            log.warning("skipping checkpoint %s: %s", folder, error)
+        except Exception as error:  # noqa: BLE001 - one bad folder must not take the server down; one line says why
+            log.warning("skipping checkpoint %s: %s", folder, " ".join(str(error).split()) or type(error).__name__)
     return models
 
 
-def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHBORS) -> LoadedModel:
-    """Fit a k-NN on the first ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
+def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | None = None) -> LoadedModel:
+    """Fit the k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) on the first
+    ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
-    from digitlab.knn import KNNClassifier, flatten_images
+    from digitlab.knn import KNNPipelineConfig, build_pipeline, flatten_images
 
+    config = config or KNNPipelineConfig(n_neighbors=KNN_NEIGHBORS, weights="distance")
     data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
-    # Raw uint8 pixels, flattened: k-NN's exact integer search, faster than floats and with the
-    # same neighbours (scaling every pixel by 1/255 changes no distance ranking nor the weight ratios).
-    knn = KNNClassifier(n_neighbors, weights="distance").fit(flatten_images(data.train.images), data.train.labels.numpy())
+    # uint8 pixels, flattened: scaling every pixel by 1/255 changes no distance ranking nor the weight ratios.
+    knn = build_pipeline(config).fit(flatten_images(data.train.images), data.train.labels.numpy())
     accuracy = float(knn.score(flatten_images(data.test.images), data.test.labels.numpy()))
     columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order
 
@@ -105,7 +110,7 @@ def fit_knn(dataset: str, train_limit: int | None, n_neighbors: int = KNN_NEIGHB
         return shares
 
     return LoadedModel(
-        name=f"{dataset}-knn{n_neighbors}",
+        name=f"{dataset}-knn{config.n_neighbors}",
         kind="knn",
         dataset=dataset,
         classes=data.classes,

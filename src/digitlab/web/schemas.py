@@ -20,7 +20,7 @@ OutputImage = Annotated[list[OutputRow], Field(min_length=1, max_length=MAX_PREP
 class ArrayInput(BaseModel):
     """A 28x28 image as JSON: rows of pixel values 0..255 (either ink polarity)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: "12" and true are not pixel values
 
     image: ImageRows = Field(description="28 rows of 28 pixel values in 0..255")
 

@@ -1,0 +1,134 @@
+"""THE k-NN pipeline: one typed config, one builder, used by the CLI, the lab, robustness scoring and the web app.
+
+A :class:`KNNPipelineConfig` holds everything that decides a k-NN's predictions; :func:`build_pipeline`
+turns it into a scikit-learn Pipeline of the steps in :mod:`digitlab.knn.transforms`, in a fixed order::
+
+    Deskew -> Blur -> PCA -> KNNClassifier                         (shifts = 0)
+    Deskew -> Blur -> ShiftedCopies(PCA -> KNNClassifier)          (shifts > 0)
+
+Every step is only there when asked for. Shifted training copies sit after deskewing (deskewing moves
+every digit's centre of mass to the middle, so it would undo a shift made before it) and after
+blurring (blur and shift commute, so blurring the originals is 1/9 of the work).
+
+>>> config = KNNPipelineConfig(n_neighbors=3, weights="distance", deskew=True, pca=50)
+>>> [name for name, _ in build_pipeline(config).steps]
+['deskew', 'pca', 'knn']
+>>> KNNPipelineConfig.from_dict(config.to_dict()) == config
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+from sklearn.pipeline import Pipeline
+
+from digitlab.errors import DigitlabError
+from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS, KNNClassifier
+from digitlab.knn.search import METRICS
+from digitlab.knn.shifted import ShiftedCopies
+from digitlab.knn.transforms import PCA, Blur, Deskew
+
+# Deskewed pixels stay floats. Chosen on validation accuracy (5,000 images held out of MNIST's
+# training set, see docs/knn.md "Deskewing"): rounding them back to 0..255 (so the exact int8
+# kernel can run) cost accuracy or gained nothing, and int8 is not the fast kernel on every CPU.
+DESKEW_ROUNDS_TO_PIXELS = False
+
+
+@dataclass(frozen=True)
+class KNNPipelineConfig:
+    """One k-NN setting: every choice that decides its predictions (the device only decides speed)."""
+
+    n_neighbors: int = 5  # neighbours that vote (scikit-learn's default)
+    weights: str = "uniform"  # "uniform" (one vote each) or "distance" (1/d votes)
+    metric: str = "euclidean"  # euclidean, manhattan, cosine or minkowski
+    p: float = 2  # Minkowski power, used when metric="minkowski"
+    deskew: bool = False  # straighten slanted digits first (image moments), as in LeCun's table
+    blur: float = 0.0  # Gaussian blur sigma in pixels after deskewing; 0 = no blur
+    shifts: int = 0  # also store every training image shifted by up to this many pixels each way: (2s+1)^2 copies
+    pca: int = 0  # project onto this many principal components (fitted on the training images); 0 = raw pixels
+
+    def __post_init__(self) -> None:
+        checks = [
+            (isinstance(self.n_neighbors, int) and not isinstance(self.n_neighbors, bool) and self.n_neighbors >= 1,
+             "n_neighbors", "a whole number of at least 1"),
+            (self.weights in WEIGHTS, "weights", f"one of {', '.join(WEIGHTS)}"),
+            (self.metric in METRICS, "metric", f"one of {', '.join(METRICS)}"),
+            (isinstance(self.p, int | float) and not isinstance(self.p, bool) and self.p >= 1, "p", "a number of at least 1"),
+            (isinstance(self.deskew, bool), "deskew", "true or false"),
+            (isinstance(self.blur, int | float) and not isinstance(self.blur, bool) and self.blur >= 0, "blur", "a sigma >= 0 (0: none)"),
+            (isinstance(self.shifts, int) and not isinstance(self.shifts, bool) and self.shifts >= 0, "shifts", "a whole number >= 0 (0: none)"),
+            (isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca >= 0, "pca", "a whole number >= 0 (0: raw pixels)"),
+        ]
+        for ok, name, expected in checks:
+            if not ok:
+                raise DigitlabError(f"k-NN setting {name}={getattr(self, name)!r} is invalid: expected {expected}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KNNPipelineConfig:
+        """From a dict such as the lab's ``knn_options``; unknown keys fail, naming the known ones.
+
+        ``pca`` may be None (old tune rows and configs) for raw pixels.
+        """
+        known = [field.name for field in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise DigitlabError(f"unknown k-NN settings {unknown}; known: {', '.join(known)}")
+        data = dict(data)
+        if data.get("pca") is None:
+            data.pop("pca", None)
+        return cls(**data)
+
+    def search_dict(self) -> dict[str, Any]:
+        """The settings that decide which neighbours are found (all but the vote weighting)."""
+        return {name: value for name, value in self.to_dict().items() if name != "weights"}
+
+    def with_options(self, **changes: Any) -> KNNPipelineConfig:
+        return replace(self, **changes)
+
+    def label(self) -> str:
+        """Short human-readable name, e.g. ``k=4 distance euclidean deskew blur=1 shifts=1 pca=50``."""
+        metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
+        steps = [f"k={self.n_neighbors}", self.weights, metric, "deskew" if self.deskew else "",
+                 f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "",
+                 f"pca={self.pca}" if self.pca else "raw"]
+        return " ".join(step for step in steps if step)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto",
+                   batch_size: int = DEFAULT_BATCH_SIZE) -> Pipeline:
+    """The scikit-learn Pipeline for ``config`` (unfitted); ``device`` and ``batch_size`` only decide speed."""
+    steps: list[tuple[str, Any]] = []
+    if config.deskew:
+        steps.append(("deskew", Deskew(round_to_pixels=DESKEW_ROUNDS_TO_PIXELS)))
+    if config.blur:
+        steps.append(("blur", Blur(sigma=config.blur)))
+    tail: list[tuple[str, Any]] = [("pca", PCA(config.pca))] if config.pca else []
+    knn = KNNClassifier(config.n_neighbors, weights=config.weights, metric=config.metric, p=config.p,
+                        device=str(device), batch_size=batch_size)
+    if config.shifts:
+        estimator = Pipeline([*tail, ("knn", knn)]) if tail else knn
+        return Pipeline([*steps, ("shifted", ShiftedCopies(estimator, shift=config.shifts))])
+    return Pipeline([*steps, *tail, ("knn", knn)])
+
+
+def classifier(pipeline: Pipeline) -> KNNClassifier | ShiftedCopies:
+    """The last step: answers ``kneighbors`` and ``predict_from_neighbors`` on the features before it."""
+    return pipeline.steps[-1][1]
+
+
+def features_before_search(pipeline: Pipeline, X) -> Any:
+    """``X`` through every fitted step before the classifier."""
+    for _, step in pipeline.steps[:-1]:
+        X = step.transform(X)
+    return X
