@@ -8,6 +8,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 
+@pytest.fixture(autouse=True)
+def probe_in_memory(monkeypatch):
+    """Kernel probes stay in the process: tests never write the user's cache."""
+    monkeypatch.setenv("DIGITLAB_KNN_PROBE_CACHE", "0")
+
+
 @pytest.fixture
 def tied_data():
     """Integer features 0..2 (so many exactly equal distances) plus duplicated training rows."""
@@ -26,6 +32,15 @@ def smooth_data():
     X = rng.normal(size=(300, 8))
     y = (X[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int) + 2 * (X[:, 1] > 0)
     return X, y, rng.normal(size=(80, 8))
+
+
+@pytest.fixture
+def pixel_data():
+    """uint8 digits-like data: few grey levels (many exact ties), duplicates, 64 features."""
+    rng = np.random.default_rng(2)
+    X = (rng.integers(0, 3, (600, 64)) * 127).astype(np.uint8)
+    X[300:380] = X[:80]
+    return X, rng.integers(0, 5, 600), (rng.integers(0, 3, (150, 64)) * 127).astype(np.uint8)
 
 
 @pytest.fixture

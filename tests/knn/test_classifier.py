@@ -58,7 +58,7 @@ def test_float32_features_equal_scikit_learn(smooth_data, single_thread):
     assert np.array_equal(ours.predict(queries), theirs.predict(queries))
 
 
-def test_uint8_pixels_take_the_exact_int8_path_and_agree_with_floats(tied_data):
+def test_uint8_pixels_take_an_exact_pixel_kernel_and_agree_with_floats(tied_data):
     X, y, queries = tied_data
     pixels = KNNClassifier(5).fit(X.astype(np.uint8) * 100, y)
     floats = KNNClassifier(5).fit(X * 100 + 0.0, y)

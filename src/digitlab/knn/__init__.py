@@ -8,6 +8,7 @@
 0.9717
 """
 
+from digitlab.knn.choice import set_kernel
 from digitlab.knn.classifier import KNNClassifier, flatten_images, vote
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 from digitlab.knn.search import NeighborIndex
@@ -15,4 +16,4 @@ from digitlab.knn.copies import TrainingCopies
 from digitlab.knn.transforms import PCA, Blur, Deskew, deskew_images
 
 __all__ = ["PCA", "Blur", "Deskew", "KNNClassifier", "KNNPipelineConfig", "NeighborIndex", "TrainingCopies", "build_pipeline",
-           "deskew_images", "flatten_images", "vote"]
+           "deskew_images", "flatten_images", "set_kernel", "vote"]

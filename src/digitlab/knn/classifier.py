@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from digitlab.knn.choice import KERNELS
 from digitlab.knn.search import METRICS, NeighborIndex, effective_metric, resolve_device
 from digitlab.knn.threads import one_thread
 
@@ -40,6 +41,10 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Where distances are computed: ``"auto"`` picks CUDA when available, else the CPU.
     batch_size : int, default=1024
         Queries scored at once. Extra memory is ``batch_size x n_train`` 4-byte scores.
+    kernel : {"auto", "int8", "float32", "pruned"}, default="auto"
+        How euclidean distances are computed (all give the same predictions): ``"auto"`` measures
+        this machine once and picks the fastest (see :mod:`digitlab.knn.choice`); the others force
+        one. ``"auto"`` also follows ``digitlab.knn.set_kernel`` and ``$DIGITLAB_KNN_KERNEL``.
 
     Attributes
     ----------
@@ -55,6 +60,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         The device chosen in ``fit``.
     index_ : NeighborIndex
         The training data, prepared for search.
+    kernel_ : str
+        The kernel that serves the search (``"int8"``, ``"float32"``, ``"pruned"``; ``"cdist"`` for
+        manhattan and Minkowski, ``"float32"`` for cosine).
 
     Examples
     --------
@@ -76,6 +84,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         p: float = 2,
         device: str | torch.device = "auto",
         batch_size: int = DEFAULT_BATCH_SIZE,
+        kernel: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.weights = weights
@@ -83,6 +92,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         self.p = p
         self.device = device
         self.batch_size = batch_size
+        self.kernel = kernel
 
     def fit(self, X, y) -> KNNClassifier:
         """Remember the training data (X: (n_samples, n_features) numbers, y: n_samples labels)."""
@@ -93,7 +103,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         self.effective_metric_ = effective_metric(self.metric, self.p)
         self.device_ = resolve_device(self.device)
         self.n_samples_fit_ = len(X)
-        self.index_ = NeighborIndex(to_tensor(X), self.metric, self.p, self.device_, self.batch_size)
+        self.index_ = NeighborIndex(to_tensor(X), self.metric, self.p, self.device_, self.batch_size, self.kernel)
+        choice = self.index_.choice
+        self.kernel_ = choice.kernel if choice else ("float32" if self.effective_metric_ == "cosine" else "cdist")
         self._labels = torch.from_numpy(encoded.astype(np.int64).ravel())
         return self
 
@@ -160,6 +172,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
         if not isinstance(self.p, Real) or isinstance(self.p, bool) or math.isnan(self.p) or self.p < 1:
             raise ValueError(f"p must be a number >= 1 (Minkowski is not a metric below 1), got {self.p!r}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
         if not isinstance(self.batch_size, Integral) or isinstance(self.batch_size, bool) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         try:

@@ -3,12 +3,17 @@
 Each kernel turns a query block (B, D) into a score block (B, N_padded) whose order per row is the
 order of the true distances, plus the conversion from scores to the distances scikit-learn reports.
 
-- :class:`PixelEuclidean`: integer pixels 0..255. Both sides are shifted by -128 into int8, which
-  leaves distances unchanged, and ``|b|^2 - 2 a.b`` is computed with an int8 x int8 -> int32 matrix
-  product: exact integers, so ties are real ties, and the fastest product this CPU has.
+- :class:`PixelEuclidean`: integer pixels 0..255. Both sides are shifted by -128, which leaves
+  distances unchanged, and ``|b|^2 - 2 a.b`` is computed exactly in integers, so ties are real ties.
+  The product ``a.b`` runs either as int8 x int8 -> int32 (``torch._int_mm``: fast with AVX-512
+  VNNI, AMX or a GPU, about 1 GOP/s on an AVX2-only CPU) or as a float32 product, which is exact
+  too: each of the 784 terms is at most 128^2, so every partial sum is an integer below 2^24.
+  :mod:`digitlab.knn.choice` measures which is faster on the running machine.
 - :class:`FloatEuclidean`: any other real data, euclidean or cosine. A float32 matrix product
   proposes candidates, which are then re-ranked with float64 distances; a rigorous rounding bound
   says whether the true k nearest can have been missed, and such rows are recomputed in full.
+- Both give exact squared distances of chosen candidates (``candidate_distances``), which the
+  lower-bound pruning of :mod:`digitlab.knn.pruning` uses.
 - :class:`Minkowski`: manhattan and other p: ``torch.cdist`` without the matrix-product shortcut,
   in float32 when that is provably exact (integer data, small sums), else float64.
 """
@@ -21,6 +26,8 @@ import torch
 
 PIXEL_MAX = 255
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
+PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
+PRODUCT_CHUNK = 4096  # references per float32 product before its exact conversion to int32 (16 MB per 1,024 queries)
 INT_PAD_SCORE = 2**30  # score of padding references: above any real int32 score (see fits_int8_product)
 FLOAT_PAD_SCORE = 1e30  # the same for float32 scores of data scaled to about 1
 FLOAT32_EXACT_INTEGER = 2**24  # float32 holds every integer up to this exactly
@@ -46,6 +53,12 @@ def fits_int8_product(n_features: int) -> bool:
     return worst_score < INT_PAD_SCORE
 
 
+def fits_float32_product(n_features: int) -> bool:
+    """Whether a float32 product of ``n_features`` shifted pixels is exact: every partial sum is an
+    integer of magnitude at most ``n_features * 128^2``, exactly representable below 2^24."""
+    return n_features * PIXEL_OFFSET**2 < FLOAT32_EXACT_INTEGER
+
+
 def padded_width(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
@@ -60,28 +73,33 @@ def matmul_unit_roundoff(device: torch.device) -> float:
 
 
 class PixelEuclidean:
-    """Exact squared euclidean distances of integer pixels by an int8 matrix product."""
+    """Exact squared euclidean distances of integer pixels, by an int8 or an exact float32 product."""
 
     is_exact = True
     score_dtype = torch.int32
 
-    def __init__(self, references: torch.Tensor, width: int, device: torch.device) -> None:
+    def __init__(self, references: torch.Tensor, width: int, device: torch.device, product: str = "int8") -> None:
+        if product not in PRODUCTS:
+            raise ValueError(f"product must be one of {PRODUCTS}, got {product!r}")
         n, d = references.shape
-        self.features = padded_width(d, 8)  # int8 products want a multiple of 8 columns (CUDA)
-        shifted = torch.zeros(width, self.features, dtype=torch.int8, device=device)  # padding rows stay 0
+        self.product = product
+        self.storage = torch.int8 if product == "int8" else torch.float32
+        self.features = padded_width(d, 8) if product == "int8" else d  # int8 products want a multiple of 8 columns (CUDA)
+        shifted = torch.zeros(width, self.features, dtype=self.storage, device=device)  # padding rows stay 0
         shifted[:n, :d] = self.shift(references.to(device))
-        self.references = shifted  # (N_padded, D_padded) int8
+        self.references = shifted  # (N_padded, D_padded) int8 or float32, values -128..127
         self.reference_terms = shifted.to(torch.int32).square().sum(dim=1, dtype=torch.int32)  # (N_padded,) |b'|^2
         self.reference_terms[n:] = INT_PAD_SCORE
-        self.device = device
+        self.n, self.device = n, device
 
     def shift(self, pixels: torch.Tensor) -> torch.Tensor:
-        return (pixels.to(torch.int16) - PIXEL_OFFSET).to(torch.int8)
+        return (pixels.to(torch.int16) - PIXEL_OFFSET).to(self.storage)
 
     def prepare(self, block: torch.Tensor) -> torch.Tensor:
         # CUDA's int8 product wants the query count (the product's last dimension) a multiple of 8
-        rows = padded_width(max(len(block), 1), 8) if self.device.type == "cuda" else len(block)
-        queries = torch.zeros(rows, self.features, dtype=torch.int8, device=self.device)
+        cuda_int8 = self.device.type == "cuda" and self.product == "int8"
+        rows = padded_width(max(len(block), 1), 8) if cuda_int8 else len(block)
+        queries = torch.zeros(rows, self.features, dtype=self.storage, device=self.device)
         queries[: len(block), : block.shape[1]] = self.shift(block)
         return queries
 
@@ -92,12 +110,29 @@ class PixelEuclidean:
         block as the product's second operand the int8 product runs about a quarter faster.
         """
         out = buffer[: len(self.references) * len(queries)].view(len(self.references), len(queries))
-        torch._int_mm(self.references, queries.T, out=out)  # a'.b', exact in int32
+        if self.product == "int8":
+            torch._int_mm(self.references, queries.T, out=out)  # a'.b', exact in int32
+        else:
+            scratch = torch.empty(min(PRODUCT_CHUNK, len(out)), len(queries), device=self.device)
+            for start in range(0, len(out), PRODUCT_CHUNK):  # exact float32 a'.b', converted to int32 exactly
+                part = scratch[: min(PRODUCT_CHUNK, len(out) - start)]
+                out[start : start + len(part)].copy_(torch.mm(self.references[start : start + len(part)], queries.T, out=part))
         return torch.add(self.reference_terms.unsqueeze(1), out, alpha=-2, out=out).T
 
     def distances(self, scores: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         own = queries.to(torch.int64).square().sum(dim=1, keepdim=True)  # (B, 1) |a'|^2
         return (scores.to(torch.int64) + own).to(torch.float64).sqrt()
+
+    def candidate_distances(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """Exact squared distances (B, C) float64 of the references at ``columns`` (B, C); padding: inf."""
+        dtype = torch.float32 if fits_float32_product(self.features) else torch.float64  # exact either way
+        rows, count = columns.shape
+        candidates = self.references.index_select(0, columns.flatten()).view(rows, count, -1).to(dtype)  # (B, C, D')
+        queries = queries[:rows]
+        products = torch.bmm(candidates, queries.to(dtype).unsqueeze(2)).squeeze(2)  # (B, C) exact a'.b'
+        own = queries.to(torch.int64).square().sum(dim=1, keepdim=True)  # (B, 1) |a'|^2
+        squared = self.reference_terms[columns].to(torch.int64) + own - 2 * products.to(torch.int64)
+        return squared.to(torch.float64).masked_fill(columns >= self.n, math.inf)
 
 
 class FloatEuclidean:
@@ -162,6 +197,10 @@ class FloatEuclidean:
         else:
             values = (candidates - queries.unsqueeze(1)).square().sum(dim=2)
         return values.masked_fill(columns >= n, math.inf)  # padding references are never neighbours
+
+    def candidate_distances(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """float64 squared distances (B, C) at ``columns`` (euclidean only), the pruned search's exact step."""
+        return self.exact(queries, columns)
 
     def exact_all(self, query: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """float64 distances (N,) of one query to every reference, chunked to bound memory."""

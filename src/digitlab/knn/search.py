@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import torch
 
+from digitlab.knn.choice import Choice, check_kernel, choose, requested_kernel
 from digitlab.knn.kernels import (
     FloatEuclidean,
     Minkowski,
     PixelEuclidean,
-    fits_int8_product,
+    fits_float32_product,
     is_pixel_data,
     padded_width,
 )
-from digitlab.knn.select import grouped_smallest_k, heap_select, smallest_k
+from digitlab.knn.pruning import PrunedEuclidean, search_pruned
+from digitlab.knn.select import GROUP, grouped_smallest_k, heap_select, smallest_k
 from digitlab.knn.threads import one_thread
 
-GROUP = 32  # references per group in the two-stage selection: one pass over a row, then 32*k entries
 METRICS = ("euclidean", "manhattan", "cosine", "minkowski")
 
 
@@ -63,6 +64,7 @@ class NeighborIndex:
         p: float = 2,
         device: str | torch.device = "cpu",
         batch_size: int = 1024,
+        kernel: str = "auto",
     ) -> None:
         self.metric = effective_metric(metric, p)
         self.p = {"euclidean": 2.0, "manhattan": 1.0}.get(self.metric, float(p))
@@ -72,48 +74,71 @@ class NeighborIndex:
         self.width = padded_width(self.n, GROUP)  # score columns: references plus padding
         self.references = references  # kept on the CPU for kernels built later (float queries)
         self.pixels = is_pixel_data(references)
-        self.kernel = self._build_kernel(pixel_queries=self.pixels)
+        self.requested = check_kernel(kernel)
+        self.kernel, self.choice = self._build_kernel(pixel_queries=self.pixels)  # choice: None for other metrics
         self._float_kernel = None  # for real-valued queries against pixel references, built on demand
 
-    def _build_kernel(self, pixel_queries: bool):
-        if self.metric == "euclidean" and self.pixels and pixel_queries and fits_int8_product(self.n_features):
-            return PixelEuclidean(self.references, self.width, self.device)
-        if self.metric in ("euclidean", "cosine"):
-            return FloatEuclidean(self.references, self.width, self.device, cosine=self.metric == "cosine")
+    def _build_kernel(self, pixel_queries: bool) -> tuple[object, Choice | None]:
+        if self.metric == "euclidean":
+            choice = choose(requested_kernel(self.requested), self.pixels and pixel_queries, self.n, self.n_features, self.device)
+            full = self._full_kernel(choice.product, choice.data == "pixels")
+            pruned = choice.kernel == "pruned"
+            return (PrunedEuclidean(self.references, self.width, self.device, full) if pruned else full), choice
+        if self.metric == "cosine":
+            return FloatEuclidean(self.references, self.width, self.device, cosine=True), None
         integer = not self.references.is_floating_point() or bool(torch.equal(self.references, self.references.round()))
-        return Minkowski(self.references, self.width, self.device, self.p, integer=integer)
+        return Minkowski(self.references, self.width, self.device, self.p, integer=integer), None
+
+    def _full_kernel(self, product: str, pixels: bool):
+        if pixels and (product == "int8" or fits_float32_product(self.n_features)):
+            return PixelEuclidean(self.references, self.width, self.device, product=product)
+        return FloatEuclidean(self.references, self.width, self.device, cosine=False)
 
     def _kernel_for(self, queries: torch.Tensor):
-        if not isinstance(self.kernel, PixelEuclidean) or is_pixel_data(queries):
+        if not self.pixels or self.choice is None or self.choice.data != "pixels" or is_pixel_data(queries):
             return self.kernel
         if self._float_kernel is None:
-            self._float_kernel = self._build_kernel(pixel_queries=False)
+            self._float_kernel, _ = self._build_kernel(pixel_queries=False)
         return self._float_kernel
 
     def query(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Distances (Q, k) float64 and indices (Q, k) int64 of the k nearest references, on the CPU."""
         if not 1 <= k <= self.n:
             raise ValueError(f"k must be in 1..{self.n} (the number of references), got {k}")
-        kernel = self._kernel_for(queries)
+        if not len(queries):
+            return torch.empty(0, k, dtype=torch.float64), torch.empty(0, k, dtype=torch.int64)
+        return self._search(self._kernel_for(queries), queries, k)
+
+    def _search(self, kernel, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = min(self.batch_size, len(queries))
         buffer = torch.empty(padded_width(rows, 8) * self.width, dtype=kernel.score_dtype, device=self.device)  # reused by every block
-        search = _search_exact if kernel.is_exact else _search_refined
-        distances, indices = [], []
+        distances, indices, unsettled = [], [], []
         for start in range(0, len(queries), self.batch_size):
             chunk = queries[start : start + self.batch_size]
             with one_thread():  # a block of queries is small work
                 block = kernel.prepare(chunk)
-            found = search(kernel, block, k, buffer, len(chunk))
-            distances.append(found[0].cpu())
-            indices.append(found[1].cpu())
-        if not distances:
-            return torch.empty(0, k, dtype=torch.float64), torch.empty(0, k, dtype=torch.int64)
-        return torch.cat(distances), torch.cat(indices)
+            if isinstance(kernel, PrunedEuclidean):
+                found_distances, found_indices, redo = search_pruned(kernel, block, k, buffer, len(chunk))
+                unsettled.append(redo.cpu() + start)
+            else:
+                found_distances, found_indices = search_block(kernel, block, k, buffer, len(chunk))
+            distances.append(found_distances.cpu())
+            indices.append(found_indices.cpu())
+        distances, indices = torch.cat(distances), torch.cat(indices)
+        if unsettled and len(redo := torch.cat(unsettled)):
+            # rows the bounds could not vouch for, all blocks together: one more pass over the references
+            distances[redo], indices[redo] = self._search(kernel.full, queries[redo], k)
+        return distances, indices
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_float_kernel"] = None  # rebuilt on demand; keeps pickles small
         return state
+
+
+def search_block(kernel, block, k: int, buffer: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest of one prepared block, for the kernels that settle every row themselves."""
+    return (_search_exact if kernel.is_exact else _search_refined)(kernel, block, k, buffer, rows)
 
 
 def _search_exact(kernel, block: torch.Tensor, k: int, buffer: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,8 @@ import torch
 
 from digitlab.knn.threads import one_thread
 
+GROUP = 32  # columns per group in the two-stage selection: one pass over a row, then 32*k entries
+
 
 def smallest_k(values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Columns (B, k) of the k first entries of each row of ``values`` (B, N) in (value, column) order.
@@ -50,6 +52,26 @@ def grouped_smallest_k(scores: torch.Tensor, k: int, group: int) -> tuple[torch.
         # A tie at the k-th place sits either among the candidates or in the best group left out.
         tied = (firsts[:, k] == kth) | (group_firsts[:, k] <= kth)
         return candidates.gather(1, picked[:, :k]), tied
+
+
+def smallest_with_bound(scores: torch.Tensor, k: int, group: int = GROUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """Columns (B, k) of k smallest scores per row (any order among equal ones) and the smallest
+    score left out (B,): every other column scores at least that. Needs more than k columns.
+
+    The same grouping as :func:`grouped_smallest_k`: entries left out lie either in a kept group,
+    after the k-th candidate, or in a group whose minimum is at least the (k+1)-th group minimum.
+    """
+    batch, width = scores.shape
+    if width % group or width // group < 2 * k:
+        values, columns = scores.topk(k + 1, dim=1, largest=False, sorted=True)
+        return columns[:, :k], values[:, k]
+    group_min = _group_minima(scores, group)  # (B, n_groups), on all threads
+    with one_thread():
+        group_firsts, kept = group_min.topk(k + 1, dim=1, largest=False, sorted=True)
+        offsets = torch.arange(group, device=scores.device)
+        candidates = (kept[:, :k].unsqueeze(2) * group + offsets).view(batch, k * group)
+        firsts, picked = scores.gather(1, candidates).topk(k + 1, dim=1, largest=False, sorted=True)
+        return candidates.gather(1, picked[:, :k]), torch.minimum(firsts[:, k], group_firsts[:, k])
 
 
 def _first(values: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:

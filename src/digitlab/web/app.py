@@ -4,7 +4,7 @@
     GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
     POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities
     GET  /api/health     liveness, for scripts that wait for the server
-    GET  /openapi.json   the schema (FastAPI), /docs the interactive version
+    GET  /openapi.json   the schema (FastAPI's /docs and /redoc are off: they load their scripts from a CDN)
 
 Bad input is a 4xx with ``{"detail": ..., "error": ...}``, never a 500; bodies are capped (413).
 """
@@ -24,10 +24,12 @@ from PIL import Image
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
+from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from digitlab.web.models import LoadedModel, load_models_dir
 from digitlab.web.predictor import Predictor
@@ -37,6 +39,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 INLINE_MAX_BYTES = 256 * 1024  # the page sends ~10 kB PNGs; larger files are photos
 INLINE_MAX_PIXELS = 1024 * 1024  # decoding and preparing 1 megapixel takes ~5 ms; the page's canvas has 0.08
+LARGE_DECODES = 2  # large images prepared at once (each may hold up to preprocess.MAX_DECODED_BYTES); the rest wait
 MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
 UPLOAD_FIELD = "file"
 PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
@@ -115,6 +118,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_batch: int = DEFAULT_MAX_BATCH,
     title: str = "digitlab",
+    max_in_flight: int = MAX_IN_FLIGHT,
 ) -> FastAPI:
     """Build the app around already loaded models, or the checkpoints below a folder.
 
@@ -126,8 +130,11 @@ def create_app(
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
-    app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.")
+    app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
+                  docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
+    app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
+    large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
     app.state.predictor = predictor
     app.state.batcher = batcher
 
@@ -143,6 +150,16 @@ def create_app(
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = "invalid_array" if error.status_code == 422 else ERROR_CODES.get(error.status_code, "error")
         return error_response(error.status_code, str(error.detail), code, error.headers)  # keeps 405's Allow
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        # A bug, not bad input: still JSON for the page and scripts (the traceback goes to the log).
+        return error_response(500, "internal error: the server could not answer this request", "internal")
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, error: ClientDisconnect) -> Response:
+        # An abandoned upload (tab closed, body deadline passed): nobody is left to answer, nothing to log.
+        return Response(status_code=499)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -165,7 +182,7 @@ def create_app(
         if quick_to_prepare(source):
             result = await batcher.submit(source)  # together with the drawings waiting beside it
         else:
-            result = await anyio.to_thread.run_sync(predictor.predict, source)
+            result = await anyio.to_thread.run_sync(predictor.predict, source, limiter=large_decodes)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class LoadedModel:
 
     name: str  # unique on the page, e.g. the checkpoint folder "mnist-cnn"
     kind: str  # architecture ("mlp", "cnn", ...) or "knn"
-    dataset: str  # "mnist" or "fashion-mnist": decides class names and preprocessing
+    dataset: str  # a catalog name ("mnist", ...): its entry decides how a drawing is prepared
     classes: tuple[str, ...]  # index = label
     test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
     num_parameters: int | None  # learned parameters (k-NN has none: None)
@@ -62,7 +63,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     return LoadedModel(
         name=name or Path(path).name,
         kind=checkpoint.model_name,
-        dataset=checkpoint.dataset or "mnist",  # checkpoints saved without a dataset are MNIST runs
+        dataset=checkpoint.dataset or DEFAULT_DATASET,  # checkpoints saved without a dataset are MNIST runs
         classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,
@@ -85,8 +86,8 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
         name = folder.relative_to(models_dir).as_posix() if folder != Path(models_dir) else folder.name
         try:
             models.append(from_checkpoint(folder, name=name))
-        except (DigitlabError, OSError, ValueError, KeyError) as error:
-            log.warning("skipping checkpoint %s: %s", folder, error)
+        except Exception as error:  # noqa: BLE001 - one bad folder must not take the server down; one line says why
+            log.warning("skipping checkpoint %s: %s", folder, " ".join(str(error).split()) or type(error).__name__)
     return models
 
 

@@ -1,4 +1,4 @@
-"""Run the app under uvicorn: one process, one torch thread, bounded concurrency."""
+"""Run the app under uvicorn: one process, one torch thread, bounded concurrency and client deadlines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
-MAX_CONCURRENT_CONNECTIONS = 64  # beyond this uvicorn answers 503 instead of queueing without end
+from digitlab.web.guard import GuardedH11Protocol
+
 KEEP_ALIVE_SECONDS = 5
 
 
@@ -26,7 +27,7 @@ def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning
         host=host,
         port=port,
         log_level=log_level,
-        limit_concurrency=MAX_CONCURRENT_CONNECTIONS,
+        http=GuardedH11Protocol,  # header and body deadlines; the app limits requests in flight (web.guard)
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
