@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.cli import data
+from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console, err_console
 from digitlab.experiments import SweepProgress, open_storage, pending_count, run_grid
 from digitlab.experiments.lab import SAVED_MODEL_SWEEPS, lab_sweeps, quicken
@@ -45,6 +46,7 @@ def lab(
     for sweep in sweeps:
         for point in sweep.points():
             check_config(sweep.base.with_params(point))
+    watch(store, [sweep.study_name for sweep in sweeps])  # a Ctrl-C says how many runs are kept
     pending = {sweep.study_name: pending_count(store, sweep) for sweep in sweeps}
     started = time.perf_counter()
     console.print(f"{sum(pending.values())} of {sum(len(s.points()) for s in sweeps)} runs to do "
@@ -81,6 +83,8 @@ def lab(
 
             run_grid(sweep, store, evaluate, SweepProgress(on_start=on_start, on_done=on_done))
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
+    if note := still_running_note(store, [sweep.study_name for sweep in sweeps]):
+        err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
     _write_reports(store, dataset.names(), reports, data_dir, cache_dir)
 
 
