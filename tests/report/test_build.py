@@ -170,7 +170,8 @@ def test_the_latest_study_of_a_sweep_wins(tmp_path, mnist):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
     evaluate = make_evaluate(mnist)
     for limit in (500, 1000):  # same name and dataset, different settings: two studies
-        run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn", train_limit=limit), {"seed": [0]}), storage, evaluate)
+        run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn", train_limit=limit, validation_size=100), {"seed": [0]}), storage,
+                 evaluate)
     chosen = load_sweeps(storage, "mnist")["cnn"]
     assert chosen.base["train_limit"] == 1000 and len(chosen.runs) == 1
 

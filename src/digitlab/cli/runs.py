@@ -51,7 +51,7 @@ def list_command(study: StudyOption = None, all_states: AllOption = False, stora
     console.print(table)
 
 
-@app.command("show", help="Everything stored about one run: config, metrics, per-epoch history.")
+@app.command("show", help="Everything stored about one run: its config, the resolved spec it ran, metrics, per-epoch history.")
 def show_command(run_id: Annotated[int, typer.Argument(help="Run id from 'runs list'.")], storage: StorageOption = None) -> None:
     run = get_run(open_storage(storage), run_id)
     record = run_record(run)

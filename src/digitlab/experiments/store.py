@@ -164,6 +164,12 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return self.result.get("metrics", {})
 
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        """The resolved spec the run ran (RunSpec.to_dict()); None for runs stored before runs kept one."""
+        spec = self.result.get("spec")
+        return spec if isinstance(spec, dict) else None
+
 
 def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:
     return Run(

@@ -31,9 +31,9 @@ from digitlab.report.knn import knn_section
 from digitlab.report.links import Links, count, dataset_title, percent, seconds
 from digitlab.report.networks import simple_section, untrained_section
 from digitlab.report.overview import (
-    OTHER_DATASET,
     compared,
     comparison_section,
+    other_dataset,
     other_dataset_section,
     row_of,
 )
@@ -86,7 +86,7 @@ def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, An
 def render_report(storage: RDBStorage, dataset: Dataset) -> str:
     """The whole page as a string."""
     sweeps = load_sweeps(storage, dataset.name)
-    other = OTHER_DATASET.get(dataset.name)
+    other = other_dataset(dataset.name)
     others = load_sweeps(storage, other) if other else {}
     links = Links()
     sections: list[Section] = [

@@ -11,7 +11,8 @@ from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Section, Table, Text, image, not_run
-from digitlab.report.links import Links, accuracy_percent, count, describe, setting_label, setting_value, target, train_seconds
+from digitlab.report.links import (Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target,
+                                   train_seconds)
 from digitlab.report.networks import confusion_of
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, described, listing, pivot, reach_sentence
@@ -57,11 +58,11 @@ def knn_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) ->
 
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
-    k = config_value(best.config, K, "?")
+    k = run_setting(best, K, "?")
     return Markup("Chosen by validation accuracy: k = {} neighbour{}, {} distance, {} votes, trained on {} images "
                   "and tested on {}, scores {}. Fitting takes {}; predicting the test set {}.").format(
-        k, "" if k == 1 else "s", config_value(best.config, "knn_options.metric", "euclidean"),
-        config_value(best.config, "knn_options.weights", "uniform"), links.metric(best, "train_size", count),
+        k, "" if k == 1 else "s", run_setting(best, "knn_options.metric", "euclidean"),
+        run_setting(best, "knn_options.weights", "uniform"), links.metric(best, "train_size", count),
         links.metric(best, "test_size", count), links.accuracy(best), links.train_time(best), links.predict_time(best))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Note, Section, Table, Text
 from digitlab.report.links import Links, dataset_title, describe, train_seconds
@@ -26,7 +27,11 @@ COMPARED = (
     ("robustness", "Network trained on augmented batches"),
 )
 UNTRAINED_LABEL = COMPARED[0][1]
-OTHER_DATASET = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
+
+
+def other_dataset(name: str) -> str | None:
+    """The dataset the report compares ``name`` with: its catalog entry's companion (Fashion-MNIST for MNIST)."""
+    return CATALOG[name].companion if name in CATALOG else None
 
 
 def compared(sweeps: dict[str, SweepRuns]) -> list[tuple[str, SweepRuns, Run]]:
@@ -58,9 +63,10 @@ def comparison_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: L
 
 def other_dataset_section(this: str, sweeps: dict[str, SweepRuns], others: dict[str, SweepRuns], links: Links) -> Section:
     """Part 7: the same models on the other dataset (Fashion-MNIST in the MNIST report, and back)."""
-    other = OTHER_DATASET.get(this, "")
+    other = other_dataset(this) or ""
     here_title, there_title = dataset_title(this), dataset_title(other)
-    section = Section("other-dataset", "7. Fashion-MNIST (Deel IV)" if this == "mnist" else "7. Compared with MNIST")
+    # The course's Deel IV moves from its first dataset (MNIST) to the companion.
+    section = Section("other-dataset", f"7. {there_title} (Deel IV)" if this == DEFAULT_DATASET else f"7. Compared with {there_title}")
     here, there = {label: run for label, _, run in compared(sweeps)}, {label: run for label, _, run in compared(others)}
     both = [label for _, label in COMPARED if label in here and label in there]
     if not both:

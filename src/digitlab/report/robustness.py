@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Note, Section, Table, Text, image
-from digitlab.report.links import Links, percent
+from digitlab.report.links import Links, percent, run_setting
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.robustness.figures import robustness_figure
 from digitlab.images.transforms import STRENGTH_LABELS
@@ -34,9 +34,9 @@ def run_label(run: Run) -> str:
     if config.get("kind") == "knn":
         limit = config.get("train_limit")
         reference = f", {limit:,} training images" if limit else ""
-        return f"k-NN (k={config_value(config, 'knn_options.n_neighbors', 5)}{reference})"
+        return f"k-NN (k={run_setting(run, 'knn_options.n_neighbors', '?')}{reference})"
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
-    augment = config_value(config, "train_options.augment", "")
+    augment = run_setting(run, "train_options.augment", "")
     return f"{name} + augmentation ({augment})" if augment else name
 
 
@@ -87,9 +87,9 @@ def augmentation_answer(runs: list[tuple[str, Run]], links: Links) -> list[Marku
     paragraphs = []
     for model, name in MODEL_LABELS.items():
         plain = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
-                 and not config_value(run.config, "train_options.augment", "")]
+                 and not run_setting(run, "train_options.augment", "")]
         augmented = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
-                      and config_value(run.config, "train_options.augment", "")]
+                      and run_setting(run, "train_options.augment", "")]
         if not plain or not augmented:
             continue
         before, after = plain[0], augmented[0]
@@ -111,7 +111,7 @@ def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None
     inverted = [(label, run, value) for label, run, value in inverted if value is not None]
     if not inverted:
         return None
-    trained_on_it = [item for item in inverted if "invert" in config_value(item[1].config, "train_options.augment", "")]
+    trained_on_it = [item for item in inverted if "invert" in run_setting(item[1], "train_options.augment", "")]
     others = [item for item in inverted if item not in trained_on_it]
     text = Markup("")
     if others:
