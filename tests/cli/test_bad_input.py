@@ -148,7 +148,7 @@ def test_runs_tables_show_percentages_only_for_accuracies(data_dir, tmp_path, ca
 def test_help_texts_keep_their_brackets(capsys):
     assert main(["sweep", "--help"]) == 0
     sweep_help = flat(capsys.readouterr().out)
-    assert "[base] settings and a [grid] of values" in sweep_help and "[default: the best available]" in sweep_help
+    assert "[base] settings and a [grid] of values" in sweep_help and "[default: sqlite:///runs/digitlab.sqlite3]" in sweep_help
     assert main(["lab", "--help"]) == 0
     assert "[default: the ones shipped with digitlab" in flat(capsys.readouterr().out)
 
@@ -157,21 +157,26 @@ def test_ctrl_c_in_a_sweep_says_what_is_kept_and_how_to_resume(data_dir, tmp_pat
     path = tmp_path / "knn.toml"
     path.write_text(KNN_SWEEP)
     url = f"sqlite:///{tmp_path}/runs.db"
-    real, calls = sweep_cli.run_experiment, []
+    real, calls = sweep_cli.evaluator, []
 
-    def interrupted_on_the_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # what a Ctrl-C during the second run raises
-        return real(*args, **kwargs)
+    def interrupted_on_the_second(**settings):
+        evaluate = real(**settings)
 
-    monkeypatch.setattr(sweep_cli, "run_experiment", interrupted_on_the_second)
+        def evaluate_or_stop(config, report):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # what a Ctrl-C during the second run raises
+            return evaluate(config, report)
+
+        return evaluate_or_stop
+
+    monkeypatch.setattr(sweep_cli, "evaluator", interrupted_on_the_second)
     assert main(["sweep", str(path), "--storage", url]) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "failed" not in caplog.text
     assert "interrupted: 1 finished run kept" in flat(err) and "run the same command again to resume" in flat(err)
 
-    monkeypatch.setattr(sweep_cli, "run_experiment", real)
+    monkeypatch.setattr(sweep_cli, "evaluator", real)
     assert main(["sweep", str(path), "--storage", url]) == 0
     assert "3 of 3 runs" in flat(capsys.readouterr().out)
 
