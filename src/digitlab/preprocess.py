@@ -16,8 +16,10 @@ read them. Used by ``digitlab predict`` and the web app; never prints.
 from __future__ import annotations
 
 import io
+import stat
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -29,6 +31,7 @@ CANVAS_SIZE = 28  # the default images' side (MNIST's); a dataset's catalog entr
 DIGIT_BOX = 20  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
 MAX_SIDE = 8192  # larger images are refused: no handwriting needs them, a bomb does
 MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo
+MAX_FILE_BYTES = 50 * 1024 * 1024  # an image file to read from disk; a phone photo is a few MB
 MAX_DECODED_BYTES = 64 * 1024 * 1024  # what PIL may hold for one decoded image: 24 MP gray or 16-bit, 16 MP colour
 NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # bytes per pixel; PIL keeps others in 4
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
@@ -58,6 +61,21 @@ class PreprocessResult:
     image: np.ndarray  # (28, 28) uint8, white ink on black, like the training data
     inverted: bool  # True when the input was dark ink on light paper and got negated
     ink_fraction: float  # share of the input's pixels that are ink (0..1)
+
+
+def read_image_file(path: str | Path) -> bytes:
+    """The bytes of an image file, refusing devices, pipes and files over ``MAX_FILE_BYTES``."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero or a pipe would be read until memory runs out
+            raise BadImage(f"cannot read image {path}: not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise BadImage(f"image file {path} is {info.st_size:,} bytes; at most {MAX_FILE_BYTES:,}")
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES)  # a file that grew meanwhile is cut, and then fails to decode
+    except OSError as error:
+        raise BadImage(f"cannot read image {path}: {error.strerror or error}") from error
 
 
 def decode_image(data: bytes) -> Image.Image:

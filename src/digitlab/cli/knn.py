@@ -32,7 +32,7 @@ from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.knn.search import METRICS
 from digitlab.knn.tuning import Grid, best_config, fit_line, scaling, search
 
-app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
+app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all

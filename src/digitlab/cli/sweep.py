@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.common import (
     DEFAULT,
     CacheDirOption,
@@ -47,6 +48,7 @@ def sweep(
     for point in spec.points():
         resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
+    watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
@@ -58,6 +60,8 @@ def sweep(
         table.add_row(str(run.id), *(str(run.params.get(k)) for k in spec.grid), _percent(metrics.get("val_accuracy")),
                       _percent(metrics.get("test_accuracy")), f"{metrics.get('train_seconds', 0):.1f}")
     console.print(table)
+    if note := still_running_note(store, [spec.study_name]):
+        err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
 def tune(

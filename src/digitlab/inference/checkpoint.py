@@ -150,9 +150,6 @@ def load_network(path: str | Path) -> SavedNetwork:
     if needed > MAX_NETWORK_BYTES:
         raise CheckpointError(f"checkpoint {folder}: its config describes a network of {needed:,} bytes; "
                               f"digitlab loads at most {MAX_NETWORK_BYTES:,}")
-    classes = manifest["classes"]
-    if classes and len(classes) != shapes.config.num_classes:
-        raise CheckpointError(f"checkpoint {folder} names {len(classes)} classes for a network with {shapes.config.num_classes} outputs")
     weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
     check_weights(folder, expected, weights)
     try:

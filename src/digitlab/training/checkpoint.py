@@ -168,4 +168,7 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     entry = manifest.get("files", {}).get("training_state")
     if entry is None or manifest.get("training_state") is None:
         raise CheckpointError(f"checkpoint {folder} holds no training state, so it cannot be resumed")
-    return unpack_state(manifest["training_state"], read_tensors(folder, entry))
+    try:
+        return unpack_state(manifest["training_state"], read_tensors(folder, entry))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a tensor reference that names nothing
+        raise CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error})") from None

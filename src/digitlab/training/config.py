@@ -7,6 +7,7 @@ whatever the network outputs, sigmoid/softmax included).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -41,6 +42,10 @@ class TrainConfig:
     notebook_faithful: bool = False  # allow CrossEntropyLoss on sigmoid/softmax outputs, as the course does
 
     def __post_init__(self) -> None:
+        for item in fields(self):  # inf passes every range check below and trains to NaN
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{item.name} must be a finite number, got {value!r}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -56,6 +56,8 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     checkpoint = load_network(path)
     model = checkpoint.model
     num_classes = model.config.num_classes
+    if checkpoint.classes and len(checkpoint.classes) != num_classes:  # the page names every output
+        raise DigitlabError(f"checkpoint {path} names {len(checkpoint.classes)} classes for a network with {num_classes} outputs")
 
     def probabilities(images: np.ndarray) -> np.ndarray:
         return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
