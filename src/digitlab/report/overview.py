@@ -24,6 +24,7 @@ COMPARED = (
     ("cnn", "CNN"),
     ("knn", "k-NN on raw pixels"),
     ("knn-preprocess", "k-NN with PCA / deskewing"),
+    ("knn-best", "k-NN, most accurate (deskew, blur, shifted copies, PCA)"),
     ("robustness", "Network trained on augmented batches"),
 )
 UNTRAINED_LABEL = COMPARED[0][1]
