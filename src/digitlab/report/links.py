@@ -26,6 +26,8 @@ SETTING_LABELS = {  # dotted config setting -> how the report names it
     "knn_options.metric": "distance",
     "knn_options.pca": "PCA components",
     "knn_options.deskew": "deskewed",
+    "knn_options.blur": "blur sigma",
+    "knn_options.shifts": "shifted copies (pixels)",
     "train_limit": "training images",
     "test_limit": "test images",
     "seed": "seed",
