@@ -19,8 +19,10 @@ def test_builtin_entries_hold_their_facts():
 
 
 def test_registered_dataset_is_known_and_loads(tmp_path, monkeypatch, tiny):
-    monkeypatch.setattr(catalog, "CATALOG", dict(catalog.CATALOG))  # leave the real catalog as it was
     spec = dataclasses.replace(tiny.spec, name="my-set", title="My set", train_changes={"mlp": {"epochs": 3}})
+    monkeypatch.delitem(catalog.CATALOG, "my-set", raising=False)
+    monkeypatch.setitem(catalog.CATALOG, "my-set", spec)  # so that the catalog forgets it after the test
+    del catalog.CATALOG["my-set"]
     assert register(spec) is spec and register(spec) is spec  # twice is harmless
     assert get_spec("my-set") is spec and dataset_names()[-1] == "my-set"
     assert recommended("mlp", "my-set") == TrainConfig(**{**recommended("mlp").to_dict(), "epochs": 3})

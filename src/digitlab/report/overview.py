@@ -64,7 +64,11 @@ def comparison_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: L
 
 def other_dataset_section(this: str, sweeps: dict[str, SweepRuns], others: dict[str, SweepRuns], links: Links) -> Section:
     """Part 7: the same models on the other dataset (Fashion-MNIST in the MNIST report, and back)."""
-    other = other_dataset(this) or ""
+    other = other_dataset(this)
+    if other is None:  # a dataset whose catalog entry names no companion
+        section = Section("other-dataset", "7. Compared with another dataset")
+        section.blocks.append(Note(f"The catalog entry of {dataset_title(this)} names no dataset to compare it with (its companion)."))
+        return section
     here_title, there_title = dataset_title(this), dataset_title(other)
     # The course's Deel IV moves from its first dataset (MNIST) to the companion.
     section = Section("other-dataset", f"7. {there_title} (Deel IV)" if this == DEFAULT_DATASET else f"7. Compared with {there_title}")
