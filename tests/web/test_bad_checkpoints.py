@@ -49,7 +49,6 @@ def _set(key, value):  # noqa: ANN001, ANN202
 
 BAD_MANIFESTS = {
     "classes-a-number": (_set("classes", 5), "classes"),
-    "classes-too-few": (_set("classes", ["a", "b"]), "names 2 classes for a network with 10 outputs"),
     "metrics-a-list": (_set("metrics", [1]), "metrics"),
     "accuracy-a-string": (_set("metrics", {"test_accuracy": "0.9"}), "test_accuracy"),
     "dataset-a-number": (_set("dataset", 5), "dataset"),
@@ -93,9 +92,20 @@ def test_a_weight_file_larger_than_its_network_is_not_read(tmp_path):
         load_network(folder)
 
 
+def test_the_web_app_refuses_class_names_that_do_not_name_every_output(tmp_path):
+    from digitlab.web import from_checkpoint
+    from digitlab.errors import DigitlabError
+
+    folder = _edit(_good(tmp_path / "two"), _set("classes", ["a", "b"]))
+    assert len(load_network(folder).classes) == 2  # evaluate can still score it
+    with pytest.raises(DigitlabError, match="names 2 classes for a network with 10 outputs"):
+        from_checkpoint(folder)
+
+
 def _bad_models_dir(tmp_path: Path) -> Path:
     models = tmp_path / "models"
     _good(models / "good")
+    _edit(_good(models / "classes-too-few"), _set("classes", ["a", "b"]))
     for case, (change, _) in BAD_MANIFESTS.items():
         _edit(_good(models / case), change)
     (models / "nested").mkdir()
@@ -109,7 +119,7 @@ def test_serve_skips_each_bad_checkpoint_with_one_warning_line(tmp_path, caplog)
         loaded = load_models_dir(models)
     assert [model.name for model in loaded] == ["good"]
     warnings = [record for record in caplog.records if record.name == "digitlab.web.models"]
-    assert len(warnings) == len(BAD_MANIFESTS) + 1
+    assert len(warnings) == len(BAD_MANIFESTS) + 2
     assert all("\n" not in record.getMessage() and "skipping checkpoint" in record.getMessage() for record in warnings)
 
 

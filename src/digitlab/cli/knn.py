@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console, save_figure
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, save_figure
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
@@ -32,7 +32,7 @@ from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.knn.search import METRICS
 from digitlab.knn.tuning import Grid, best_config, fit_line, scaling, search
 
-app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
+app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
@@ -52,6 +52,7 @@ PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this 
 DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
 BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
 ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
+ZoomOption = Annotated[float, typer.Option("--zoom", min=1, help="Also store training images enlarged and shrunk by this factor: 2 copies (1: none).")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -62,7 +63,7 @@ OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output fold
 @app.callback()
 def knn(
     ctx: typer.Context,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,
@@ -71,6 +72,7 @@ def knn(
     deskew: DeskewOption = False,
     blur: BlurOption = 0.0,
     shifts: ShiftsOption = 0,
+    zoom: ZoomOption = 1.0,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
@@ -84,7 +86,7 @@ def knn(
     if ctx.invoked_subcommand is not None:
         return
     config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,
-                               shifts=shifts, pca=pca)
+                               shifts=shifts, zoom=zoom, pca=pca)
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
     _print_evaluation(source.name, config, result)
@@ -93,7 +95,7 @@ def knn(
 
 @app.command("tune")
 def tune_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     ks: Annotated[str, typer.Option("--ks", help="k values: '1-15' or '1,3,5'.")] = "1-15",
     weights: Annotated[str, typer.Option("--weights", help="Comma-separated: uniform,distance.")] = "uniform,distance",
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
@@ -101,6 +103,7 @@ def tune_command(
     deskew: Annotated[str, typer.Option("--deskew", help="both, yes or no.")] = "both",
     blurs: Annotated[str, typer.Option("--blurs", help="Gaussian blur sigmas, 0 = none: '0,1'.")] = "0",
     shifts: Annotated[str, typer.Option("--shifts", help="Shifted training copies, 0 = none: '0,1' (each step multiplies the search).")] = "0",
+    zooms: Annotated[str, typer.Option("--zooms", help="Zoomed training copies (factor), 1 = none: '1,1.1'.")] = "1",
     validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
@@ -122,7 +125,7 @@ def tune_command(
         ks, pcas = "1,3,5", "30"
     grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
                 pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
-                shifts=_ints(shifts, "--shifts", low=0))
+                shifts=_ints(shifts, "--shifts", low=0), zooms=_floats(zooms, "--zooms", low=1))
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
@@ -145,7 +148,7 @@ def tune_command(
 
 @app.command("scaling")
 def scaling_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,
@@ -218,14 +221,14 @@ def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _floats(text: str, option: str) -> tuple[float, ...]:
-    """'0,1.5' -> (0.0, 1.5): non-negative numbers."""
+def _floats(text: str, option: str, low: float = 0) -> tuple[float, ...]:
+    """'0,1.5' -> (0.0, 1.5): numbers of at least ``low``."""
     try:
         values = tuple(dict.fromkeys(float(part) for part in text.split(",") if part.strip()))
     except ValueError:
         raise typer.BadParameter(f"expected numbers like '0,1', got {text!r}", param_hint=option) from None
-    if not values or min(values) < 0:
-        raise typer.BadParameter(f"expected numbers of at least 0, got {text!r}", param_hint=option)
+    if not values or min(values) < low:
+        raise typer.BadParameter(f"expected numbers of at least {low:g}, got {text!r}", param_hint=option)
     return values
 
 
@@ -261,11 +264,11 @@ def _print_search(rows: list[dict], dataset: str) -> None:
     first = rows[0]
     title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
              + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
-    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "PCA", "val accuracy", "predict s", title=title)
+    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "zoom", "PCA", "val accuracy", "predict s", title=title)
     for row in rows[:TOP_ROWS]:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
         table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
-                      str(row["shifts"]), str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+                      str(row["shifts"]), f"{row['zoom']:g}", str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 

@@ -11,7 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, DeviceOption, StorageOption, console, err_console
+from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.common import DEFAULT_CHOICE, CacheDirOption, DataDirOption, DatasetChoiceOption, DeviceOption, StorageOption, console, err_console
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
 from digitlab.experiments.lab import LabProgress, lab_plan, pending, run_lab
@@ -21,7 +22,7 @@ from digitlab.report.links import count, percent, seconds, train_seconds
 
 
 def lab(
-    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.mnist,
+    dataset: DatasetChoiceOption = DEFAULT_CHOICE,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
     configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
@@ -43,6 +44,7 @@ def lab(
         console.print(f"[green]✓[/green] {name}: verified, from {found.source} → {found.cached_at or data_dir}")
     store = open_storage(storage)
     sweeps = lab_plan(names, quick, configs)
+    watch(store, [sweep.study_name for sweep in sweeps])  # a Ctrl-C says how many runs are kept
     to_do = pending(store, sweeps)
     started = time.perf_counter()
     console.print(f"{sum(to_do.values())} of {sum(len(s.points()) for s in sweeps)} runs to do "
@@ -71,6 +73,8 @@ def lab(
                             on_done=on_done)
         run_lab(sweeps, store, None if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
+    if note := still_running_note(store, [sweep.study_name for sweep in sweeps]):
+        err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
     for name in names:
         dataset_loaded = cached_dataset(name, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
         path = build_report(store, name, reports / name, dataset=dataset_loaded)

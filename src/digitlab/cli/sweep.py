@@ -10,7 +10,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DeviceOption, StorageOption, console, err_console
+from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetName,
+    DatasetOption,
+    DeviceOption,
+    StorageOption,
+    console,
+    dataset_option,
+    err_console,
+)
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
 from digitlab.experiments.runner import evaluator
@@ -21,7 +33,7 @@ COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), 
 
 def sweep(
     config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
-    dataset: Annotated[DatasetName | None, typer.Option("--dataset", "-d", help="Override the file's dataset.")] = None,
+    dataset: Annotated[DatasetName | None, dataset_option("Override the file's dataset.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
     max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,
     storage: StorageOption = None,
@@ -36,6 +48,7 @@ def sweep(
     for point in spec.points():
         resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
+    watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
@@ -47,11 +60,13 @@ def sweep(
         table.add_row(str(run.id), *(str(run.params.get(k)) for k in spec.grid), _percent(metrics.get("val_accuracy")),
                       _percent(metrics.get("test_accuracy")), f"{metrics.get('train_seconds', 0):.1f}")
     console.print(table)
+    if note := still_running_note(store, [spec.study_name]):
+        err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
 def tune(
     model: Annotated[str, typer.Option("--model", "-m", help=f"What to tune: {', '.join(SEARCH_SPACES)}.")] = "mlp",
-    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")] = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="How many settings to try in total (resumes).")] = 20,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per trial (networks).")] = 5,
     limit: Annotated[int | None, typer.Option("--limit", min=100, help="Use only the first N training images (quick).")] = None,

@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import (CacheDirOption, DataDirOption, DatasetName, DatasetOption, DeviceOption, SeedOption, console,
+from digitlab.cli.common import (DEFAULT, CacheDirOption, DataDirOption, DatasetOption, DeviceOption, SeedOption, console,
                                  err_console, save_figure)
-from digitlab.datasets import load
+from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
@@ -32,7 +32,7 @@ from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
 
-app = typer.Typer()
+app = typer.Typer(rich_markup_mode=None)
 RUN_FILE = "run.json"  # the run's resolved spec, so that --resume runs exactly it again
 PERCENT = 100
 FIGURE_DPI = 100
@@ -138,7 +138,7 @@ def train_command(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).")] = None,
     validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
     seed: SeedOption = 0,
@@ -210,25 +210,27 @@ def evaluate_command(
 
 
 def read_image(path: Path, dataset: str | None) -> torch.Tensor:
-    """A picture file -> (28, 28) uint8 prepared like the training data (digitlab.preprocess)."""
-    from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, preprocess_image
+    """A picture file -> uint8 image prepared like ``dataset``'s training data (digitlab.preprocess)."""
+    from digitlab.preprocess import prepare_for, read_image_file
 
+    data = read_image_file(path)  # a regular file of bounded size: never /dev/zero until memory runs out
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DigitlabError(f"cannot read image {path}: {error.strerror}") from error
-    try:
-        prepared = preprocess_image(data, fit_size=FIT_SIZES.get(dataset or "", DIGIT_BOX))
+        prepared = prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
     except DigitlabError as error:
         raise DigitlabError(f"{path}: {error}") from error
     return torch.from_numpy(prepared.image)
+
+
+def _label(classes: tuple[str, ...], index) -> str:  # noqa: ANN001 (a tensor index)
+    """The class name of an output; its number when the checkpoint names fewer classes than outputs."""
+    return classes[int(index)] if int(index) < len(classes) else str(int(index))
 
 
 @app.command("predict")
 def predict_command(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by digitlab train.")],
     images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...): one digit or garment each.")],
-    top: Annotated[int, typer.Option(help="How many classes to list per image.")] = 3,
+    top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
 ) -> None:
     """Classify image files with a trained network."""
     saved = load_checkpoint(checkpoint)
@@ -236,8 +238,8 @@ def predict_command(
     table = Table("image", "predicted", "probability", f"top {top}")
     for path, row in zip(images, probabilities, strict=True):
         best = row.topk(min(top, len(row)))
-        ranked = ", ".join(f"{saved.classes[int(i)]} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
-        table.add_row(str(path), saved.classes[int(best.indices[0])], f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
+        ranked = ", ".join(f"{_label(saved.classes, i)} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
+        table.add_row(str(path), _label(saved.classes, best.indices[0]), f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
     console.print(table)
 
 

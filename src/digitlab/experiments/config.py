@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 KINDS = ("network", "knn")
@@ -26,7 +27,7 @@ DEFAULT_VALIDATION_SIZE = 5000  # held out of the 60k training images; tuning ne
 class ExperimentConfig:
     """One run: which data, which classifier, how it is trained, with which seed."""
 
-    dataset: str = "mnist"  # "mnist" or "fashion-mnist"
+    dataset: str = DEFAULT_DATASET  # a name in the dataset catalog (digitlab.datasets.catalog)
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
     model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)

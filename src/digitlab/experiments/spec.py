@@ -18,7 +18,7 @@ from typing import Any
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.datasets.catalog import get_spec
-from digitlab.models.registry import MODELS, make_config, notebook_overrides
+from digitlab.models.registry import MODELS, data_settings, make_config, notebook_overrides
 from digitlab.training.config import TrainConfig, notebook, recommended
 from digitlab.training.device import pick_device
 
@@ -73,13 +73,12 @@ class RunSpec:
 
 
 def model_options(config: ExperimentConfig) -> dict[str, Any]:
-    """The model settings a config asks for: as many outputs as the dataset has classes (unless set), and
-    with the notebook setup the notebook's output layer."""
+    """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
+    (its catalog entry; unless set), and with the notebook setup the notebook's output layer."""
     faithful = notebook_overrides(config.model) if config.setup == "notebook" else {}
-    _, config_class = MODELS[config.model] if config.model in MODELS else (None, None)
-    classes = {"num_classes": len(get_spec(config.dataset).classes)} if config_class and "num_classes" in {
-        field.name for field in fields(config_class)} else {}
-    return {**classes, **faithful, **config.model_options}
+    dataset = get_spec(config.dataset)
+    sized = data_settings(config.model, dataset.image_shape, dataset.num_classes) if config.model in MODELS else {}
+    return {**sized, **faithful, **config.model_options}
 
 
 def train_config(config: ExperimentConfig) -> dict[str, Any]:

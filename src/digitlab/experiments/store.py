@@ -34,6 +34,7 @@ OPEN_RETRY_S = 0.5
 MAX_RETRIES = 3  # a run killed this many times is left failed rather than retried forever
 CONFIG_ATTR = "config"  # user attribute holding ExperimentConfig.to_dict()
 RESULT_ATTR = "result"  # user attribute holding the run's results
+DAMAGED_HINT = f"move the file away ({DEFAULT_STORAGE_PATH} unless --storage says otherwise) and run again to start a new one"
 
 
 def default_storage_url() -> str:
@@ -64,8 +65,20 @@ def open_storage(url: str | None = None) -> RDBStorage:
                 if attempt + 1 < OPEN_ATTEMPTS:
                     time.sleep(OPEN_RETRY_S)
                     continue
-            raise DigitlabError(f"cannot open the results store {url!r}: {error}") from error
+            damaged = "malformed" in str(error) or "not a database" in str(error)
+            raise DigitlabError(f"cannot open the results store {url!r}: {error}" + (f"; {DAMAGED_HINT}" if damaged else "")) from error
     raise AssertionError("unreachable")
+
+
+def describe_store_error(error: BaseException) -> str | None:
+    """One line for a store that cannot be read (a damaged SQLite file, a dropped server), else None."""
+    import sqlalchemy.exc
+
+    if not isinstance(error, optuna.exceptions.StorageInternalError | sqlalchemy.exc.SQLAlchemyError):
+        return None
+    cause = error.__cause__ or error
+    reason = getattr(cause, "orig", None) or cause  # SQLAlchemy wraps the driver's own error
+    return f"the results store cannot be read ({' '.join(str(reason).split())[:200]}); if it is damaged, {DAMAGED_HINT}"
 
 
 def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSampler | None = None,

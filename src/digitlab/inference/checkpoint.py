@@ -18,6 +18,7 @@ real network is built.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import stat
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ class SavedNetwork:
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     train_settings: dict[str, Any] | None = None  # the TrainConfig as stored (plain data)
+    image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.config.num_classes
 
 
 def sha256(data: bytes) -> str:
@@ -144,9 +150,6 @@ def load_network(path: str | Path) -> SavedNetwork:
     if needed > MAX_NETWORK_BYTES:
         raise CheckpointError(f"checkpoint {folder}: its config describes a network of {needed:,} bytes; "
                               f"digitlab loads at most {MAX_NETWORK_BYTES:,}")
-    classes = manifest["classes"]
-    if classes and len(classes) != shapes.config.num_classes:
-        raise CheckpointError(f"checkpoint {folder} names {len(classes)} classes for a network with {shapes.config.num_classes} outputs")
     weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
     check_weights(folder, expected, weights)
     try:
@@ -169,7 +172,20 @@ def load_network(path: str | Path) -> SavedNetwork:
         created=manifest.get("created", ""),
         versions=manifest.get("versions", {}),
         train_settings=train_settings,
+        image_shape=stored_image_shape(manifest, model),
     )
+
+
+def stored_image_shape(manifest: dict[str, Any], model: Network) -> tuple[int, int] | None:
+    """The image shape the manifest records; for checkpoints from before it did, what the network implies."""
+    shape = manifest.get("image_shape")
+    if isinstance(shape, list) and len(shape) == 2 and all(isinstance(side, int) and side > 0 for side in shape):
+        return (shape[0], shape[1])
+    config = model.config
+    if hasattr(config, "image_size"):
+        return (config.image_size, config.image_size)
+    side = math.isqrt(getattr(config, "input_size", 0))
+    return (side, side) if side and side * side == config.input_size else None  # flat inputs: square images
 
 
 def has_checkpoint(directory: str | Path) -> bool:

@@ -28,7 +28,7 @@ from digitlab.experiments.store import Run
 from digitlab.report.blocks import Section
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, dataset_title, percent, seconds
-from digitlab.report.overview import OTHER_DATASET, compared, row_of
+from digitlab.report.overview import compared, other_dataset, row_of
 from digitlab.report.parts import COMPARED, PARTS, numbered_titles
 from digitlab.report.select import load_sweeps
 
@@ -78,7 +78,7 @@ def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, An
 def render_report(storage: RDBStorage, dataset: Dataset) -> str:
     """The whole page as a string."""
     sweeps = load_sweeps(storage, dataset.name)
-    other = OTHER_DATASET.get(dataset.name)
+    other = other_dataset(dataset.name)
     others = load_sweeps(storage, other) if other else {}
     links = Links()
     sections = [Section(part.anchor, title, part.build(Inputs(dataset, links, sweeps, part.roles, others if part.compares_datasets else {})))

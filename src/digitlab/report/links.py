@@ -12,11 +12,11 @@ from typing import Any
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
+from digitlab.datasets.catalog import CATALOG
 from digitlab.models.registry import make_config
 from digitlab.report.select import config_value
 
 NO_VALUE = "–"  # a metric the run did not record
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 SETTING_LABELS = {  # dotted config setting -> how the report names it
     "train_options.epochs": "epochs",
     "train_options.batch_size": "batch size",
@@ -26,6 +26,8 @@ SETTING_LABELS = {  # dotted config setting -> how the report names it
     "knn_options.metric": "distance",
     "knn_options.pca": "PCA components",
     "knn_options.deskew": "deskewed",
+    "knn_options.blur": "blur sigma",
+    "knn_options.shifts": "shifted copies (pixels)",
     "train_limit": "training images",
     "test_limit": "test images",
     "seed": "seed",
@@ -57,7 +59,8 @@ def seconds(value: float | None) -> str:
 
 
 def dataset_title(name: str) -> str:
-    return DATASET_TITLES.get(name, name)
+    """How people write the dataset's name, from its catalog entry (the name itself for one not in the catalog)."""
+    return CATALOG[name].title if name in CATALOG else name
 
 
 def count(value: int | None) -> str:

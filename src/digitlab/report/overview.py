@@ -6,13 +6,18 @@ from typing import Any
 
 from markupsafe import Markup
 
+from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Note, Table, Text
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import dataset_title, describe, train_seconds
 from digitlab.report.select import SweepRuns
 
-OTHER_DATASET = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
+
+
+def other_dataset(name: str) -> str | None:
+    """The dataset the report compares ``name`` with: its catalog entry's companion (Fashion-MNIST for MNIST)."""
+    return CATALOG[name].companion if name in CATALOG else None
 
 
 def compared(sweeps: dict[str, SweepRuns], roles: dict[str, str]) -> list[tuple[str, SweepRuns, Run]]:
@@ -46,14 +51,19 @@ def comparison_blocks(inputs: Inputs) -> list:
 
 
 def other_dataset_title(dataset: str) -> str:
-    """MNIST's report calls this part after the notebook's Deel IV; Fashion-MNIST's looks back at MNIST."""
-    return f"{dataset_title(OTHER_DATASET.get(dataset, ''))} (Deel IV)" if dataset == "mnist" else f"Compared with {dataset_title(OTHER_DATASET.get(dataset, ''))}"
+    """The course's Deel IV moves from its first dataset (MNIST) to the companion; the companion's report looks back."""
+    other = other_dataset(dataset)
+    if other is None:
+        return "Compared with another dataset"
+    return f"{dataset_title(other)} (Deel IV)" if dataset == DEFAULT_DATASET else f"Compared with {dataset_title(other)}"
 
 
 def other_dataset_blocks(inputs: Inputs) -> list:
     """The same models on the other dataset (Fashion-MNIST in the MNIST report, and back); roles: model labels."""
     links, blocks, this = inputs.links, [], inputs.dataset.name
-    other = OTHER_DATASET.get(this, "")
+    other = other_dataset(this)
+    if other is None:  # a dataset whose catalog entry names no companion
+        return [Note(f"The catalog entry of {dataset_title(this)} names no dataset to compare it with (its companion).")]
     here_title, there_title = dataset_title(this), dataset_title(other)
     here = {label: run for label, _, run in compared(inputs.sweeps, inputs.roles)}
     there = {label: run for label, _, run in compared(inputs.others, inputs.roles)}

@@ -34,6 +34,7 @@ COMPARED = {
     "CNN": "cnn",
     "k-NN on raw pixels": "knn",
     "k-NN with PCA / deskewing": "knn-preprocess",
+    "k-NN, most accurate (deskew, blur, shifted copies, PCA)": "knn-best",
     "Network trained on augmented batches": "robustness",
 }
 
@@ -59,7 +60,7 @@ PARTS = (
          {"notebook": "complex-notebook", "hidden": "mlp-hidden", "layers": "mlp-layers", "tuned": "mlp-best"}),
     Part("cnn", "A convolutional network (Deel II)", cnn_blocks, {"cnn": "cnn", "tuned": "mlp-best"}),
     Part("knn", "k-nearest neighbours (Opdracht 3)", knn_blocks,
-         {"grid": "knn", "preprocess": "knn-preprocess", "scaling": "knn-scaling", "simple": "simple-notebook",
+         {"grid": "knn", "preprocess": "knn-preprocess", "best": "knn-best", "scaling": "knn-scaling", "simple": "simple-notebook",
           "mlp": "mlp-best", "cnn": "cnn"}),
     Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
     Part("robustness", "Robustness: transformed images", robustness_blocks,

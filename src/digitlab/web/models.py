@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class LoadedModel:
 
     name: str  # unique on the page, e.g. the checkpoint folder "mnist-cnn"
     kind: str  # architecture ("mlp", "cnn", ...) or "knn"
-    dataset: str  # "mnist" or "fashion-mnist": decides class names and preprocessing
+    dataset: str  # a catalog name ("mnist", ...): its entry decides how a drawing is prepared
     classes: tuple[str, ...]  # index = label
     test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
     num_parameters: int | None  # learned parameters (k-NN has none: None)
@@ -55,6 +56,8 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     checkpoint = load_network(path)
     model = checkpoint.model
     num_classes = model.config.num_classes
+    if checkpoint.classes and len(checkpoint.classes) != num_classes:  # the page names every output
+        raise DigitlabError(f"checkpoint {path} names {len(checkpoint.classes)} classes for a network with {num_classes} outputs")
 
     def probabilities(images: np.ndarray) -> np.ndarray:
         return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
@@ -62,7 +65,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     return LoadedModel(
         name=name or Path(path).name,
         kind=checkpoint.model_name,
-        dataset=checkpoint.dataset or "mnist",  # checkpoints saved without a dataset are MNIST runs
+        dataset=checkpoint.dataset or DEFAULT_DATASET,  # checkpoints saved without a dataset are MNIST runs
         classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,
