@@ -70,6 +70,24 @@ def open_storage(url: str | None = None) -> RDBStorage:
     raise AssertionError("unreachable")
 
 
+SUMMARY_ATTR = "summary"  # one readable line per run, for optuna-dashboard's trial table
+READABLE_METRICS = ("test_accuracy", "val_accuracy", "train_seconds", "predict_seconds")  # scalars shown beside it
+
+
+def readable_attrs(params: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """What optuna-dashboard shows first for a run: a line of settings and results, and plain numbers.
+
+    The full ``config`` and ``result`` stay in their own attributes (the report reads those).
+    """
+    metrics = result.get("metrics", {}) if isinstance(result, dict) else {}
+    settings = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in params.items()) or "defaults"
+    scores = [f"{key.removesuffix('_accuracy')} {metrics[key]:.2%}" for key in ("val_accuracy", "test_accuracy")
+              if isinstance(metrics.get(key), float)]
+    attrs: dict[str, Any] = {SUMMARY_ATTR: f"{settings}: {', '.join(scores) or 'no scores'}"}
+    attrs.update({key: metrics[key] for key in READABLE_METRICS if isinstance(metrics.get(key), int | float)})
+    return attrs
+
+
 def describe_store_error(error: BaseException) -> str | None:
     """One line for a store that cannot be read (a damaged SQLite file, a dropped server), else None."""
     import sqlalchemy.exc
