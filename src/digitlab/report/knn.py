@@ -99,12 +99,13 @@ def best_blocks(sweep: SweepRuns, links: Links) -> list:
     """The best k-NN setting (chosen on validation), what each of its steps does, and LeCun's k-NN rows."""
     best = sweep.best()
     options = (best.spec or {}).get("knn_config") or best.config.get("knn_options", {})  # as it ran, when it says
-    shifts = int(options.get("shifts", 0))
+    shifts, zoom = int(options.get("shifts", 0)), float(options.get("zoom", 1.0))
     steps = [text for text, used in (
         ("deskewed", options.get("deskew")),
         (f"blurred (Gaussian, sigma {options.get('blur', 0):g} pixels)", options.get("blur")),
         (f"every training image also stored shifted by up to {shifts} pixel{'s' if shifts > 1 else ''} "
          f"({(2 * shifts + 1) ** 2} copies)", shifts),
+        (f"also stored enlarged and shrunk by a factor {zoom:g} (2 copies)", zoom != 1),
         (f"projected onto {options.get('pca')} principal components", options.get("pca")),
     ) if used]
     text = Markup("{}. Its images are {}; k = {}, {} votes, {} distance. It scores {} on the test set "
