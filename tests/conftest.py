@@ -52,6 +52,7 @@ def make_tiny_dataset(n_train: int = 12, n_test: int = 6, side: int = 28, seed: 
         classes=TINY_CLASSES,
         files=tuple(IdxFile(file_name, len(files[file_name]), md5_hex(files[file_name])) for file_name in FILE_NAMES),
         mirrors=(),
+        image_shape=(side, side),
     )
     return TinyDataset(spec, arrays, files)
 

@@ -18,6 +18,7 @@ from digitlab.preprocess import (
     BadImage,
     EmptyDrawing,
     PreprocessResult,
+    prepare_for,
     preprocess_image,
 )
 from tests.web.web_images import blank_png, lying_png, png_bytes, render_like_a_person
@@ -90,6 +91,21 @@ def test_output_is_mnist_shaped_fitted_in_20x20_and_centred_by_mass():
 def test_fashion_fit_size_fills_the_field():
     result = preprocess_image(dark_bar(), fit_size=28)
     assert ink_box(result.image)[0] == 28
+
+
+def test_each_dataset_is_prepared_as_its_catalog_entry_says(monkeypatch, tiny):
+    import dataclasses
+
+    from digitlab.datasets import catalog
+
+    assert np.array_equal(prepare_for(dark_bar(), "mnist").image, preprocess_image(dark_bar()).image)
+    assert ink_box(prepare_for(dark_bar(), "fashion-mnist").image)[0] == 28
+    small = dataclasses.replace(tiny.spec, name="small", image_shape=(20, 20), fit_size=16)
+    monkeypatch.setitem(catalog.CATALOG, "small", small)
+    prepared = prepare_for(dark_bar(), "small").image
+    assert prepared.shape == (20, 20) and ink_box(prepared)[0] == 16
+    row, col = centre_of_mass(prepared.astype(float))
+    assert abs(row - 10) <= 0.5 and abs(col - 10) <= 0.5
 
 
 def test_polarity_position_and_scale_do_not_change_the_result():

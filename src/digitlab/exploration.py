@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from digitlab.datasets import Dataset, Split
 
 GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
+SHORT_CLASS_NAME = 2  # class names up to this long fit level under their bar ("0".."9")
 
 
 def sample_grid(
@@ -49,7 +50,8 @@ def class_count_chart(dataset: Dataset) -> Figure:
     axis = figure.subplots()
     axis.bar(positions - width / 2, train, width, label=f"train ({len(dataset.train):,})")
     axis.bar(positions + width / 2, test, width, label=f"test ({len(dataset.test):,})")
-    axis.set_xticks(positions, dataset.classes, rotation=30 if dataset.name != "mnist" else 0, ha="right" if dataset.name != "mnist" else "center")
+    slanted = max(map(len, dataset.classes)) > SHORT_CLASS_NAME  # long names (T-shirt/top) would overlap
+    axis.set_xticks(positions, dataset.classes, rotation=30 if slanted else 0, ha="right" if slanted else "center")
     axis.set_ylabel("examples")
     axis.set_title(f"{dataset.name}: examples per class")
     axis.legend()

@@ -8,26 +8,30 @@ drawing is none of that, which is why most demos fail on real handwriting. The s
     background level -> crop to the ink -> fit in the box (anti-aliased) -> centre by centre of
     mass in 28x28 -> uint8 0..255, white ink on black
 
-Fashion-MNIST was made the same way but fitted in the whole 28x28 field (``fit_size=28``).
-Used by ``digitlab predict`` and the web app; never prints.
+Fashion-MNIST was made the same way but fitted in the whole 28x28 field (``fit_size=28``). Each
+dataset's catalog entry says its box and image shape; :func:`prepare_for` and :func:`place_ink_for`
+read them. Used by ``digitlab predict`` and the web app; never prints.
 """
 
 from __future__ import annotations
 
 import io
+import stat
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 
-CANVAS_SIZE = 28  # the models' input side
+CANVAS_SIZE = 28  # the default images' side (MNIST's); a dataset's catalog entry gives its own
 DIGIT_BOX = 20  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
-FIT_SIZES = {"mnist": DIGIT_BOX, "fashion-mnist": CANVAS_SIZE}  # Fashion-MNIST filled the field
 MAX_SIDE = 8192  # larger images are refused: no handwriting needs them, a bomb does
 MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo
+MAX_FILE_BYTES = 50 * 1024 * 1024  # an image file to read from disk; a phone photo is a few MB
 MAX_DECODED_BYTES = 64 * 1024 * 1024  # what PIL may hold for one decoded image: 24 MP gray or 16-bit, 16 MP colour
 NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # bytes per pixel; PIL keeps others in 4
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
@@ -57,6 +61,21 @@ class PreprocessResult:
     image: np.ndarray  # (28, 28) uint8, white ink on black, like the training data
     inverted: bool  # True when the input was dark ink on light paper and got negated
     ink_fraction: float  # share of the input's pixels that are ink (0..1)
+
+
+def read_image_file(path: str | Path) -> bytes:
+    """The bytes of an image file, refusing devices, pipes and files over ``MAX_FILE_BYTES``."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero or a pipe would be read until memory runs out
+            raise BadImage(f"cannot read image {path}: not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise BadImage(f"image file {path} is {info.st_size:,} bytes; at most {MAX_FILE_BYTES:,}")
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES)  # a file that grew meanwhile is cut, and then fails to decode
+    except OSError as error:
+        raise BadImage(f"cannot read image {path}: {error.strerror or error}") from error
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -180,18 +199,18 @@ def fit_in_box(crop: np.ndarray, box: int) -> np.ndarray:
     return np.clip(resized, 0.0, 1.0)
 
 
-def centre_by_mass(digit: np.ndarray, size: int = CANVAS_SIZE) -> np.ndarray:
-    """Place ``digit`` in a ``size`` x ``size`` field with its centre of mass at the centre."""
+def centre_by_mass(digit: np.ndarray, shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE)) -> np.ndarray:
+    """Place ``digit`` in a field of ``shape`` (rows, columns) with its centre of mass at the centre."""
     height, width = digit.shape
     mass = digit.sum()
     row_centre = np.arange(height) @ digit.sum(axis=1) / mass  # mass-weighted mean row
     col_centre = np.arange(width) @ digit.sum(axis=0) / mass
-    centre = size / 2  # MNIST's mean centre of mass sits at pixel (14.0, 14.0)
-    top = round(centre - row_centre)
-    left = round(centre - col_centre)
-    top = min(max(top, 0), size - height)  # keep every ink pixel inside the field
-    left = min(max(left, 0), size - width)
-    field = np.zeros((size, size), dtype=np.float32)
+    rows, columns = shape
+    top = round(rows / 2 - row_centre)  # MNIST's mean centre of mass sits at pixel (14.0, 14.0)
+    left = round(columns / 2 - col_centre)
+    top = min(max(top, 0), rows - height)  # keep every ink pixel inside the field
+    left = min(max(left, 0), columns - width)
+    field = np.zeros(shape, dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return field
 
@@ -242,17 +261,34 @@ def extract_ink(image: Image.Image | np.ndarray | bytes) -> Ink:
     return Ink(level=level[top:bottom, left:right], inverted=inverted, ink_fraction=ink_fraction)
 
 
-def place_ink(ink: Ink, fit_size: int = DIGIT_BOX) -> np.ndarray:
-    """Fit the cropped ink in a ``fit_size`` box and centre it by mass: (28, 28) uint8."""
-    if not 1 <= fit_size <= CANVAS_SIZE:
-        raise ValueError(f"fit_size must lie in 1..{CANVAS_SIZE}, got {fit_size}")
+def _check_fit(fit_size: int, shape: tuple[int, int]) -> None:
+    if not 1 <= fit_size <= min(shape):
+        raise ValueError(f"fit_size must lie in 1..{min(shape)} for {shape[0]}x{shape[1]} images, got {fit_size}")
+
+
+def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE)) -> np.ndarray:
+    """Fit the cropped ink in a ``fit_size`` box and centre it by mass in ``shape``: (28, 28) uint8 by default."""
+    _check_fit(fit_size, shape)
     digit = fit_in_box(ink.level, fit_size)  # (h, w), max(h, w) == fit_size
     digit = digit / max(float(digit.max()), 1e-6)  # thin strokes fade when shrunk; MNIST ink peaks at 255
-    field = centre_by_mass(digit)  # (28, 28)
+    field = centre_by_mass(digit, shape)  # (rows, columns)
     return np.round(field * PIXEL_MAX).astype(np.uint8)
 
 
-def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DIGIT_BOX) -> PreprocessResult:
+def place_ink_for(ink: Ink, dataset: str) -> np.ndarray:
+    """The ink placed as ``dataset``'s images are (its catalog entry's box and image shape)."""
+    spec = get_spec(dataset)
+    return place_ink(ink, spec.fit_size, spec.image_shape)
+
+
+def prepare_for(image: Image.Image | np.ndarray | bytes, dataset: str) -> PreprocessResult:
+    """:func:`preprocess_image` with ``dataset``'s box and image shape (from its catalog entry)."""
+    spec = get_spec(dataset)
+    return preprocess_image(image, spec.fit_size, spec.image_shape)
+
+
+def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DIGIT_BOX,
+                     shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE)) -> PreprocessResult:
     """Prepare one image of a handwritten digit (or a garment) like the training data.
 
     Parameters
@@ -261,12 +297,14 @@ def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DI
         A picture in any size: file bytes (PNG, JPEG, ...), a PIL image, or an array (H, W) or
         (H, W, channels) of uint8 0..255 or float 0..1. Dark ink on light paper is detected and inverted.
     fit_size : int
-        Side of the box the ink is fitted in: 20 for MNIST, 28 for Fashion-MNIST (see ``FIT_SIZES``).
+        Side of the box the ink is fitted in: 20 for MNIST, 28 for Fashion-MNIST (their catalog entries).
+    shape : (int, int)
+        (rows, columns) of the prepared image: the dataset's image shape.
 
     Returns
     -------
     PreprocessResult
-        ``image`` is (28, 28) uint8, white ink on black, centre of mass at the centre.
+        ``image`` is ``shape`` uint8, white ink on black, centre of mass at the centre.
 
     Raises
     ------
@@ -283,7 +321,6 @@ def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DI
     >>> result.image.shape, result.inverted
     ((28, 28), True)
     """
-    if not 1 <= fit_size <= CANVAS_SIZE:
-        raise ValueError(f"fit_size must lie in 1..{CANVAS_SIZE}, got {fit_size}")
+    _check_fit(fit_size, shape)
     ink = extract_ink(image)
-    return PreprocessResult(image=place_ink(ink, fit_size), inverted=ink.inverted, ink_fraction=ink.ink_fraction)
+    return PreprocessResult(image=place_ink(ink, fit_size, shape), inverted=ink.inverted, ink_fraction=ink.ink_fraction)

@@ -34,7 +34,9 @@ def test_train_writes_a_checkpoint_and_reports(trained_run):
     assert f"test accuracy {saved.metrics['test_accuracy'] * 100:.2f}%" in captured.out
     assert f"digitlab evaluate {out}" in captured.out
     assert "epoch 3/3" in captured.err  # the progress bars go to stderr
-    assert json.loads((out / "run.json").read_text())["model_config"] == {"hidden": [32, 16]}
+    spec = json.loads((out / "run.json").read_text())  # the resolved spec: every setting, not only the ones given
+    assert spec["model_config"]["hidden"] == [32, 16] and spec["model_config"]["activation"] == "relu"
+    assert spec["train_config"] == saved.train_config.to_dict() and spec["device"] == "cpu"
 
 
 def test_existing_checkpoint_needs_force_or_resume(trained_run, capsys):
@@ -107,9 +109,9 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monke
     import os
     import signal
 
-    from digitlab.cli import train as train_cli
+    from digitlab.experiments import runner  # the CLI trains through the run pipeline
 
-    real_train = train_cli.train
+    real_train = runner.train
 
     def train_with_ctrl_c(*args, on_batch, **kwargs):
         def press(info):
@@ -120,13 +122,13 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monke
         return real_train(*args, on_batch=press, **kwargs)
 
     out = tmp_path / "run"
-    monkeypatch.setattr(train_cli, "train", train_with_ctrl_c)
+    monkeypatch.setattr(runner, "train", train_with_ctrl_c)
     assert main(["train", "--hidden", "16", "--epochs", "3", "--batch-size", "64", "--out", str(out)]) == 130
     printed = flat(capsys.readouterr().err)
     assert "Stopped by Ctrl-C during epoch 2" in printed and "checkpoint of epoch 1" in printed
     assert f"Resume with: digitlab train --out {out} --resume" in printed
     assert len(load_checkpoint(out).history) == 1
-    monkeypatch.setattr(train_cli, "train", real_train)
+    monkeypatch.setattr(runner, "train", real_train)
     assert main(["train", "--out", str(out), "--resume"]) == 0
     assert [h["epoch"] for h in load_checkpoint(out).history] == [1, 2, 3]
 

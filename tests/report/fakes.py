@@ -15,6 +15,7 @@ import torch
 
 from digitlab.datasets import Dataset, Split
 from digitlab.experiments import ExperimentConfig, load_sweep_file, open_storage, run_grid
+from digitlab.experiments.spec import resolve
 from digitlab.packaged import sweep_dir
 from digitlab.robustness.evaluate import parse_transforms
 from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS
@@ -136,7 +137,7 @@ def make_evaluate(dataset: Dataset):
             "fit_seconds": 0.01 * train_size / FULL_TRAIN if knn else None,
             "num_parameters": _parameters(config), "train_size": train_size, "test_size": len(labels),
         }
-        return {"objective": metrics["val_accuracy"], "metrics": metrics, "history": history,
+        return {"objective": metrics["val_accuracy"], "metrics": metrics, "history": history, "spec": resolve(config, "cpu").to_dict(),
                 "confusion": confusion.tolist(), "test_predictions": "".join(str(int(p)) for p in predicted),
                 "environment": {"device": "cpu", "torch": torch.__version__, "python": "3.11", "digitlab": "test",
                                 "git_commit": "0000000", "cpu_count": 2}, **_robustness(config, test_accuracy)}

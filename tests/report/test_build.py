@@ -19,7 +19,7 @@ from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 
 PARTS = ("data", "untrained", "simple", "complex", "cnn", "knn", "other-dataset", "robustness", "comparison", "runs")
 LAB_SWEEPS = ("untrained", "simple-notebook", "simple-logits", "complex-notebook", "mlp-hidden", "mlp-layers", "mlp-best",
-              "cnn", "knn", "knn-preprocess", "knn-scaling")
+              "cnn", "knn", "knn-preprocess", "knn-scaling", "knn-best")
 FIGURES = ("mnist: nine random training images", "mnist: images per class", "simple-notebook: test accuracy against epochs",
            "simple-notebook: training seconds against epochs", "the SimpleNetwork: loss and accuracy per epoch",
            "SimpleNetwork: the first 9 rightly predicted", "SimpleNetwork: the first 9 wrongly predicted",
@@ -113,6 +113,10 @@ def test_knn_part_shows_confusion_and_timings(mnist_html, lab_url):
     assert "1920 x 1080" in section and "2,645" in section  # 2,073,600 / 784 pixels
     for run in mnist_runs(lab_url, "knn-scaling"):
         assert linked(run.id, seconds(run.metrics["predict_seconds"])).search(section)
+    most_accurate = load_sweeps(open_storage(lab_url), "mnist")["knn-best"].best()  # its settings read from the run
+    assert linked(most_accurate.id, percent(most_accurate.metrics["test_accuracy"])).search(section)
+    assert linked(most_accurate.id, seconds(most_accurate.metrics["predict_seconds"])).search(section)
+    assert "LeCun" in section and "98.78%" in section and "shifted by up to 1 pixel" in section
 
 
 def test_other_dataset_part_compares_with_fashion_mnist(mnist_html, lab_url):
@@ -170,7 +174,8 @@ def test_the_latest_study_of_a_sweep_wins(tmp_path, mnist):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.sqlite3")
     evaluate = make_evaluate(mnist)
     for limit in (500, 1000):  # same name and dataset, different settings: two studies
-        run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn", train_limit=limit), {"seed": [0]}), storage, evaluate)
+        run_grid(SweepSpec("cnn", ExperimentConfig(model="cnn", train_limit=limit, validation_size=100), {"seed": [0]}), storage,
+                 evaluate)
     chosen = load_sweeps(storage, "mnist")["cnn"]
     assert chosen.base["train_limit"] == 1000 and len(chosen.runs) == 1
 

@@ -6,6 +6,7 @@ import pickle
 import pytest
 import torch
 
+from digitlab.inference import load_network
 from digitlab.models import build
 from digitlab.training import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint, train
 from digitlab.training import checkpoint as ckpt
@@ -33,6 +34,9 @@ def test_round_trip_gives_the_same_network_and_run(trained):
     x = torch.rand(5, 28, 28)
     torch.testing.assert_close(loaded.model(x), model.eval()(x))
     assert load_checkpoint(folder / "checkpoint.json").model_name == "cnn"  # the manifest path works too
+    saved = load_network(folder)  # inference's reader: the same network, without the training config
+    assert saved.image_shape == (28, 28) and saved.num_classes == len(CLASSES) and saved.train_settings == config.to_dict()
+    torch.testing.assert_close(saved.model(x), model(x))
     manifest = json.loads((folder / "checkpoint.json").read_text())
     assert manifest["versions"]["torch"] == torch.__version__ and manifest["outputs"] == "logits"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from digitlab.datasets import SOURCE_ORDER_HELP
+from digitlab.atomic import atomic_write_bytes
+from digitlab.datasets import DEFAULT_DATASET, SOURCE_ORDER_HELP, dataset_names, get_spec
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
@@ -20,20 +21,49 @@ console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # results 
 err_console = Console(stderr=True)  # logs, progress and errors go to stderr
 
 
-class DatasetName(str, Enum):
-    mnist = "mnist"
-    fashion_mnist = "fashion-mnist"
+ALL_DATASETS = "all"
 
 
-class DatasetChoice(str, Enum):
-    """A dataset, or both."""
+class DatasetName(str):
+    """A dataset's name as the command line gave it, checked against the catalog when parsed.
 
-    mnist = "mnist"
-    fashion_mnist = "fashion-mnist"
-    all = "all"
+    A plain ``str`` (so datasets registered at run time are accepted too); ``.value`` is the name.
+    """
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+class DatasetChoice(DatasetName):
+    """A dataset's name, or "all" for every dataset in the catalog."""
 
     def names(self) -> list[str]:
-        return [d.value for d in DatasetName] if self is DatasetChoice.all else [self.value]
+        return list(dataset_names()) if self == ALL_DATASETS else [self.value]
+
+
+def parse_dataset(value: str) -> DatasetName:
+    try:
+        get_spec(str(value))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    return DatasetName(value)
+
+
+def parse_dataset_choice(value: str) -> DatasetChoice:
+    return DatasetChoice(ALL_DATASETS if str(value) == ALL_DATASETS else parse_dataset(value))
+
+
+def dataset_option(help_text: str = "Which dataset.") -> typer.models.OptionInfo:
+    """``--dataset/-d NAME``, checked against the catalog."""
+    return typer.Option("--dataset", "-d", parser=parse_dataset, metavar="NAME", help=f"{help_text} {DATASETS_HELP}")
+
+
+def dataset_choice_option(help_text: str = "Which dataset, or all.") -> typer.models.OptionInfo:
+    return typer.Option("--dataset", "-d", parser=parse_dataset_choice, metavar="NAME|all", help=f"{help_text} {DATASETS_HELP}")
+
+
+DATASETS_HELP = f"One of: {', '.join(dataset_names())} (or a registered one)."
 
 
 DataDirOption = Annotated[
@@ -44,7 +74,13 @@ CacheDirOption = Annotated[
     Path | None,
     typer.Option("--cache-dir", envvar="DIGITLAB_CACHE_DIR", help="digitlab's dataset cache [default: ~/.cache/digitlab]."),
 ]
-DatasetOption = Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")]
+DatasetOption = Annotated[DatasetName, dataset_option()]
+DatasetChoiceOption = Annotated[DatasetChoice, dataset_choice_option()]
+DatasetArgument = Annotated[DatasetChoice, typer.Argument(parser=parse_dataset_choice, metavar="[NAME|all]",
+                                                          help=f"A dataset, or all. {DATASETS_HELP}")]
+DEFAULT = DatasetName(DEFAULT_DATASET)  # what a command uses when no dataset is named
+EVERY = DatasetChoice(ALL_DATASETS)
+DEFAULT_CHOICE = DatasetChoice(DEFAULT_DATASET)
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
 
 
@@ -63,3 +99,13 @@ StorageOption = Annotated[
         help="Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///runs/digitlab.sqlite3].",
     ),
 ]
+DeviceOption = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto: CUDA, then MPS, then CPU].")]
+FIGURE_DPI = 110  # PNGs written by the commands
+
+
+def save_figure(figure, path: Path, dpi: int = FIGURE_DPI) -> Path:  # noqa: ANN001 (matplotlib Figure)
+    """Write a figure as PNG atomically (a temp file renamed into place)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path

@@ -12,19 +12,28 @@ from rich.table import Table
 
 from digitlab import exploration
 from digitlab.atomic import atomic_write_bytes
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, DatasetName, SeedOption, console, err_console
+from digitlab.cli.common import (
+    DEFAULT,
+    EVERY,
+    CacheDirOption,
+    DataDirOption,
+    DatasetArgument,
+    DatasetOption,
+    SeedOption,
+    console,
+    err_console,
+)
 from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch, get_spec, load
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DataError
 
-app = typer.Typer(help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
 
-DatasetArgument = Annotated[DatasetChoice, typer.Argument(help="mnist, fashion-mnist or all.")]
 
 
 @app.command("fetch", help="Download (or find) and verify datasets, filling the cache. " + SOURCE_ORDER_HELP)
 def fetch_command(
-    dataset: DatasetArgument = DatasetChoice.all,
+    dataset: DatasetArgument = EVERY,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -38,7 +47,7 @@ def fetch_command(
 
 @app.command("info", help="Show where each dataset comes from, its sizes, label counts and verified MD5s.")
 def info_command(
-    dataset: DatasetArgument = DatasetChoice.all,
+    dataset: DatasetArgument = EVERY,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -66,7 +75,7 @@ def info_command(
              "so the notebook's own datasets.MNIST(root=DIR, download=True) works offline.")
 def export_command(
     torchvision_root: Annotated[Path, typer.Option("--torchvision-root", help="torchvision's root= folder.")],
-    dataset: DatasetArgument = DatasetChoice.all,
+    dataset: DatasetArgument = EVERY,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -81,7 +90,7 @@ def export_command(
 
 @app.command("show", help="Write a sample grid and a class-count chart (PNG) and print one image's pixel matrix.")
 def show_command(
-    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")] = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG files.")] = Path("out/explore"),
     index: Annotated[int | None, typer.Option("--index", help="Training image whose pixel matrix is printed [default: the grid's last].")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Print bytes 0..255 instead of network inputs 0..1.")] = False,
@@ -113,7 +122,7 @@ def _save(figure, path: Path) -> Path:  # noqa: ANN001 (matplotlib Figure)
 
 
 @app.command("clear-cache", help="Delete digitlab's cached copy of a dataset (it is fetched again when needed).")
-def clear_cache_command(dataset: DatasetArgument = DatasetChoice.all, cache_dir: CacheDirOption = None) -> None:
+def clear_cache_command(dataset: DatasetArgument = EVERY, cache_dir: CacheDirOption = None) -> None:
     cache = Cache(cache_dir or default_cache_dir())
     for name in dataset.names():
         cache.remove(get_spec(name))

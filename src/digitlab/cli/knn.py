@@ -1,7 +1,9 @@
 """``digitlab knn``: evaluate one k-NN setting; ``knn tune`` searches settings; ``knn scaling`` times them.
 
-Registered in main.py with ``app.add_typer(knn.app, name="knn")``. Each command calls one library
-function of :mod:`digitlab.knn.tuning` and prints or writes what comes back.
+Registered in main.py with ``app.add_typer(knn.app, name="knn")``. ``digitlab knn`` (and tune's final
+test) runs its setting through the run pipeline (:func:`digitlab.experiments.runner.run`) like the
+lab's k-NN sweeps; ``tune`` and ``scaling`` call :mod:`digitlab.knn.tuning`; figures come from
+:mod:`digitlab.knn.figures`. Each command prints or writes what comes back.
 """
 
 from __future__ import annotations
@@ -9,32 +11,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
-from digitlab.datasets import load
-from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure
+from digitlab.atomic import atomic_write_text
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, save_figure
+from digitlab.datasets import Dataset, load
+from digitlab.evaluation import confusion_figure
+from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.runner import run
+from digitlab.experiments.spec import resolve
 from digitlab.knn.choice import KERNELS, set_kernel
 from digitlab.knn.classifier import WEIGHTS
-from digitlab.knn.search import METRICS
+from digitlab.knn.figures import accuracy_vs_k, accuracy_vs_time, scaling_figures
 from digitlab.knn.pipeline import KNNPipelineConfig
-from digitlab.knn.tuning import Evaluation, Grid, best_config, evaluate, fit_line, row_config, scaling, search
+from digitlab.knn.search import METRICS
+from digitlab.knn.tuning import Grid, best_config, fit_line, scaling, search
 
-app = typer.Typer(help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
+app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
-PLOTTED_SPACES = 8  # lines in the accuracy-against-k plot
 HD_PIXELS = 1920 * 1080 * 3  # the notebook's "what about 1920x1080 images?", in colour
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # the extrapolation keeps MNIST's set sizes
 QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
@@ -51,6 +53,7 @@ PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this 
 DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
 BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
 ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
+ZoomOption = Annotated[float, typer.Option("--zoom", min=1, help="Also store training images enlarged and shrunk by this factor: 2 copies (1: none).")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -64,7 +67,7 @@ KernelOption = Annotated[Kernel, typer.Option("--kernel", help="Euclidean distan
 @app.callback()
 def knn(
     ctx: typer.Context,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,
@@ -73,6 +76,7 @@ def knn(
     deskew: DeskewOption = False,
     blur: BlurOption = 0.0,
     shifts: ShiftsOption = 0,
+    zoom: ZoomOption = 1.0,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
@@ -88,18 +92,16 @@ def knn(
     if ctx.invoked_subcommand is not None:
         return
     config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,
-                               shifts=shifts, pca=pca)
-    data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
-    _check_k(config.n_neighbors, len(data.train))
-    with err_console.status(f"k-NN {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
-        result = evaluate(config, data.train, data.test, device=device, batch_size=batch_size)
-    _print_evaluation(data.name, result)
-    _write_confusion(result, data.classes, out or Path("out/knn") / data.name)
+                               shifts=shifts, zoom=zoom, pca=pca)
+    source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
+    result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
+    _print_evaluation(source.name, config, result)
+    _write_confusion(config, result, source.classes, out or Path("out/knn") / source.name)
 
 
 @app.command("tune")
 def tune_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     ks: Annotated[str, typer.Option("--ks", help="k values: '1-15' or '1,3,5'.")] = "1-15",
     weights: Annotated[str, typer.Option("--weights", help="Comma-separated: uniform,distance.")] = "uniform,distance",
     metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: euclidean,cosine,manhattan.")] = "euclidean,cosine",
@@ -107,6 +109,7 @@ def tune_command(
     deskew: Annotated[str, typer.Option("--deskew", help="both, yes or no.")] = "both",
     blurs: Annotated[str, typer.Option("--blurs", help="Gaussian blur sigmas, 0 = none: '0,1'.")] = "0",
     shifts: Annotated[str, typer.Option("--shifts", help="Shifted training copies, 0 = none: '0,1' (each step multiplies the search).")] = "0",
+    zooms: Annotated[str, typer.Option("--zooms", help="Zoomed training copies (factor), 1 = none: '1,1.1'.")] = "1",
     validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
@@ -128,8 +131,9 @@ def tune_command(
         ks, pcas = "1,3,5", "30"
     grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
                 pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
-                shifts=_ints(shifts, "--shifts", low=0))
-    data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir).limit(train_limit, test_limit)
+                shifts=_ints(shifts, "--shifts", low=0), zooms=_floats(zooms, "--zooms", low=1))
+    source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
+    data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
         raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
     out = out or Path("out/knn") / data.name
@@ -139,19 +143,18 @@ def tune_command(
                       progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
     _print_search(rows, data.name)
     _write_csv(out / "tune.csv", rows)
-    _save(_accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
-    _save(_accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
+    save_figure(accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
+    save_figure(accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
     best = best_config(rows)
-    with err_console.status(f"best setting on the test set: {best.label()}..."):
-        result = evaluate(best, data.train, data.test, device=device, batch_size=batch_size)
-    _print_evaluation(data.name, result, heading="Best setting (chosen on validation), evaluated once on test")
-    _write_confusion(result, data.classes, out)
+    result = _evaluate(best, source, train_limit, test_limit, device, batch_size, what="best setting on the test set:")
+    _print_evaluation(data.name, best, result, heading="Best setting (chosen on validation), evaluated once on test")
+    _write_confusion(best, result, data.classes, out)
     console.print(f"[green]✓[/green] wrote {out / 'tune.csv'}, {out / 'tune-accuracy-vs-k.png'}, {out / 'tune-accuracy-vs-time.png'}")
 
 
 @app.command("scaling")
 def scaling_command(
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     k: KOption = 5,
     weights: WeightsOption = Weights.uniform,
     metric: MetricOption = Metric.euclidean,
@@ -189,13 +192,20 @@ def scaling_command(
                         lambda done, total, what: update(len(train_sizes) + done, None, what))
     _print_scaling(rows, config, data.name, len(test))
     _write_csv(out / "scaling.csv", rows)
-    for kind, xlabel in (("train_size", "training images"), ("pixels", "pixels per image")):
-        points = [row for row in rows if row["kind"] == kind]
-        if len(points) >= 2:
-            figure = curve_figure([row["x"] for row in points], {f"{config.label()}, {len(test)} queries": [row["predict_seconds"] for row in points]},
-                                  xlabel, "predict seconds", f"k-NN predict time against {xlabel} ({data.name})")
-            _save(figure, out / f"scaling-{kind.replace('_', '-')}.png")
+    for kind, figure in scaling_figures(rows, config.label(), len(test), data.name).items():
+        save_figure(figure, out / f"scaling-{kind.replace('_', '-')}.png")
     console.print(f"[green]✓[/green] wrote {out / 'scaling.csv'} and the scaling-*.png plots")
+
+
+def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | None, test_limit: int | None, device: str,
+              batch_size: int, what: str = "k-NN") -> dict[str, Any]:
+    """One k-NN setting through the run pipeline, like the lab's: fit on the (limited) training set, score the test set."""
+    data = source.limit(train_limit, test_limit)
+    _check_k(config.n_neighbors, len(data.train))
+    spec = resolve(ExperimentConfig(dataset=source.name, kind="knn", knn_options=config.to_dict(), train_limit=train_limit,
+                                    test_limit=test_limit, validation_size=0), device)
+    with err_console.status(f"{what} {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
+        return run(spec, dataset=source, knn_batch_size=batch_size)
 
 
 def _check_k(k: int, n_train: int) -> None:
@@ -217,14 +227,14 @@ def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _floats(text: str, option: str) -> tuple[float, ...]:
-    """'0,1.5' -> (0.0, 1.5): non-negative numbers."""
+def _floats(text: str, option: str, low: float = 0) -> tuple[float, ...]:
+    """'0,1.5' -> (0.0, 1.5): numbers of at least ``low``."""
     try:
         values = tuple(dict.fromkeys(float(part) for part in text.split(",") if part.strip()))
     except ValueError:
         raise typer.BadParameter(f"expected numbers like '0,1', got {text!r}", param_hint=option) from None
-    if not values or min(values) < 0:
-        raise typer.BadParameter(f"expected numbers of at least 0, got {text!r}", param_hint=option)
+    if not values or min(values) < low:
+        raise typer.BadParameter(f"expected numbers of at least {low:g}, got {text!r}", param_hint=option)
     return values
 
 
@@ -248,10 +258,11 @@ def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
 
 
-def _print_evaluation(dataset: str, result: Evaluation, heading: str = "k-NN") -> None:
+def _print_evaluation(dataset: str, config: KNNPipelineConfig, result: dict[str, Any], heading: str = "k-NN") -> None:
+    metrics = result["metrics"]
     table = Table("setting", "train", "test", "accuracy", "fit s", "predict s", title=f"{heading} ({dataset})")
-    table.add_row(result.config.label(), f"{result.n_train:,}", f"{result.n_test:,}", f"{result.accuracy * PERCENT:.2f}%",
-                  f"{result.fit_seconds:.2f}", f"{result.predict_seconds:.2f}")
+    table.add_row(config.label(), f"{metrics['train_size']:,}", f"{metrics['test_size']:,}", f"{metrics['test_accuracy'] * PERCENT:.2f}%",
+                  f"{metrics['fit_seconds']:.2f}", f"{metrics['predict_seconds']:.2f}")
     console.print(table)
 
 
@@ -259,11 +270,11 @@ def _print_search(rows: list[dict], dataset: str) -> None:
     first = rows[0]
     title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
              + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
-    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "PCA", "val accuracy", "predict s", title=title)
+    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "zoom", "PCA", "val accuracy", "predict s", title=title)
     for row in rows[:TOP_ROWS]:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
         table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
-                      str(row["shifts"]), str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+                      str(row["shifts"]), f"{row['zoom']:g}", str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 
@@ -291,19 +302,19 @@ def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, qu
                       f"about {hd:,.0f} s per query, {hd * MNIST_TEST / 3600:,.0f} hours for a {MNIST_TEST:,}-image test set")
 
 
-def _write_confusion(result: Evaluation, classes: tuple[str, ...], out: Path) -> None:
-    slug = _slug(result.config)
-    counts = confusion_matrix(result.predictions, result.targets, num_classes=len(classes))
+def _write_confusion(config: KNNPipelineConfig, result: dict[str, Any], classes: tuple[str, ...], out: Path) -> None:
+    slug, metrics, counts = _slug(config), result["metrics"], result["confusion"]
     lines = io.StringIO()
     writer = csv.writer(lines)
     writer.writerow(["true \\ predicted", *classes])
-    for name, row in zip(classes, counts.tolist(), strict=True):
+    for name, row in zip(classes, counts, strict=True):
         writer.writerow([name, *row])
     atomic_write_text(out / f"confusion-{slug}.csv", lines.getvalue())
-    title = f"k-NN {result.config.label()}: {result.accuracy * PERCENT:.2f}% on {result.n_test:,} test images"
-    _save(confusion_figure(counts, classes, title=title), out / f"confusion-{slug}.png")
-    summary = {"config": result.config.to_dict(), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
-               "predict_seconds": result.predict_seconds, "n_train": result.n_train, "n_test": result.n_test}
+    title = f"k-NN {config.label()}: {metrics['test_accuracy'] * PERCENT:.2f}% on {metrics['test_size']:,} test images"
+    save_figure(confusion_figure(counts, classes, title=title), out / f"confusion-{slug}.png")
+    summary = {"config": result["spec"]["knn_config"], "accuracy": metrics["test_accuracy"], "fit_seconds": metrics["fit_seconds"],
+               "predict_seconds": metrics["predict_seconds"], "n_train": metrics["train_size"], "n_test": metrics["test_size"],
+               "spec": result["spec"]}
     atomic_write_text(out / f"result-{slug}.json", json.dumps(summary, indent=2) + "\n")
     console.print(f"[green]✓[/green] wrote {out / f'confusion-{slug}.png'}, {out / f'confusion-{slug}.csv'}, {out / f'result-{slug}.json'}")
 
@@ -318,44 +329,3 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, lines.getvalue())
-
-
-def _accuracy_vs_k(rows: list[dict]) -> Figure:
-    """Validation accuracy against k, one line per feature space (its better weighting at each k),
-    for the best few spaces so the legend stays readable."""
-    ks = sorted({row["n_neighbors"] for row in rows})
-    lines: dict[str, list] = {}
-    for row in rows:  # best first, so the first spaces met are the best ones
-        name = row_config(row).label().split(" ", 2)[2]  # the feature space: the label without k and weights
-        if name not in lines and len(lines) == PLOTTED_SPACES:
-            continue
-        series = lines.setdefault(name, [None] * len(ks))
-        position = ks.index(row["n_neighbors"])
-        series[position] = max(series[position] or 0.0, row["accuracy"] * PERCENT)
-    return curve_figure(ks, lines, "k (neighbours)", "validation accuracy (%)", "k-NN: accuracy against k (best feature spaces)")
-
-
-def _accuracy_vs_time(rows: list[dict]) -> Figure:
-    """Each setting as a point: predict seconds against validation accuracy; the best labelled."""
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
-    axis = figure.subplots()
-    axis.scatter([row["predict_seconds"] for row in rows], [row["accuracy"] * PERCENT for row in rows], s=12, alpha=0.6)
-    best = rows[0]
-    axis.annotate(row_config(best).label(),
-                  (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
-    axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
-             title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")
-    axis.xaxis.set_major_formatter(ScalarFormatter())  # 2, 5, 10 rather than 2x10^0 on a log axis
-    axis.grid(alpha=0.3)
-    return figure
-
-
-def _spread(rows: list[dict]) -> bool:
-    times = [row["predict_seconds"] for row in rows if row["predict_seconds"] > 0]
-    return bool(times) and math.log10(max(times) / min(times)) > 1
-
-
-def _save(figure: Figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    atomic_write_bytes(path, buffer.getvalue())

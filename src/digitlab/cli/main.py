@@ -11,9 +11,11 @@ from rich.markup import escape
 from digitlab import __version__
 from digitlab.cli import data, doctor, knn, lab, notebook, report, robustness, runs, serve, sweep, train
 from digitlab.cli.common import err_console, setup_logging
+from digitlab.cli.interrupts import INTERRUPTED_EXIT_CODE, interrupted_message
 from digitlab.errors import DigitlabError
 
 app = typer.Typer(
+    rich_markup_mode=None,  # help texts are plain text: "[grid]" and "[default: ...]" are not markup
     name="digitlab",
     help="Learn and compare classifiers on MNIST and Fashion-MNIST, the course notebook as software.",
     no_args_is_help=True,
@@ -57,9 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="digitlab")
     except SystemExit as done:
+        if done.code == INTERRUPTED_EXIT_CODE:  # typer turns a Ctrl-C into exit 130: say what it interrupted
+            err_console.print(f"[yellow]{escape(interrupted_message())}[/yellow]", highlight=False)
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+    except KeyboardInterrupt:  # outside typer's own handling (between commands)
+        err_console.print(f"[yellow]{escape(interrupted_message())}[/yellow]", highlight=False)
+        return INTERRUPTED_EXIT_CODE
     except (DigitlabError, ValueError) as error:  # ValueError: a library's argument check
         err_console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False)
+        return 1
+    except Exception as error:
+        from digitlab.experiments.store import describe_store_error
+
+        message = describe_store_error(error)
+        if message is None:
+            raise  # a bug: the traceback is what a report needs
+        err_console.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
         return 1
     return 0
 

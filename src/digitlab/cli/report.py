@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetChoice, StorageOption, console
+from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console
 from digitlab.experiments import open_storage
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.links import NO_VALUE, count, percent, seconds
@@ -17,7 +17,7 @@ DEFAULT_OUT = Path("reports")
 
 
 def report(
-    dataset: Annotated[DatasetChoice, typer.Option("--dataset", "-d", help="mnist, fashion-mnist or all.")] = DatasetChoice.all,
+    dataset: DatasetChoiceOption = EVERY,
     storage: StorageOption = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports: OUT/<dataset>/index.html.")] = DEFAULT_OUT,
     data_dir: DataDirOption = None,

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.robustness.evaluate import (
@@ -75,7 +75,7 @@ def robustness(
     checkpoints: CheckpointsArgument = None,
     knn: KnnOption = False,
     knn_train_limit: KnnTrainLimitOption = DEFAULT_KNN_TRAIN_LIMIT,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     transforms: TransformsOption = ",".join(DEFAULT_TRANSFORMS),
     limit: LimitOption = None,
     seed: SeedOption = 0,

@@ -16,17 +16,23 @@ from digitlab.experiments import get_run, list_runs, open_storage
 from digitlab.experiments.export import SUMMARY_METRICS, run_record, to_csv, to_json
 from digitlab.experiments.store import Run
 
-app = typer.Typer(help="List, show, compare and export the runs in the results store.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="List, show, compare and export the runs in the results store.", no_args_is_help=True)
 
 StudyOption = Annotated[str | None, typer.Option("--study", help="Only this study (see 'runs list').")]
 AllOption = Annotated[bool, typer.Option("--all", help="Include unfinished, failed and pruned runs.")]
 
 
-def _format(value: Any) -> str:
+PERCENT_FIELDS = ("accuracy",)  # fractions shown as percentages; seconds, losses and rates stay numbers
+
+
+def _format(value: Any, name: str = "") -> str:
+    """A number for a table: a percentage only for accuracy-like fields (0.16 s is no "16.00%")."""
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value * 100:.2f}%" if 0 <= value <= 1 else f"{value:.2f}"
+        if any(part in name for part in PERCENT_FIELDS) and 0 <= value <= 1:
+            return f"{value * 100:.2f}%"
+        return f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}"
     return str(value)
 
 
@@ -40,12 +46,12 @@ def list_command(study: StudyOption = None, all_states: AllOption = False, stora
     table = Table("id", "study", "state", "params", "val acc", "test acc", "train s", title=f"{len(runs)} runs")
     for run in runs:
         metrics = run.metrics
-        table.add_row(str(run.id), run.study, run.state, _params(run), _format(metrics.get("val_accuracy")),
-                      _format(metrics.get("test_accuracy")), _format(metrics.get("train_seconds")))
+        table.add_row(str(run.id), run.study, run.state, _params(run), _format(metrics.get("val_accuracy"), "val_accuracy"),
+                      _format(metrics.get("test_accuracy"), "test_accuracy"), _format(metrics.get("train_seconds"), "train_seconds"))
     console.print(table)
 
 
-@app.command("show", help="Everything stored about one run: config, metrics, per-epoch history.")
+@app.command("show", help="Everything stored about one run: its config, the resolved spec it ran, metrics, per-epoch history.")
 def show_command(run_id: Annotated[int, typer.Argument(help="Run id from 'runs list'.")], storage: StorageOption = None) -> None:
     run = get_run(open_storage(storage), run_id)
     record = run_record(run)
@@ -55,7 +61,7 @@ def show_command(run_id: Annotated[int, typer.Argument(help="Run id from 'runs l
     if history:
         table = Table(*history[0].keys(), title="history")
         for epoch in history:
-            table.add_row(*(_format(v) for v in epoch.values()))
+            table.add_row(*(_format(value, name) for name, value in epoch.items()))
         console.print(table)
 
 
@@ -68,7 +74,7 @@ def compare_command(run_ids: Annotated[list[int], typer.Argument(help="Two or mo
     for key in keys:
         table.add_row(key, *(str(run.params.get(key, "–")) for run in runs))
     for name in SUMMARY_METRICS:
-        table.add_row(name, *(_format(run.metrics.get(name)) for run in runs))
+        table.add_row(name, *(_format(run.metrics.get(name), name) for run in runs))
     console.print(table)
 
 

@@ -10,21 +10,30 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, StorageOption, console, err_console
+from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetName,
+    DatasetOption,
+    DeviceOption,
+    StorageOption,
+    console,
+    dataset_option,
+    err_console,
+)
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
-from digitlab.experiments.knn_runs import NeighborCache
-from digitlab.experiments.runner import check_config, run_experiment
-from digitlab.experiments.search_spaces import SEARCH_SPACES
-
-DeviceOption = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu [default: the best available].")]
-VALIDATION_FRACTION_OF_LIMIT = 5  # with --limit N, hold out N/5 images for validation
+from digitlab.experiments.runner import evaluator
+from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
+from digitlab.experiments.spec import resolve
 COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
 
 def sweep(
     config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
-    dataset: Annotated[DatasetName | None, typer.Option("--dataset", "-d", help="Override the file's dataset.")] = None,
+    dataset: Annotated[DatasetName | None, dataset_option("Override the file's dataset.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
     max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,
     storage: StorageOption = None,
@@ -37,26 +46,27 @@ def sweep(
     spec = load_sweep_file(config, dataset=dataset.value if dataset else None)
     spec = quicken(spec) if quick else spec
     for point in spec.points():
-        check_config(spec.base.with_params(point))
+        resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
+    watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
-        searches = NeighborCache()  # k-NN searches reused across this grid's vote weightings
-        runs = run_grid(spec, store, lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device,
-                                                                 neighbor_cache=searches), hooks, max_runs=max_runs)
+        runs = run_grid(spec, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir), hooks, max_runs=max_runs)
     table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
     for run in sorted(runs, key=lambda r: r.number):
         metrics = run.metrics
         table.add_row(str(run.id), *(str(run.params.get(k)) for k in spec.grid), _percent(metrics.get("val_accuracy")),
                       _percent(metrics.get("test_accuracy")), f"{metrics.get('train_seconds', 0):.1f}")
     console.print(table)
+    if note := still_running_note(store, [spec.study_name]):
+        err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
 def tune(
     model: Annotated[str, typer.Option("--model", "-m", help=f"What to tune: {', '.join(SEARCH_SPACES)}.")] = "mlp",
-    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Which dataset.")] = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="How many settings to try in total (resumes).")] = 20,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per trial (networks).")] = 5,
     limit: Annotated[int | None, typer.Option("--limit", min=100, help="Use only the first N training images (quick).")] = None,
@@ -70,18 +80,12 @@ def tune(
     if model not in SEARCH_SPACES:
         raise typer.BadParameter(f"choose one of {', '.join(SEARCH_SPACES)}", param_hint="--model")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base, space = SEARCH_SPACES[model]
-    base = base.with_params({"dataset": dataset.value, "seed": seed, "train_limit": limit})
-    if limit is not None:
-        base = base.with_params({"validation_size": min(base.validation_size, limit // VALIDATION_FRACTION_OF_LIMIT)})
-    if base.kind == "network":
-        base = base.with_params({"train_options.epochs": epochs})
+    base, space = search_base(model, dataset.value, seed=seed, limit=limit, epochs=epochs), SEARCH_SPACES[model][1]
     store = open_storage(storage)
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(f"tune {model}", total=trials)
         hooks = SweepProgress(on_done=lambda run: progress.advance(task))
-        study = run_search(f"tune-{model}", base, space, store,
-                           lambda c, r: run_experiment(c, r, data_dir=data_dir, cache_dir=cache_dir, device=device),
+        study = run_search(f"tune-{model}", base, space, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir),
                            n_trials=trials, seed=seed, progress=hooks)
     _print_search(study)
 

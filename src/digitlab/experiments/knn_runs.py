@@ -28,6 +28,7 @@ from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.knn import flatten_images
+from digitlab.knn.classifier import DEFAULT_BATCH_SIZE
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
 
 KEPT_SEARCHES = 8  # searches a cache remembers (oldest dropped first); a weighting grid needs the last two
@@ -100,13 +101,13 @@ def _predict(model: Pipeline, config: KNNPipelineConfig, train: Split, images: t
 
 
 def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device,
-            cache: NeighborCache | None = None) -> dict[str, Any]:
+            cache: NeighborCache | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
     """Fit on ``data.train``, score the test split (and validation); results as plain data.
 
     The result also holds ``predict``, a function images -> labels, for robustness scores (not stored).
     """
     settings = knn_config(config.knn_options)
-    model = build_pipeline(settings, device)
+    model = build_pipeline(settings, device, batch_size)  # the batch size bounds the search's memory, not its result
     started = time.perf_counter()
     model.fit(flatten_images(data.train.images), data.train.labels.numpy())
     fit_seconds = time.perf_counter() - started

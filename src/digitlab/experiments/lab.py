@@ -7,18 +7,25 @@ they land in their own studies and never mix with full results.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from optuna.storages import RDBStorage
 
 from digitlab.errors import DigitlabError
-from digitlab.experiments.config import SweepSpec, load_sweep_file
+from digitlab.experiments.config import ExperimentConfig, SweepSpec, load_sweep_file
+from digitlab.experiments.runner import evaluator
+from digitlab.experiments.spec import resolve
+from digitlab.experiments.store import Run
+from digitlab.experiments.sweep import SweepProgress, pending_count, run_grid
 from digitlab.packaged import sweep_dir
 
 QUICK_TRAIN_LIMIT = 2000  # training images per quick run (validation comes out of these)
 QUICK_TEST_LIMIT = 1000  # test images per quick run
 QUICK_VALIDATION_SIZE = 500  # held-out images per quick run
 QUICK_EPOCHS = 1
-SAVED_MODEL_SWEEPS = ("mlp-best", "cnn")  # their checkpoints are what `digitlab serve` shows
 
 
 def default_config_dir() -> Path:
@@ -41,9 +48,48 @@ def quicken(sweep: SweepSpec) -> SweepSpec:
                                    "validation_size": min(sweep.base.validation_size, QUICK_VALIDATION_SIZE)})
     if base.train_options.get("epochs", QUICK_EPOCHS) != 0:
         base = base.with_params({"train_options.epochs": QUICK_EPOCHS})
-    grid = dict(sweep.grid)
+    grid = dict(sweep.grid)  # quick runs keep no checkpoints: they are not models worth serving
     if "train_options.epochs" in grid:
         grid["train_options.epochs"] = sorted({min(value, QUICK_EPOCHS) for value in grid["train_options.epochs"]})
     if "train_limit" in grid:
         grid["train_limit"] = [value for value in grid["train_limit"] if value <= QUICK_TRAIN_LIMIT] or [QUICK_TRAIN_LIMIT]
-    return replace(sweep, base=base, grid=grid)
+    return replace(sweep, base=base, grid=grid, save_model=False)
+
+
+def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None = None) -> list[SweepSpec]:
+    """Every sweep the lab runs on ``datasets`` (quickened with ``quick``), each point checked before anything runs."""
+    sweeps = [sweep for name in datasets for sweep in lab_sweeps(name, config_dir)]
+    sweeps = [quicken(sweep) for sweep in sweeps] if quick else sweeps
+    for sweep in sweeps:
+        for point in sweep.points():
+            resolve(sweep.base.with_params(point))  # a misspelt setting fails now, not an hour in
+    return sweeps
+
+
+def pending(storage: RDBStorage, sweeps: list[SweepSpec]) -> dict[str, int]:
+    """Study name -> grid points still to run (the rest are reused from the store)."""
+    return {sweep.study_name: pending_count(storage, sweep) for sweep in sweeps}
+
+
+@dataclass
+class LabProgress:
+    """Callbacks for whoever shows the lab's progress (the CLI); all optional."""
+
+    on_sweep: Callable[[SweepSpec], None] | None = None  # a sweep starts
+    on_start: Callable[[ExperimentConfig, dict[str, Any]], None] | None = None  # a run starts: its config and grid point
+    on_epoch: Callable[[dict[str, Any]], None] | None = None  # an epoch of that run ended
+    on_done: Callable[[Run], None] | None = None  # a run finished and is stored
+
+
+def run_lab(sweeps: list[SweepSpec], storage: RDBStorage, models_dir: Path | None, *, device: str | None = None,
+            data_dir: Path | None = None, cache_dir: Path | None = None, progress: LabProgress | None = None) -> None:
+    """Run every sweep's missing points through the run pipeline; a sweep file's ``save_model`` keeps its
+    checkpoint in ``models_dir/<dataset>-<sweep>`` (what ``digitlab serve`` shows; None: keep none)."""
+    progress = progress or LabProgress()
+    hooks = SweepProgress(on_start=progress.on_start, on_done=progress.on_done)
+    for sweep in sweeps:
+        if progress.on_sweep:
+            progress.on_sweep(sweep)
+        keep = Path(models_dir) / f"{sweep.base.dataset}-{sweep.name}" if sweep.save_model and models_dir else None
+        evaluate = evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir, on_epoch=progress.on_epoch, checkpoint_dir=keep)
+        run_grid(sweep, storage, evaluate, hooks)

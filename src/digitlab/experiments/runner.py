@@ -1,42 +1,46 @@
-"""Run one experiment from its config and return its results as plain data for the store.
+"""The run pipeline: one function, :func:`run`, takes a resolved :class:`RunSpec` and returns plain data.
 
-Networks go through :func:`digitlab.training.train`, k-NN through :class:`digitlab.knn.KNNClassifier`;
-both are scored the same way afterwards (test accuracy, macro accuracy, confusion matrix, timings),
-so the report compares like with like. The test set is only ever *measured*: the objective a sweep
-maximises is validation accuracy, from images held out of the training set.
+``digitlab train``, ``knn``, ``sweep``, ``lab`` and ``tune``, the benchmarks and the notebook all
+come here. A run seeds everything first (before the model or anything else random is built, so a
+run's numbers never depend on what ran before it in the same process), cuts the data to its limits
+and holds out its validation split, trains the network (digitlab.training's visible loop) or fits
+the k-NN, then scores both kinds the same way (test accuracy, macro accuracy, confusion matrix,
+timings), so the report compares like with like. The test set is only ever *measured*: the objective
+a sweep maximises is validation accuracy, from images held out of the training set.
+
+The result is a dict of numbers, lists and strings (JSON as it is stored): ``objective``,
+``metrics``, ``history`` (one dict per epoch), ``confusion``, ``test_predictions``, ``stopped``,
+``checkpoint``, ``robustness`` when asked for, the ``spec`` it ran and the ``environment`` it ran in.
 """
 
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
 import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy
-import sklearn
 import torch
 
-import digitlab
-from digitlab.errors import DigitlabError
 from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
-from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.knn_runs import NeighborCache, knn_config, run_knn
+from digitlab.experiments.environment import environment
+from digitlab.evaluation.scores import score_split
+from digitlab.experiments.knn_runs import NeighborCache
+from digitlab.experiments.scoring import robustness_result
+from digitlab.experiments.spec import RunSpec, resolve
 from digitlab.models import build
-from digitlab.models.registry import make_config, notebook_overrides
-from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
-from digitlab.training import notebook, pick_device, predict_labels, recommended, train
+from digitlab.training import pick_device, predict_labels, seed_everything, train
 from digitlab.training.device import synchronize
 
-ROBUSTNESS_SEED = 0  # every run of every sweep is scored on the same changed test images, whatever its own seed
+__all__ = ["check_config", "evaluator", "run", "run_experiment"]
+
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
-EpochCallback = Callable[[dict[str, Any]], None]
+Hook = Callable[[dict[str, Any]], None]  # gets a dict per epoch (on_epoch) or per batch (on_batch)
+INTERRUPTED = "interrupted"  # TrainResult.stopped after Ctrl-C
 
 
 @lru_cache(maxsize=4)
@@ -45,154 +49,124 @@ def cached_dataset(name: str, data_dir: str | None, cache_dir: str | None) -> Da
     return load(name, data_dir=data_dir, cache_dir=cache_dir)
 
 
-def prepare_data(config: ExperimentConfig, dataset: Dataset) -> tuple[Dataset, Split | None]:
-    """Apply the config's limits and hold out its validation split (seeded)."""
-    data = dataset.limit(config.train_limit, config.test_limit)
-    if config.validation_size <= 0:
+def prepare_data(spec: RunSpec, dataset: Dataset) -> tuple[Dataset, Split | None]:
+    """Apply the spec's limits and hold out its validation split (seeded)."""
+    data = dataset.limit(spec.train_limit, spec.test_limit)
+    if spec.validation_size <= 0:
         return data, None
-    if config.validation_size >= len(data.train):
-        raise ValueError(f"validation_size {config.validation_size} leaves no training images out of {len(data.train)}")
-    train_split, validation = train_validation_split(data.train, config.validation_size, seed=config.seed)
+    if spec.validation_size >= len(data.train):
+        raise ValueError(f"validation_size {spec.validation_size} leaves no training images out of {len(data.train)}")
+    train_split, validation = train_validation_split(data.train, spec.validation_size, seed=spec.seed)
     return Dataset(data.name, data.classes, train_split, data.test, data.source), validation
 
 
-def git_commit() -> str | None:
-    """The commit digitlab runs from, when it runs from a git checkout."""
-    try:
-        folder = Path(digitlab.__file__).resolve().parent
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None
+def check_config(config: ExperimentConfig) -> RunSpec:
+    """Raise a clear error for a misspelt or out-of-range setting before anything runs; the spec it resolves to."""
+    return resolve(config)
 
 
-def environment(device: torch.device) -> dict[str, Any]:
-    """What produced a number: device, library versions, commit, cores."""
-    return {
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "sklearn": sklearn.__version__,
-        "digitlab": digitlab.__version__,
-        "git_commit": git_commit(),
-    }
-
-
-def train_config_for(config: ExperimentConfig) -> Any:
-    options = {**config.train_options, "seed": config.seed}
-    make = notebook if config.setup == "notebook" else recommended
-    return make(config.model, **options)
-
-
-def model_options_for(config: ExperimentConfig) -> dict[str, Any]:
-    """The notebook setup also means the notebook's output layer (sigmoid / softmax)."""
-    faithful = notebook_overrides(config.model) if config.setup == "notebook" else {}
-    return {**faithful, **config.model_options}
-
-
-def check_config(config: ExperimentConfig) -> None:
-    """Raise a clear error for a misspelt or out-of-range setting before anything runs."""
-    if config.train_limit is not None and config.validation_size >= config.train_limit:
-        raise DigitlabError(f"validation_size {config.validation_size} leaves no training images out of train_limit "
-                            f"{config.train_limit}; lower validation_size (0 for none) or raise train_limit")
-    try:
-        if config.kind == "network":
-            make_config(config.model, **model_options_for(config))
-            options = {**config.train_options, "seed": config.seed}
-            if options.get("epochs") == 0:
-                options.pop("epochs")
-            train_config_for(config.with_params({"train_options": options}))
-        else:
-            knn_config(config.knn_options)  # unknown or out-of-range settings fail here
-        if config.robustness:
-            parse_transforms(config.robustness)
-    except (TypeError, ValueError) as error:  # dataclasses and sklearn name the bad setting
-        raise DigitlabError(f"bad experiment settings {config.to_dict()}: {error}") from error
-
-
-def run_network(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device,
-                report: Report, on_epoch: EpochCallback | None, checkpoint_dir: Path | None) -> dict[str, Any]:
-    model = build(config.model, **model_options_for(config))
-    untrained = config.train_options.get("epochs") == 0  # the notebook's "evaluatie (prelude)": guessing
+def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, report: Report | None,
+                on_epoch: Hook | None, on_batch: Hook | None, checkpoint_dir: Path | None, resume: bool) -> dict[str, Any]:
+    model = build(spec.model, **spec.model_config)  # after seeding: the same seed draws the same weights
     history: list[dict[str, Any]] = []
     train_seconds, stopped = 0.0, None
-    if untrained:
-        torch.manual_seed(config.seed)
-        model.reset()
-    else:
-        def after_epoch(record: dict[str, Any]) -> None:
-            if on_epoch is not None:
-                on_epoch(record)
-
+    if spec.trains:
         def should_stop(record: dict[str, Any]) -> bool:
-            return report(record["epoch"], record.get("val_accuracy", record["test_accuracy"]))
+            return report is not None and report(record["epoch"], record.get("val_accuracy", record["test_accuracy"]))
 
-        result = train(model, data, train_config_for(config), device=device, validation=validation,
-                       on_epoch=after_epoch, stop_when=should_stop, checkpoint_dir=checkpoint_dir)
-        if result.interrupted:
-            raise KeyboardInterrupt  # the sweep marks this run failed and retries it next time
-        history, train_seconds, stopped = result.history, result.train_seconds, result.stopped
+        trained = train(model, data, spec.training(), device=device, validation=validation, on_epoch=on_epoch,
+                        on_batch=on_batch, stop_when=should_stop, checkpoint_dir=checkpoint_dir, resume=resume)
+        history, train_seconds, stopped = trained.history, trained.train_seconds, trained.stopped
+        if stopped == INTERRUPTED:  # Ctrl-C: nothing to score; the caller says what was kept
+            return {"history": history, "stopped": stopped, "checkpoint": str(checkpoint_dir) if checkpoint_dir else None,
+                    "metrics": {"train_seconds": train_seconds, "epochs": len(history)}}
     model.to(device)
     synchronize(device)
     started = time.perf_counter()
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    result_scores = score_split(predictions, data.test, data.num_classes)
+    result = score_split(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
-    result_scores["metrics"].update(
+    result["metrics"].update(
         val_accuracy=val_accuracy, train_seconds=train_seconds, predict_seconds=predict_seconds,
         num_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
         epochs=len(history), train_size=len(data.train), test_size=len(data.test),
     )
-    return {**result_scores, "history": history, "stopped_early": stopped == "stop_when",
+    return {**result, "history": history, "stopped": stopped, "stopped_early": stopped == "stop_when",
             "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None,
-            **robustness_result(config, lambda images: predict_labels(model, images), data.test)}
+            **robustness_result(spec.robustness, lambda images: predict_labels(model, images), data.test)}
 
 
-def robustness_result(config: ExperimentConfig, predict: Predictor, test: Split) -> dict[str, Any]:
-    """``{"robustness": {transform: {strength: accuracy}}, "robustness_seconds": s}`` when the config asks for it."""
-    if not config.robustness:
-        return {}
-    started = time.perf_counter()
-    rows = robustness_table({"model": predict}, test, parse_transforms(config.robustness), seed=ROBUSTNESS_SEED)
-    scores: dict[str, dict[str, float]] = {}
-    for row in rows:
-        scores.setdefault(row["transform"], {})[f"{row['strength']:g}"] = row["accuracy"]
-    return {"robustness": scores, "robustness_seconds": time.perf_counter() - started}
+def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
+            batch_size: int | None) -> dict[str, Any]:
+    from digitlab.experiments import knn_runs
+
+    config = ExperimentConfig(dataset=spec.dataset, kind="knn", knn_options=spec.knn_config, train_limit=spec.train_limit,
+                              test_limit=spec.test_limit, validation_size=spec.validation_size, seed=spec.seed)
+    result = knn_runs.run_knn(config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
+    predict = result.pop("predict")  # a function: used for robustness here, never stored
+    return {**result, "stopped": None, **robustness_result(spec.robustness, predict, data.test)}
 
 
-def run_experiment(
-    config: ExperimentConfig,
-    report: Report | None = None,
+def run(
+    spec: RunSpec,
     *,
     dataset: Dataset | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    device: str | torch.device | None = None,
-    on_epoch: EpochCallback | None = None,
-    checkpoint_dir: Path | None = None,
+    report: Report | None = None,
+    on_epoch: Hook | None = None,
+    on_batch: Hook | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
     neighbor_cache: NeighborCache | None = None,
+    knn_batch_size: int | None = None,
 ) -> dict[str, Any]:
-    """Run ``config`` and return its results (see the module docstring for what is in them).
+    """Run ``spec`` and return its results as plain data (see the module docstring).
 
-    ``neighbor_cache``: k-NN searches of earlier runs of the same grid, reused where data and search
-    settings are the same (see :mod:`digitlab.experiments.knn_runs`); None searches afresh.
+    ``dataset`` replaces loading ``spec.dataset`` (tests, the notebook); ``report(epoch, val)``
+    returning True stops training after that epoch (pruning); ``on_epoch`` / ``on_batch`` see
+    progress; ``checkpoint_dir`` saves every epoch there and ``resume=True`` continues the run
+    saved there. After Ctrl-C the result has ``stopped == "interrupted"`` and no scores. k-NN only:
+    ``neighbor_cache`` reuses searches of earlier runs of one grid on the same data and search
+    settings (:mod:`digitlab.experiments.knn_runs`); ``knn_batch_size`` bounds the search's memory.
     """
-    dataset = dataset or cached_dataset(config.dataset, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
-    data, validation = prepare_data(config, dataset)
-    torch_device = pick_device(device)
-    if config.kind == "network":
-        result = run_network(config, data, validation, torch_device, report or (lambda step, value: False), on_epoch, checkpoint_dir)
+    seed_everything(spec.seed)  # before anything random is built: weights, dropout, k-NN's PCA
+    source = dataset if dataset is not None else cached_dataset(spec.dataset, str(data_dir) if data_dir else None,
+                                                               str(cache_dir) if cache_dir else None)
+    data, validation = prepare_data(spec, source)
+    device = pick_device(spec.device)
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if spec.kind == "network":
+        result = run_network(spec, data, validation, device, report, on_epoch, on_batch, folder, resume)
     else:
-        result = run_knn(config, data, validation, torch_device, neighbor_cache)
-        result.update(robustness_result(config, result.pop("predict"), data.test))
+        result = run_knn(spec, data, validation, device, neighbor_cache, knn_batch_size)
     metrics = result["metrics"]
-    result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
-    result["environment"] = environment(torch_device)
-    return result
+    if result["stopped"] != INTERRUPTED:
+        result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
+    return {**result, "spec": spec.to_dict(), "environment": environment(device)}
+
+
+def run_experiment(config: ExperimentConfig, report: Report | None = None, *, device: str | torch.device | None = None,
+                   **options: Any) -> dict[str, Any]:
+    """Resolve ``config`` (on ``device``) and :func:`run` it; ``options`` are run's keyword arguments."""
+    return run(resolve(config, None if device is None else str(device)), report=report, **options)
+
+
+def evaluator(*, device: str | None = None, data_dir: str | os.PathLike[str] | None = None,
+              cache_dir: str | os.PathLike[str] | None = None, on_epoch: Hook | None = None,
+              checkpoint_dir: Path | None = None) -> Callable[[ExperimentConfig, Report], dict[str, Any]]:
+    """The ``evaluate(config, report)`` sweeps and searches call: resolve, run, and turn Ctrl-C into KeyboardInterrupt
+    (the sweep marks that run failed and runs it again next time). k-NN searches are reused within it (one per grid)."""
+    searches = NeighborCache()
+
+    def evaluate(config: ExperimentConfig, report: Report) -> dict[str, Any]:
+        result = run(resolve(config, device), report=report, data_dir=data_dir, cache_dir=cache_dir, on_epoch=on_epoch,
+                     checkpoint_dir=checkpoint_dir, neighbor_cache=searches)
+        if result["stopped"] == INTERRUPTED:
+            raise KeyboardInterrupt
+        return result
+
+    return evaluate

@@ -40,3 +40,14 @@ SEARCH_SPACES: dict[str, tuple[ExperimentConfig, SearchSpace]] = {
     "cnn": (ExperimentConfig(model="cnn"), CNN_SPACE),
     "knn": (ExperimentConfig(kind="knn"), KNN_SPACE),
 }
+VALIDATION_FRACTION_OF_LIMIT = 5  # with a training limit of N, hold out N/5 images for validation
+
+
+def search_base(model: str, dataset: str, *, seed: int = 0, limit: int | None = None, epochs: int | None = None) -> ExperimentConfig:
+    """The config ``digitlab tune --model MODEL`` starts from: on ``dataset``, ``limit`` training images, ``epochs`` per trial."""
+    base = SEARCH_SPACES[model][0].with_params({"dataset": dataset, "seed": seed, "train_limit": limit})
+    if limit is not None:
+        base = base.with_params({"validation_size": min(base.validation_size, limit // VALIDATION_FRACTION_OF_LIMIT)})
+    if base.kind == "network" and epochs is not None:
+        base = base.with_params({"train_options.epochs": epochs})
+    return base

@@ -34,6 +34,7 @@ OPEN_RETRY_S = 0.5
 MAX_RETRIES = 3  # a run killed this many times is left failed rather than retried forever
 CONFIG_ATTR = "config"  # user attribute holding ExperimentConfig.to_dict()
 RESULT_ATTR = "result"  # user attribute holding the run's results
+DAMAGED_HINT = f"move the file away ({DEFAULT_STORAGE_PATH} unless --storage says otherwise) and run again to start a new one"
 
 
 def default_storage_url() -> str:
@@ -64,8 +65,38 @@ def open_storage(url: str | None = None) -> RDBStorage:
                 if attempt + 1 < OPEN_ATTEMPTS:
                     time.sleep(OPEN_RETRY_S)
                     continue
-            raise DigitlabError(f"cannot open the results store {url!r}: {error}") from error
+            damaged = "malformed" in str(error) or "not a database" in str(error)
+            raise DigitlabError(f"cannot open the results store {url!r}: {error}" + (f"; {DAMAGED_HINT}" if damaged else "")) from error
     raise AssertionError("unreachable")
+
+
+SUMMARY_ATTR = "summary"  # one readable line per run, for optuna-dashboard's trial table
+READABLE_METRICS = ("test_accuracy", "val_accuracy", "train_seconds", "predict_seconds")  # scalars shown beside it
+
+
+def readable_attrs(params: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """What optuna-dashboard shows first for a run: a line of settings and results, and plain numbers.
+
+    The full ``config`` and ``result`` stay in their own attributes (the report reads those).
+    """
+    metrics = result.get("metrics", {}) if isinstance(result, dict) else {}
+    settings = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in params.items()) or "defaults"
+    scores = [f"{key.removesuffix('_accuracy')} {metrics[key]:.2%}" for key in ("val_accuracy", "test_accuracy")
+              if isinstance(metrics.get(key), float)]
+    attrs: dict[str, Any] = {SUMMARY_ATTR: f"{settings}: {', '.join(scores) or 'no scores'}"}
+    attrs.update({key: metrics[key] for key in READABLE_METRICS if isinstance(metrics.get(key), int | float)})
+    return attrs
+
+
+def describe_store_error(error: BaseException) -> str | None:
+    """One line for a store that cannot be read (a damaged SQLite file, a dropped server), else None."""
+    import sqlalchemy.exc
+
+    if not isinstance(error, optuna.exceptions.StorageInternalError | sqlalchemy.exc.SQLAlchemyError):
+        return None
+    cause = error.__cause__ or error
+    reason = getattr(cause, "orig", None) or cause  # SQLAlchemy wraps the driver's own error
+    return f"the results store cannot be read ({' '.join(str(reason).split())[:200]}); if it is damaged, {DAMAGED_HINT}"
 
 
 def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSampler | None = None,
@@ -150,6 +181,12 @@ class Run:
     @property
     def metrics(self) -> dict[str, Any]:
         return self.result.get("metrics", {})
+
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        """The resolved spec the run ran (RunSpec.to_dict()); None for runs stored before runs kept one."""
+        spec = self.result.get("spec")
+        return spec if isinstance(spec, dict) else None
 
 
 def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:

@@ -20,7 +20,8 @@ from optuna.storages import RDBStorage
 from optuna.trial import Trial, TrialState
 
 from digitlab.experiments.config import ExperimentConfig, SweepSpec
-from digitlab.experiments.store import CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, run_from_trial, study_lock
+from digitlab.experiments.store import (CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, readable_attrs, run_from_trial,
+                                        study_lock)
 
 FIXED_PARAMS_ATTR = "fixed_params"  # where Optuna keeps an enqueued trial's params
 PRIMITIVE = (bool, int, float, str, type(None))
@@ -93,6 +94,8 @@ def _grid_objective(sweep: SweepSpec, evaluate: Evaluate, progress: SweepProgres
             progress.on_start(config, params)
         result = evaluate(config, lambda step, value: False)
         trial.set_user_attr(RESULT_ATTR, result)
+        for key, value in readable_attrs(params, result).items():  # what optuna-dashboard lists first
+            trial.set_user_attr(key, value)
         return float(result["objective"])
 
     return objective
@@ -110,6 +113,7 @@ def run_grid(sweep: SweepSpec, storage: RDBStorage, evaluate: Evaluate, progress
         if "sweep" not in study.user_attrs:
             study.set_user_attr("sweep", {"name": sweep.name, "description": sweep.description,
                                           "grid": sweep.grid, "base": sweep.base.to_dict()})
+            study.set_user_attr("description", sweep.description or sweep.name)  # a plain line for optuna-dashboard
     started: list[int] = []  # trial numbers, in the order the objective took them
     objective = _grid_objective(sweep, evaluate, progress, started)
     done = 0
@@ -147,6 +151,8 @@ def run_search(name: str, base: ExperimentConfig, space: SearchSpace, storage: R
 
         result = evaluate(config, report)
         trial.set_user_attr(RESULT_ATTR, result)
+        for key, value in readable_attrs(params, result).items():
+            trial.set_user_attr(key, value)
         if result.get("stopped_early"):
             raise optuna.TrialPruned(f"pruned after epoch {len(result.get('history', []))}")
         return float(result["objective"])

@@ -8,13 +8,19 @@ The format (written by :func:`digitlab.training.save_checkpoint`) is a folder::
 
 Reading sits here, below training, so that the web app, robustness scoring and the report load a
 network without importing optimisers and loops. It reads JSON and safetensors only, so it never
-unpickles anything: a checkpoint from someone else cannot run code on your machine.
+unpickles anything: a checkpoint from someone else cannot run code on your machine, and it is
+checked before it can cost memory: the manifest against a schema (digitlab.inference.manifest),
+the network its config describes built first on torch's "meta" device (shapes only, no memory) and
+bounded in size, and the weight file's size, header shapes and dtypes compared with it before the
+real network is built.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +29,14 @@ import safetensors.torch
 import torch
 
 from digitlab.errors import DigitlabError
+from digitlab.inference.manifest import FORMAT, FORMAT_VERSION, parse_manifest
 from digitlab.models import Network, build
 
 MANIFEST = "checkpoint.json"
-FORMAT = "digitlab-checkpoint"
-FORMAT_VERSION = 1
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
+MAX_NETWORK_BYTES = 512 * 1024 * 1024  # the lab's largest network has ~4 MB of weights; a 2 KB config could ask for GBs
+MAX_STATE_BYTES = 4 * MAX_NETWORK_BYTES  # optimizer state: Adam keeps two tensors per weight
+SAFETENSORS_HEADER_ALLOWANCE = 1024 * 1024  # the JSON header before the tensors (names, shapes, offsets)
 
 
 class CheckpointError(DigitlabError):
@@ -50,6 +59,11 @@ class SavedNetwork:
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     train_settings: dict[str, Any] | None = None  # the TrainConfig as stored (plain data)
+    image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.config.num_classes
 
 
 def sha256(data: bytes) -> str:
@@ -69,27 +83,36 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def read_manifest(path: str | Path) -> tuple[Path, dict[str, Any]]:
-    """The checkpoint folder and its parsed ``checkpoint.json`` (validated format)."""
+    """The checkpoint folder and its ``checkpoint.json``, checked against the schema (defaults filled in)."""
     manifest_file = manifest_path(path)
     try:
-        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{manifest_file} is not a readable checkpoint manifest: {error}") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{manifest_file} is not a digitlab checkpoint (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{manifest_file} has checkpoint format {manifest.get('format_version')!r}; "
-                              f"this digitlab reads format {FORMAT_VERSION}")
-    return manifest_file.parent, manifest
+        if manifest_file.stat().st_size > MAX_MANIFEST_BYTES:
+            raise CheckpointError(f"{manifest_file} is {manifest_file.stat().st_size:,} bytes; a checkpoint manifest "
+                                  f"has at most {MAX_MANIFEST_BYTES:,}")
+        data = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise CheckpointError(f"{manifest_file} is not a readable checkpoint manifest: {reason}") from None
+    try:
+        manifest = parse_manifest(data)
+    except ValueError as error:
+        raise CheckpointError(f"{manifest_file}: {error}") from None
+    return manifest_file.parent, manifest.model_dump()
 
 
-def read_tensors(folder: Path, entry: dict[str, str]) -> dict[str, torch.Tensor]:
-    """The tensors of one file the manifest names, checked against its SHA-256."""
+def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE_BYTES) -> dict[str, torch.Tensor]:
+    """The tensors of one file the manifest names, checked against its SHA-256; at most ``max_bytes`` read."""
     path = folder / Path(entry["name"]).name  # a bare file name: a manifest cannot point outside its folder
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a symlink to /dev/zero, a pipe: never read until memory runs out
+            raise CheckpointError(f"checkpoint file {path} is not a regular file")
+        if info.st_size > max_bytes:
+            raise CheckpointError(f"checkpoint file {path} is {info.st_size:,} bytes; its network needs at most {max_bytes:,}")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as error:
-        raise CheckpointError(f"checkpoint file {path} is missing: {error.strerror}") from error
+        raise CheckpointError(f"checkpoint file {path} is missing or unreadable: {error.strerror or error}") from error
     if sha256(data) != entry["sha256"]:
         raise CheckpointError(f"checkpoint file {path} is corrupt or was changed: its SHA-256 differs from {MANIFEST}'s")
     try:
@@ -98,17 +121,43 @@ def read_tensors(folder: Path, entry: dict[str, str]) -> dict[str, torch.Tensor]
         raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
 
 
+def skeleton(model_name: str, config: dict[str, Any]) -> Network:
+    """The network a config describes, on the "meta" device: every shape, no memory."""
+    with torch.device("meta"):
+        return build(model_name, **config)
+
+
+def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
+    """Every tensor the config's network has, with its shape and dtype; nothing more."""
+    missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"checkpoint {folder}: its weights do not fit its config (missing {missing[:3]}, unexpected {extra[:3]})")
+    for name, tensor in expected.items():
+        if weights[name].shape != tensor.shape or weights[name].dtype != tensor.dtype:
+            raise CheckpointError(f"checkpoint {folder}: weight {name} is {tuple(weights[name].shape)} {weights[name].dtype}, "
+                                  f"its config needs {tuple(tensor.shape)} {tensor.dtype}")
+
+
 def load_network(path: str | Path) -> SavedNetwork:
     """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
     folder, manifest = read_manifest(path)
     try:
-        model = build(manifest["model_name"], **manifest["config"])
-        model.load_state_dict(read_tensors(folder, manifest["files"]["weights"]))
-        train_settings = manifest.get("train_config")
-        if train_settings is not None and not isinstance(train_settings, dict):
-            raise TypeError(f"train_config must be an object, got {type(train_settings).__name__}")
+        shapes = skeleton(manifest["model_name"], manifest["config"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
+    expected = shapes.state_dict()
+    needed = sum(tensor.numel() * tensor.element_size() for tensor in expected.values())
+    if needed > MAX_NETWORK_BYTES:
+        raise CheckpointError(f"checkpoint {folder}: its config describes a network of {needed:,} bytes; "
+                              f"digitlab loads at most {MAX_NETWORK_BYTES:,}")
+    weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
+    check_weights(folder, expected, weights)
+    try:
+        model = build(manifest["model_name"], **manifest["config"])
+        model.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
+    train_settings = manifest.get("train_config")
     model.eval()
     return SavedNetwork(
         path=folder,
@@ -123,7 +172,20 @@ def load_network(path: str | Path) -> SavedNetwork:
         created=manifest.get("created", ""),
         versions=manifest.get("versions", {}),
         train_settings=train_settings,
+        image_shape=stored_image_shape(manifest, model),
     )
+
+
+def stored_image_shape(manifest: dict[str, Any], model: Network) -> tuple[int, int] | None:
+    """The image shape the manifest records; for checkpoints from before it did, what the network implies."""
+    shape = manifest.get("image_shape")
+    if isinstance(shape, list) and len(shape) == 2 and all(isinstance(side, int) and side > 0 for side in shape):
+        return (shape[0], shape[1])
+    config = model.config
+    if hasattr(config, "image_size"):
+        return (config.image_size, config.image_size)
+    side = math.isqrt(getattr(config, "input_size", 0))
+    return (side, side) if side and side * side == config.input_size else None  # flat inputs: square images
 
 
 def has_checkpoint(directory: str | Path) -> bool:

@@ -3,12 +3,12 @@
 A :class:`KNNPipelineConfig` holds everything that decides a k-NN's predictions; :func:`build_pipeline`
 turns it into a scikit-learn Pipeline of the steps in :mod:`digitlab.knn.transforms`, in a fixed order::
 
-    Deskew -> Blur -> PCA -> KNNClassifier                         (shifts = 0)
-    Deskew -> Blur -> ShiftedCopies(PCA -> KNNClassifier)          (shifts > 0)
+    Deskew -> Blur -> PCA -> KNNClassifier                          (no copies)
+    Deskew -> Blur -> TrainingCopies(PCA -> KNNClassifier)          (shifts > 0 or zoom > 1)
 
-Every step is only there when asked for. Shifted training copies sit after deskewing (deskewing moves
-every digit's centre of mass to the middle, so it would undo a shift made before it) and after
-blurring (blur and shift commute, so blurring the originals is 1/9 of the work).
+Every step is only there when asked for. The training copies (shifted, zoomed) sit after deskewing
+(deskewing moves every digit's centre of mass to the middle, so it would undo a shift made before
+it) and after blurring (blur and shift commute, so blurring the originals is 1/9 of the work).
 
 >>> config = KNNPipelineConfig(n_neighbors=3, weights="distance", deskew=True, pca=50)
 >>> [name for name, _ in build_pipeline(config).steps]
@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from digitlab.errors import DigitlabError
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS, KNNClassifier
 from digitlab.knn.search import METRICS
-from digitlab.knn.shifted import ShiftedCopies
+from digitlab.knn.copies import TrainingCopies, copy_list
 from digitlab.knn.transforms import PCA, Blur, Deskew
 
 # Deskewed pixels stay floats. Chosen on validation accuracy (5,000 images held out of MNIST's
@@ -50,6 +50,7 @@ class KNNPipelineConfig:
     deskew: bool = False  # straighten slanted digits first (image moments), as in LeCun's table
     blur: float = 0.0  # Gaussian blur sigma in pixels after deskewing; 0 = no blur
     shifts: int = 0  # also store every training image shifted by up to this many pixels each way: (2s+1)^2 copies
+    zoom: float = 1.0  # also store every training image enlarged and shrunk by this factor (2 copies); 1 = none
     pca: int = 0  # project onto this many principal components (fitted on the training images); 0 = raw pixels
 
     def __post_init__(self) -> None:
@@ -62,6 +63,7 @@ class KNNPipelineConfig:
             (isinstance(self.deskew, bool), "deskew", "true or false"),
             (isinstance(self.blur, int | float) and not isinstance(self.blur, bool) and self.blur >= 0, "blur", "a sigma >= 0 (0: none)"),
             (isinstance(self.shifts, int) and not isinstance(self.shifts, bool) and self.shifts >= 0, "shifts", "a whole number >= 0 (0: none)"),
+            (isinstance(self.zoom, int | float) and not isinstance(self.zoom, bool) and self.zoom >= 1, "zoom", "a factor >= 1 (1: none)"),
             (isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca >= 0, "pca", "a whole number >= 0 (0: raw pixels)"),
         ]
         for ok, name, expected in checks:
@@ -94,10 +96,10 @@ class KNNPipelineConfig:
         return replace(self, **changes)
 
     def label(self) -> str:
-        """Short human-readable name, e.g. ``k=4 distance euclidean deskew blur=1 shifts=1 pca=50``."""
+        """Short human-readable name, e.g. ``k=4 distance euclidean deskew blur=1 shifts=1 zoom=1.1 pca=50``."""
         metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
         steps = [f"k={self.n_neighbors}", self.weights, metric, "deskew" if self.deskew else "",
-                 f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "",
+                 f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "", f"zoom={self.zoom:g}" if self.zoom != 1 else "",
                  f"pca={self.pca}" if self.pca else "raw"]
         return " ".join(step for step in steps if step)
 
@@ -114,15 +116,18 @@ def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto
     if config.blur:
         steps.append(("blur", Blur(sigma=config.blur)))
     tail: list[tuple[str, Any]] = [("pca", PCA(config.pca))] if config.pca else []
+    copies = len(copy_list(config.shifts, config.zoom))
+    # With 11 copies of every training image a block of batch_size queries would score 11x the rows:
+    # fewer queries per block keep the score block (batch_size x n_train x 4 bytes) as for plain pixels.
     knn = KNNClassifier(config.n_neighbors, weights=config.weights, metric=config.metric, p=config.p,
-                        device=str(device), batch_size=batch_size)
-    if config.shifts:
+                        device=str(device), batch_size=max(1, batch_size // copies))
+    if copies > 1:
         estimator = Pipeline([*tail, ("knn", knn)]) if tail else knn
-        return Pipeline([*steps, ("shifted", ShiftedCopies(estimator, shift=config.shifts))])
+        return Pipeline([*steps, ("copies", TrainingCopies(estimator, shift=config.shifts, zoom=config.zoom))])
     return Pipeline([*steps, *tail, ("knn", knn)])
 
 
-def classifier(pipeline: Pipeline) -> KNNClassifier | ShiftedCopies:
+def classifier(pipeline: Pipeline) -> KNNClassifier | TrainingCopies:
     """The last step: answers ``kneighbors`` and ``predict_from_neighbors`` on the features before it."""
     return pipeline.steps[-1][1]
 

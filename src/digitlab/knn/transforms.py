@@ -225,16 +225,20 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, as_array(X), reset=False, dtype="numeric")
-        mean, components = torch.from_numpy(self.mean_), torch.from_numpy(self.components_)
+        # Projected in the output's precision: float32 rows need no float64 product (half the work and
+        # memory traffic; the fit's covariance stays float64, where the precision matters).
+        dtype = torch.float64 if _output_dtype(X) == np.float64 else torch.float32
+        mean, components = torch.from_numpy(self.mean_).to(dtype), torch.from_numpy(self.components_).to(dtype)
         with one_thread():  # as in Deskew.transform
-            projected = [(chunk - mean) @ components.T for chunk in _float64_chunks(X)]  # (rows, n_components) each
-        return torch.cat(projected).numpy().astype(_output_dtype(X), copy=False)
+            projected = [(chunk.to(dtype) - mean) @ components.T for chunk in _float64_chunks(X, dtype)]  # (rows, n_components) each
+        return torch.cat(projected).numpy()
 
 
-def _float64_chunks(X: np.ndarray):
-    """float64 tensors of ``CHUNK_ROWS`` rows at a time (writable copies), so that memory stays bounded."""
+def _float64_chunks(X: np.ndarray, dtype: torch.dtype = torch.float64):
+    """Tensors (float64 unless ``dtype`` says) of ``CHUNK_ROWS`` rows at a time (writable copies): bounded memory."""
+    numpy_dtype = np.float64 if dtype == torch.float64 else np.float32
     for start in range(0, len(X), CHUNK_ROWS):
-        yield torch.from_numpy(np.array(X[start : start + CHUNK_ROWS], dtype=np.float64))
+        yield torch.from_numpy(np.array(X[start : start + CHUNK_ROWS], dtype=numpy_dtype))
 
 
 def _output_dtype(X: np.ndarray) -> type:

@@ -2,11 +2,11 @@
 
 - :func:`evaluate`: fit one :class:`~digitlab.knn.pipeline.KNNPipelineConfig` on a training split,
   predict a test split, time both.
-- :func:`search`: a grid over k, weights, metric, deskew, blur, shifted copies and PCA size, scored
+- :func:`search`: a grid over k, weights, metric, deskew, blur, shifted/zoomed copies and PCA size, scored
   on validation data carved from the training split (never the test split). The neighbours of each
   feature space are found once for the largest k and every smaller k and both weightings are read
   off them (the k first of the (distance, index) order are the k nearest), so the grid costs one
-  search per (deskew, blur, shifts, PCA, metric), not per k.
+  search per (deskew, blur, shifts, zoom, PCA, metric), not per k.
 - :func:`scaling`: predict time against training-set size and against pixels per image.
 """
 
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from digitlab.datasets import Split, flatten, train_validation_split
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, vote
+from digitlab.knn.copies import copy_list
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is running now)
@@ -70,11 +71,12 @@ class Grid:
     deskews: tuple[bool, ...] = (False, True)
     blurs: tuple[float, ...] = (0.0,)  # Gaussian sigmas; 0 = no blur (opt in: --blurs 0,1)
     shifts: tuple[int, ...] = (0,)  # shifted training copies; each step multiplies the search (opt in: --shifts 0,1)
+    zooms: tuple[float, ...] = (1.0,)  # zoomed training copies, 1 = none (opt in: --zooms 1,1.1)
 
     def feature_spaces(self) -> list[KNNPipelineConfig]:
         """One config per search to run (k and weights are read off its neighbours)."""
-        return [KNNPipelineConfig(metric=metric, deskew=deskew, blur=blur, shifts=shift, pca=pca or 0)
-                for deskew in self.deskews for blur in self.blurs for shift in self.shifts
+        return [KNNPipelineConfig(metric=metric, deskew=deskew, blur=blur, shifts=shift, zoom=zoom, pca=pca or 0)
+                for deskew in self.deskews for blur in self.blurs for shift in self.shifts for zoom in self.zooms
                 for pca in self.pcas for metric in self.metrics]
 
     def size(self) -> int:
@@ -149,13 +151,13 @@ def _score_space(space: KNNPipelineConfig, fit_part: Split, validation: Split, g
                  batch_size: int) -> tuple[dict, float]:
     """Accuracy of every (k, weights) of the grid in one feature space, and the seconds the validation
     rows took to transform and search (what predicting them costs)."""
-    k_max = min(max(grid.ks), len(fit_part) * (2 * space.shifts + 1) ** 2)
+    k_max = min(max(grid.ks), len(fit_part) * len(copy_list(space.shifts, space.zoom)))
     model = build_pipeline(space.with_options(n_neighbors=k_max), device, batch_size).fit(features(fit_part), fit_part.labels.numpy())
     started = time.perf_counter()
     distances, indices = classifier(model).kneighbors(features_before_search(model, features(validation)))
     elapsed = time.perf_counter() - started
     classes, encoded = np.unique(fit_part.labels.numpy(), return_inverse=True)
-    # A shifted copy's index i is copy i // n of training image i % n (see ShiftedCopies.kneighbors).
+    # A training copy's index i is copy i // n of training image i % n (see TrainingCopies.kneighbors).
     labels = torch.from_numpy(encoded.astype(np.int64).ravel())[torch.from_numpy(indices % len(fit_part))]  # (Q, k_max)
     distances, classes = torch.from_numpy(distances), torch.from_numpy(classes)
     results = {}

@@ -27,7 +27,7 @@ class CNNConfig:
     kernel_size: int = 3  # odd, so 'same' padding keeps the size before pooling
     batch_norm: bool = True  # BatchNorm2d in every block (the conv then needs no bias)
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPU (and GPU tensor cores)
-    image_size: int = 28  # square input images
+    image_size: int = 28  # side of the square input images (build(..., image_shape=) sets it)
     num_classes: int = 10  # output scores, one per class
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ from digitlab.models.base import OUTPUTS, Network, check_choice, check_positive
 
 @dataclass(frozen=True)
 class ComplexConfig:
-    input_size: int = 784  # 28 x 28 pixels, flattened
+    input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
     hidden_size: int = 512  # neurons in each of the two hidden layers (the notebook's 512)
     num_classes: int = 10  # digits 0-9 (or ten kinds of clothing)
     outputs: str = "logits"  # "logits" (correct), "softmax" (the notebook's) or "sigmoid"

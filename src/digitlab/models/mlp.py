@@ -30,7 +30,7 @@ class MLPConfig:
     activation: str = "relu"  # after every hidden layer; one of ACTIVATIONS
     dropout: float = 0.2  # probability of zeroing a hidden neuron while training (regularises)
     batch_norm: bool = False  # BatchNorm1d before each activation
-    input_size: int = 784  # 28 x 28 pixels, flattened
+    input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
     num_classes: int = 10  # output scores, one per class
 
     def __post_init__(self) -> None:

@@ -1,7 +1,10 @@
 """Build any network by name: ``build("mlp", hidden=[512, 512])``.
 
 The registry is what lets a checkpoint, a sweep or the CLI say "mlp with these settings" as plain
-data (a name and a dict) and get the same network back.
+data (a name and a dict) and get the same network back. ``build(name, image_shape=..., num_classes=...)``
+sizes a network for a dataset: every config names its input and output sizes with the same fields
+(``input_size`` for flat inputs, ``image_size`` for square images, ``num_classes``), so a new model
+gets this for free.
 """
 
 from __future__ import annotations
@@ -43,17 +46,75 @@ def make_config(name: str, **overrides: Any) -> Any:
     return config_class(**overrides)
 
 
-def build(name: str, **overrides: Any) -> Network:
-    """A freshly initialised network: ``build("cnn", channels=[32, 64])``.
+def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
+    """The settings of model ``name`` that size it for images of ``image_shape`` and ``num_classes`` classes."""
+    _, config_class = _lookup(name)
+    known = {field.name for field in fields(config_class)}
+    settings: dict[str, Any] = {}
+    if num_classes is not None:
+        settings["num_classes"] = num_classes
+    if image_shape is not None:
+        height, width = image_shape
+        if "input_size" in known:
+            settings["input_size"] = height * width  # flattened pixels
+        if "image_size" in known:
+            if height != width:
+                raise ValueError(f"model {name!r} takes square images, not {height}x{width}")
+            settings["image_size"] = height
+    return {key: value for key, value in settings.items() if key in known}
+
+
+def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes: int | None = None,
+          **overrides: Any) -> Network:
+    """A freshly initialised network: ``build("cnn", channels=[32, 64])``, sized for a dataset when given.
 
     >>> build("complex", outputs="softmax").num_parameters()
     669706
+    >>> build("mlp", image_shape=(20, 20), num_classes=5).config.input_size
+    400
     """
     network_class, _ = _lookup(name)
-    return network_class(make_config(name, **overrides))
+    sized = data_settings(name, image_shape, num_classes)
+    clashes = {key: value for key, value in overrides.items() if key in sized and sized[key] != value}
+    if clashes:
+        raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
+    return network_class(make_config(name, **{**overrides, **sized}))
 
 
 def notebook_overrides(name: str) -> dict[str, Any]:
     """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
     _lookup(name)
     return {"outputs": NOTEBOOK_OUTPUTS[name]} if name in NOTEBOOK_OUTPUTS else {}
+
+
+# Command-line options -> the config field they set; an option applies to a model whose config has the field.
+OPTION_FIELDS = {"--hidden": ("hidden", "hidden_size"), "--activation": ("activation",), "--dropout": ("dropout",),
+                 "--channels": ("channels",)}
+
+
+def command_line_settings(name: str, *, hidden: list[int] | None = None, activation: str | None = None,
+                          dropout: float | None = None, channels: list[int] | None = None) -> dict[str, Any]:
+    """Model settings from ``digitlab train`` / ``summary`` options, checked against the fields ``name`` has.
+
+    ``--hidden`` sets a list of widths (MLP), one width of every hidden layer (ComplexNetwork's
+    ``hidden_size``) or the one fully connected layer (the CNN's ``hidden``), as the config's field takes it.
+    """
+    _, config_class = _lookup(name)
+    defaults = {field.name: field.default for field in fields(config_class)}
+    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels}
+    allowed = {option for option, names in OPTION_FIELDS.items() if any(field in defaults for field in names)}
+    wrong = [option for option, value in given.items() if value is not None and option not in allowed]
+    if wrong:
+        raise ValueError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(sorted(allowed)) or 'no such options'})")
+    settings: dict[str, Any] = {}
+    if hidden is not None:
+        field = "hidden_size" if "hidden_size" in defaults else "hidden"
+        if isinstance(defaults[field], int):  # one width: a single layer, or every layer alike
+            if len(set(hidden)) != 1 or (field == "hidden" and len(hidden) != 1):
+                raise ValueError(f"{name} takes one hidden width ({field}), not {hidden}")
+            settings[field] = hidden[0]
+        else:
+            settings[field] = hidden
+    settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels))
+                     if value is not None})
+    return settings

@@ -5,7 +5,17 @@ from __future__ import annotations
 import torchinfo
 from torch import nn
 
-IMAGE_SHAPE = (28, 28)
+DEFAULT_IMAGE_SHAPE = (28, 28)  # for networks from outside digitlab, whose config does not say
+
+
+def input_shape(model: nn.Module) -> tuple[int, ...]:
+    """The shape of one input image: (side, side) for a CNN, (H*W,) flattened for the fully connected ones."""
+    config = getattr(model, "config", None)
+    if hasattr(config, "image_size"):
+        return (config.image_size, config.image_size)
+    if hasattr(config, "input_size"):
+        return (config.input_size,)
+    return DEFAULT_IMAGE_SHAPE
 
 
 def summary(model: nn.Module, batch_size: int | None = None) -> str:
@@ -19,4 +29,4 @@ def summary(model: nn.Module, batch_size: int | None = None) -> str:
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     device = next(model.parameters()).device
-    return str(torchinfo.summary(model, input_size=(batch_size, *IMAGE_SHAPE), device=device, verbose=0))
+    return str(torchinfo.summary(model, input_size=(batch_size, *input_shape(model)), device=device, verbose=0))

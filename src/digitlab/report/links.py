@@ -12,12 +12,11 @@ from typing import Any
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
+from digitlab.datasets.catalog import CATALOG
 from digitlab.models.registry import make_config
 from digitlab.report.select import config_value
-from digitlab.training.config import TrainConfig, notebook, recommended
 
 NO_VALUE = "–"  # a metric the run did not record
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 SETTING_LABELS = {  # dotted config setting -> how the report names it
     "train_options.epochs": "epochs",
     "train_options.batch_size": "batch size",
@@ -27,6 +26,8 @@ SETTING_LABELS = {  # dotted config setting -> how the report names it
     "knn_options.metric": "distance",
     "knn_options.pca": "PCA components",
     "knn_options.deskew": "deskewed",
+    "knn_options.blur": "blur sigma",
+    "knn_options.shifts": "shifted copies (pixels)",
     "train_limit": "training images",
     "test_limit": "test images",
     "seed": "seed",
@@ -58,7 +59,8 @@ def seconds(value: float | None) -> str:
 
 
 def dataset_title(name: str) -> str:
-    return DATASET_TITLES.get(name, name)
+    """How people write the dataset's name, from its catalog entry (the name itself for one not in the catalog)."""
+    return CATALOG[name].title if name in CATALOG else name
 
 
 def count(value: int | None) -> str:
@@ -123,36 +125,63 @@ def train_seconds(run: Run) -> float | None:
     return run.metrics.get(train_seconds_key(run))
 
 
+def model_settings(run: Run) -> dict[str, Any]:
+    """The network's full config as it ran (the stored spec); for runs stored before specs, what its config set
+    on top of the model's defaults."""
+    if run.spec is not None:
+        return run.spec.get("model_config") or {}
+    try:
+        options = make_config(run.config.get("model", ""), **run.config.get("model_options", {}))
+    except (ValueError, TypeError):  # a model this version does not know
+        return {}
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}
+
+
+SPEC_SECTIONS = {"model_options": "model_config", "train_options": "train_config", "knn_options": "knn_config"}
+
+
+def run_setting(run: Run, path: str, default: Any = None) -> Any:
+    """A dotted setting as the run used it: from its stored spec ("train_options.augment" -> train_config's
+    augment), else from its config as asked for (runs stored before specs)."""
+    head, _, tail = path.partition(".")
+    if run.spec is not None and head in SPEC_SECTIONS and tail:
+        return (run.spec.get(SPEC_SECTIONS[head]) or {}).get(tail, config_value(run.config, path, default))
+    if run.spec is not None and not tail and head in run.spec:
+        return run.spec[head]
+    return config_value(run.config, path, default)
+
+
+def training_settings(run: Run) -> dict[str, Any]:
+    """Every training setting as the run used it (the stored spec). Runs stored before specs have only the
+    settings their config gave explicitly: the report shows those and never guesses the rest from presets."""
+    if run.config.get("kind") == "knn":
+        return {}
+    if run.spec is not None:
+        return run.spec.get("train_config") or {}
+    return dict(run.config.get("train_options") or {})
+
+
 def architecture(run: Run, inputs: int, outputs: int) -> str:
     """Layer sizes of a fully connected network, '784-512-512-10'; '' for the convolutional one."""
     model = run.config.get("model", "")
     if model == "cnn":
         return ""
-    try:
-        options = make_config(model, **run.config.get("model_options", {}))
-    except (ValueError, TypeError):  # a model this version does not know: say what is stored
+    settings = model_settings(run)
+    if not settings:
         return model or "?"
-    hidden = getattr(options, "hidden", None)
+    hidden = settings.get("hidden")
     if hidden is None:  # ComplexNetwork: two hidden layers of one size; SimpleNetwork: none
-        size = getattr(options, "hidden_size", None)
+        size = settings.get("hidden_size")
         hidden = () if size is None else (size, size)
     return "-".join(str(width) for width in (inputs, *hidden, outputs))
 
 
-def training_setup(run: Run) -> TrainConfig | None:
-    """The TrainConfig a network run trained with: its setup's defaults plus its overrides."""
-    if run.config.get("kind") == "knn":
-        return None
-    start = notebook if run.config.get("setup") == "notebook" else recommended
-    try:
-        return start(run.config.get("model", ""), **run.config.get("train_options", {}))
-    except (ValueError, TypeError):
-        return None
-
-
 def network_summary(run: Run, inputs: int, outputs: int) -> str:
     """What the notebook asks to report: structure, epochs and batch size ('784-512-512-10, 10 epochs, batch 128')."""
-    setup = training_setup(run)
+    settings = training_settings(run)
     parts = [architecture(run, inputs, outputs)]
-    parts += [] if setup is None else [f"{setup.epochs} epochs", f"batch size {setup.batch_size}"]
+    if "epochs" in settings:
+        parts.append(f"{settings['epochs']} epochs")
+    if "batch_size" in settings:
+        parts.append(f"batch size {settings['batch_size']}")
     return ", ".join(part for part in parts if part)

@@ -99,6 +99,7 @@ def save_checkpoint(
     train_config: TrainConfig | None = None,
     dataset: str | None = None,
     classes: tuple[str, ...] | list[str] = (),
+    image_shape: tuple[int, int] | None = None,
     history: list[dict[str, Any]] | tuple = (),
     metrics: dict[str, Any] | None = None,
     training_state: dict[str, Any] | None = None,
@@ -129,6 +130,7 @@ def save_checkpoint(
         "num_parameters": model.num_parameters(),
         "dataset": dataset,
         "classes": list(classes),
+        "image_shape": list(image_shape) if image_shape else None,
         "train_config": train_config.to_dict() if train_config else None,
         "metrics": metrics or {},
         "history": list(history),
@@ -166,4 +168,7 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     entry = manifest.get("files", {}).get("training_state")
     if entry is None or manifest.get("training_state") is None:
         raise CheckpointError(f"checkpoint {folder} holds no training state, so it cannot be resumed")
-    return unpack_state(manifest["training_state"], read_tensors(folder, entry))
+    try:
+        return unpack_state(manifest["training_state"], read_tensors(folder, entry))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a tensor reference that names nothing
+        raise CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error})") from None

@@ -7,9 +7,11 @@ whatever the network outputs, sigmoid/softmax included).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from digitlab.datasets.catalog import get_spec
 from digitlab.images.augmentation import Augmenter, parse_augment
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
@@ -40,6 +42,10 @@ class TrainConfig:
     notebook_faithful: bool = False  # allow CrossEntropyLoss on sigmoid/softmax outputs, as the course does
 
     def __post_init__(self) -> None:
+        for item in fields(self):  # inf passes every range check below and trains to NaN
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{item.name} must be a finite number, got {value!r}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -107,13 +113,11 @@ RECOMMENDED = {
     "mlp": TrainConfig(epochs=8, batch_size=256, lr=3e-3, schedule="onecycle", label_smoothing=0.1),
     "cnn": TrainConfig(epochs=6, batch_size=128, lr=5e-3, schedule="onecycle", label_smoothing=0.1, augment_shift=2),
 }
-# Fashion-MNIST is harder: the same setups keep improving for longer.
-DATASET_CHANGES = {"fashion-mnist": {"mlp": {"epochs": 10}, "cnn": {"epochs": 10}}}
 
 
 def recommended(model_name: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
-    """The tuned setup for ``model_name`` (on ``dataset``, MNIST by default) with ``overrides`` applied."""
-    changes = DATASET_CHANGES.get(dataset or "", {}).get(model_name, {})
+    """The tuned setup for ``model_name`` (changed as ``dataset``'s catalog entry says) with ``overrides`` applied."""
+    changes = get_spec(dataset).train_changes.get(model_name, {}) if dataset else {}
     return replace(RECOMMENDED.get(model_name, TrainConfig()), **{**changes, **overrides})
 
 

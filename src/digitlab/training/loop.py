@@ -50,6 +50,10 @@ class TrainResult:
         return self.stopped == "interrupted"
 
 
+class TrainingDiverged(DigitlabError):
+    """The loss became NaN or infinite: nothing sensible can be learned from there on."""
+
+
 def check_outputs_match_loss(model: nn.Module, config: TrainConfig) -> None:
     """CrossEntropyLoss wants logits; refuse squashed outputs unless the run is notebook-faithful."""
     outputs = getattr(model, "outputs", "logits")
@@ -137,11 +141,15 @@ def _resume(folder: Path, model: nn.Module, config: TrainConfig, optimizer, sche
     state = ckpt.load_training_state(folder)
     device = next(model.parameters()).device
     model.load_state_dict(saved.model.state_dict())
-    optimizer.load_state_dict(state["optimizer"])
-    if schedule.scheduler is not None and state["scheduler"] is not None:
-        schedule.scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["torch_rng"])
-    generator.set_state(state["shuffle_rng"])
+    try:  # the state passed its SHA-256, so it was edited along with the manifest: say so, no traceback
+        optimizer.load_state_dict(state["optimizer"])
+        if schedule.scheduler is not None and state["scheduler"] is not None:
+            schedule.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        generator.set_state(state["shuffle_rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        raise ckpt.CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error}); "
+                                   "it cannot be resumed: train again without --resume (with --force)") from None
     model.to(device)
     return list(saved.history)
 
@@ -190,6 +198,10 @@ def train(
             if totals.stop == "interrupted":
                 result.stopped = "interrupted"  # the partial epoch is dropped; the last checkpoint stays
                 break
+            if not math.isfinite(float(totals.loss_sum)):  # one sync per epoch; the epoch is not saved
+                raise TrainingDiverged(f"training diverged: the loss became {float(totals.loss_sum)} in epoch {epoch} "
+                                       f"(lr {config.lr:g}, optimizer {config.optimizer}); try a smaller --lr"
+                                       + ("; the last good epoch's checkpoint is kept" if epoch > 1 and checkpoint_dir else ""))
             schedule.after_epoch()
             result.train_seconds += totals.seconds
             record = _evaluate_epoch(model, dataset.test, validation, config, epoch, totals, result.train_seconds)
@@ -197,7 +209,7 @@ def train(
             if checkpoint_dir is not None:
                 result.checkpoint_path = ckpt.save_checkpoint(
                     checkpoint_dir, model, train_config=config, dataset=dataset.name, classes=dataset.classes,
-                    history=history, metrics=final_metrics(history), training_state=_training_state(optimizer, schedule, generator))
+                    image_shape=dataset.image_shape, history=history, metrics=final_metrics(history), training_state=_training_state(optimizer, schedule, generator))
             if on_epoch is not None:
                 on_epoch(record)
             if totals.stop == "time_budget":

@@ -4,7 +4,7 @@
     GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
     POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities
     GET  /api/health     liveness, for scripts that wait for the server
-    GET  /openapi.json   the schema (FastAPI), /docs the interactive version
+    GET  /openapi.json   the schema (FastAPI's /docs and /redoc are off: they load their scripts from a CDN)
 
 Bad input is a 4xx with ``{"detail": ..., "error": ...}``, never a 500; bodies are capped (413).
 """
@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
+from digitlab.datasets.catalog import get_spec
 from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
@@ -130,7 +131,8 @@ def create_app(
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
-    app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.")
+    app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
+                  docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
     large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
@@ -150,6 +152,11 @@ def create_app(
         code = "invalid_array" if error.status_code == 422 else ERROR_CODES.get(error.status_code, "error")
         return error_response(error.status_code, str(error.detail), code, error.headers)  # keeps 405's Allow
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        # A bug, not bad input: still JSON for the page and scripts (the traceback goes to the log).
+        return error_response(500, "internal error: the server could not answer this request", "internal")
+
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, error: ClientDisconnect) -> Response:
         # An abandoned upload (tab closed, body deadline passed): nobody is left to answer, nothing to log.
@@ -163,7 +170,8 @@ def create_app(
     def list_models() -> list[ModelInfo]:
         return [
             ModelInfo(
-                name=m.name, kind=m.kind, dataset=m.dataset, classes=list(m.classes),
+                name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
+                image_shape=list(get_spec(m.dataset).image_shape), classes=list(m.classes),
                 test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
             )
             for m in predictor.models

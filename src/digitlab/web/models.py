@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class LoadedModel:
 
     name: str  # unique on the page, e.g. the checkpoint folder "mnist-cnn"
     kind: str  # architecture ("mlp", "cnn", ...) or "knn"
-    dataset: str  # "mnist" or "fashion-mnist": decides class names and preprocessing
+    dataset: str  # a catalog name ("mnist", ...): its entry decides how a drawing is prepared
     classes: tuple[str, ...]  # index = label
     test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
     num_parameters: int | None  # learned parameters (k-NN has none: None)
@@ -55,6 +56,15 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     checkpoint = load_network(path)
     model = checkpoint.model
     num_classes = model.config.num_classes
+    if checkpoint.classes and len(checkpoint.classes) != num_classes:  # the page names every output
+        raise DigitlabError(f"checkpoint {path} names {len(checkpoint.classes)} classes for a network with {num_classes} outputs")
+    dataset = checkpoint.dataset or DEFAULT_DATASET  # checkpoints saved without a dataset are MNIST runs
+    if dataset not in CATALOG:  # its drawings could not be prepared: the catalog says how
+        raise DigitlabError(f"checkpoint {path} was trained on {dataset!r}, which is not in the dataset catalog "
+                            f"({', '.join(CATALOG)}); register it first (digitlab.datasets.register)")
+    if checkpoint.image_shape not in (None, CATALOG[dataset].image_shape):
+        raise DigitlabError(f"checkpoint {path} was trained on {checkpoint.image_shape} images; "
+                            f"{dataset}'s are {CATALOG[dataset].image_shape}")
 
     def probabilities(images: np.ndarray) -> np.ndarray:
         return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
@@ -62,7 +72,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     return LoadedModel(
         name=name or Path(path).name,
         kind=checkpoint.model_name,
-        dataset=checkpoint.dataset or "mnist",  # checkpoints saved without a dataset are MNIST runs
+        dataset=dataset,
         classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,
@@ -85,8 +95,8 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
         name = folder.relative_to(models_dir).as_posix() if folder != Path(models_dir) else folder.name
         try:
             models.append(from_checkpoint(folder, name=name))
-        except (DigitlabError, OSError, ValueError, KeyError) as error:
-            log.warning("skipping checkpoint %s: %s", folder, error)
+        except Exception as error:  # noqa: BLE001 - one bad folder must not take the server down; one line says why
+            log.warning("skipping checkpoint %s: %s", folder, " ".join(str(error).split()) or type(error).__name__)
     return models
 
 

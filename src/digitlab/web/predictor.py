@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitlab.errors import DigitlabError
-from digitlab.preprocess import DIGIT_BOX, FIT_SIZES, Ink, extract_ink, place_ink
+from digitlab.datasets.catalog import DEFAULT_DATASET, dataset_names
+from digitlab.preprocess import Ink, extract_ink, place_ink_for
 from digitlab.web.models import LoadedModel
 from digitlab.web.schemas import PredictResponse, PreparedImage, Prediction
 
@@ -27,9 +28,9 @@ class Predictor:
         names = [model.name for model in models]
         if len(set(names)) != len(names):
             raise ValueError(f"model names must be unique, got {names}")
-        order = list(FIT_SIZES)  # MNIST first, then Fashion-MNIST, then anything else
+        order = list(dataset_names())  # the catalog's order: MNIST first, then Fashion-MNIST, then anything else
         self.models = sorted(models, key=lambda m: order.index(m.dataset) if m.dataset in order else len(order))
-        self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or ["mnist"]
+        self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or [DEFAULT_DATASET]
 
     def predict(self, source: Source) -> PredictResponse:
         """One drawing's answer; raises BadImage / EmptyDrawing for input that cannot be answered."""
@@ -58,7 +59,7 @@ class Predictor:
             ink = extract_ink(source)
         except DigitlabError as error:  # BadImage, EmptyDrawing
             return error
-        return ink, {dataset: place_ink(ink, FIT_SIZES.get(dataset, DIGIT_BOX)) for dataset in self.datasets}
+        return ink, {dataset: place_ink_for(ink, dataset) for dataset in self.datasets}
 
     def ask_all(self, drawings: list[dict[str, np.ndarray]]) -> list[list[np.ndarray]]:
         """Per drawing, each model's probabilities (classes,): one forward pass per model for all drawings."""

@@ -8,17 +8,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from digitlab.preprocess import CANVAS_SIZE
 
+MAX_PREPARED_SIDE = 256  # prepared images are a dataset's image shape (28x28 for MNIST); this only bounds the schema
+
 Pixel = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
 PixelRow = Annotated[list[Pixel], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
 ImageRows = Annotated[list[PixelRow], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
-OutputRow = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
-OutputImage = Annotated[list[OutputRow], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
+OutputRow = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=1, max_length=MAX_PREPARED_SIDE)]
+OutputImage = Annotated[list[OutputRow], Field(min_length=1, max_length=MAX_PREPARED_SIDE)]
 
 
 class ArrayInput(BaseModel):
     """A 28x28 image as JSON: rows of pixel values 0..255 (either ink polarity)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: "12" and true are not pixel values
 
     image: ImageRows = Field(description="28 rows of 28 pixel values in 0..255")
 
@@ -26,7 +28,9 @@ class ArrayInput(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     kind: str = Field(description="architecture, e.g. mlp, cnn, or knn")
-    dataset: str = Field(description="mnist or fashion-mnist")
+    dataset: str = Field(description="the dataset it was trained on (a name in digitlab's catalog)")
+    dataset_title: str = Field(description="how the dataset's name is written, from its catalog entry")
+    image_shape: list[int] = Field(description="(height, width) of the images its models receive")
     classes: list[str]
     test_accuracy: float | None = Field(description="accuracy on the test set, as recorded when trained")
     num_parameters: int | None = Field(description="learned parameters; null for k-NN")
@@ -43,13 +47,13 @@ class Prediction(BaseModel):
 
 class PreparedImage(BaseModel):
     dataset: str
-    pixels: OutputImage = Field(description="the 28x28 uint8 image this dataset's models receive, white ink on black")
+    pixels: OutputImage = Field(description="the uint8 image this dataset's models receive (its image shape, 28x28 for MNIST), white ink on black")
 
 
 class PredictResponse(BaseModel):
-    image: OutputImage = Field(description="the 28x28 image the (first dataset's) models receive")
+    image: OutputImage = Field(description="the image the (first dataset's) models receive")
     images: list[PreparedImage] = Field(
-        description="the prepared image per dataset (MNIST fits the ink in 20x20, Fashion-MNIST in 28x28)"
+        description="the prepared image per dataset, as its catalog entry says (MNIST fits the ink in 20x20 of 28x28)"
     )
     inverted: bool = Field(description="the input was dark ink on light paper and got negated")
     ink_fraction: float = Field(description="share of the input's pixels that are ink")

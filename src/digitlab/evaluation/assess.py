@@ -1,0 +1,54 @@
+"""One model's test predictions assessed the way ``digitlab evaluate`` shows them: numbers and figures, as data.
+
+The caller predicts (any model: a network's probabilities, or one-hot rows for k-NN) and renders
+(prints the table, writes the PNGs); this module only computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from digitlab.datasets import Split
+from digitlab.evaluation.figures import confusion_figure, gallery_figure, history_figure
+from digitlab.evaluation.metrics import (accuracy, classification_report, confusion_matrix, correct_and_incorrect,
+                                         macro_accuracy, most_confident_mistakes)
+
+GALLERY_SIZE = 9  # a 3x3 grid, as in the notebook
+
+
+@dataclass
+class Assessment:
+    """Accuracies, the per-class report and the figures of one model on one test split."""
+
+    accuracy: float  # micro: the fraction of all test images classified correctly
+    macro_accuracy: float  # the mean of the per-class accuracies (torchmetrics' MulticlassAccuracy default)
+    report: dict[str, Any]  # classification_report: precision, recall, f1, support per class
+    test_images: int
+    figures: dict[str, Figure] = field(repr=False)  # file name -> figure: confusion, galleries, curves
+
+    def metrics(self) -> dict[str, Any]:
+        """What evaluation.json holds."""
+        return {"accuracy": self.accuracy, "macro_accuracy": self.macro_accuracy, "test_images": self.test_images,
+                "report": self.report}
+
+
+def assess(probabilities: torch.Tensor, test: Split, classes: tuple[str, ...], title: str,
+           history: list[dict[str, Any]] | None = None) -> Assessment:
+    """Assess (N, classes) ``probabilities`` for ``test``: metrics, confusion matrix, galleries, learning curves."""
+    labels, predicted = test.labels, probabilities.argmax(dim=1)
+    right, wrong = correct_and_incorrect(predicted, labels)
+    mistakes = most_confident_mistakes(probabilities, labels, GALLERY_SIZE)
+    figures = {
+        "confusion.png": confusion_figure(confusion_matrix(predicted, labels, len(classes)), classes, f"{title}: confusion matrix"),
+        "correct.png": gallery_figure(test.images, predicted, labels, classes, right[:GALLERY_SIZE], "correctly predicted"),
+        "incorrect.png": gallery_figure(test.images, predicted, labels, classes, wrong[:GALLERY_SIZE], "incorrectly predicted"),
+        "mistakes.png": gallery_figure(test.images, predicted, labels, classes, mistakes, "most confident mistakes"),
+    }
+    if history:
+        figures["curves.png"] = history_figure(history)
+    return Assessment(accuracy(predicted, labels), macro_accuracy(predicted, labels, len(classes)),
+                      classification_report(predicted, labels, len(classes)), len(labels), figures)

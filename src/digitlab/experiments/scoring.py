@@ -1,0 +1,27 @@
+"""Accuracy on changed test sets, scored the same way for every run that asks for it (network or k-NN alike).
+
+The plain test scores (accuracy, macro accuracy, confusion, per-image predictions) come from
+:func:`digitlab.evaluation.scores.score_split`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from digitlab.datasets import Split
+from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
+
+ROBUSTNESS_SEED = 0  # every run of every sweep is scored on the same changed test images, whatever its own seed
+
+
+def robustness_result(transforms: str, predict: Predictor, test: Split) -> dict[str, Any]:
+    """``{"robustness": {transform: {strength: accuracy}}, "robustness_seconds": s}`` for ``transforms`` ("" = none)."""
+    if not transforms:
+        return {}
+    started = time.perf_counter()
+    rows = robustness_table({"model": predict}, test, parse_transforms(transforms), seed=ROBUSTNESS_SEED)
+    measured: dict[str, dict[str, float]] = {}
+    for row in rows:
+        measured.setdefault(row["transform"], {})[f"{row['strength']:g}"] = row["accuracy"]
+    return {"robustness": measured, "robustness_seconds": time.perf_counter() - started}

@@ -1,0 +1,94 @@
+"""One run pipeline: `digitlab train` and a lab sweep run the same spec the same way, seeded before anything is built."""
+
+import json
+
+import pytest
+
+from digitlab.cli.main import main
+from digitlab.errors import DigitlabError
+from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
+from digitlab.experiments.runner import evaluator, run
+from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
+from digitlab.training import load_checkpoint, recommended
+from tests.cli.helpers import register_synthetic_mnist
+from tests.training.synthetic import synthetic_dataset
+
+TIMINGS = ("seconds", "elapsed", "samples_per_second", "eval_seconds")  # wall-clock: the only numbers that may differ
+
+
+def without_timings(history: list[dict]) -> list[dict]:
+    return [{key: value for key, value in epoch.items() if key not in TIMINGS} for epoch in history]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    return register_synthetic_mnist(tmp_path, monkeypatch, 300, 64)
+
+
+def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_path):
+    out = tmp_path / "cli"
+    assert main(["train", "--model", "mlp", "--hidden", "24", "--epochs", "3", "--batch-size", "32", "--validation", "60",
+                 "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
+    base = ExperimentConfig(model="mlp", model_options={"hidden": [24]}, train_options={"epochs": 3, "batch_size": 32},
+                            validation_size=60, seed=3)
+    storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
+    evaluate = evaluator(device="cpu", data_dir=data_dir, cache_dir=tmp_path / "cache")
+    [stored] = run_grid(SweepSpec("same", base, {"seed": [3]}), storage, evaluate)
+
+    assert stored.spec == json.loads((out / "run.json").read_text())  # one resolved spec, however it was asked for
+    saved = load_checkpoint(out).history
+    assert len(saved) == 3 and without_timings(saved) == without_timings(stored.result["history"])
+    assert saved[-1]["test_accuracy"] == stored.metrics["test_accuracy"]
+
+
+def test_a_sweep_point_scores_the_same_alone_and_after_another_sweep(tmp_path):
+    data = synthetic_dataset(n_train=240, n_test=80)
+    point = SweepSpec("point", ExperimentConfig(model="mlp", model_options={"hidden": [16], "num_classes": 4},
+                                                train_options={"epochs": 2, "batch_size": 32}, validation_size=40), {"seed": [1]})
+    other = SweepSpec("other", ExperimentConfig(model="cnn", model_options={"channels": [4], "num_classes": 4},
+                                                train_options={"epochs": 1, "batch_size": 64}, validation_size=40), {"seed": [7]})
+
+    def evaluate(config, report):
+        return run(resolve(config, "cpu"), dataset=data, report=report)
+
+    [alone] = run_grid(point, open_storage(f"sqlite:///{tmp_path}/alone.db"), evaluate)
+    together = open_storage(f"sqlite:///{tmp_path}/together.db")
+    run_grid(other, together, evaluate)  # draws from every random generator first
+    after = next(r for r in list(run_grid(point, together, evaluate)) if r.study == point.study_name)
+    assert after.metrics["test_accuracy"] == alone.metrics["test_accuracy"]
+    assert without_timings(after.result["history"]) == without_timings(alone.result["history"])
+
+
+def test_one_spec_run_three_times_in_one_process_gives_one_result():
+    data = synthetic_dataset(n_train=200, n_test=60)
+    spec = resolve(ExperimentConfig(model="mlp", model_options={"hidden": [16], "num_classes": 4}, validation_size=0,
+                                    train_options={"epochs": 1, "batch_size": 32}), "cpu")
+    results = [run(spec, dataset=data) for _ in range(3)]
+    assert len({result["test_predictions"] for result in results}) == 1
+
+
+def test_the_spec_holds_every_setting_resolved_and_survives_json():
+    spec = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"lr": 0.002}, seed=4), "cpu")
+    assert spec.train_config == recommended("cnn", "fashion-mnist", lr=0.002, seed=4).to_dict()  # the dataset's preset applied
+    assert spec.train_config["epochs"] == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
+    assert spec.model_config["channels"] == [32, 64] and spec.model_config["num_classes"] == 10
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    notebook = resolve(ExperimentConfig(model="simple", setup="notebook"), "cpu")
+    assert notebook.model_config["outputs"] == "sigmoid" and notebook.train_config["notebook_faithful"]
+    untrained = resolve(ExperimentConfig(model="simple", setup="notebook", train_options={"epochs": 0}), "cpu")
+    assert untrained.train_config["epochs"] == 0 and not untrained.trains
+
+
+def test_bad_settings_fail_when_resolving():
+    with pytest.raises(DigitlabError, match="no setting 'widht'"):
+        resolve(ExperimentConfig(model="mlp", model_options={"widht": 3}))
+    with pytest.raises(DigitlabError, match="unknown run spec settings"):
+        RunSpec.from_dict({"dataset": "mnist", "colour": "red"})
+
+
+def test_an_old_run_file_is_still_read():
+    old = {"model": "mlp", "model_config": {"hidden": [32]}, "train_config": recommended("mlp", epochs=2).to_dict(),
+           "dataset": "mnist", "limit": 100, "validation": 10}
+    spec = spec_from_run_file(old, "cpu")
+    assert spec.model_config["hidden"] == [32] and spec.train_config["epochs"] == 2
+    assert (spec.train_limit, spec.test_limit, spec.validation_size) == (100, 100, 10)
