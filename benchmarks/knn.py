@@ -44,6 +44,9 @@ class Setting:
     metric: str = "euclidean"
     pca: int | None = None
     deskew: bool = False
+    blur: float = 0.0  # digitlab's Gaussian blur sigma (KNNPipelineConfig.blur)
+    shifts: int = 0  # digitlab's shifted training copies (KNNPipelineConfig.shifts)
+    zoom: float = 1.0  # digitlab's zoomed training copies (KNNPipelineConfig.zoom)
     scale: float = 1.0  # input: pixels * scale as float32 (1/255 is the notebook's ToTensor); 1 keeps uint8 for digitlab
     same_as: str | None = None  # the sklearn setting whose predictions this one must equal
     kernel: str = "auto"  # digitlab's euclidean kernel (digitlab.knn.choice)
@@ -78,6 +81,15 @@ TUNED = {
 }
 
 
+def most_accurate(dataset: str) -> list[Setting]:
+    """The most accurate k-NN (issue 13 item 5), chosen by `digitlab knn tune` on 5,000 validation images held out
+    of the training set (docs/knn.md); the same settings as the lab's knn-best sweep. MNIST only."""
+    if dataset != "mnist":
+        return []
+    return [Setting("digitlab most accurate (tune's pick): deskew, blur 0.5, 1-px shifts + zoom 1.1 copies, PCA 60, k=6 distance",
+                    "digitlab", k=6, weights="distance", pca=60, deskew=True, blur=0.5, shifts=1, zoom=1.1)]
+
+
 def run_setting(dataset: str, setting: Setting, train_limit: int | None, test_limit: int | None, repeats: int) -> dict:
     """Fit and predict one setting (in a fresh process); returns numbers and the predictions."""
     from digitlab.datasets import flatten, load
@@ -99,11 +111,12 @@ def run_setting(dataset: str, setting: Setting, train_limit: int | None, test_li
         from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 
         config = KNNPipelineConfig(n_neighbors=setting.k, weights=setting.weights, metric=setting.metric, pca=setting.pca or 0,
-                                   deskew=setting.deskew)
+                                   deskew=setting.deskew, blur=setting.blur, shifts=setting.shifts, zoom=setting.zoom)
 
         def build():
             pipeline = build_pipeline(config)
-            pipeline.steps[-1][1].set_params(kernel=setting.kernel)  # the KNNClassifier at the end
+            # The KNNClassifier's kernel, at the end or inside the training copies' estimator.
+            pipeline.set_params(**{name: setting.kernel for name in pipeline.get_params() if name.endswith("__kernel")})
             return pipeline
     build().fit(X_train[:WARMUP_TRAIN], y_train[:WARMUP_TRAIN]).predict(X_test[:WARMUP_TEST])
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB  # MiB, data loaded and warmed up
@@ -241,6 +254,8 @@ def main() -> None:
     parser.add_argument("--kernels", default="", help="also time k=5 on uint8 pixels with each of these forced kernels")
     parser.add_argument("--single", type=int, default=300, help="single-image predicts timed per engine (0: skip)")
     parser.add_argument("--no-tuned", action="store_true", help="skip the preprocessed (deskew, PCA) settings")
+    parser.add_argument("--most-accurate", action="store_true",
+                        help="only scikit-learn's default and the most accurate digitlab setting (its predict time, in minutes)")
     arguments = parser.parse_args()
     train_limit, test_limit = (5000, 1000) if arguments.quick else (None, arguments.test_limit)
     print(machine(), flush=True)
@@ -248,7 +263,9 @@ def main() -> None:
     for dataset in arguments.datasets.split(","):
         forced = [Setting(f"digitlab exact k=5, uint8 pixels, kernel={name} (forced)", "digitlab", kernel=name, same_as=SKLEARN_DEFAULT)
                   for name in filter(None, arguments.kernels.split(","))]
-        settings = COMMON + forced + ([] if arguments.no_tuned else TUNED[dataset])
+        settings = COMMON + forced + ([] if arguments.no_tuned else TUNED[dataset] + most_accurate(dataset))
+        if arguments.most_accurate:
+            settings = COMMON[:1] + most_accurate(dataset)
         rows = benchmark(dataset, settings, train_limit, test_limit, arguments.repeats)
         from digitlab.datasets import load
 

@@ -1,6 +1,8 @@
 """Why CNNs, measured: MLP, MLP + augmentation, CNN, CNN + augmentation and k-NN on changed MNIST test digits.
 
-Every network is trained from scratch per seed with digitlab's loop; augmentation is digitlab's
+Every setting is an experiment config run through digitlab's run pipeline (resolve -> run), the
+same runs ``digitlab train`` and the lab make: each network is trained from scratch per seed with
+digitlab's loop and the pipeline scores the changed test sets; augmentation is digitlab's
 per-batch Augmenter (random shift up to 3 px each way, rotation up to 15 degrees, zoom 90-110%).
 All models are then scored on the *same* changed test sets (one seed for the changes). The table
 gives the clean test accuracy and the *worst* accuracy over shifts of 1..4 px and over rotations
@@ -10,6 +12,10 @@ plus one strong setting of the other changes.
     python benchmarks/robustness.py                     # one seed on this machine (about 15 minutes on 2 CPU cores)
     python benchmarks/robustness.py --seeds 0 1 2       # mean ± std over seeds (use a GPU)
     python benchmarks/robustness.py --quick             # smoke run: 5,000 images, 1 epoch
+
+The 3-block row is, for seed 0, exactly ``digitlab train --model cnn --channels 32 64 128 --augment
+shift,rotate,scale --augment-shift 0 --epochs 12`` (the same spec; `digitlab robustness` then
+scores that checkpoint on the same changes).
 """
 
 from __future__ import annotations
@@ -20,17 +26,17 @@ import json
 import os
 import platform
 import statistics
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
 from digitlab.datasets import load
-from digitlab.models import build
-from digitlab.robustness.evaluate import knn_predictor, robustness_table
-from digitlab.training import TrainConfig, pick_device, predict_labels, recommended, seed_everything, train
+from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.runner import run
+from digitlab.experiments.spec import resolve
+from digitlab.training import pick_device
 
 TRANSFORMS = ("shift", "rotate", "scale", "invert", "noise")
 STRENGTHS = {"shift": (0, 1, 2, 3, 4, 6), "rotate": (0, 5, 10, 15, 20, 30), "scale": (0.8, 1.0), "invert": (0, 1), "noise": (0, 0.3)}
@@ -38,34 +44,40 @@ WORST_OF = {"shift": (1, 2, 3, 4), "rotate": (5, 10, 15, 20)}  # the target's ra
 SINGLE = {"shift": 6, "rotate": 30, "scale": 0.8, "invert": 1, "noise": 0.3}  # one strong setting per change
 GOALS = {"clean": 0.995, "shift": 0.97, "rotate": 0.97}  # for the augmented CNN
 AUGMENT = "shift,rotate,scale"
-CHANGES_SEED = 0  # every model sees the same changed images
+QUICK_TRAIN_LIMIT, QUICK_TEST_LIMIT = 5000, 1000  # --quick
 
 
 @dataclass(frozen=True)
 class Setting:
     label: str
-    model: str | None  # None: k-NN
-    config: TrainConfig | None = None
-    model_options: tuple[tuple[str, object], ...] = ()  # passed to models.build
+    config: ExperimentConfig  # what runs; the seed, the robustness transforms and quick limits are set per run
+
+    @property
+    def augmented_cnn(self) -> bool:
+        return self.config.model == "cnn" and bool(self.config.train_options.get("augment"))
+
+
+def network(model: str, model_options: dict | None = None, **train_options: object) -> ExperimentConfig:
+    """A network trained on all 60,000 training images (no validation split), the recommended setup plus changes."""
+    return ExperimentConfig(model=model, model_options=model_options or {}, train_options=dict(train_options), validation_size=0)
 
 
 # Augmented batches are harder: the augmented networks train longer than the plain ones.
 SETTINGS = (
-    Setting("MLP", "mlp", recommended("mlp")),
-    Setting("MLP + augmentation", "mlp", recommended("mlp", augment=AUGMENT, epochs=16)),
-    Setting("CNN", "cnn", recommended("cnn")),
-    Setting("CNN + augmentation", "cnn", recommended("cnn", augment=AUGMENT, augment_shift=0, epochs=12)),
-    Setting("CNN, 3 blocks, + augmentation", "cnn", recommended("cnn", augment=AUGMENT, augment_shift=0, epochs=12),
-            (("channels", (32, 64, 128)),)),
-    Setting("k-NN (k=3, distance weights)", None),
+    Setting("MLP", network("mlp")),
+    Setting("MLP + augmentation", network("mlp", augment=AUGMENT, epochs=16)),
+    Setting("CNN", network("cnn")),
+    Setting("CNN + augmentation", network("cnn", augment=AUGMENT, augment_shift=0, epochs=12)),
+    Setting("CNN, 3 blocks, + augmentation", network("cnn", {"channels": [32, 64, 128]}, augment=AUGMENT, augment_shift=0, epochs=12)),
+    Setting("k-NN (k=3, distance weights)", ExperimentConfig(kind="knn", knn_options={"n_neighbors": 3, "weights": "distance"},
+                                                             validation_size=0)),
 )
 
 
-def scores_of(rows: list[dict]) -> dict[str, dict[float, float]]:
-    scores: dict[str, dict[float, float]] = {}
-    for row in rows:
-        scores.setdefault(row["transform"], {})[float(row["strength"])] = row["accuracy"]
-    return scores
+def scores_of(robustness: dict[str, dict[str, float]]) -> dict[str, dict[float, float]]:
+    """A run's ``robustness`` result ({transform: {"4": accuracy}}) keyed by numeric strength, this table's strengths only."""
+    return {name: {float(strength): value for strength, value in robustness[name].items() if float(strength) in STRENGTHS[name]}
+            for name in TRANSFORMS}
 
 
 def summarise(scores: dict[str, dict[float, float]]) -> dict[str, float]:
@@ -76,18 +88,19 @@ def summarise(scores: dict[str, dict[float, float]]) -> dict[str, float]:
     return summary
 
 
-def run_setting(setting: Setting, data, seed: int, quick: bool, device: torch.device) -> dict:
-    if setting.model is None:
-        predict: Callable = knn_predictor(data, train_limit=None)
-        seconds = None
-    else:
-        config = replace(setting.config, seed=seed, **({"epochs": 1} if quick else {}))
-        seed_everything(seed)
-        model = build(setting.model, **dict(setting.model_options))
-        result = train(model, data, config, device=device)
-        predict, seconds = (lambda images: predict_labels(model, images)), result.train_seconds
-    rows = robustness_table({setting.label: predict}, data.test, TRANSFORMS, STRENGTHS, seed=CHANGES_SEED)
-    return {"setting": setting.label, "seed": seed, "train_seconds": seconds, **summarise(scores_of(rows)), "rows": rows}
+def run_setting(setting: Setting, seed: int, quick: bool, device: torch.device, data) -> dict:  # noqa: ANN001 (a Dataset)
+    changes = {"seed": seed, "robustness": ",".join(TRANSFORMS)}  # the pipeline scores every strength, the same changes for all
+    if quick:
+        changes.update(train_limit=QUICK_TRAIN_LIMIT, test_limit=QUICK_TEST_LIMIT)
+        if setting.config.kind == "network":
+            changes["train_options.epochs"] = 1
+    spec = resolve(setting.config.with_params(changes), str(device))
+    result = run(spec, dataset=data)
+    seconds = result["metrics"]["train_seconds"] if setting.config.kind == "network" else None
+    scores = scores_of(result["robustness"])
+    rows = [{"model": setting.label, "transform": name, "strength": strength, "accuracy": value}
+            for name, by_strength in scores.items() for strength, value in by_strength.items()]
+    return {"setting": setting.label, "seed": seed, "train_seconds": seconds, **summarise(scores), "rows": rows, "spec": spec.to_dict()}
 
 
 def mean_std(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
@@ -113,13 +126,13 @@ def main() -> None:
     device = pick_device(options.device)
     console = Console(width=200)
     started = datetime.datetime.now().isoformat(timespec="minutes")
-    data = load("mnist").limit(train=5000 if options.quick else None, test=1000 if options.quick else None)
+    data = load("mnist")
     runs = []
     for seed in options.seeds:
         for setting in (setting for setting in SETTINGS if not options.only or setting.label in options.only):
-            if setting.model is None and seed != options.seeds[0]:
-                continue  # k-NN has no seed: once is enough
-            run = run_setting(setting, data, seed, options.quick, device)
+            if setting.config.kind == "knn" and seed != options.seeds[0]:
+                continue  # k-NN draws nothing at random: once is enough
+            run = run_setting(setting, seed, options.quick, device, data)
             runs.append(run)
             console.print(f"seed {seed} {setting.label:30s} clean {run['clean']:.2%}  shift<=4 worst {run['shift worst']:.2%}  "
                           f"rotate<=20 worst {run['rotate worst']:.2%}  train {run['train_seconds'] or 0:.1f} s", highlight=False)
@@ -137,7 +150,7 @@ def main() -> None:
         table.add_row(setting.label, *(mean_std([run[column] for run in mine]) for column in columns),
                       mean_std(seconds, scale=1.0, digits=1) if seconds else "-")
     console.print(table)
-    for setting in (s for s in SETTINGS if s.model == "cnn" and s.config.augment):
+    for setting in (s for s in SETTINGS if s.augmented_cnn):
         target = [run for run in runs if run["setting"] == setting.label]
         if not target:
             continue

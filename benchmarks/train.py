@@ -1,6 +1,7 @@
 """Neural networks on MNIST and Fashion-MNIST: the notebook's setup against digitlab's, over seeds.
 
-Every setup is trained from scratch once per seed with digitlab's own loop; the table reports the
+Every setup is an experiment config run through digitlab's run pipeline (resolve -> run: seeded,
+trained with digitlab's own loop, scored), once per seed; the table reports the
 *final* epoch's test accuracy (mean ± std over seeds: never the best epoch picked on the test
 set), the training seconds (evaluation excluded), and for MNIST the training seconds until the
 test accuracy first reached 98.0%. PyTorch's official MNIST example CNN (pytorch/examples,
@@ -21,7 +22,7 @@ import os
 import platform
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,11 +31,15 @@ from rich.table import Table
 from torch import nn
 
 from digitlab.datasets import load
-from digitlab.models import build
-from digitlab.training import TrainConfig, notebook, recommended, seed_everything, train
+from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.runner import run
+from digitlab.experiments.spec import resolve
+from digitlab.training import TrainConfig, seed_everything, train
 
 TARGET = 0.98  # "time to first reach 98.0%" on MNIST
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the official example's Normalize()
+QUICK_TRAIN_LIMIT = 5000  # --quick: training images
+PLAIN = {"schedule": "none", "label_smoothing": 0.0, "augment_shift": 0}  # TrainConfig()'s own, over a preset
 
 
 class ExampleNet(nn.Module):
@@ -63,32 +68,34 @@ class ExampleNet(nn.Module):
 class Setup:
     key: str  # for --only
     label: str
-    dataset: str
-    make_model: Callable[[], nn.Module]
-    config: TrainConfig
+    config: ExperimentConfig  # what runs (dataset, model, setup, overrides); the seed is set per run
     race_against: str | None = None  # train for the seconds that setup took in the same seed
+    outside_registry: Callable[[], nn.Module] | None = None  # a network digitlab does not define: trained with train() directly
+
+
+def network(model: str, setup: str = "recommended", dataset: str = "mnist", model_options: dict | None = None,
+            **train_options: object) -> ExperimentConfig:
+    """An experiment on the full training set (no validation split: the table reports the test set only)."""
+    return ExperimentConfig(dataset=dataset, model=model, setup=setup, model_options=model_options or {},
+                            train_options=dict(train_options), validation_size=0)
 
 
 SETUPS = [
-    Setup("simple-notebook", "SimpleNetwork, notebook (sigmoid into CE, Adam 0.01, b512)", "mnist",
-          lambda: build("simple", outputs="sigmoid"), notebook("simple")),
-    Setup("simple-logits", "SimpleNetwork, notebook setup but logits into CE", "mnist", lambda: build("simple"), notebook("simple")),
-    Setup("simple", "SimpleNetwork, digitlab (logits into CE)", "mnist", lambda: build("simple"), recommended("simple")),
-    Setup("complex-notebook", "ComplexNetwork, notebook (softmax into CE, Adam 0.01, LinearLR, b512)", "mnist",
-          lambda: build("complex", outputs="softmax"), notebook("complex")),
-    Setup("complex-logits", "ComplexNetwork, digitlab: the notebook setup but logits into CE", "mnist", lambda: build("complex"),
-          recommended("complex")),
-    Setup("complex-stepped", "ComplexNetwork, notebook but LinearLR stepped per epoch", "mnist",
-          lambda: build("complex", outputs="softmax"), notebook("complex", schedule="linear")),
-    Setup("relu-baseline", "ReLU 784-512-512-10, logits, Adam 1e-3, b128 (issue's baseline)", "mnist",
-          lambda: build("mlp", dropout=0.0), TrainConfig(epochs=10, batch_size=128, lr=1e-3)),
-    Setup("mlp", "MLP 784-512-512-10, digitlab (ReLU, dropout, OneCycle, smoothing)", "mnist", lambda: build("mlp"), recommended("mlp")),
-    Setup("cnn", "CNN, digitlab", "mnist", lambda: build("cnn"), recommended("cnn")),
-    Setup("example-cnn", "PyTorch example CNN (Adadelta 1.0, StepLR 0.7, b64), same wall time", "mnist",
-          ExampleNet, TrainConfig(epochs=14, batch_size=64, lr=1.0, optimizer="adadelta", schedule="step", step_gamma=0.7),
-          race_against="cnn"),
-    Setup("fashion-mlp", "MLP, digitlab", "fashion-mnist", lambda: build("mlp"), recommended("mlp", "fashion-mnist")),
-    Setup("fashion-cnn", "CNN, digitlab", "fashion-mnist", lambda: build("cnn"), recommended("cnn", "fashion-mnist")),
+    Setup("simple-notebook", "SimpleNetwork, notebook (sigmoid into CE, Adam 0.01, b512)", network("simple", "notebook")),
+    Setup("simple-logits", "SimpleNetwork, notebook setup but logits into CE", network("simple", "notebook", model_options={"outputs": "logits"})),
+    Setup("simple", "SimpleNetwork, digitlab (logits into CE)", network("simple")),
+    Setup("complex-notebook", "ComplexNetwork, notebook (softmax into CE, Adam 0.01, LinearLR, b512)", network("complex", "notebook")),
+    Setup("complex-logits", "ComplexNetwork, digitlab: the notebook setup but logits into CE", network("complex")),
+    Setup("complex-stepped", "ComplexNetwork, notebook but LinearLR stepped per epoch", network("complex", "notebook", schedule="linear")),
+    Setup("relu-baseline", "ReLU 784-512-512-10, logits, Adam 1e-3, b128 (issue's baseline)",
+          network("mlp", model_options={"dropout": 0.0}, epochs=10, batch_size=128, lr=1e-3, **PLAIN)),
+    Setup("mlp", "MLP 784-512-512-10, digitlab (ReLU, dropout, OneCycle, smoothing)", network("mlp")),
+    Setup("cnn", "CNN, digitlab", network("cnn")),
+    Setup("example-cnn", "PyTorch example CNN (Adadelta 1.0, StepLR 0.7, b64), same wall time",
+          network("cnn", epochs=14, batch_size=64, lr=1.0, optimizer="adadelta", schedule="step", step_gamma=0.7, label_smoothing=0.0,
+                  augment_shift=0), race_against="cnn", outside_registry=lambda: ExampleNet()),
+    Setup("fashion-mlp", "MLP, digitlab", network("mlp", dataset="fashion-mnist")),
+    Setup("fashion-cnn", "CNN, digitlab", network("cnn", dataset="fashion-mnist")),
 ]
 
 
@@ -105,16 +112,23 @@ def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def run_setup(setup: Setup, seed: int, data, budget: float | None, quick: bool) -> dict:
-    config = replace(setup.config, seed=seed, **({"epochs": 1} if quick else {}))
+def run_setup(setup: Setup, seed: int, budget: float | None, quick: bool, datasets: dict) -> dict:
+    changes = {"seed": seed, **({"train_options.epochs": 1, "train_limit": QUICK_TRAIN_LIMIT} if quick else {})}
     if budget is not None:
-        config = replace(config, time_budget=budget)
-    seed_everything(seed)
-    model = setup.make_model()
-    result = train(model, data, config)
-    return {"setup": setup.key, "seed": seed, "test_accuracy": result.test_accuracy, "train_seconds": result.train_seconds,
-            "first_98": first_reach(result.history, TARGET), "epochs": len(result.history),
-            "parameters": result.num_parameters, "history": result.history, "stopped": result.stopped}
+        changes["train_options.time_budget"] = budget
+    spec = resolve(setup.config.with_params(changes))
+    if setup.outside_registry is not None:  # not a digitlab model, so not a RunSpec: the same loop, called directly
+        data = datasets[spec.dataset].limit(spec.train_limit, spec.test_limit)
+        seed_everything(seed)
+        trained = train(setup.outside_registry(), data, TrainConfig.from_dict(spec.train_config))
+        history, accuracy, seconds, parameters = trained.history, trained.test_accuracy, trained.train_seconds, trained.num_parameters
+    else:
+        result = run(spec, dataset=datasets[spec.dataset])
+        history, metrics = result["history"], result["metrics"]
+        accuracy, seconds, parameters = metrics["test_accuracy"], metrics["train_seconds"], metrics["num_parameters"]
+    return {"setup": setup.key, "seed": seed, "test_accuracy": accuracy, "train_seconds": seconds,
+            "first_98": first_reach(history, TARGET), "epochs": len(history), "parameters": parameters, "history": history,
+            "spec": spec.to_dict()}
 
 
 def machine() -> str:
@@ -139,7 +153,7 @@ def main() -> None:
     console = Console(width=200)
     started = datetime.datetime.now().isoformat(timespec="minutes")
     load_before = os.getloadavg()
-    datasets = {name: load(name).limit(train=5000 if options.quick else None) for name in {s.dataset for s in chosen}}
+    datasets = {name: load(name) for name in {s.config.dataset for s in chosen}}
     runs: list[dict] = []
     for seed in seeds:
         for setup in chosen:
@@ -147,7 +161,7 @@ def main() -> None:
             if setup.race_against:
                 raced = [r["train_seconds"] for r in runs if r["setup"] == setup.race_against and r["seed"] == seed]
                 budget = raced[0] if raced else None
-            run = run_setup(setup, seed, datasets[setup.dataset], budget, options.quick)
+            run = run_setup(setup, seed, budget, options.quick, datasets)
             runs.append(run)
             console.print(f"seed {seed} {setup.key:17s} test {run['test_accuracy'] * 100:6.2f}%  {run['train_seconds']:6.1f} s  "
                           f"{run['epochs']} epochs  load {os.getloadavg()[0]:.1f}", highlight=False)
@@ -158,8 +172,8 @@ def main() -> None:
     for setup in chosen:
         mine = [r for r in runs if r["setup"] == setup.key]
         reached = [r["first_98"] for r in mine if r["first_98"] is not None]
-        to_target = "-" if setup.dataset != "mnist" else (mean_std(reached, digits=1) + ("" if len(reached) == len(mine) else f" ({len(reached)}/{len(mine)} runs)") if reached else "never")
-        table.add_row(setup.label, setup.dataset, mean_std([r["test_accuracy"] for r in mine], 100), mean_std([r["train_seconds"] for r in mine], digits=1),
+        to_target = "-" if setup.config.dataset != "mnist" else (mean_std(reached, digits=1) + ("" if len(reached) == len(mine) else f" ({len(reached)}/{len(mine)} runs)") if reached else "never")
+        table.add_row(setup.label, setup.config.dataset, mean_std([r["test_accuracy"] for r in mine], 100), mean_std([r["train_seconds"] for r in mine], digits=1),
                       to_target, mean_std([r["epochs"] for r in mine], digits=1), f"{mine[0]['parameters']:,}")
     console.print(table)
     if options.json:

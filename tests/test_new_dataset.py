@@ -17,8 +17,10 @@ from digitlab.datasets import catalog
 from digitlab.datasets.catalog import DatasetSpec, IdxFile, register
 from digitlab.datasets.idx import encode_idx
 from digitlab.datasets.verify import md5_hex
+from digitlab.errors import DigitlabError
 from digitlab.inference import load_network
 from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web.models import from_checkpoint
 from tests.web.conftest import LiveServer
 
 pytestmark = pytest.mark.slow  # a quick lab on a new dataset: about a minute on two shared cores
@@ -134,7 +136,7 @@ def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
             answer = client.post("/api/predict", files={"file": ("cross.png", drawing(spec), "image/png")})
     finally:
         server.close()
-    assert {entry["dataset"] for entry in listed} == {NAME}
+    assert {(entry["dataset"], entry["dataset_title"], tuple(entry["image_shape"])) for entry in listed} == {(NAME, "Shapes", (SIDE, SIDE))}
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert np.asarray(body["image"]).shape == (SIDE, SIDE)
@@ -145,11 +147,16 @@ def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
     json.dumps(body)  # plain data all the way
 
 
-def test_a_checkpoint_of_another_shape_is_not_mistaken_for_mnist(shapes):
+def test_the_web_app_serves_only_checkpoints_whose_dataset_it_knows(shapes):
     spec, folder = shapes
-    assert main(["train", "--model", "simple", "--epochs", "1", "--dataset", NAME, "--out", str(folder / "simple")]) == 0
-    model = load_models_dir(folder)[0]
-    probabilities = model.predict_proba(np.zeros((2, SIDE, SIDE), np.uint8))
-    assert probabilities.shape == (2, len(CLASSES))
-    other = dataclasses.replace(spec, name="other")
-    assert other.image_shape == (SIDE, SIDE)
+    assert main(["train", "--model", "simple", "--epochs", "1", "--dataset", NAME, "--out", str(folder / "runs" / "simple")]) == 0
+    [model] = load_models_dir(folder / "runs")
+    assert model.predict_proba(np.zeros((2, SIDE, SIDE), np.uint8)).shape == (2, len(CLASSES))
+    catalog.CATALOG[NAME] = dataclasses.replace(spec, image_shape=(SIDE + 8, SIDE + 8))  # the entry changed meanwhile
+    assert load_models_dir(folder / "runs") == []  # skipped with a warning
+    with pytest.raises(DigitlabError, match=r"trained on \(20, 20\) images"):
+        from_checkpoint(folder / "runs" / "simple")
+    del catalog.CATALOG[NAME]
+    with pytest.raises(DigitlabError, match="not in the dataset catalog"):
+        from_checkpoint(folder / "runs" / "simple")
+    catalog.CATALOG[NAME] = spec  # for the fixture to take out

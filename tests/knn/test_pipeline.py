@@ -45,6 +45,8 @@ def test_steps_follow_the_config_in_a_fixed_order():
     inner = model.named_steps["copies"].estimator
     assert [name for name, _ in inner.steps] == ["pca", "knn"] and inner.named_steps["knn"].n_neighbors == 3
     assert isinstance(model.named_steps["deskew"], Deskew) and not model.named_steps["deskew"].round_to_pixels
+    # 11 copies: 1/11 of the queries per block, so the score block stays the size of a plain search
+    assert inner.named_steps["knn"].batch_size == 1024 // 11 and build_pipeline(KNNPipelineConfig())[-1].batch_size == 1024
 
 
 def test_predictions_equal_scikit_learn_on_the_same_features(data):

@@ -39,6 +39,7 @@ FIGURE_DPI = 100
 NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
 
 ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
+DEFAULT_MODEL = ModelName("mlp")
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
@@ -119,7 +120,7 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
 @app.command("train", context_settings={"allow_extra_args": True})
 def train_command(
     ctx: typer.Context,
-    model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = ModelName("mlp"),
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
     hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).")] = None,
     activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.")] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).")] = None,

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from digitlab.errors import DigitlabError
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS, KNNClassifier
 from digitlab.knn.search import METRICS
-from digitlab.knn.copies import TrainingCopies
+from digitlab.knn.copies import TrainingCopies, copy_list
 from digitlab.knn.transforms import PCA, Blur, Deskew
 
 # Deskewed pixels stay floats. Chosen on validation accuracy (5,000 images held out of MNIST's
@@ -116,9 +116,12 @@ def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto
     if config.blur:
         steps.append(("blur", Blur(sigma=config.blur)))
     tail: list[tuple[str, Any]] = [("pca", PCA(config.pca))] if config.pca else []
+    copies = len(copy_list(config.shifts, config.zoom))
+    # With 11 copies of every training image a block of batch_size queries would score 11x the rows:
+    # fewer queries per block keep the score block (batch_size x n_train x 4 bytes) as for plain pixels.
     knn = KNNClassifier(config.n_neighbors, weights=config.weights, metric=config.metric, p=config.p,
-                        device=str(device), batch_size=batch_size)
-    if config.shifts or config.zoom != 1:
+                        device=str(device), batch_size=max(1, batch_size // copies))
+    if copies > 1:
         estimator = Pipeline([*tail, ("knn", knn)]) if tail else knn
         return Pipeline([*steps, ("copies", TrainingCopies(estimator, shift=config.shifts, zoom=config.zoom))])
     return Pipeline([*steps, *tail, ("knn", knn)])

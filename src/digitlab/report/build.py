@@ -1,4 +1,5 @@
-"""Assemble the report: read the lab's sweeps from the store, build each part, render one HTML file.
+"""Assemble the report: read the lab's sweeps from the store, build each part of :data:`~digitlab.report.parts.PARTS`
+in order (numbering their titles), render one HTML file.
 
 >>> from digitlab.experiments import open_storage                       # doctest: +SKIP
 >>> build_report(open_storage(), "mnist", Path("reports/mnist"))      # reports/mnist/index.html
@@ -25,19 +26,10 @@ from digitlab.datasets import Dataset, load
 from digitlab.errors import DigitlabError
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Section
-from digitlab.report.data import data_section
-from digitlab.report.deeper import cnn_section, complex_section
-from digitlab.report.knn import knn_section
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, dataset_title, percent, seconds
-from digitlab.report.networks import simple_section, untrained_section
-from digitlab.report.overview import (
-    compared,
-    comparison_section,
-    other_dataset,
-    other_dataset_section,
-    row_of,
-)
-from digitlab.report.robustness import robustness_section
+from digitlab.report.overview import compared, other_dataset, row_of
+from digitlab.report.parts import COMPARED, PARTS, numbered_titles
 from digitlab.report.select import load_sweeps
 
 REPORT_FILE = "index.html"
@@ -80,7 +72,7 @@ def build_report(storage: RDBStorage, dataset_name: str, out_dir: Path, dataset:
 def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, Any]]:
     """One dict per model (its sweep's best run): model, sweep, settings, run_id, test_accuracy,
     train_seconds, predict_seconds, num_parameters. Empty when nothing has run on the dataset."""
-    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name))]
+    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED)]
 
 
 def render_report(storage: RDBStorage, dataset: Dataset) -> str:
@@ -89,17 +81,8 @@ def render_report(storage: RDBStorage, dataset: Dataset) -> str:
     other = other_dataset(dataset.name)
     others = load_sweeps(storage, other) if other else {}
     links = Links()
-    sections: list[Section] = [
-        data_section(dataset),
-        untrained_section(sweeps, dataset, links),
-        simple_section(sweeps, dataset, links),
-        complex_section(sweeps, dataset, links),
-        cnn_section(sweeps, dataset, links),
-        knn_section(sweeps, dataset, links),
-        other_dataset_section(dataset.name, sweeps, others, links),
-        robustness_section(sweeps, dataset.name, links),
-        comparison_section(sweeps, dataset.name, links),
-    ]
+    sections = [Section(part.anchor, title, part.build(Inputs(dataset, links, sweeps, part.roles, others if part.compares_datasets else {})))
+                for part, title in zip(PARTS, numbered_titles(dataset.name), strict=True)]
     appendix = [appendix_entry(run) for run in sorted(links.cited.values(), key=lambda run: run.id)]
     return _environment().get_template(TEMPLATE).render(
         dataset=dataset, title=dataset_title(dataset.name), sections=sections, appendix=appendix,

@@ -1,4 +1,4 @@
-"""Part 1 of the report, the data (the notebook's step 1), and pictures of a run's predictions."""
+"""The report's part on the data (the notebook's step 1), and pictures of a run's predictions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from digitlab.evaluation import correct_and_incorrect, gallery_figure
 from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments.store import Run
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
-from digitlab.report.blocks import Figures, Note, Pre, Section, Table, Text, image
+from digitlab.report.blocks import Figures, Note, Pre, Table, Text, image
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, dataset_title
 
 GALLERY_SIZE = 9  # the notebook shows 3 x 3 right and 3 x 3 wrong predictions
@@ -18,8 +19,9 @@ SAMPLE_SEED = 0  # the same sample grid in every report
 SAME_ACCURACY = 1e-6  # re-scored predictions must give the stored accuracy, or they belong to other data
 
 
-def data_section(dataset: Dataset) -> Section:
-    """Sizes, a grid of samples, images per class, and one image as the matrix of numbers it is."""
+def data_blocks(inputs: Inputs) -> list:
+    """Sizes, a grid of samples, images per class, and one image as the matrix of numbers it is (no sweeps)."""
+    dataset = inputs.dataset
     height, width = dataset.image_shape
     grid, indices = sample_grid(dataset.train, dataset.classes, seed=SAMPLE_SEED)
     last = indices[-1]  # the notebook prints the bottom-right image of its grid
@@ -27,7 +29,7 @@ def data_section(dataset: Dataset) -> Section:
     test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
     rows = [["train", *(f"{n:,}" for n in train_counts)], ["test", *(f"{n:,}" for n in test_counts)]]
     counts = Table(["class", *dataset.classes], rows, caption="Images per class")
-    return Section("data", "1. The data", [
+    return [
         Text(f"{dataset_title(dataset.name)} has {len(dataset.train):,} training and {len(dataset.test):,} test images of "
              f"{height} x {width} = {height * width} grey pixels, in {dataset.num_classes} classes "
              f"(source: {dataset.source})."),
@@ -41,7 +43,7 @@ def data_section(dataset: Dataset) -> Section:
             caption=f"Training image #{last} (class {dataset.classes[int(dataset.train.labels[last])]}), the "
                     f"bottom-right one above, as the network sees it: each pixel's byte divided by 255. "
                     f"Flattened, these {height * width} numbers are the network's input."),
-    ])
+    ]
 
 
 def test_predictions(run: Run, dataset: Dataset) -> torch.Tensor | None:

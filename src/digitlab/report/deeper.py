@@ -1,56 +1,58 @@
-"""Parts 4 and 5 of the report: the 3-layer network and wider/deeper MLPs, then the CNN."""
+"""The report's parts on the 3-layer network and wider/deeper MLPs, then the CNN."""
 
 from __future__ import annotations
 
 from markupsafe import Markup
 
-from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Answer, Figures, Heading, Section, Text, image, not_run
+from digitlab.report.blocks import Answer, Figures, Heading, Text, image
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, accuracy_percent, target, train_seconds
 from digitlab.report.networks import epochs_batch_blocks, summary, trained_blocks
-from digitlab.report.select import SweepRuns, config_value
+from digitlab.report.select import config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
 HIDDEN = "model_options.hidden"
 COMPLEX_TARGETS = (0.95, 0.98)  # "in de buurt van 95%... Als het goed is, kun je nu tot zo'n 98% komen"
-NETWORK_SWEEPS = ("complex-notebook", "mlp-hidden", "mlp-layers", "mlp-best")
+NETWORK_ROLES = ("notebook", "hidden", "layers", "tuned")  # the fully connected networks Opdracht 2b compares
 
 
-def complex_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
-    section = Section("complex", "4. The 3-layer network (Opdracht 2)")
-    notebook = sweeps.get("complex-notebook")
-    section.blocks.append(Heading("The notebook's ComplexNetwork: epochs and batch size"))
+def complex_blocks(inputs: Inputs) -> list:
+    """Roles: ``notebook`` (the course's ComplexNetwork), ``hidden`` (widths), ``layers`` (depths), ``tuned`` (the tuned MLP)."""
+    dataset, links, blocks = inputs.dataset, inputs.links, []
+    notebook = inputs.sweep("notebook")
+    blocks.append(Heading("The notebook's ComplexNetwork: epochs and batch size"))
     if notebook is None:
-        section.blocks.append(not_run("complex-notebook", dataset.name))
+        blocks.append(inputs.not_run("notebook"))
     else:
-        section.blocks += epochs_batch_blocks(notebook, links)
-        section.blocks += trained_blocks(notebook.best(), notebook, dataset, links, "the ComplexNetwork")
-    section.blocks += [Heading("Neurons per hidden layer")] + hidden_blocks(sweeps.get("mlp-hidden"), links, dataset)
-    section.blocks += [Heading("More hidden layers")] + layers_blocks(sweeps.get("mlp-layers"), links, dataset)
-    best = sweeps.get("mlp-best")
-    section.blocks.append(Heading("The tuned MLP"))
+        blocks += epochs_batch_blocks(notebook, links)
+        blocks += trained_blocks(notebook.best(), notebook, dataset, links, "the ComplexNetwork")
+    blocks += [Heading("Neurons per hidden layer")] + hidden_blocks(inputs, links)
+    blocks += [Heading("More hidden layers")] + layers_blocks(inputs, links)
+    best = inputs.sweep("tuned")
+    blocks.append(Heading("The tuned MLP"))
     if best is None:
-        section.blocks.append(not_run("mlp-best", dataset.name))
+        blocks.append(inputs.not_run("tuned"))
     else:
-        section.blocks += [Text(best.description)] + trained_blocks(best.best(), best, dataset, links, "the tuned MLP")
-    candidates = [pair for name in NETWORK_SWEEPS if name in sweeps for pair in described(sweeps[name], dataset)]
+        blocks += [Text(best.description)] + trained_blocks(best.best(), best, dataset, links, "the tuned MLP")
+    candidates = [pair for role in NETWORK_ROLES if inputs.sweep(role) for pair in described(inputs.sweep(role), dataset)]
     if candidates:
         top = max((run for run, _ in candidates), key=lambda run: run.metrics.get("test_accuracy") or 0.0)
-        section.blocks.append(Answer("Opdracht 2b: which accuracy with which structure, epochs and batch size?", [
+        blocks.append(Answer("Opdracht 2b: which accuracy with which structure, epochs and batch size?", [
             Markup("The highest test accuracy is {}, with {} ({} parameters) in {} of training.").format(
                 links.accuracy(top), summary(top, dataset), links.parameters(top), links.train_time(top)),
             *(Markup("<strong>{}?</strong> {}").format(target(goal), reach_sentence(candidates, goal, links))
               for goal in COMPLEX_TARGETS),
         ]))
-    return section
+    return blocks
 
 
-def hidden_blocks(sweep: SweepRuns | None, links: Links, dataset: Dataset) -> list:
+def hidden_blocks(inputs: Inputs, links: Links) -> list:
     """Two hidden layers of 10 to 1024 neurons: accuracy, time and size."""
+    sweep = inputs.sweep("hidden")
     if sweep is None:
-        return [not_run("mlp-hidden", dataset.name)]
+        return [inputs.not_run("hidden")]
     blocks = [Text(sweep.description), listing(sweep, links, caption="Width of the hidden layers", parameters=True)]
     widths = [float(hidden[0]) for hidden in sweep.grid[HIDDEN]]
     runs = [sweep.find(model_options__hidden=hidden) for hidden in sweep.grid[HIDDEN]]
@@ -81,10 +83,11 @@ def layers_in_words(run: Run) -> str:
     return f"hidden layers of {', '.join(map(str, hidden))}" if hidden else "no hidden layer"
 
 
-def layers_blocks(sweep: SweepRuns | None, links: Links, dataset: Dataset) -> list:
+def layers_blocks(inputs: Inputs, links: Links) -> list:
     """One, two or three hidden layers of the same width."""
+    sweep = inputs.sweep("layers")
     if sweep is None:
-        return [not_run("mlp-layers", dataset.name)]
+        return [inputs.not_run("layers")]
     blocks = [Text(sweep.description), listing(sweep, links, caption="Number of hidden layers", parameters=True)]
     if len(sweep.runs) >= 2:
         best = sweep.best()
@@ -93,17 +96,17 @@ def layers_blocks(sweep: SweepRuns | None, links: Links, dataset: Dataset) -> li
     return blocks
 
 
-def cnn_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
-    section = Section("cnn", "5. A convolutional network (Deel II)")
-    sweep = sweeps.get("cnn")
+def cnn_blocks(inputs: Inputs) -> list:
+    """Roles: ``cnn`` (the CNN), ``tuned`` (the tuned MLP it is set against)."""
+    dataset, links, blocks = inputs.dataset, inputs.links, []
+    sweep = inputs.sweep("cnn")
     if sweep is None:
-        section.blocks.append(not_run("cnn", dataset.name))
-        return section
+        return [inputs.not_run("cnn")]
     run = sweep.best()
-    section.blocks += [Text(sweep.description)] + trained_blocks(run, sweep, dataset, links, "the CNN")
+    blocks += [Text(sweep.description)] + trained_blocks(run, sweep, dataset, links, "the CNN")
     text = Markup("The CNN has {} parameters and predicts the whole test set in {}.").format(
         links.parameters(run), links.predict_time(run))
-    mlp = sweeps.get("mlp-best")
+    mlp = inputs.sweep("tuned")
     if mlp is not None:
         other = mlp.best()
         text += Markup(" The tuned MLP reaches {} with {} parameters in {} of training.").format(
@@ -111,5 +114,5 @@ def cnn_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) ->
         if (run.metrics.get("num_parameters") or 0) < (other.metrics.get("num_parameters") or 0):
             text += Markup(" The CNN needs fewer weights: its small filters are shared over the whole image, so a "
                            "stroke is recognised wherever it is, instead of learning every position separately.")
-    section.blocks.append(Text(text))
-    return section
+    blocks.append(Text(text))
+    return blocks

@@ -1,4 +1,4 @@
-"""Part 6 of the report: k-NN on the same images (Opdracht 3), and how its cost compares."""
+"""The report's part on k-NN on the same images (Opdracht 3), and how its cost compares."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from markupsafe import Markup
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Answer, Figures, Heading, Section, Table, Text, image, not_run
+from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, image
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import (Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target,
                                    train_seconds)
 from digitlab.report.networks import confusion_of
@@ -20,11 +21,10 @@ from digitlab.report.tables import accuracy_and_time, described, listing, pivot,
 K = "knn_options.n_neighbors"
 TRAIN_LIMIT = "train_limit"
 LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
-NETWORKS = (("simple-notebook", "SimpleNetwork"), ("mlp-best", "MLP (tuned)"), ("cnn", "CNN"))
+NETWORKS = (("simple", "SimpleNetwork"), ("mlp", "MLP (tuned)"), ("cnn", "CNN"))  # roles of the networks k-NN is timed against
 REFERENCE_NETWORK = "MLP (tuned)"  # the network k-NN's times are set against in words
 SLOWER = 2.0  # k-NN predicting at least this many times as long as the network counts as "the work is at prediction"
 KNN_TARGET = 0.97  # "Als het goed is, kun je nu tot zo'n 97% komen"
-BEST_SWEEP = "knn-best"
 # k-NN rows of LeCun's MNIST table (yann.lecun.com/exdb/mnist), test accuracy: what the best k-NN is set against.
 LECUN_KNN = (
     ("K-NN, Euclidean, deskewed", 0.9760),
@@ -37,36 +37,38 @@ LECUN_KNN = (
 CONFUSION_WIDTH = 620  # CSS pixels: the heatmap's natural size dwarfs the text
 
 
-def knn_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
-    section = Section("knn", "6. k-nearest neighbours (Opdracht 3)")
-    sweep, preprocess, scaling = sweeps.get("knn"), sweeps.get("knn-preprocess"), sweeps.get("knn-scaling")
+def knn_blocks(inputs: Inputs) -> list:
+    """Roles: ``grid`` (k x weighting x distance), ``preprocess`` (PCA, deskew), ``best`` (the most accurate setting),
+    ``scaling`` (training-set sizes), and the networks of NETWORKS."""
+    dataset, links, blocks = inputs.dataset, inputs.links, []
+    sweep, preprocess, scaling = inputs.sweep("grid"), inputs.sweep("preprocess"), inputs.sweep("scaling")
     answer = []
-    section.blocks.append(Heading("Neighbours, weighting and distance"))
+    blocks.append(Heading("Neighbours, weighting and distance"))
     if sweep is None:
-        section.blocks.append(not_run("knn", dataset.name))
+        blocks.append(inputs.not_run("grid"))
     else:
         best = sweep.best()
         answer.append(best_sentence(best, links))
-        section.blocks += grid_blocks(sweep, links, dataset) + [Text(answer[0])] + confusion_blocks(best, sweep, dataset, links)
-        timing = timing_blocks(best, sweeps, links)
-        section.blocks += [Heading("Time: k-NN against the networks"), *timing]
+        blocks += grid_blocks(sweep, links, dataset) + [Text(answer[0])] + confusion_blocks(best, sweep, dataset, links)
+        timing = timing_blocks(best, inputs, links)
+        blocks += [Heading("Time: k-NN against the networks"), *timing]
         answer += [block.html for block in timing if isinstance(block, Text)]
-    section.blocks.append(Heading("Preprocessing: PCA and deskewing"))
+    blocks.append(Heading("Preprocessing: PCA and deskewing"))
     if preprocess is None:
-        section.blocks.append(not_run("knn-preprocess", dataset.name))
+        blocks.append(inputs.not_run("preprocess"))
     else:
-        section.blocks += preprocess_blocks(preprocess, links)
-    section.blocks.append(Heading("The most accurate k-NN, against LeCun's table"))
-    best_sweep = sweeps.get(BEST_SWEEP)
-    section.blocks += best_blocks(best_sweep, links) if best_sweep else [not_run(BEST_SWEEP, dataset.name)]
-    section.blocks.append(Heading("Predict time against training-set size"))
-    section.blocks += scaling_blocks(scaling, links, dataset) if scaling else [not_run("knn-scaling", dataset.name)]
+        blocks += preprocess_blocks(preprocess, links)
+    blocks.append(Heading("The most accurate k-NN, against LeCun's table"))
+    best_sweep = inputs.sweep("best")
+    blocks += best_blocks(best_sweep, links) if best_sweep else [inputs.not_run("best")]
+    blocks.append(Heading("Predict time against training-set size"))
+    blocks += scaling_blocks(scaling, links, dataset) if scaling else [inputs.not_run("scaling")]
     candidates = [pair for found in (sweep, preprocess, best_sweep) if found for pair in described(found, dataset)]
     if candidates:
         reach = reach_sentence(candidates, KNN_TARGET, links, by_predict=True)
         answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
-        section.blocks.append(Answer("Opdracht 3b: neighbours, distance, set sizes, and k-NN against the network", answer))
-    return section
+        blocks.append(Answer("Opdracht 3b: neighbours, distance, set sizes, and k-NN against the network", answer))
+    return blocks
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
@@ -96,13 +98,14 @@ def preprocess_blocks(sweep: SweepRuns, links: Links) -> list:
 def best_blocks(sweep: SweepRuns, links: Links) -> list:
     """The best k-NN setting (chosen on validation), what each of its steps does, and LeCun's k-NN rows."""
     best = sweep.best()
-    options = best.config.get("knn_options", {})
-    shifts = int(options.get("shifts", 0))
+    options = (best.spec or {}).get("knn_config") or best.config.get("knn_options", {})  # as it ran, when it says
+    shifts, zoom = int(options.get("shifts", 0)), float(options.get("zoom", 1.0))
     steps = [text for text, used in (
         ("deskewed", options.get("deskew")),
         (f"blurred (Gaussian, sigma {options.get('blur', 0):g} pixels)", options.get("blur")),
         (f"every training image also stored shifted by up to {shifts} pixel{'s' if shifts > 1 else ''} "
          f"({(2 * shifts + 1) ** 2} copies)", shifts),
+        (f"also stored enlarged and shrunk by a factor {zoom:g} (2 copies)", zoom != 1),
         (f"projected onto {options.get('pca')} principal components", options.get("pca")),
     ) if used]
     text = Markup("{}. Its images are {}; k = {}, {} votes, {} distance. It scores {} on the test set "
@@ -167,9 +170,9 @@ def per_image_ms(run: Run) -> float | None:
     return None if total is None or not size else total * 1000 / size
 
 
-def timing_blocks(knn: Run, sweeps: dict[str, SweepRuns], links: Links) -> list:
+def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     """k-NN's fit and predict time next to the networks' train and predict time."""
-    networks = [(label, sweeps[name].best()) for name, label in NETWORKS if name in sweeps]
+    networks = [(label, inputs.sweep(role).best()) for role, label in NETWORKS if inputs.sweep(role)]
     rows = []
     for label, run in [("k-NN", knn), *networks]:
         ms = per_image_ms(run)

@@ -1,4 +1,4 @@
-"""Parts 2 and 3 of the report: the untrained baseline and the notebook's single-layer network."""
+"""The report's parts on the untrained baseline and the notebook's single-layer network."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from markupsafe import Markup
 from digitlab.datasets import Dataset
 from digitlab.evaluation import history_figure
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Answer, Figures, Heading, Note, Section, Table, Text, image, not_run
+from digitlab.report.blocks import Answer, Figures, Heading, Note, Table, Text, image
 from digitlab.report.data import gallery_blocks
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, network_summary, percent, target
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, listing, pivot, reach_sentence
@@ -35,12 +36,12 @@ def summary(run: Run, dataset: Dataset) -> str:
     return network_summary(run, int(np.prod(dataset.image_shape)), dataset.num_classes)
 
 
-def untrained_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
-    section = Section("untrained", "2. The untrained baseline")
-    sweep = sweeps.get("untrained")
+def untrained_blocks(inputs: Inputs) -> list:
+    """Roles: ``baseline`` (the untrained network over seeds)."""
+    dataset, links, blocks = inputs.dataset, inputs.links, []
+    sweep = inputs.sweep("baseline")
     if sweep is None:
-        section.blocks.append(not_run("untrained", dataset.name))
-        return section
+        return [inputs.not_run("baseline")]
     rows, explained = [], None
     for run in sweep.runs:
         confusion = confusion_of(run)
@@ -52,7 +53,7 @@ def untrained_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Lin
         chance = links.link(run, percent(chance_accuracy(confusion)))
         rows.append([str(config_value(run.config, "seed")), links.accuracy(run), dataset.classes[favourite], share, chance])
         explained = explained or (run, favourite, share, chance)
-    section.blocks += [
+    blocks += [
         Text(sweep.description),
         Table(["seed", "test accuracy", "most predicted class", "its share of predictions", "chance accuracy"], rows,
               caption="The notebook's SimpleNetwork with random weights, before any training"),
@@ -69,8 +70,8 @@ def untrained_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Lin
             "the image are right with probability Σ P(predicted c) · P(true c) = {} here, which is 1/{} whenever the "
             "classes are balanced, whichever class the noise prefers.").format(
             config_value(run.config, "seed"), share, dataset.classes[favourite], chance, dataset.num_classes))
-    section.blocks.append(Answer("Why about 10%?", answer))
-    return section
+    blocks.append(Answer("Why about 10%?", answer))
+    return blocks
 
 
 def epochs_batch_blocks(sweep: SweepRuns, links: Links) -> list:
@@ -103,29 +104,30 @@ def trained_blocks(run: Run, sweep: SweepRuns, dataset: Dataset, links: Links, m
     return blocks
 
 
-def simple_section(sweeps: dict[str, SweepRuns], dataset: Dataset, links: Links) -> Section:
-    section = Section("simple", "3. The simple network (Opdracht 1)")
-    sweep = sweeps.get("simple-notebook")
+def simple_blocks(inputs: Inputs) -> list:
+    """Roles: ``notebook`` (the course's single layer over epochs x batch size), ``logits`` (the same layer, logits)."""
+    dataset, links, blocks = inputs.dataset, inputs.links, []
+    sweep = inputs.sweep("notebook")
     if sweep is None:
-        section.blocks.append(not_run("simple-notebook", dataset.name))
+        blocks.append(inputs.not_run("notebook"))
     else:
         best = sweep.best()
-        section.blocks += [Heading("Epochs and batch size")] + epochs_batch_blocks(sweep, links)
-        section.blocks += [Heading("After training")] + trained_blocks(best, sweep, dataset, links, "the SimpleNetwork")
-        section.blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
-        section.blocks.append(Answer("Opdracht 1: which accuracy at which epochs and batch size?", [
+        blocks += [Heading("Epochs and batch size")] + epochs_batch_blocks(sweep, links)
+        blocks += [Heading("After training")] + trained_blocks(best, sweep, dataset, links, "the SimpleNetwork")
+        blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
+        blocks.append(Answer("Opdracht 1: which accuracy at which epochs and batch size?", [
             Markup("Best by validation accuracy: {} with {}.").format(links.accuracy(best), summary(best, dataset)),
             reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links),
         ]))
-    logits = sweeps.get("simple-logits")
-    section.blocks.append(Heading("Logits instead of sigmoid outputs"))
+    logits = inputs.sweep("logits")
+    blocks.append(Heading("Logits instead of sigmoid outputs"))
     if logits is None:
-        section.blocks.append(not_run("simple-logits", dataset.name))
-        return section
-    section.blocks += [Text(logits.description), listing(logits, links, caption="One linear layer, logits into CrossEntropyLoss")]
+        blocks.append(inputs.not_run("logits"))
+        return blocks
+    blocks += [Text(logits.description), listing(logits, links, caption="One linear layer, logits into CrossEntropyLoss")]
     if sweep is not None:
-        section.blocks.append(logits_comparison(logits, sweep, links))
-    return section
+        blocks.append(logits_comparison(logits, sweep, links))
+    return blocks
 
 
 def logits_comparison(logits: SweepRuns, sigmoid: SweepRuns, links: Links) -> Text | Note:

@@ -1,8 +1,7 @@
-"""Part 8: does a model still recognise a digit that is moved, turned, scaled, inverted or noisy?
+"""The report's robustness part: does a model still recognise a digit that is moved, turned, scaled, inverted or noisy?
 
-The lab's ``mlp-best`` and ``cnn`` sweeps train the plain networks, the ``robustness`` sweep the
-same networks on augmented batches, and ``robustness-knn`` fits a k-NN; every one of these runs
-scores the same changed test sets (its result holds ``{"robustness": {transform: {strength: accuracy}}}``). This part shows them side by side
+Its sweeps (which ones: :mod:`digitlab.report.parts`) train the plain networks, the same networks on
+augmented batches, and fit a k-NN; every one of these runs scores the same changed test sets (its result holds ``{"robustness": {transform: {strength: accuracy}}}``). This part shows them side by side
 at one telling strength per transform, as curves over all strengths, and answers the notebook's
 question, inversion included, with the numbers as they came out.
 """
@@ -12,14 +11,13 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Answer, Figures, Note, Section, Table, Text, image
+from digitlab.report.blocks import Answer, Figures, Note, Table, Text, image
+from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, percent, run_setting
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.robustness.figures import robustness_figure
 from digitlab.images.transforms import STRENGTH_LABELS
 
-SWEEPS = ("mlp-best", "cnn", "robustness", "robustness-knn")  # plain networks, augmented ones, the k-NN
-ROBUSTNESS_SWEEP = "robustness"  # the one whose description introduces the part
+AUGMENTED = "augmented"  # the role whose sweep (networks trained on augmented batches) introduces the part
 RESULT_KEY = "robustness"  # {transform: {strength: accuracy}} (or {transform: accuracy}) in a run's result
 SURVIVES = 0.90  # accuracy on fully inverted digits that counts as coping with inversion
 # One telling strength per transform for the side-by-side table (the curves show them all).
@@ -40,11 +38,11 @@ def run_label(run: Run) -> str:
     return f"{name} + augmentation ({augment})" if augment else name
 
 
-def scored_runs(sweeps: dict[str, SweepRuns]) -> list[tuple[str, Run]]:
-    """(label, run) for every run of the robustness sweeps whose result holds robustness scores."""
+def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
+    """(label, run) for every run of this part's sweeps whose result holds robustness scores."""
     found = []
-    for name in SWEEPS:
-        for run in sweeps[name].runs if name in sweeps else []:
+    for _, sweep in inputs.present():
+        for run in sweep.runs:
             if isinstance(run.result.get(RESULT_KEY), dict) and run.result[RESULT_KEY]:
                 found.append((run_label(run), run))
     return found
@@ -167,29 +165,31 @@ def _numeric_first(text: str) -> tuple[int, float, str]:
         return (1, 0.0, text)
 
 
-def robustness_section(sweeps: dict[str, SweepRuns], dataset_name: str, links: Links) -> Section:
-    """Part 8: accuracy on transformed test images, with and without augmentation."""
-    section = Section("robustness", "8. Robustness: transformed images")
-    runs = scored_runs(sweeps)
-    if ROBUSTNESS_SWEEP not in sweeps:
-        section.blocks.append(Note(Markup("Sweep <code>robustness</code> not run yet: <code>digitlab lab --dataset {}</code> "
-                                          "trains the networks on augmented batches and scores them on changed test digits.")
-                                   .format(dataset_name)))
+def robustness_blocks(inputs: Inputs) -> list:
+    """Accuracy on transformed test images, with and without augmentation. Roles: ``mlp`` and ``cnn`` (the plain
+    networks), ``augmented`` (the same trained on augmented batches), ``knn``."""
+    links, blocks = inputs.links, []
+    runs = scored_runs(inputs)
+    augmented = inputs.sweep(AUGMENTED)
+    if augmented is None:
+        blocks.append(Note(Markup("Sweep <code>{}</code> not run yet: <code>digitlab lab --dataset {}</code> "
+                                  "trains the networks on augmented batches and scores them on changed test digits.")
+                           .format(inputs.name(AUGMENTED), inputs.dataset.name)))
     if not runs:
-        return section
-    if ROBUSTNESS_SWEEP in sweeps and sweeps[ROBUSTNESS_SWEEP].description:
-        section.blocks.append(Text(sweeps[ROBUSTNESS_SWEEP].description))
-    section.blocks.append(headline_table(runs, links))
+        return blocks
+    if augmented is not None and augmented.description:
+        blocks.append(Text(augmented.description))
+    blocks.append(headline_table(runs, links))
     rows = curve_rows(runs)
     if rows:
         classes = len(runs[0][1].result.get("confusion") or []) or None
         figure = robustness_figure(rows, chance=1 / classes if classes else None, title="Accuracy against the strength of each change")
-        section.blocks.append(Figures([image(figure, "test accuracy against shift, rotation, scale, inversion and noise, per model")]))
+        blocks.append(Figures([image(figure, "test accuracy against shift, rotation, scale, inversion and noise, per model")]))
     paragraphs = augmentation_answer(runs, links)
     inversion = inversion_answer(runs, links)
     if inversion is not None:
         paragraphs.append(inversion)
     if paragraphs:
-        section.blocks.append(Answer("Does adding such samples to the training set fix the fully connected network?", paragraphs))
-    section.blocks.extend(transform_tables(runs, links))
-    return section
+        blocks.append(Answer("Does adding such samples to the training set fix the fully connected network?", paragraphs))
+    blocks.extend(transform_tables(runs, links))
+    return blocks

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
+from digitlab.datasets.catalog import get_spec
 from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
@@ -169,7 +170,8 @@ def create_app(
     def list_models() -> list[ModelInfo]:
         return [
             ModelInfo(
-                name=m.name, kind=m.kind, dataset=m.dataset, classes=list(m.classes),
+                name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
+                image_shape=list(get_spec(m.dataset).image_shape), classes=list(m.classes),
                 test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
             )
             for m in predictor.models

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitlab.datasets.catalog import DEFAULT_DATASET
+from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 if TYPE_CHECKING:
@@ -58,6 +58,13 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     num_classes = model.config.num_classes
     if checkpoint.classes and len(checkpoint.classes) != num_classes:  # the page names every output
         raise DigitlabError(f"checkpoint {path} names {len(checkpoint.classes)} classes for a network with {num_classes} outputs")
+    dataset = checkpoint.dataset or DEFAULT_DATASET  # checkpoints saved without a dataset are MNIST runs
+    if dataset not in CATALOG:  # its drawings could not be prepared: the catalog says how
+        raise DigitlabError(f"checkpoint {path} was trained on {dataset!r}, which is not in the dataset catalog "
+                            f"({', '.join(CATALOG)}); register it first (digitlab.datasets.register)")
+    if checkpoint.image_shape not in (None, CATALOG[dataset].image_shape):
+        raise DigitlabError(f"checkpoint {path} was trained on {checkpoint.image_shape} images; "
+                            f"{dataset}'s are {CATALOG[dataset].image_shape}")
 
     def probabilities(images: np.ndarray) -> np.ndarray:
         return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
@@ -65,7 +72,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     return LoadedModel(
         name=name or Path(path).name,
         kind=checkpoint.model_name,
-        dataset=checkpoint.dataset or DEFAULT_DATASET,  # checkpoints saved without a dataset are MNIST runs
+        dataset=dataset,
         classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,

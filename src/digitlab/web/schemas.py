@@ -29,6 +29,8 @@ class ModelInfo(BaseModel):
     name: str
     kind: str = Field(description="architecture, e.g. mlp, cnn, or knn")
     dataset: str = Field(description="the dataset it was trained on (a name in digitlab's catalog)")
+    dataset_title: str = Field(description="how the dataset's name is written, from its catalog entry")
+    image_shape: list[int] = Field(description="(height, width) of the images its models receive")
     classes: list[str]
     test_accuracy: float | None = Field(description="accuracy on the test set, as recorded when trained")
     num_parameters: int | None = Field(description="learned parameters; null for k-NN")

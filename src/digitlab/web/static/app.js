@@ -4,7 +4,6 @@
 "use strict";
 
 const LIVE_INTERVAL_MS = 120; // while drawing, ask at most this often
-const DATASET_TITLES = { "mnist": "MNIST (digits)", "fashion-mnist": "Fashion-MNIST (clothing)" };
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d");
@@ -154,7 +153,7 @@ function resetCards() {
 
 function paintPixels(canvas, pixels) {
   if (!canvas) return;
-  const image = canvas.getContext("2d").createImageData(28, 28);
+  const image = canvas.getContext("2d").createImageData(canvas.width, canvas.height);
   pixels.flat().forEach((value, i) => {
     image.data.set([value, value, value, 255], 4 * i);
   });
@@ -181,14 +180,16 @@ function buildCards(models) {
   for (const dataset of datasets) {
     const section = element("section", "dataset");
     section.dataset.dataset = dataset;
-    section.append(element("h2", "", DATASET_TITLES[dataset] || dataset));
+    const first = models.find((m) => m.dataset === dataset);
+    section.append(element("h2", "", first.dataset_title || dataset));
     const seen = element("div", "seen");
     const canvas = element("canvas");
-    canvas.width = 28;
-    canvas.height = 28;
-    canvas.setAttribute("aria-label", `the 28x28 image the ${dataset} models receive`);
+    const [height, width] = first.image_shape || [28, 28];
+    canvas.width = width;
+    canvas.height = height;
+    canvas.setAttribute("aria-label", `the ${height}x${width} image the ${dataset} models receive`);
     seenCanvases.set(dataset, canvas);
-    seen.append(canvas, element("span", "", "what these models receive (28×28)"));
+    seen.append(canvas, element("span", "", `what these models receive (${height}×${width})`));
     section.append(seen);
     const grid = element("div", "models");
     for (const model of models.filter((m) => m.dataset === dataset)) grid.append(buildCard(model));

@@ -1,0 +1,83 @@
+"""The report's parts, declared as data: in page order, each with its anchor, title and the lab sweeps it reads.
+
+This is the one place that names sweeps for the report. A part's builder gets an
+:class:`~digitlab.report.inputs.Inputs` and asks for its sweeps by role (``inputs.sweep("notebook")``);
+``roles`` below says which sweep plays each role. Numbers ("3. The simple network") are given by
+:mod:`digitlab.report.build` from the order here. To add a part: write its builder (a function
+Inputs -> list of blocks, in the module of its area) and add one ``Part`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from digitlab.report.data import data_blocks
+from digitlab.report.deeper import cnn_blocks, complex_blocks
+from digitlab.report.inputs import Inputs
+from digitlab.report.knn import knn_blocks
+from digitlab.report.networks import simple_blocks, untrained_blocks
+from digitlab.report.overview import comparison_blocks, other_dataset_blocks, other_dataset_title
+from digitlab.report.robustness import robustness_blocks
+
+Builder = Callable[[Inputs], list]
+
+# The best run of each of these sweeps stands for its model in the comparisons, in this order (label -> sweep).
+COMPARED = {
+    "Untrained SimpleNetwork": "untrained",
+    "SimpleNetwork (notebook: sigmoid outputs)": "simple-notebook",
+    "One linear layer, logits": "simple-logits",
+    "ComplexNetwork (notebook: 784-512-512-10)": "complex-notebook",
+    "MLP, best hidden width": "mlp-hidden",
+    "MLP, best depth": "mlp-layers",
+    "MLP 784-512-512-10 (tuned)": "mlp-best",
+    "CNN": "cnn",
+    "k-NN on raw pixels": "knn",
+    "k-NN with PCA / deskewing": "knn-preprocess",
+    "k-NN, most accurate (deskew, blur, shifted copies, PCA)": "knn-best",
+    "Network trained on augmented batches": "robustness",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    anchor: str  # the section's id, for links and the table of contents
+    title: str | Callable[[str], str]  # without its number; a function of the dataset name when it depends on it
+    build: Builder
+    roles: dict[str, str] = field(default_factory=dict)  # role in the part -> the lab sweep that plays it
+    numbered: bool = True  # the closing summary has no number
+    compares_datasets: bool = False  # also gets the other dataset's sweeps
+
+    def heading(self, dataset: str) -> str:
+        return self.title(dataset) if callable(self.title) else self.title
+
+
+PARTS = (
+    Part("data", "The data", data_blocks),
+    Part("untrained", "The untrained baseline", untrained_blocks, {"baseline": "untrained"}),
+    Part("simple", "The simple network (Opdracht 1)", simple_blocks, {"notebook": "simple-notebook", "logits": "simple-logits"}),
+    Part("complex", "The 3-layer network (Opdracht 2)", complex_blocks,
+         {"notebook": "complex-notebook", "hidden": "mlp-hidden", "layers": "mlp-layers", "tuned": "mlp-best"}),
+    Part("cnn", "A convolutional network (Deel II)", cnn_blocks, {"cnn": "cnn", "tuned": "mlp-best"}),
+    Part("knn", "k-nearest neighbours (Opdracht 3)", knn_blocks,
+         {"grid": "knn", "preprocess": "knn-preprocess", "best": "knn-best", "scaling": "knn-scaling", "simple": "simple-notebook",
+          "mlp": "mlp-best", "cnn": "cnn"}),
+    Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
+    Part("robustness", "Robustness: transformed images", robustness_blocks,
+         {"mlp": "mlp-best", "cnn": "cnn", "augmented": "robustness", "knn": "robustness-knn"}),
+    Part("comparison", "Summary: every model side by side", comparison_blocks, COMPARED, numbered=False),
+)
+
+
+def numbered_titles(dataset: str) -> list[str]:
+    """Each part's heading as the page shows it: '1. The data', ..., the summary without a number."""
+    titles, number = [], 0
+    for part in PARTS:
+        number += part.numbered
+        titles.append(f"{number}. {part.heading(dataset)}" if part.numbered else part.heading(dataset))
+    return titles
+
+
+def sweeps_read() -> set[str]:
+    """Every sweep some part reads."""
+    return {name for part in PARTS for name in part.roles.values()}

@@ -1,0 +1,52 @@
+"""Published numbers name a command; where a benchmark produced the number, the command is the benchmark's run."""
+
+import importlib.util
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from digitlab.cli import train as train_cli
+from digitlab.cli.main import main
+from digitlab.experiments.spec import resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+# The command README/docs give for the 3-block augmented CNN (benchmarks/RESULTS.md, robustness: 99.60 ± 0.02%).
+THREE_BLOCK_COMMAND = "train --model cnn --channels 32 64 128 --augment shift,rotate,scale --augment-shift 0 --epochs 12"
+
+
+def benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def command_spec(command: str, tmp_path: Path, monkeypatch) -> dict:
+    """The spec `digitlab COMMAND` resolves to, without training (the run itself is what is replaced)."""
+    seen = []
+    monkeypatch.setattr(train_cli, "_run_training", lambda spec, *args: seen.append(spec))
+    assert main([*shlex.split(command), "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / train_cli.RUN_FILE).read_text()) == seen[0].to_dict()
+    return seen[0].to_dict()
+
+
+def test_the_documented_three_block_command_is_the_benchmarks_run(tmp_path, monkeypatch):
+    robustness = benchmark("robustness")
+    setting = next(s for s in robustness.SETTINGS if s.label == "CNN, 3 blocks, + augmentation")
+    benchmarked = resolve(setting.config.with_params({"seed": 0}), "cpu").to_dict()
+    assert command_spec(THREE_BLOCK_COMMAND, tmp_path, monkeypatch) == benchmarked
+    for document in ("README.md", "docs/robustness.md"):
+        text = (ROOT / document).read_text(encoding="utf-8")
+        assert "99.6" not in text or f"digitlab {THREE_BLOCK_COMMAND}" in text, document
+
+
+@pytest.mark.parametrize(("command", "setup"), [("train --model mlp", "mlp"), ("train --model cnn", "cnn"),
+                                                ("train --model simple --notebook-faithful", "simple-notebook")])
+def test_readme_train_commands_are_the_train_benchmarks_runs(tmp_path, monkeypatch, command, setup):
+    train = benchmark("train")
+    config = next(s.config for s in train.SETUPS if s.key == setup)
+    assert command_spec(command, tmp_path, monkeypatch) == resolve(config.with_params({"seed": 0}), "cpu").to_dict()
