@@ -54,6 +54,8 @@ DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straig
 BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
 ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
 ZoomOption = Annotated[float, typer.Option("--zoom", min=1, help="Also store training images enlarged and shrunk by this factor: 2 copies (1: none).")]
+DistortionOption = Annotated[int, typer.Option("--distortion", min=0, help="Re-rank the euclidean-nearest candidates by the image distortion model with this window radius (0: none).")]
+CandidatesOption = Annotated[int, typer.Option("--candidates", min=1, help="Euclidean-nearest training images the distortion model re-ranks.")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -77,6 +79,8 @@ def knn(
     blur: BlurOption = 0.0,
     shifts: ShiftsOption = 0,
     zoom: ZoomOption = 1.0,
+    distortion: DistortionOption = 0,
+    candidates: CandidatesOption = 50,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
@@ -92,7 +96,7 @@ def knn(
     if ctx.invoked_subcommand is not None:
         return
     config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, p=p, deskew=deskew, blur=blur,
-                               shifts=shifts, zoom=zoom, pca=pca)
+                               shifts=shifts, zoom=zoom, pca=pca, distortion=distortion, candidates=candidates)
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
     _print_evaluation(source.name, config, result)
@@ -110,6 +114,8 @@ def tune_command(
     blurs: Annotated[str, typer.Option("--blurs", help="Gaussian blur sigmas, 0 = none: '0,1'.")] = "0",
     shifts: Annotated[str, typer.Option("--shifts", help="Shifted training copies, 0 = none: '0,1' (each step multiplies the search).")] = "0",
     zooms: Annotated[str, typer.Option("--zooms", help="Zoomed training copies (factor), 1 = none: '1,1.1'.")] = "1",
+    distortions: Annotated[str, typer.Option("--distortions", help="Image distortion model window radii, 0 = none: '0,1,2'.")] = "0",
+    candidates: Annotated[str, typer.Option("--candidates", help="Euclidean-nearest candidates the distortion model re-ranks: '20,50'.")] = "50",
     validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
@@ -131,7 +137,8 @@ def tune_command(
         ks, pcas = "1,3,5", "30"
     grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
                 pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
-                shifts=_ints(shifts, "--shifts", low=0), zooms=_floats(zooms, "--zooms", low=1))
+                shifts=_ints(shifts, "--shifts", low=0), zooms=_floats(zooms, "--zooms", low=1),
+                distortions=_ints(distortions, "--distortions", low=0), candidates=_ints(candidates, "--candidates"))
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):

@@ -5,10 +5,14 @@ turns it into a scikit-learn Pipeline of the steps in :mod:`digitlab.knn.transfo
 
     Deskew -> Blur -> PCA -> KNNClassifier                          (no copies)
     Deskew -> Blur -> TrainingCopies(PCA -> KNNClassifier)          (shifts > 0 or zoom > 1)
+    Deskew -> Blur -> DistortionRerank(PCA -> KNNClassifier)        (distortion > 0)
 
 Every step is only there when asked for. The training copies (shifted, zoomed) sit after deskewing
 (deskewing moves every digit's centre of mass to the middle, so it would undo a shift made before
 it) and after blurring (blur and shift commute, so blurring the originals is 1/9 of the work).
+The image distortion model re-ranks the ``candidates`` euclidean-nearest of the search under a
+distance that lets each pixel move (:mod:`digitlab.knn.distortion`); it forgives shifts itself, so
+it takes no training copies.
 
 >>> config = KNNPipelineConfig(n_neighbors=3, weights="distance", deskew=True, pca=50)
 >>> [name for name, _ in build_pipeline(config).steps]
@@ -31,6 +35,7 @@ from digitlab.errors import DigitlabError
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS, KNNClassifier
 from digitlab.knn.search import METRICS
 from digitlab.knn.copies import TrainingCopies, copy_list
+from digitlab.knn.distortion import DistortionRerank
 from digitlab.knn.transforms import PCA, Blur, Deskew
 
 # Deskewed pixels stay floats. Chosen on validation accuracy (5,000 images held out of MNIST's
@@ -52,6 +57,8 @@ class KNNPipelineConfig:
     shifts: int = 0  # also store every training image shifted by up to this many pixels each way: (2s+1)^2 copies
     zoom: float = 1.0  # also store every training image enlarged and shrunk by this factor (2 copies); 1 = none
     pca: int = 0  # project onto this many principal components (fitted on the training images); 0 = raw pixels
+    distortion: int = 0  # window radius of the image distortion model re-ranking; 0 = none
+    candidates: int = 50  # euclidean-nearest training images the distortion model re-ranks (used when distortion > 0)
 
     def __post_init__(self) -> None:
         checks = [
@@ -65,6 +72,11 @@ class KNNPipelineConfig:
             (isinstance(self.shifts, int) and not isinstance(self.shifts, bool) and self.shifts >= 0, "shifts", "a whole number >= 0 (0: none)"),
             (isinstance(self.zoom, int | float) and not isinstance(self.zoom, bool) and self.zoom >= 1, "zoom", "a factor >= 1 (1: none)"),
             (isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca >= 0, "pca", "a whole number >= 0 (0: raw pixels)"),
+            (isinstance(self.distortion, int) and not isinstance(self.distortion, bool) and self.distortion >= 0, "distortion", "a window radius >= 0 (0: none)"),
+            (isinstance(self.candidates, int) and not isinstance(self.candidates, bool) and self.candidates >= 1, "candidates", "a whole number of at least 1"),
+            (not self.distortion or self.candidates >= self.n_neighbors, "candidates", f"at least n_neighbors ({self.n_neighbors}) when distortion > 0"),
+            (not self.distortion or (self.shifts == 0 and self.zoom == 1), "distortion",
+             "0 with shifts or zoom (the distortion model forgives shifts itself: use shifts=0, zoom=1)"),
         ]
         for ok, name, expected in checks:
             if not ok:
@@ -100,11 +112,13 @@ class KNNPipelineConfig:
         metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
         steps = [f"k={self.n_neighbors}", self.weights, metric, "deskew" if self.deskew else "",
                  f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "", f"zoom={self.zoom:g}" if self.zoom != 1 else "",
-                 f"pca={self.pca}" if self.pca else "raw"]
+                 f"pca={self.pca}" if self.pca else "raw", f"idm r={self.distortion} M={self.candidates}" if self.distortion else ""]
         return " ".join(step for step in steps if step)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+        # Without the distortion model its two settings are left out, so older settings keep their digests.
+        data = self.to_dict() if self.distortion else {k: v for k, v in self.to_dict().items() if k not in ("distortion", "candidates")}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto",
@@ -116,6 +130,11 @@ def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto
     if config.blur:
         steps.append(("blur", Blur(sigma=config.blur)))
     tail: list[tuple[str, Any]] = [("pca", PCA(config.pca))] if config.pca else []
+    if config.distortion:
+        finder = KNNClassifier(config.candidates, metric=config.metric, p=config.p, device=str(device), batch_size=batch_size)
+        rerank = DistortionRerank(Pipeline([*tail, ("knn", finder)]) if tail else finder, n_neighbors=config.n_neighbors,
+                                  weights=config.weights, radius=config.distortion, candidates=config.candidates)
+        return Pipeline([*steps, ("rerank", rerank)])
     copies = len(copy_list(config.shifts, config.zoom))
     # With 11 copies of every training image a block of batch_size queries would score 11x the rows:
     # fewer queries per block keep the score block (batch_size x n_train x 4 bytes) as for plain pixels.
@@ -127,7 +146,7 @@ def build_pipeline(config: KNNPipelineConfig, device: str | torch.device = "auto
     return Pipeline([*steps, *tail, ("knn", knn)])
 
 
-def classifier(pipeline: Pipeline) -> KNNClassifier | TrainingCopies:
+def classifier(pipeline: Pipeline) -> KNNClassifier | TrainingCopies | DistortionRerank:
     """The last step: answers ``kneighbors`` and ``predict_from_neighbors`` on the features before it."""
     return pipeline.steps[-1][1]
 

@@ -72,12 +72,19 @@ class Grid:
     blurs: tuple[float, ...] = (0.0,)  # Gaussian sigmas; 0 = no blur (opt in: --blurs 0,1)
     shifts: tuple[int, ...] = (0,)  # shifted training copies; each step multiplies the search (opt in: --shifts 0,1)
     zooms: tuple[float, ...] = (1.0,)  # zoomed training copies, 1 = none (opt in: --zooms 1,1.1)
+    distortions: tuple[int, ...] = (0,)  # image distortion model window radii, 0 = none (opt in: --distortions 0,1)
+    candidates: tuple[int, ...] = (50,)  # euclidean-nearest candidates the distortion model re-ranks
 
     def feature_spaces(self) -> list[KNNPipelineConfig]:
         """One config per search to run (k and weights are read off its neighbours)."""
-        return [KNNPipelineConfig(metric=metric, deskew=deskew, blur=blur, shifts=shift, zoom=zoom, pca=pca or 0)
+        # The distortion model takes no training copies, and the candidate count only matters with it.
+        reranks = [(0, KNNPipelineConfig.candidates)] if 0 in self.distortions else []
+        reranks += [(radius, m) for radius in self.distortions if radius for m in self.candidates]
+        return [KNNPipelineConfig(n_neighbors=min(KNNPipelineConfig.n_neighbors, m), metric=metric, deskew=deskew, blur=blur, shifts=shift, zoom=zoom, pca=pca or 0,
+                                  distortion=radius, candidates=m)
                 for deskew in self.deskews for blur in self.blurs for shift in self.shifts for zoom in self.zooms
-                for pca in self.pcas for metric in self.metrics]
+                for pca in self.pcas for metric in self.metrics for radius, m in reranks
+                if not radius or (shift == 0 and zoom == 1)]
 
     def size(self) -> int:
         return len(self.feature_spaces()) * len(self.ks) * len(self.weights)
@@ -109,7 +116,7 @@ def search(
     for fit_part, validation in splits:
         for space in spaces:
             if progress:
-                progress(done, total, space.label().removeprefix("k=5 uniform "))
+                progress(done, total, space.label().split(" ", 2)[2])  # without k and weights
             results, search_seconds = _score_space(space, fit_part, validation, grid, device, batch_size)
             for config, accuracy in results.items():
                 scores.setdefault(config, []).append(accuracy)
@@ -152,6 +159,8 @@ def _score_space(space: KNNPipelineConfig, fit_part: Split, validation: Split, g
     """Accuracy of every (k, weights) of the grid in one feature space, and the seconds the validation
     rows took to transform and search (what predicting them costs)."""
     k_max = min(max(grid.ks), len(fit_part) * len(copy_list(space.shifts, space.zoom)))
+    if space.distortion:  # the vote is among the re-ranked candidates
+        k_max = min(k_max, space.candidates)
     model = build_pipeline(space.with_options(n_neighbors=k_max), device, batch_size).fit(features(fit_part), fit_part.labels.numpy())
     started = time.perf_counter()
     distances, indices = classifier(model).kneighbors(features_before_search(model, features(validation)))
