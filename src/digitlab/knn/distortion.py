@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from digitlab.knn.classifier import WEIGHTS, as_array, vote
@@ -138,7 +139,8 @@ class DistortionRerank(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         m = min(self.candidates, len(self.images_))
         if not 1 <= k <= m:
             raise ValueError(f"n_neighbors must be in 1..{m} (the candidates), got {k!r}")
-        _, candidates = self.estimator_.kneighbors(X, m)  # (Q, M) euclidean-nearest, nearest first
+        finder, rows = (self.estimator_[-1], self.estimator_[:-1].transform(X)) if isinstance(self.estimator_, Pipeline) else (self.estimator_, X)
+        _, candidates = finder.kneighbors(rows, m)  # (Q, M) euclidean-nearest, nearest first
         distances, order = self.rescore(X, torch.from_numpy(np.asarray(candidates, dtype=np.int64)))
         distances, indices = distances[:, :k], order[:, :k]
         return (distances.numpy(), indices.numpy()) if return_distance else indices.numpy()
