@@ -277,11 +277,12 @@ def _print_search(rows: list[dict], dataset: str) -> None:
     first = rows[0]
     title = (f"k-NN tuning on {dataset}: {len(rows)} settings, validation {first['n_validation']:,} images"
              + (f" x {first['folds']} folds" if first["folds"] > 1 else "") + f" (top {min(TOP_ROWS, len(rows))})")
-    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "zoom", "PCA", "val accuracy", "predict s", title=title)
+    table = Table("k", "weights", "metric", "deskew", "blur", "shifts", "zoom", "PCA", "IDM r / M", "val accuracy", "predict s", title=title)
     for row in rows[:TOP_ROWS]:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
         table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
-                      str(row["shifts"]), f"{row['zoom']:g}", str(row["pca"] or "raw"), f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+                      str(row["shifts"]), f"{row['zoom']:g}", str(row["pca"] or "raw"),
+                      f"{row['distortion']} / {row['candidates']}" if row.get("distortion") else "-", f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 

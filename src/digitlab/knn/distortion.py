@@ -27,11 +27,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from digitlab.knn.classifier import WEIGHTS, as_array, vote
+from digitlab.knn.threads import one_thread
 from digitlab.knn.transforms import image_shape_of
 
 CONTEXT = 3  # side of the patch of gradients compared around each pixel (Keysers et al.: 3x3)
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # d/dx; its transpose is d/dy
-BLOCK_BYTES = 64 * 2**20  # the per-shift difference block (queries x candidates x channels x pixels floats) stays under this
+BLOCK_BYTES = 4 * 2**20  # candidate gradients per block (queries x candidates x 2 x pixels floats): small blocks stay in cache
 
 
 def gradients(images: torch.Tensor) -> torch.Tensor:
@@ -55,14 +56,18 @@ def idm_distances(query: torch.Tensor, candidates: torch.Tensor, radius: int) ->
     reach = radius + half
     padded = F.pad(candidates.reshape(b * m, c, height, width), (reach,) * 4).view(b, m, c, height + 2 * reach, width + 2 * reach)
     outside = F.pad(torch.zeros(height, width).view(1, 1, height, width), (radius,) * 4, value=float("inf"))[0, 0]  # (H + 2r, W + 2r)
-    best = torch.full((b * m, 1, height, width), float("inf"))
+    best = torch.full((b, m, height, width), float("inf"))
     for dy in range(2 * radius + 1):
         for dx in range(2 * radius + 1):
             moved = padded[..., dy : dy + grid[0], dx : dx + grid[1]]  # candidate pixel p + s for s = (dy - r, dx - r), a view
-            differences = (query - moved).square_().sum(dim=2).view(b * m, 1, *grid)  # (B*M, 1, H + 2 half, W + 2 half)
-            cost = F.avg_pool2d(differences, CONTEXT, stride=1, divisor_override=1)  # (B*M, 1, H, W): patch sums
-            torch.minimum(best, cost + outside[dy : dy + height, dx : dx + width], out=best)
-    return best.view(b, m, -1).sum(dim=2)
+            # Channel by channel and a box sum by slices: measured 10-20x faster here than sum(dim=2) and avg_pool2d.
+            differences = (query[:, :, 0] - moved[:, :, 0]).square_()  # (B, M, H + 2 half, W + 2 half)
+            for channel in range(1, c):
+                differences += (query[:, :, channel] - moved[:, :, channel]).square_()
+            rows = sum(differences[..., i : i + height, :] for i in range(CONTEXT))  # (B, M, H, W + 2 half)
+            cost = sum(rows[..., j : j + width] for j in range(CONTEXT))  # (B, M, H, W): the patch sums
+            torch.minimum(best, cost.add_(outside[dy : dy + height, dx : dx + width]), out=best)
+    return best.sum(dim=(2, 3))
 
 
 class DistortionRerank(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -156,13 +161,19 @@ class DistortionRerank(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         channels = 2  # the x and y gradients
         block = max(1, BLOCK_BYTES // (m * channels * height * width * 4))  # queries per block
         distances = torch.empty(candidates.shape, dtype=torch.float32)
+        with one_thread():  # small cache-sized steps: one thread measured faster than two on this busy 2-core machine
+            self._rescore_blocks(queries, candidates, distances, block)
+        distances, order = distances.clamp_min_(0).sqrt_().sort(dim=1, stable=True)
+        return distances, candidates.gather(1, order)
+
+    def _rescore_blocks(self, queries: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor, block: int) -> None:
+        height, width = self.images_.shape[1:]
+        channels = 2  # the x and y gradients
         for start in range(0, len(queries), block):
             rows = candidates[start : start + block]  # (B, M)
             query = gradients(queries[start : start + block])  # (B, C, H, W)
             reference = gradients(self.images_[rows.reshape(-1)]).view(*rows.shape, channels, height, width)
             distances[start : start + block] = idm_distances(query, reference, self.radius)
-        distances, order = distances.clamp_min_(0).sqrt_().sort(dim=1, stable=True)
-        return distances, candidates.gather(1, order)
 
     def predict_proba(self, X) -> np.ndarray:
         distances, indices = self.kneighbors(X)

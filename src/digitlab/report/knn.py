@@ -107,6 +107,9 @@ def best_blocks(sweep: SweepRuns, links: Links) -> list:
          f"({(2 * shifts + 1) ** 2} copies)", shifts),
         (f"also stored enlarged and shrunk by a factor {zoom:g} (2 copies)", zoom != 1),
         (f"projected onto {options.get('pca')} principal components", options.get("pca")),
+        (f"the {options.get('candidates', 50)} euclidean-nearest then re-ranked by the image distortion model (each pixel "
+         f"may match within {options.get('distortion')} pixel{'s' if options.get('distortion', 0) > 1 else ''}, comparing 3x3 patches of gradients)",
+         options.get("distortion")),
     ) if used]
     text = Markup("{}. Its images are {}; k = {}, {} votes, {} distance. It scores {} on the test set "
                   "(validation {}), fits in {} and predicts the test set in {}.").format(
