@@ -91,3 +91,16 @@ def test_kernel_option_forces_the_kernel_and_keeps_the_accuracy(tmp_path, tiny_m
     assert main(["knn", "--kernel", "auto", "--out", str(tmp_path / "auto"), *tiny_mnist]) == 0
     assert json.loads(next((tmp_path / "auto").glob("result-*.json")).read_text())["accuracy"] == accuracy
     assert main(["knn", "--kernel", "int4", *tiny_mnist]) == 2  # typer names the choices
+
+
+def test_tune_tries_the_distortion_rerank_and_knn_runs_it(tmp_path, tiny_mnist, capsys):
+    out = tmp_path / "out"
+    assert main(["knn", "tune", "--ks", "1-3", "--pcas", "4", "--deskew", "yes", "--metrics", "euclidean", "--distortions", "0,1",
+                 "--candidates", "2,6", "--validation-size", "20", "--out", str(out), *tiny_mnist]) == 0
+    assert "IDM r / M" in capsys.readouterr().out
+    with (out / "tune.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    # k 1-3 x 2 weightings without the rerank; with it, k <= M: 2 x 2 (M=2) + 3 x 2 (M=6)
+    assert sorted((row["distortion"], row["candidates"]) for row in rows).count(("1", "2")) == 4 and len(rows) == 6 + 4 + 6
+    assert main(["knn", "--k", "3", "--deskew", "--pca", "4", "--distortion", "1", "--candidates", "6", "--out", str(out), *tiny_mnist]) == 0
+    assert "idm r=1 M=6" in capsys.readouterr().out
