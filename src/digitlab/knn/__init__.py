@@ -10,9 +10,9 @@
 
 from digitlab.knn.choice import set_kernel
 from digitlab.knn.classifier import KNNClassifier, flatten_images, vote
+from digitlab.knn.copies import TrainingCopies
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 from digitlab.knn.search import NeighborIndex
-from digitlab.knn.copies import TrainingCopies
 from digitlab.knn.transforms import PCA, Blur, Deskew, deskew_images
 
 __all__ = ["PCA", "Blur", "Deskew", "KNNClassifier", "KNNPipelineConfig", "NeighborIndex", "TrainingCopies", "build_pipeline",
