@@ -74,7 +74,8 @@ TUNED = {
         Setting("digitlab PCA 20, k=4 distance", "digitlab", k=4, weights="distance", pca=20),
     ],
     "fashion-mnist": [
-        Setting("digitlab best (tune's pick): deskew, PCA 80, k=4 distance, cosine", "digitlab", k=4, weights="distance", metric="cosine", pca=80, deskew=True),
+        Setting("digitlab best (tune's pick): deskew, PCA 80, k=4 distance, cosine", "digitlab",
+                k=4, weights="distance", metric="cosine", pca=80, deskew=True),
         Setting("digitlab PCA 80, k=5 distance, cosine", "digitlab", k=5, weights="distance", metric="cosine", pca=80),
         Setting("digitlab PCA 30, k=6 distance, cosine", "digitlab", k=6, weights="distance", metric="cosine", pca=30),
         Setting("digitlab PCA 20, k=10 distance, cosine", "digitlab", k=10, weights="distance", metric="cosine", pca=20),

@@ -172,8 +172,10 @@ def main() -> None:
     for setup in chosen:
         mine = [r for r in runs if r["setup"] == setup.key]
         reached = [r["first_98"] for r in mine if r["first_98"] is not None]
-        to_target = "-" if setup.config.dataset != "mnist" else (mean_std(reached, digits=1) + ("" if len(reached) == len(mine) else f" ({len(reached)}/{len(mine)} runs)") if reached else "never")
-        table.add_row(setup.label, setup.config.dataset, mean_std([r["test_accuracy"] for r in mine], 100), mean_std([r["train_seconds"] for r in mine], digits=1),
+        runs_reached = "" if len(reached) == len(mine) else f" ({len(reached)}/{len(mine)} runs)"
+        to_target = "-" if setup.config.dataset != "mnist" else (mean_std(reached, digits=1) + runs_reached if reached else "never")
+        table.add_row(setup.label, setup.config.dataset, mean_std([r["test_accuracy"] for r in mine], 100),
+                      mean_std([r["train_seconds"] for r in mine], digits=1),
                       to_target, mean_std([r["epochs"] for r in mine], digits=1), f"{mine[0]['parameters']:,}")
     console.print(table)
     if options.json:

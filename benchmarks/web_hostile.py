@@ -188,7 +188,8 @@ def main() -> None:
         process.wait(10)
     table = Table("measurement", "value", title=f"web app under hostile clients ({platform.processor() or platform.machine()}, "
                   f"{os.cpu_count()} CPUs, Python {platform.python_version()})")
-    table.add_row(f"{args.large} large PNGs at once ({large['png_bytes']:,} bytes each)", f"statuses {large['upload_statuses']}, {large['uploads_s']:.1f} s")
+    table.add_row(f"{args.large} large PNGs at once ({large['png_bytes']:,} bytes each)",
+                  f"statuses {large['upload_statuses']}, {large['uploads_s']:.1f} s")
     table.add_row("server peak memory before / after", f"{large['peak_before_mb']:.0f} MB / {large['peak_after_mb']:.0f} MB")
     table.add_row("drawings meanwhile: count, errors", f"{large['drawings']}, {large['drawing_errors']}")
     table.add_row("drawings meanwhile: p50 / p99", f"{large['p50_ms']:.1f} ms / {large['p99_ms']:.1f} ms")

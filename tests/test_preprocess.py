@@ -125,7 +125,7 @@ def test_real_mnist_digits_come_back_almost_unchanged(mnist_test_digits):
     """MNIST digits are already prepared this way, so preprocessing must nearly be the identity on them."""
     digits = mnist_test_digits[:300]
     prepared = np.stack([preprocess_image(d).image for d in digits]).astype(float)
-    correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(digits.astype(float), prepared)])
+    correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(digits.astype(float), prepared, strict=True)])
     assert np.median(correlation) > 0.99
     assert np.mean(correlation > 0.95) > 0.95
 
@@ -257,7 +257,7 @@ def test_damaged_files_give_an_image_or_a_clear_refusal(data, flips, keep):
 
 
 @pytest.mark.realdata
-def test_digits_drawn_like_people_draw_are_still_recognised(mnist_test_digits, mnist_test_labels, quick_mlp):
+def test_digits_drawn_like_people_draw_are_still_recognised(mnist_test_digits, mnist_test_labels, quick_mlp):  # noqa: F811 (fixture)
     """Real MNIST test digits rendered large, off-centre, thick or thin, half dark-on-light, as PNGs."""
     from digitlab.inference.predict import predict_proba
 

@@ -1,10 +1,13 @@
 """The one-seed CNN + augmentation variants run on the H100 (output: robustness-h100-cnn-variants.log)."""
 from dataclasses import replace
+
 import torch
+
 from digitlab.datasets import load
 from digitlab.models import build
 from digitlab.robustness.evaluate import robustness_table
-from digitlab.training import recommended, train, predict_labels, seed_everything
+from digitlab.training import predict_labels, recommended, seed_everything, train
+
 torch.backends.cudnn.benchmark = True
 data = load("mnist")
 base = recommended("cnn", augment="shift,rotate,scale", augment_shift=0, epochs=12)
@@ -20,7 +23,7 @@ for name, model_options, config in variants:
     seed_everything(0)
     model = build("cnn", **model_options)
     result = train(model, data, config, device="cuda")
-    rows = robustness_table({"m": lambda x: predict_labels(model, x)}, data.test, ("shift", "rotate"), strengths)
+    rows = robustness_table({"m": lambda x, model=model: predict_labels(model, x)}, data.test, ("shift", "rotate"), strengths)
     worst = {t: min(r["accuracy"] for r in rows if r["transform"] == t and r["strength"] > 0) for t in ("shift", "rotate")}
     print(f"{name:24s} clean {result.test_accuracy:.2%} shift<=4 {worst['shift']:.2%} rot<=20 {worst['rotate']:.2%} "
           f"{result.train_seconds:.1f}s hist {[round(h['test_accuracy']*100,2) for h in result.history[-4:]]}", flush=True)

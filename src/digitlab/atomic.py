@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-
 _DEFAULT_MODE = 0o666  # what open() would create, before the umask
 TEMP_SUFFIX = ".digitlab.tmp"
 STALE_TEMP_S = 600  # a temp file untouched this long belongs to a killed writer (writes take seconds)

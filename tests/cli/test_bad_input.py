@@ -60,7 +60,8 @@ def test_a_sweep_file_with_an_infinite_setting_is_refused_up_front(data_dir, tmp
 
 def test_a_run_whose_loss_becomes_non_finite_stops_with_a_clear_message(data_dir, tmp_path, capsys):
     out = tmp_path / "diverged"
-    argv = ["train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "32", "--optimizer", "sgd", "--schedule", "none", "--lr", "1e30", "--out", str(out)]
+    argv = ["train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "32", "--optimizer", "sgd", "--schedule", "none",
+            "--lr", "1e30", "--out", str(out)]
     assert main(argv) == 1
     message = _one_error_line(capsys)
     assert "training diverged" in message and "in epoch 1" in message and "smaller --lr" in message

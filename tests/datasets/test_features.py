@@ -1,9 +1,8 @@
+import pytest
 import torch
 
 from digitlab.datasets import flatten, one_hot, to_features, to_float
 from digitlab.datasets.dataset import Dataset, Split, train_validation_split
-
-import pytest
 
 
 def test_to_float_matches_totensor_scaling():

@@ -6,7 +6,7 @@ import pytest
 
 from digitlab.cli.main import main
 from digitlab.errors import DigitlabError
-from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
+from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
 from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
 from digitlab.training import load_checkpoint, recommended

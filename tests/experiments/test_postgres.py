@@ -33,7 +33,7 @@ def test_two_workers_share_the_grid_without_duplicates(tmp_path, postgres_url):
     environment = {**os.environ, "COLUMNS": "200"}
     workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment) for _ in range(2)]
     outputs = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs, strict=True):
+    for worker, (_out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
     runs = list_runs(open_storage(postgres_url))
     assert len(runs) == 8

@@ -75,7 +75,8 @@ def test_registry_tables_cover_the_same_names():
 def test_fixed_shift_moves_the_centre_of_mass_by_exactly_that():
     blobs = _blobs()
     moved = shift(blobs, (3, -2))
-    torch.testing.assert_close(_centre_of_mass(moved) - _centre_of_mass(blobs), torch.tensor([[3.0, -2.0]] * 4, dtype=torch.float64), atol=0.02, rtol=0)
+    torch.testing.assert_close(_centre_of_mass(moved) - _centre_of_mass(blobs), torch.tensor([[3.0, -2.0]] * 4, dtype=torch.float64),
+                               atol=0.02, rtol=0)
     half = shift(blobs, (0.5, 0))
     assert _centre_of_mass(half)[0, 0] - _centre_of_mass(blobs)[0, 0] == pytest.approx(0.5, abs=0.02)
 
@@ -106,7 +107,8 @@ def test_rotate_with_random_sign_turns_each_image_one_way_or_the_other():
 
 def test_rotation_keeps_a_centred_blob_in_place():
     blobs = _blobs(centre=(20.5, 13.5))  # right of centre: a quarter turn counter-clockwise puts it above
-    torch.testing.assert_close(_centre_of_mass(rotate(blobs, 90, random_sign=False))[0], torch.tensor([13.5, 6.5], dtype=torch.float64), atol=0.02, rtol=0)
+    torch.testing.assert_close(_centre_of_mass(rotate(blobs, 90, random_sign=False))[0], torch.tensor([13.5, 6.5], dtype=torch.float64),
+                               atol=0.02, rtol=0)
 
 
 @pytest.mark.parametrize("factor", [0.6, 1.5])

@@ -8,7 +8,6 @@ faster, wider layers help, k-NN is slow to predict and slower with more training
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,9 +15,9 @@ import torch
 from digitlab.datasets import Dataset, Split
 from digitlab.experiments import ExperimentConfig, load_sweep_file, open_storage, run_grid
 from digitlab.experiments.spec import resolve
+from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS
 from digitlab.packaged import sweep_dir
 from digitlab.robustness.evaluate import parse_transforms
-from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS
 
 LAB_CONFIGS = sweep_dir()
 DIGITS = tuple(str(digit) for digit in range(10))

@@ -4,6 +4,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from digitlab.images.transforms import IDENTITY_STRENGTH
 from digitlab.robustness import evaluate as evaluate_module
 from digitlab.robustness.evaluate import (
     first_of_class,
@@ -14,7 +15,6 @@ from digitlab.robustness.evaluate import (
     sweep_strengths,
 )
 from digitlab.robustness.figures import example_figure, robustness_figure
-from digitlab.images.transforms import IDENTITY_STRENGTH
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 SWEEP = {"shift": (0, 2, 4), "rotate": (0, 30), "scale": (0.6, 1.0), "invert": (0, 1.0), "noise": (0, 0.3), "elastic": (0, 2)}

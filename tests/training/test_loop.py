@@ -1,8 +1,8 @@
 """The training loop on tiny generated data: it learns, records, stops, resumes and is deterministic."""
 
 import os
-from dataclasses import replace
 import signal
+from dataclasses import replace
 
 import pytest
 import torch

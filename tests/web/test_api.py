@@ -47,7 +47,7 @@ def test_predict_an_uploaded_drawing(client, stand_in_models):
     assert set(by_dataset) == {"mnist", "fashion-mnist"}
     assert np.array_equal(by_dataset["mnist"], body["image"])
     assert not np.array_equal(by_dataset["mnist"], by_dataset["fashion-mnist"])  # 20x20 box vs the whole field
-    for prediction, model in zip(body["predictions"], stand_in_models):
+    for prediction, model in zip(body["predictions"], stand_in_models, strict=True):
         expected = model.predict_proba(by_dataset[model.dataset][None])[0]  # the same image through the model
         assert prediction["model"] == model.name
         assert prediction["probabilities"] == pytest.approx(expected.tolist())
@@ -186,7 +186,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer():
     finally:
         server.close()
     assert [r.status_code for r in responses] == [200] * len(strokes) + [400, 422]
-    for response, alone in zip(responses, one_by_one):
+    for response, alone in zip(responses, one_by_one, strict=True):
         assert response.json()["image"] == alone["image"]
         assert response.json()["predictions"][0]["probabilities"] == pytest.approx(alone["predictions"][0]["probabilities"])
     assert max(app.state.batcher.batch_sizes) > 1  # requests that waited together were answered together

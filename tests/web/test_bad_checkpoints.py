@@ -93,8 +93,8 @@ def test_a_weight_file_larger_than_its_network_is_not_read(tmp_path):
 
 
 def test_the_web_app_refuses_class_names_that_do_not_name_every_output(tmp_path):
-    from digitlab.web import from_checkpoint
     from digitlab.errors import DigitlabError
+    from digitlab.web import from_checkpoint
 
     folder = _edit(_good(tmp_path / "two"), _set("classes", ["a", "b"]))
     assert len(load_network(folder).classes) == 2  # evaluate can still score it

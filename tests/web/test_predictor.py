@@ -31,7 +31,7 @@ def drawings() -> list[bytes]:
 def assert_same_answer(answer: PredictResponse, alone: PredictResponse) -> None:
     assert answer.image == alone.image and answer.images == alone.images and answer.inverted == alone.inverted
     assert [p.model for p in answer.predictions] == [p.model for p in alone.predictions]
-    for mine, single in zip(answer.predictions, alone.predictions):
+    for mine, single in zip(answer.predictions, alone.predictions, strict=True):
         assert mine.predicted_class == single.predicted_class
         assert mine.probabilities == pytest.approx(single.probabilities, abs=1e-5)  # a batch sums floats in another order
 
@@ -40,7 +40,7 @@ def assert_same_answer(answer: PredictResponse, alone: PredictResponse) -> None:
 def test_a_batch_answers_each_drawing_as_it_would_be_answered_alone(predictor, drawings):
     together = predictor.predict_batch(drawings)
     assert len(together) == len(drawings)
-    for drawing, answer in zip(drawings, together):
+    for drawing, answer in zip(drawings, together, strict=True):
         assert_same_answer(answer, predictor.predict(drawing))
 
 

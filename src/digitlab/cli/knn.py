@@ -52,10 +52,14 @@ POption = Annotated[float, typer.Option("--p", min=1, help="Minkowski power (wit
 PcaOption = Annotated[int, typer.Option("--pca", min=0, help="Project onto this many principal components first (0: raw pixels).")]
 DeskewOption = Annotated[bool, typer.Option("--deskew/--no-deskew", help="Straighten slanted digits first (image moments).")]
 BlurOption = Annotated[float, typer.Option("--blur", min=0, help="Gaussian blur sigma in pixels after deskewing (0: none).")]
-ShiftsOption = Annotated[int, typer.Option("--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
-ZoomOption = Annotated[float, typer.Option("--zoom", min=1, help="Also store training images enlarged and shrunk by this factor: 2 copies (1: none).")]
-DistortionOption = Annotated[int, typer.Option("--distortion", min=0, help="Re-rank the euclidean-nearest candidates by the image distortion model with this window radius (0: none).")]
-CandidatesOption = Annotated[int, typer.Option("--candidates", min=1, help="Euclidean-nearest training images the distortion model re-ranks.")]
+ShiftsOption = Annotated[int, typer.Option(
+    "--shifts", min=0, help="Also store training images shifted by up to N pixels: (2N+1)^2 copies (0: none).")]
+ZoomOption = Annotated[float, typer.Option(
+    "--zoom", min=1, help="Also store training images enlarged and shrunk by this factor: 2 copies (1: none).")]
+DistortionOption = Annotated[int, typer.Option(
+    "--distortion", min=0, help="Re-rank the euclidean-nearest candidates by the image distortion model with this window radius (0: none).")]
+CandidatesOption = Annotated[int, typer.Option(
+    "--candidates", min=1, help="Euclidean-nearest training images the distortion model re-ranks.")]
 TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
@@ -168,7 +172,8 @@ def scaling_command(
     pca: PcaOption = 0,
     deskew: DeskewOption = False,
     sizes: Annotated[str, typer.Option("--sizes", help="Training-set sizes to time.")] = "1000,2000,5000,10000,20000,40000,60000",
-    image_sides: Annotated[str, typer.Option("--image-sides", help="Image sides (pixels) to resize to and time, with 10,000 training images; '' for none.")] = "28,56,84,112",
+    image_sides: Annotated[str, typer.Option(
+        "--image-sides", help="Image sides (pixels) to resize to and time, with 10,000 training images; '' for none.")] = "28,56,84,112",
     test_limit: Annotated[int, typer.Option("--test-limit", min=1, help="Queries timed per point.")] = 1000,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Time each point this often and keep the fastest.")] = 3,
     quick: Annotated[bool, typer.Option("--quick", help=f"Sizes {QUICK_SIZES}, sides {QUICK_SIDES}, 200 queries, 1 repeat.")] = False,
@@ -282,14 +287,17 @@ def _print_search(rows: list[dict], dataset: str) -> None:
         spread = f" ± {row['accuracy_std'] * PERCENT:.2f}" if row["folds"] > 1 else ""
         table.add_row(str(row["n_neighbors"]), row["weights"], row["metric"], "yes" if row["deskew"] else "no", f"{row['blur']:g}",
                       str(row["shifts"]), f"{row['zoom']:g}", str(row["pca"] or "raw"),
-                      f"{row['distortion']} / {row['candidates']}" if row.get("distortion") else "-", f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
+                      f"{row['distortion']} / {row['candidates']}" if row.get("distortion") else "-",
+                      f"{row['accuracy'] * PERCENT:.2f}%{spread}", f"{row['predict_seconds']:.2f}")
     console.print(table)
 
 
 def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, queries: int) -> None:
-    table = Table("varied", "train images", "pixels", "predict s", "accuracy", title=f"k-NN predict time, {config.label()}, {queries} queries ({dataset})")
+    table = Table("varied", "train images", "pixels", "predict s", "accuracy",
+                  title=f"k-NN predict time, {config.label()}, {queries} queries ({dataset})")
     for row in rows:
-        table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}", f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
+        table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}",
+                      f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
     console.print(table)
     by_size = [row for row in rows if row["kind"] == "train_size"]
     by_pixels = [row for row in rows if row["kind"] == "pixels"]

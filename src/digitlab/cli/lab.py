@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.common import DEFAULT_CHOICE, CacheDirOption, DataDirOption, DatasetChoiceOption, DeviceOption, StorageOption, console, err_console
+from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
 from digitlab.experiments.lab import LabProgress, lab_plan, pending, run_lab
@@ -24,9 +24,11 @@ from digitlab.report.links import count, percent, seconds, train_seconds
 def lab(
     dataset: DatasetChoiceOption = DEFAULT_CHOICE,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
-    configs: Annotated[Path | None, typer.Option("--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
+    configs: Annotated[Path | None, typer.Option(
+        "--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
-    models: Annotated[Path, typer.Option("--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
+    models: Annotated[Path, typer.Option(
+        "--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
     storage: StorageOption = None,
     device: DeviceOption = None,
     data_dir: DataDirOption = None,

@@ -22,7 +22,8 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 opens it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8000,
     knn: Annotated[
-        list[DatasetName] | None, typer.Option("--knn", parser=parse_dataset, metavar="NAME", help="Also fit a k-NN on this dataset at startup (repeatable).")
+        list[DatasetName] | None, typer.Option(
+            "--knn", parser=parse_dataset, metavar="NAME", help="Also fit a k-NN on this dataset at startup (repeatable).")
     ] = None,
     knn_train_limit: Annotated[
         int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN keeps (more: slower answers).")

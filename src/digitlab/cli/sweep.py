@@ -10,7 +10,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.common import (
     DEFAULT,
     CacheDirOption,
@@ -23,16 +22,19 @@ from digitlab.cli.common import (
     dataset_option,
     err_console,
 )
+from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
 from digitlab.experiments.spec import resolve
+
 COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
 
 def sweep(
-    config: Annotated[Path, typer.Argument(help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
+    config: Annotated[Path, typer.Argument(
+        help="Sweep file: name, [base] settings and a [grid] of values (examples: digitlab/lab/sweeps/ in the package).")],
     dataset: Annotated[DatasetName | None, dataset_option("Override the file's dataset.")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch.")] = False,
     max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Stop after this many runs (resume later).")] = None,

@@ -19,8 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import (DEFAULT, CacheDirOption, DataDirOption, DatasetOption, DeviceOption, SeedOption, console,
-                                 err_console, save_figure)
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, DeviceOption, SeedOption, console, err_console, save_figure
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess

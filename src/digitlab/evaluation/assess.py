@@ -14,8 +14,14 @@ from matplotlib.figure import Figure
 
 from digitlab.datasets import Split
 from digitlab.evaluation.figures import confusion_figure, gallery_figure, history_figure
-from digitlab.evaluation.metrics import (accuracy, classification_report, confusion_matrix, correct_and_incorrect,
-                                         macro_accuracy, most_confident_mistakes)
+from digitlab.evaluation.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    correct_and_incorrect,
+    macro_accuracy,
+    most_confident_mistakes,
+)
 
 GALLERY_SIZE = 9  # a 3x3 grid, as in the notebook
 

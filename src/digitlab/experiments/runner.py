@@ -26,9 +26,9 @@ import torch
 
 from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
+from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.environment import environment
-from digitlab.evaluation.scores import score_split
 from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, resolve

@@ -15,9 +15,9 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.datasets.catalog import get_spec
 from digitlab.models.registry import MODELS, data_settings, make_config, notebook_overrides
 from digitlab.training.config import TrainConfig, notebook, recommended
 from digitlab.training.device import pick_device

@@ -20,8 +20,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import Trial, TrialState
 
 from digitlab.experiments.config import ExperimentConfig, SweepSpec
-from digitlab.experiments.store import (CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, readable_attrs, run_from_trial,
-                                        study_lock)
+from digitlab.experiments.store import CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, readable_attrs, run_from_trial, study_lock
 
 FIXED_PARAMS_ATTR = "fixed_params"  # where Optuna keeps an enqueued trial's params
 PRIMITIVE = (bool, int, float, str, type(None))

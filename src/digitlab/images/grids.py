@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from digitlab.datasets.features import PIXEL_MAX, to_float
 
 
-
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     """(N, H, W) uint8 or float images as float in [0, 1] (float64 stays float64, others float32)."""
     if not isinstance(images, torch.Tensor):

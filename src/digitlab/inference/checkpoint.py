@@ -18,8 +18,8 @@ real network is built.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ import safetensors.torch
 import torch
 
 from digitlab.errors import DigitlabError
-from digitlab.inference.manifest import FORMAT, FORMAT_VERSION, parse_manifest
+from digitlab.inference.manifest import parse_manifest
 from digitlab.models import Network, build
 
 MANIFEST = "checkpoint.json"

@@ -33,9 +33,9 @@ from sklearn.pipeline import Pipeline
 
 from digitlab.errors import DigitlabError
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS, KNNClassifier
-from digitlab.knn.search import METRICS
 from digitlab.knn.copies import TrainingCopies, copy_list
 from digitlab.knn.distortion import DistortionRerank
+from digitlab.knn.search import METRICS
 from digitlab.knn.transforms import PCA, Blur, Deskew
 
 # Deskewed pixels stay floats. Chosen on validation accuracy (5,000 images held out of MNIST's
@@ -111,7 +111,8 @@ class KNNPipelineConfig:
         """Short human-readable name, e.g. ``k=4 distance euclidean deskew blur=1 shifts=1 zoom=1.1 pca=50``."""
         metric = f"minkowski p={self.p:g}" if self.metric == "minkowski" else self.metric
         steps = [f"k={self.n_neighbors}", self.weights, metric, "deskew" if self.deskew else "",
-                 f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "", f"zoom={self.zoom:g}" if self.zoom != 1 else "",
+                 f"blur={self.blur:g}" if self.blur else "", f"shifts={self.shifts}" if self.shifts else "",
+                 f"zoom={self.zoom:g}" if self.zoom != 1 else "",
                  f"pca={self.pca}" if self.pca else "raw", f"idm r={self.distortion} M={self.candidates}" if self.distortion else ""]
         return " ".join(step for step in steps if step)
 

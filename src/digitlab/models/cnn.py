@@ -9,6 +9,7 @@ oneDNN convolutions and pooling on CPU further (both measured in benchmarks/RESU
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -77,7 +78,7 @@ class CNN(Network):
     def __init__(self, config: CNNConfig | None = None) -> None:
         super().__init__(config or CNNConfig())
         widths = (1, *self.config.channels)  # grayscale in
-        self.features = nn.Sequential(*(conv_block(a, b, self.config) for a, b in zip(widths, widths[1:])))
+        self.features = nn.Sequential(*(conv_block(a, b, self.config) for a, b in itertools.pairwise(widths)))
         head: list[nn.Module] = [nn.Flatten(), nn.Dropout(self.config.dropout)]
         width = self.config.feature_size
         if self.config.hidden:

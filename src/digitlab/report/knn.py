@@ -12,8 +12,7 @@ from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, image
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import (Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target,
-                                   train_seconds)
+from digitlab.report.links import Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target, train_seconds
 from digitlab.report.networks import confusion_of
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, described, listing, pivot, reach_sentence

@@ -11,8 +11,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from digitlab.experiments.store import Run
 from digitlab.datasets.catalog import CATALOG
+from digitlab.experiments.store import Run
 from digitlab.models.registry import make_config
 from digitlab.report.select import config_value
 

@@ -14,7 +14,6 @@ from digitlab.report.links import dataset_title, describe, train_seconds
 from digitlab.report.select import SweepRuns
 
 
-
 def other_dataset(name: str) -> str | None:
     """The dataset the report compares ``name`` with: its catalog entry's companion (Fashion-MNIST for MNIST)."""
     return CATALOG[name].companion if name in CATALOG else None

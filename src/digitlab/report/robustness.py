@@ -1,9 +1,10 @@
 """The report's robustness part: does a model still recognise a digit that is moved, turned, scaled, inverted or noisy?
 
 Its sweeps (which ones: :mod:`digitlab.report.parts`) train the plain networks, the same networks on
-augmented batches, and fit a k-NN; every one of these runs scores the same changed test sets (its result holds ``{"robustness": {transform: {strength: accuracy}}}``). This part shows them side by side
-at one telling strength per transform, as curves over all strengths, and answers the notebook's
-question, inversion included, with the numbers as they came out.
+augmented batches, and fit a k-NN; every one of these runs scores the same changed test sets (its result
+holds ``{"robustness": {transform: {strength: accuracy}}}``). This part shows them side by side at one
+telling strength per transform, as curves over all strengths, and answers the notebook's question,
+inversion included, with the numbers as they came out.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
+from digitlab.images.transforms import STRENGTH_LABELS
 from digitlab.report.blocks import Answer, Figures, Note, Table, Text, image
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, percent, run_setting
 from digitlab.robustness.figures import robustness_figure
-from digitlab.images.transforms import STRENGTH_LABELS
 
 AUGMENTED = "augmented"  # the role whose sweep (networks trained on augmented batches) introduces the part
 RESULT_KEY = "robustness"  # {transform: {strength: accuracy}} (or {transform: accuracy}) in a run's result

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from digitlab.robustness.evaluate import Predictor, accuracy_grid
 from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTH_LABELS, apply
+from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
 PANEL_COLUMNS = 3  # six default transforms -> a 2 x 3 grid

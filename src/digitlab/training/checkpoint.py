@@ -26,8 +26,6 @@ import torch
 from digitlab import __version__
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.inference.checkpoint import (
-    FORMAT,
-    FORMAT_VERSION,
     MANIFEST,
     CheckpointError,
     SavedNetwork,
@@ -37,6 +35,7 @@ from digitlab.inference.checkpoint import (
     read_tensors,
     sha256,
 )
+from digitlab.inference.manifest import FORMAT, FORMAT_VERSION
 from digitlab.models import MODELS, Network
 from digitlab.training.config import TrainConfig
 

@@ -209,7 +209,8 @@ def train(
             if checkpoint_dir is not None:
                 result.checkpoint_path = ckpt.save_checkpoint(
                     checkpoint_dir, model, train_config=config, dataset=dataset.name, classes=dataset.classes,
-                    image_shape=dataset.image_shape, history=history, metrics=final_metrics(history), training_state=_training_state(optimizer, schedule, generator))
+                    image_shape=dataset.image_shape, history=history, metrics=final_metrics(history),
+                    training_state=_training_state(optimizer, schedule, generator))
             if on_epoch is not None:
                 on_epoch(record)
             if totals.stop == "time_budget":

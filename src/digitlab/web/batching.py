@@ -80,7 +80,7 @@ class MicroBatcher(Generic[Item, Answer]):
                 raise RuntimeError(f"answer_batch gave {len(answers)} answers for {len(batch)} items")
         except Exception as error:  # noqa: BLE001 - every caller of the batch gets the error, the server lives on
             answers = [error] * len(batch)
-        for (_, future), answer in zip(batch, answers):
+        for (_, future), answer in zip(batch, answers, strict=True):
             if isinstance(answer, Exception):
                 future.set_exception(answer)
             else:

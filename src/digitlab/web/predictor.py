@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from digitlab.errors import DigitlabError
 from digitlab.datasets.catalog import DEFAULT_DATASET, dataset_names
+from digitlab.errors import DigitlabError
 from digitlab.preprocess import Ink, extract_ink, place_ink_for
 from digitlab.web.models import LoadedModel
-from digitlab.web.schemas import PredictResponse, PreparedImage, Prediction
+from digitlab.web.schemas import Prediction, PredictResponse, PreparedImage
 
 Source = bytes | np.ndarray  # image file bytes, or a (28, 28) float array in [0, 1] from the JSON API
 
@@ -80,7 +80,7 @@ class Predictor:
             images=[PreparedImage.model_construct(dataset=dataset, pixels=rows) for dataset, rows in pixels.items()],
             inverted=ink.inverted,
             ink_fraction=ink.ink_fraction,
-            predictions=[self.prediction(model, row) for model, row in zip(self.models, probabilities)],
+            predictions=[self.prediction(model, row) for model, row in zip(self.models, probabilities, strict=True)],
         )
 
     @staticmethod
