@@ -60,7 +60,8 @@ def test_vectorised_distance_equals_the_per_pixel_definition(radius):
 
 def test_radius_zero_and_a_shifted_copy():
     rng = np.random.default_rng(7)
-    image = np.zeros((1, 8, 8)); image[0, 2:6, 3] = 1.0
+    image = np.zeros((1, 8, 8))
+    image[0, 2:6, 3] = 1.0
     moved = np.roll(image, 1, axis=2)  # one pixel right, nothing wraps
     grad = lambda a: gradients(torch.tensor(a))  # noqa: E731
     assert idm_distances(grad(image), grad(moved).view(1, 1, 2, 8, 8), 1).item() == pytest.approx(0.0, abs=1e-9)

@@ -11,9 +11,9 @@
 from digitlab.knn.choice import set_kernel
 from digitlab.knn.classifier import KNNClassifier, flatten_images, vote
 from digitlab.knn.copies import TrainingCopies
+from digitlab.knn.distortion import DistortionRerank
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
 from digitlab.knn.search import NeighborIndex
-from digitlab.knn.distortion import DistortionRerank
 from digitlab.knn.transforms import PCA, Blur, Deskew, deskew_images
 
 __all__ = ["PCA", "Blur", "Deskew", "DistortionRerank", "KNNClassifier", "KNNPipelineConfig", "NeighborIndex", "TrainingCopies",

@@ -80,8 +80,8 @@ class Grid:
         # The distortion model takes no training copies, and the candidate count only matters with it.
         reranks = [(0, KNNPipelineConfig.candidates)] if 0 in self.distortions else []
         reranks += [(radius, m) for radius in self.distortions if radius for m in self.candidates]
-        return [KNNPipelineConfig(n_neighbors=min(KNNPipelineConfig.n_neighbors, m), metric=metric, deskew=deskew, blur=blur, shifts=shift, zoom=zoom, pca=pca or 0,
-                                  distortion=radius, candidates=m)
+        return [KNNPipelineConfig(n_neighbors=min(KNNPipelineConfig.n_neighbors, m), metric=metric, deskew=deskew, blur=blur,
+                                  shifts=shift, zoom=zoom, pca=pca or 0, distortion=radius, candidates=m)
                 for deskew in self.deskews for blur in self.blurs for shift in self.shifts for zoom in self.zooms
                 for pca in self.pcas for metric in self.metrics for radius, m in reranks
                 if not radius or (shift == 0 and zoom == 1)]
