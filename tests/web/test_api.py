@@ -186,7 +186,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer():
     finally:
         server.close()
     assert [r.status_code for r in responses] == [200] * len(strokes) + [400, 422]
-    for response, alone in zip(responses, one_by_one, strict=True):
+    for response, alone in zip(responses[: len(strokes)], one_by_one, strict=True):  # the last two were bad
         assert response.json()["image"] == alone["image"]
         assert response.json()["predictions"][0]["probabilities"] == pytest.approx(alone["predictions"][0]["probabilities"])
     assert max(app.state.batcher.batch_sizes) > 1  # requests that waited together were answered together
