@@ -142,3 +142,21 @@ def test_augment_option_trains_on_changed_batches_and_is_saved(data_dir, tmp_pat
     assert main(["train", "-m", "mlp", "--augment", "shift,blur", "--out", str(tmp_path / "bad")]) == 1
     assert "unknown augmentation 'blur'" in flat(capsys.readouterr().err)
     assert not (tmp_path / "bad").exists()  # nothing written for a bad setting
+
+
+def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
+    from digitlab.training.config import AUGMENTED
+
+    out = tmp_path / "cnn-aug"
+    assert main(["train", "-m", "cnn", "--augmented", "--channels", "4,8", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
+    spec = json.loads((out / "run.json").read_text())
+    assert spec["train_config"]["augment"] == AUGMENTED["cnn"].augment != ""  # the preset's augmentation, epochs overridden
+    assert spec["model_config"]["channels"] == [4, 8]  # a given option wins over the preset's wider CNN
+    assert main(["summary", "cnn", "--kernel-size", "3", "--padding", "same", "--batch-size", "1"]) == 0
+    assert "[1, 32, 7, 7]" in flat(capsys.readouterr().out)  # 'same' padding keeps 28 -> 14 -> 7
+    assert main(["train", "-m", "simple", "--augmented", "--out", str(tmp_path / "x")]) == 1
+    assert "the augmented setup trains mlp and cnn" in flat(capsys.readouterr().err)
+    assert main(["train", "-m", "complex", "--augmented", "--notebook-faithful", "--out", str(tmp_path / "x")]) == 1
+    assert "choose one" in flat(capsys.readouterr().err)
+    assert main(["summary", "cnn", "--kernel-size", "3,3,3", "--batch-size", "1"]) == 1
+    assert "3 sizes for 2 blocks" in flat(capsys.readouterr().err)

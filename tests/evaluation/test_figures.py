@@ -5,7 +5,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure, gallery_figure, history_figure
+from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
 
 CLASSES = tuple(str(digit) for digit in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -103,3 +103,18 @@ def test_curve_figure_draws_one_line_per_series():
     assert _renders(curve_figure([], {}, "x", "y", "empty"))
     with pytest.raises(ValueError, match="'mnist' has 2 values for 3"):
         curve_figure([1, 2, 3], {"mnist": [1, 2]}, "x", "y", "t")
+
+
+def test_time_to_accuracy_figure_draws_every_run_in_its_setups_colour():
+    curves = {"mlp": [[(2.0, 0.97), (4.0, 0.983)], [(2.1, 0.968), (4.2, 0.984)]], "cnn": [[(6.0, 0.985), (12.0, 0.991)]]}
+    figure = time_to_accuracy_figure(curves, floor=0.975)
+    (axis,) = figure.axes
+    lines = axis.get_lines()
+    assert len(lines) == 3 and [line.get_label() for line in lines][::2] == ["mlp", "cnn"]  # one legend entry per setup
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert list(lines[2].get_ydata()) == pytest.approx([98.5, 99.1]) and axis.get_xscale() == "log"
+    assert axis.get_ylim()[0] == pytest.approx(97.5)
+    assert time_to_accuracy_figure(curves, floor=0.995).axes[0].get_ylim()[0] < 97  # nothing above the floor: not applied
+    assert _renders(figure)
+    with pytest.raises(ValueError, match="no runs to draw"):
+        time_to_accuracy_figure({"mlp": []})

@@ -124,16 +124,44 @@ def test_dropout_only_while_training():
 
 def test_cnn_configurable_and_layout_does_not_change_results():
     torch.manual_seed(0)
-    nchw = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=False)).eval()
-    nhwc = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=True)).eval()
+    same = {"kernel_size": 3, "padding": "same"}
+    nchw = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=False, **same)).eval()
+    nhwc = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=True, **same)).eval()
     nhwc.load_state_dict(nchw.state_dict())
     x = torch.rand(4, 28, 28)
     torch.testing.assert_close(nhwc(x), nchw(x), rtol=1e-4, atol=1e-5)
     assert nchw.config.feature_size == 32 * 3 * 3  # 28 -> 14 -> 7 -> 3
     with pytest.raises(ValueError, match="fewer channels"):
-        CNNConfig(channels=(4, 4, 4, 4, 4))
+        CNNConfig(channels=(4, 4, 4, 4, 4), kernel_size=3)
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         CNNConfig(kernel_size=4)
+
+
+def test_default_cnn_is_the_small_valid_padded_network():
+    config = CNNConfig()
+    assert config.sides == (12, 5) and config.feature_size == 32 * 5 * 5  # 28 -> 24 -> 12 -> 10 -> 5
+    model = CNN(config)
+    assert model(torch.rand(3, 28, 28)).shape == (3, 10)
+    assert [m.kernel_size for m in model.modules() if isinstance(m, torch.nn.Conv2d)] == [(5, 5), (3, 3)]
+    assert CNNConfig(kernel_size=[3, 3]).kernel_size == (3, 3)  # JSON lists become tuples
+    assert CNNConfig(padding="same", kernel_size=3).sides == (14, 7)
+    with pytest.raises(ValueError, match="2 sizes for 3 blocks"):
+        CNNConfig(channels=(8, 16, 32))
+    with pytest.raises(ValueError, match="padding must be one of"):
+        CNNConfig(padding="full")
+    with pytest.raises(ValueError, match="shrink a 8-pixel image to nothing"):
+        CNNConfig(image_size=8)
+
+
+def test_configs_saved_before_a_setting_existed_rebuild_the_network_they_described():
+    from dataclasses import asdict
+
+    from digitlab.models.registry import saved_settings
+
+    old = {key: value for key, value in asdict(CNNConfig(channels=(32, 64), kernel_size=3, padding="same")).items() if key != "padding"}
+    assert build("cnn", **saved_settings("cnn", old)).config.padding == "same"  # what every CNN had before the field
+    assert saved_settings("cnn", {**old, "padding": "valid"})["padding"] == "valid"  # a stored value wins
+    assert saved_settings("mlp", {"hidden": [3]}) == {"hidden": [3]}
 
 
 def test_summary_with_a_batch_shows_shapes():

@@ -41,6 +41,20 @@ def test_round_trip_gives_the_same_network_and_run(trained):
     assert manifest["versions"]["torch"] == torch.__version__ and manifest["outputs"] == "logits"
 
 
+def test_a_cnn_saved_before_the_padding_setting_loads_as_the_same_padded_network(tmp_path):
+    torch.manual_seed(0)
+    model = build("cnn", channels=[4, 8], kernel_size=3, padding="same", hidden=8, num_classes=len(CLASSES))
+    train(model, synthetic_dataset(n_train=64, n_test=16), TrainConfig(epochs=1, batch_size=32), checkpoint_dir=tmp_path / "old")
+    manifest_file = tmp_path / "old" / "checkpoint.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["config"]["padding"]  # what a checkpoint written before 2026-12-01 holds
+    manifest_file.write_text(json.dumps(manifest))
+    loaded = load_network(tmp_path / "old")
+    assert loaded.config.padding == "same"
+    x = torch.rand(3, 28, 28)
+    torch.testing.assert_close(loaded.model(x), model.eval()(x))
+
+
 def test_loading_never_unpickles(trained, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a checkpoint load must not unpickle")

@@ -66,10 +66,12 @@ def _all_widths(ctx: typer.Context, hidden: list[str] | None, channels: list[str
 
 
 def model_overrides(model: str, hidden: list[int] | None, activation: str | None, dropout: float | None,
-                    channels: list[int] | None, notebook_faithful: bool) -> dict[str, Any]:
+                    channels: list[int] | None, notebook_faithful: bool, kernel_size: list[int] | None = None,
+                    padding: str | None = None) -> dict[str, Any]:
     """The model settings given on the command line (the course's output layer with ``notebook_faithful``)."""
     try:
-        given = command_line_settings(model, hidden=hidden, activation=activation, dropout=dropout, channels=channels)
+        given = command_line_settings(model, hidden=hidden, activation=activation, dropout=dropout, channels=channels,
+                                      kernel_size=kernel_size, padding=padding)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
     return {**(notebook_overrides(model) if notebook_faithful else {}), **given}
@@ -123,7 +125,9 @@ def train_command(
     hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).")] = None,
     activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.")] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 32,64.")] = None,
+    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 24,32.")] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.")] = None,
+    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none, the default) or same.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the training set.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Images per step.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (the peak for onecycle).")] = None,
@@ -137,6 +141,8 @@ def train_command(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
+    augmented: Annotated[bool, typer.Option("--augmented", help="The augmented setup (mlp, cnn): random shifts, turns and "
+                                            "zooms every batch, more epochs, a wider CNN: the most accurate, slower.")] = False,
     dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).")] = None,
     validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
@@ -163,12 +169,16 @@ def train_command(
         raise DigitlabError(f"{out} already holds a checkpoint: pass --resume to continue it, --force to replace it, or another --out")
     if notebook_faithful and name not in NOTEBOOK_MODELS:
         raise DigitlabError(f"--notebook-faithful reproduces the course's simple and complex networks, not {name}")
+    if notebook_faithful and augmented:
+        raise DigitlabError("--notebook-faithful and --augmented are two different setups: choose one")
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule,
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
              "augment": augment, "time_budget": time_budget}
     config = ExperimentConfig(
-        dataset=dataset.value, kind="network", model=name, setup="notebook" if notebook_faithful else "recommended",
-        model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False),
+        dataset=dataset.value, kind="network", model=name,
+        setup="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
+        model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False,
+                                      kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding),
         train_options={key: value for key, value in given.items() if value is not None},
         train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
     spec = resolve(config, device)  # bad settings fail here, before anything is written
@@ -249,12 +259,15 @@ def summary_command(
     hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512,512.")] = None,
     activation: Annotated[str | None, typer.Option(help="MLP activation.")] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout probability.")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 32,64.")] = None,
+    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 24,32.")] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size(s): 3, or 5,3 per block.")] = None,
+    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid or same.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's output layer.")] = False,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.")] = None,
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
     name = ModelName(model).value
-    overrides = model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful)
+    overrides = model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful,
+                                kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding)
     console.print(summary(build(name, **overrides), batch_size=batch_size), highlight=False)

@@ -5,7 +5,7 @@
 >>> figure = confusion_figure(cm, mnist.classes, title="MLP on MNIST")
 """
 
-from digitlab.evaluation.figures import confusion_figure, curve_figure, gallery_figure, history_figure
+from digitlab.evaluation.figures import confusion_figure, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
 from digitlab.evaluation.metrics import (
     accuracy,
     classification_report,
@@ -24,6 +24,7 @@ __all__ = [
     "curve_figure",
     "gallery_figure",
     "history_figure",
+    "time_to_accuracy_figure",
     "macro_accuracy",
     "most_confident_mistakes",
 ]

@@ -135,3 +135,33 @@ def curve_figure(
     if ys:
         axis.legend()
     return figure
+
+
+def time_to_accuracy_figure(curves: dict[str, list[list[tuple[float, float]]]], title: str = "",
+                            floor: float | None = None, axis=None) -> Figure:  # noqa: ANN001 (a matplotlib Axes)
+    """Test accuracy against training seconds: one line per run, one colour per setup.
+
+    ``curves`` maps a setup's label to its runs, each a list of (training seconds at the end of an
+    epoch, test accuracy in [0, 1]); the seconds axis is logarithmic so that a 2-second MLP and a
+    3-minute augmented CNN share one picture. ``floor`` (e.g. 0.97) hides the first, low epochs.
+    ``axis`` draws into one panel of a bigger figure (and returns that figure).
+    """
+    if not curves or not any(curves.values()):
+        raise ValueError("no runs to draw: give at least one run with one epoch")
+    figure = axis.figure if axis is not None else Figure(figsize=(9, 5), layout="constrained")
+    axis = axis if axis is not None else figure.subplots()
+    for index, (label, runs) in enumerate(curves.items()):
+        colour = f"C{index % 10}"
+        for number, points in enumerate(runs):
+            seconds, accuracy = zip(*points, strict=True) if points else ((), ())
+            axis.plot(seconds, [100 * value for value in accuracy], marker="o", markersize=3, color=colour,
+                      alpha=0.9 if number == 0 else 0.45, label=label if number == 0 else None)
+    axis.set_xscale("log")
+    axis.set(title=title or "test accuracy against training time", xlabel="training seconds (log scale)",
+             ylabel="test accuracy %")
+    best = max(value for runs in curves.values() for points in runs for _, value in points)
+    if floor is not None and best > floor:  # else nothing would be left to see
+        axis.set_ylim(100 * floor, 100 * best + 0.1 * (100 * best - 100 * floor))
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize="small", loc="lower right")
+    return figure

@@ -19,7 +19,7 @@ from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 
 KINDS = ("network", "knn")
-SETUPS = ("recommended", "notebook")
+SETUPS = ("recommended", "augmented", "notebook")  # training/config.py SETUP_NAMES: the presets
 DEFAULT_VALIDATION_SIZE = 5000  # held out of the 60k training images; tuning never sees the test set
 
 
@@ -31,7 +31,7 @@ class ExperimentConfig:
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
     model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
-    setup: str = "recommended"  # starting TrainConfig: "recommended" (tuned) or "notebook" (the course's)
+    setup: str = "recommended"  # starting TrainConfig: "recommended" (tuned), "augmented" or "notebook" (the course's)
     train_options: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the setup
     knn_options: dict[str, Any] = field(default_factory=dict)  # KNNClassifier params plus pca / deskew
     train_limit: int | None = None  # first N training images only (quick runs); None = all

@@ -18,8 +18,8 @@ from typing import Any
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.models.registry import MODELS, data_settings, make_config, notebook_overrides
-from digitlab.training.config import TrainConfig, notebook, recommended
+from digitlab.models.registry import MODELS, data_settings, make_config, saved_settings, setup_overrides
+from digitlab.training.config import TrainConfig, preset
 from digitlab.training.device import pick_device
 
 SPEC_VERSION = 1  # bump when a field changes meaning; stored with every run
@@ -69,13 +69,16 @@ class RunSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise DigitlabError(f"unknown run spec settings {unknown}; known: {sorted(known)}")
-        return cls(**plain(data))
+        data = plain(data)
+        if data.get("kind") == "network" and data.get("model") in MODELS:  # settings added since it was stored
+            data["model_config"] = saved_settings(data["model"], data.get("model_config", {}))
+        return cls(**data)
 
 
 def model_options(config: ExperimentConfig) -> dict[str, Any]:
     """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
     (its catalog entry; unless set), and with the notebook setup the notebook's output layer."""
-    faithful = notebook_overrides(config.model) if config.setup == "notebook" else {}
+    faithful = setup_overrides(config.model, config.setup)
     dataset = get_spec(config.dataset)
     sized = data_settings(config.model, dataset.image_shape, dataset.num_classes) if config.model in MODELS else {}
     return {**sized, **faithful, **config.model_options}
@@ -87,7 +90,7 @@ def train_config(config: ExperimentConfig) -> dict[str, Any]:
     untrained = options.get("epochs") == UNTRAINED_EPOCHS
     if untrained:
         options.pop("epochs")  # TrainConfig needs at least one epoch; the spec records the 0 below
-    resolved = notebook(config.model, **options) if config.setup == "notebook" else recommended(config.model, config.dataset, **options)
+    resolved = preset(config.setup, config.model, config.dataset, **options)
     values = resolved.to_dict()
     return {**values, "epochs": UNTRAINED_EPOCHS} if untrained else values
 
@@ -132,7 +135,8 @@ def spec_from_run_file(data: dict[str, Any], device: str | None = None) -> RunSp
     if "kind" not in data:  # the older layout
         train = TrainConfig.from_dict(data["train_config"])
         data = {"dataset": data["dataset"], "kind": "network", "model": data["model"],
-                "model_config": asdict(make_config(data["model"], **data["model_config"])), "train_config": train.to_dict(),
+                "model_config": asdict(make_config(data["model"], **saved_settings(data["model"], data["model_config"]))),
+                "train_config": train.to_dict(),
                 "knn_config": {}, "train_limit": data.get("limit"), "test_limit": data.get("limit"),
                 "validation_size": data.get("validation", 0), "seed": train.seed, "device": str(pick_device(device))}
     spec = RunSpec.from_dict(data)

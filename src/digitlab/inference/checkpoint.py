@@ -31,6 +31,7 @@ import torch
 from digitlab.errors import DigitlabError
 from digitlab.inference.manifest import parse_manifest
 from digitlab.models import Network, build
+from digitlab.models.registry import saved_settings
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
@@ -124,7 +125,7 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
 def skeleton(model_name: str, config: dict[str, Any]) -> Network:
     """The network a config describes, on the "meta" device: every shape, no memory."""
     with torch.device("meta"):
-        return build(model_name, **config)
+        return build(model_name, **saved_settings(model_name, config))
 
 
 def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -153,7 +154,7 @@ def load_network(path: str | Path) -> SavedNetwork:
     weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
     check_weights(folder, expected, weights)
     try:
-        model = build(manifest["model_name"], **manifest["config"])
+        model = build(manifest["model_name"], **saved_settings(manifest["model_name"], manifest["config"]))
         model.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error

@@ -46,6 +46,18 @@ def make_config(name: str, **overrides: Any) -> Any:
     return config_class(**overrides)
 
 
+def saved_settings(name: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """A config as a checkpoint or run spec stored it, completed for settings added since.
+
+    A setting a config class added later has ``SAVED_BEFORE[field]`` as the value every older
+    network had (the CNN's ``padding`` was always "same" before it became a setting); a stored
+    config without the field means that value, not today's default.
+    """
+    _, config_class = _lookup(name)
+    earlier = getattr(config_class, "SAVED_BEFORE", {})
+    return {**{key: value for key, value in earlier.items() if key not in stored}, **stored}
+
+
 def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
     """The settings of model ``name`` that size it for images of ``image_shape`` and ``num_classes`` classes."""
     _, config_class = _lookup(name)
@@ -81,6 +93,17 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     return network_class(make_config(name, **{**overrides, **sized}))
 
 
+# The augmented setup's networks: the CNN gets more channels, which augmented digits have the variety to use.
+AUGMENTED_MODELS: dict[str, dict[str, Any]] = {"cnn": {"channels": (32, 64)}}
+
+
+def setup_overrides(name: str, setup: str) -> dict[str, Any]:
+    """Model settings a setup brings: the notebook's output layer, the augmented setup's wider CNN."""
+    if setup == "notebook":
+        return notebook_overrides(name)
+    return dict(AUGMENTED_MODELS.get(name, {})) if setup == "augmented" else {}
+
+
 def notebook_overrides(name: str) -> dict[str, Any]:
     """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
     _lookup(name)
@@ -89,11 +112,12 @@ def notebook_overrides(name: str) -> dict[str, Any]:
 
 # Command-line options -> the config field they set; an option applies to a model whose config has the field.
 OPTION_FIELDS = {"--hidden": ("hidden", "hidden_size"), "--activation": ("activation",), "--dropout": ("dropout",),
-                 "--channels": ("channels",)}
+                 "--channels": ("channels",), "--kernel-size": ("kernel_size",), "--padding": ("padding",)}
 
 
 def command_line_settings(name: str, *, hidden: list[int] | None = None, activation: str | None = None,
-                          dropout: float | None = None, channels: list[int] | None = None) -> dict[str, Any]:
+                          dropout: float | None = None, channels: list[int] | None = None,
+                          kernel_size: list[int] | None = None, padding: str | None = None) -> dict[str, Any]:
     """Model settings from ``digitlab train`` / ``summary`` options, checked against the fields ``name`` has.
 
     ``--hidden`` sets a list of widths (MLP), one width of every hidden layer (ComplexNetwork's
@@ -101,7 +125,8 @@ def command_line_settings(name: str, *, hidden: list[int] | None = None, activat
     """
     _, config_class = _lookup(name)
     defaults = {field.name: field.default for field in fields(config_class)}
-    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels}
+    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels,
+             "--kernel-size": kernel_size, "--padding": padding}
     allowed = {option for option, names in OPTION_FIELDS.items() if any(field in defaults for field in names)}
     wrong = [option for option, value in given.items() if value is not None and option not in allowed]
     if wrong:
@@ -115,6 +140,8 @@ def command_line_settings(name: str, *, hidden: list[int] | None = None, activat
             settings[field] = hidden[0]
         else:
             settings[field] = hidden
-    settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels))
-                     if value is not None})
+    if kernel_size is not None:  # one size for every block, or one per block
+        settings["kernel_size"] = kernel_size[0] if len(kernel_size) == 1 else kernel_size
+    settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels),
+                                                   ("padding", padding)) if value is not None})
     return settings
