@@ -3,10 +3,10 @@
 A library area below the CLI, the web app and the report: functions return tensors, arrays and
 dataclasses; :mod:`digitlab.explain.figures` draws them; nothing here prints.
 
->>> from digitlab.explain import explain_network, attribute, fit_knn, explain_knn      # doctest: +SKIP
->>> found = explain_network(saved.model, image)               # scores, saliency (+ Grad-CAM), weights/units/features
->>> maps = attribute(saved.model, images, "integrated_gradients")   # (N, 28, 28)
->>> votes = explain_knn(fit_knn(train.images, train.labels), image)  # neighbours, distances, votes
+    from digitlab.explain import explain_network, attribute, fit_knn, explain_knn
+    found = explain_network(saved.model, image)                 # scores, saliency (+ Grad-CAM), weights/units/features
+    maps = attribute(saved.model, images, "integrated_gradients")  # (N, 28, 28)
+    votes = explain_knn(fit_knn(train.images, train.labels), image)  # neighbours, distances, votes
 """
 
 from digitlab.explain.attribution import FAST_IG, FAST_METHODS, METHODS, AttributionConfig, attribute, methods_for
