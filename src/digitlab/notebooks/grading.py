@@ -13,6 +13,7 @@ import contextlib
 import copy
 import csv
 import io
+import os
 import subprocess
 import tempfile
 import time
@@ -22,8 +23,7 @@ from pathlib import Path
 
 from digitlab.atomic import atomic_write_text
 from digitlab.errors import DigitlabError
-from digitlab.notebooks.editions import (CHECK, DEMO, STUDENT, assignment_of, assignments, is_open, read_notebook,
-                                         source_of, tags_of)
+from digitlab.notebooks.editions import CHECK, DEMO, STUDENT, assignment_of, assignments, is_open, read_notebook, source_of, tags_of
 
 PASSED, FAILED, NOT_ANSWERED, ANSWERED = "passed", "failed", "not answered", "answered"
 PROBE_TIMEOUT_S = 10  # after an interrupt, a kernel that cannot run `pass` within this is hung: killed
@@ -112,10 +112,11 @@ def _load_nbclient():
         import nbclient
         import nbformat
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
+        from nbclient.util import run_sync
     except ImportError as error:
         raise DigitlabError(f"digitlab check needs nbclient, nbformat and ipykernel ({error.name} is missing): "
                             "pip install 'digitlab[course]'") from None
-    return nbclient, nbformat, CellTimeoutError, DeadKernelError
+    return nbclient, nbformat, CellTimeoutError, DeadKernelError, run_sync
 
 
 def _bounded_client(nbclient, output_bytes: int):
@@ -144,20 +145,19 @@ def _error_of(cell: dict) -> str | None:
 
 def _execute(cells: list[dict], limits: Limits, workdir: Path) -> list[_Ran]:
     """Run ``cells`` in one fresh kernel; the fate of each cell, in order."""
-    nbclient, nbformat, CellTimeoutError, DeadKernelError = _load_nbclient()
-    import os
+    nbclient, nbformat, CellTimeoutError, DeadKernelError, run_sync = _load_nbclient()
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.from_dict(cell) for cell in cells],
+    # nbclient stores each executed cell at its index in the notebook: the offline guard is a real first cell
+    offline = nbformat.v4.new_code_cell(OFFLINE_CODE)
+    notebook = nbformat.v4.new_notebook(cells=[offline, *(nbformat.from_dict(cell) for cell in cells)],
                                         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     env = {**os.environ, "MPLBACKEND": "agg", QUICK_ENV: "1" if limits.quick else "0", "PYTHONDONTWRITEBYTECODE": "1"}
     client = _bounded_client(nbclient, limits.output_bytes)(
         notebook, timeout=limits.cell_s, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
         startup_timeout=min(120, limits.total_s), resources={"metadata": {"path": str(workdir)}})
-    fates = [_Ran() for _ in cells]
+    fates = [_Ran() for _ in notebook.cells]
     deadline = time.monotonic() + limits.total_s
     with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):  # the kernel's own log is noise here
-        client.timeout = PROBE_TIMEOUT_S
-        client.execute_cell(nbformat.v4.new_code_cell(OFFLINE_CODE), 0)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -170,28 +170,30 @@ def _execute(cells: list[dict], limits: Limits, workdir: Path) -> list[_Ran]:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
                 fates[index] = _Ran(f"ran past its time limit ({client.timeout} s)")
-                if not _interrupted(client, nbformat):
-                    client.km.shutdown_kernel(now=True)  # a kernel that ignores the interrupt is killed
-                    for later in range(index + 1, len(cells)):
+                if not _interrupted(client, index, nbformat, run_sync):
+                    run_sync(client.km.shutdown_kernel)(now=True)  # a kernel that ignores the interrupt is killed
+                    for later in range(index + 1, len(fates)):
                         fates[later] = _Ran("not run: the kernel hung and was killed", missing=True)
                     break
                 continue
             except DeadKernelError:
                 fates[index] = _Ran("the kernel died in this cell (a crash, or out of memory)")
-                for later in range(index + 1, len(cells)):
+                for later in range(index + 1, len(fates)):
                     fates[later] = _Ran("not run: the kernel died in an earlier cell", missing=True)
                 break
             fates[index] = _Ran(_error_of(cell))
-    return fates
+    if fates[0].error:
+        raise RuntimeError(f"the offline guard failed: {fates[0].error}")
+    return fates[1:]
 
 
-def _interrupted(client, nbformat) -> bool:
-    """Interrupt the kernel; True when it answers again (runs ``pass``) within PROBE_TIMEOUT_S."""
+def _interrupted(client, index: int, nbformat, run_sync) -> bool:
+    """Interrupt the kernel; True when it answers again (runs ``pass``, in place of cell ``index``) in time."""
     with contextlib.suppress(Exception):  # a kernel that is gone cannot be interrupted: the probe says so
-        client.km.interrupt_kernel()
+        run_sync(client.km.interrupt_kernel)()
     client.timeout = PROBE_TIMEOUT_S
     try:
-        client.execute_cell(nbformat.v4.new_code_cell("pass"), 0)
+        client.execute_cell(nbformat.v4.new_code_cell("pass"), index)
     except Exception:  # CellTimeoutError (hung) or DeadKernelError: either way it cannot go on
         return False
     return True
@@ -273,9 +275,9 @@ def class_table(grades: list[Grade], reference: dict | None = None) -> tuple[lis
     return header, rows
 
 
-def write_class_csv(grades: list[Grade], path: Path) -> Path:
+def write_class_csv(grades: list[Grade], path: Path, reference: dict | None = None) -> Path:
     """Write :func:`class_table` as CSV, atomically (a spreadsheet open on the old file sees it whole)."""
-    header, rows = class_table(grades)
+    header, rows = class_table(grades, reference)
     lines = io.StringIO()
     writer = csv.writer(lines)
     writer.writerow(header)
