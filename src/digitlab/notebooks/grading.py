@@ -199,8 +199,7 @@ def _interrupted(client, index: int, nbformat, run_sync) -> bool:
     return True
 
 
-def _judge(name: str, kind: str, student: dict, cells: list[dict], solutions: list[int], tests: list[int],
-           fates: list[_Ran]) -> Outcome:
+def _judge(name: str, kind: str, cells: list[dict], solutions: list[int], tests: list[int], fates: list[_Ran]) -> Outcome:
     if kind == "answer":
         answered = [index for index in solutions if not is_open(cells[index])]
         return Outcome(name, ANSWERED if answered else NOT_ANSWERED)
@@ -245,7 +244,7 @@ def grade(path: Path, reference: dict | None = None, limits: Limits = Limits()) 
                 fates = [_Ran(result.problem, missing=True) for _ in cells]
     else:
         fates = [_Ran() for _ in cells]  # nothing answered in code: no kernel needed
-    result.outcomes = [_judge(a.id, a.kind, student, cells, solutions.get(a.id, []), tests.get(a.id, []), fates)
+    result.outcomes = [_judge(a.id, a.kind, cells, solutions.get(a.id, []), tests.get(a.id, []), fates)
                        for a in assignments(reference)]
     result.seconds = time.monotonic() - started
     return result
