@@ -103,8 +103,8 @@ def main() -> None:
     clock = Table("model", "forward", "fast path", "fast + IG 8", "all methods", "deletion (all methods)",
                   title="One digit explained: median ms (x forward pass), one thread")
     for row in timings:
-        clock.add_row(row["model"], f"{row['forward_ms']:.2f}", *(f"{row[key]:.1f} (x{row[key] / row['forward_ms']:.0f})"
-                                                                  for key in ("fast_ms", "fast_ig8_ms", "all_ms")), f"{row['deletion_seconds']:.0f} s")
+        paths = (f"{row[key]:.1f} (x{row[key] / row['forward_ms']:.0f})" for key in ("fast_ms", "fast_ig8_ms", "all_ms"))
+        clock.add_row(row["model"], f"{row['forward_ms']:.2f}", *paths, f"{row['deletion_seconds']:.0f} s")
     console.print(clock)
     if args.json:
         args.json.write_text(json.dumps({"faithfulness": rows, "speed": timings}, indent=2) + "\n")
