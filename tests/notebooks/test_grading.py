@@ -74,6 +74,7 @@ def graded_class(tmp_path_factory):
         "empty": student_edition(REFERENCE),
         "crashing": _student(add="import os\nos._exit(1)", offline=OFFLINE),
         "endless": _student(add="while True:\n    pass", offline=OFFLINE),
+        "noisy": _student(add="while True:\n    print('x' * 10_000)", offline=OFFLINE),
         "hung": _student(add="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", offline=OFFLINE),
     }
     paths = {name: write_notebook(notebook, folder / f"{name}.ipynb") for name, notebook in notebooks.items()}
@@ -116,6 +117,11 @@ def test_an_endless_cell_is_interrupted_and_the_rest_still_graded(graded_class):
     assert _statuses(graded) == {"add": FAILED, "offline": PASSED, "why": NOT_ANSWERED}
     assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
     assert seconds < LIMITS.total_s
+
+
+def test_an_endless_print_loop_is_cut_off_like_any_endless_cell(graded_class):
+    graded, seconds = graded_class["noisy"]
+    assert _statuses(graded)["add"] == FAILED and _statuses(graded)["offline"] == PASSED and seconds < LIMITS.total_s
 
 
 def test_a_kernel_that_ignores_the_interrupt_is_killed_in_time(graded_class):

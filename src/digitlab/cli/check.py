@@ -29,7 +29,7 @@ def _print(graded: Grade, titles: dict[str, str]) -> None:
 
 
 def check(
-    notebooks: Annotated[list[Path], typer.Argument(help="The students' notebooks (.ipynb).")],
+    notebooks: Annotated[list[Path], typer.Argument(help="The students' notebooks (.ipynb).", metavar="NOTEBOOK...")],
     timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds one notebook may run in all.")] = Limits.total_s,
     cell_timeout: Annotated[int, typer.Option("--cell-timeout", min=1, help="Seconds one cell may run.")] = Limits.cell_s,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the whole class as one CSV table here.")] = None,
