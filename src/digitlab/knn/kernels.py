@@ -240,11 +240,23 @@ class FloatEuclidean:
         picked, tied = smallest_k(values, k)
         values, chosen = values.gather(1, picked), chosen.gather(1, picked)
         unsure = torch.nonzero(~certain).flatten()
-        if len(unsure):  # every candidate in float64, as the full search would re-rank them
-            exact = self.exact(queries[unsure], columns[unsure])
-            picked, tied[unsure] = smallest_k(exact, k)
-            values[unsure], chosen[unsure] = exact.gather(1, picked), columns[unsure].gather(1, picked)
+        if len(unsure):  # the candidates that may be among the k nearest, in float64
+            values[unsure], chosen[unsure], tied[unsure] = self._settle(queries[unsure], columns[unsure], approximate[unsure],
+                                                                       firsts[unsure, k - 1] + 2 * bound[unsure], k)
         return values, chosen, tied
+
+    def _settle(self, queries: torch.Tensor, columns: torch.Tensor, approximate: torch.Tensor, limit: torch.Tensor, k: int):
+        """The k nearest of ``columns`` (R, C) in float64, computing only those whose float32 value is within
+        ``limit`` (R,): any other lies above the k-th exact distance (each of the k float32-first is below
+        its value + bound, and the limit is the k-th float32 value + 2 bounds), so it cannot be chosen or tied."""
+        possible = approximate <= limit.unsqueeze(1)  # (R, C), at least k per row
+        width = max(k, int(possible.sum(dim=1).max()))
+        order = approximate.masked_fill(~possible, math.inf).topk(width, dim=1, largest=False).indices
+        kept = torch.where(possible.gather(1, order), columns.gather(1, order), self.exact_references.shape[0] + columns.shape[1])
+        kept = kept.sort(dim=1).values  # by column (impossible ones, marked past the end, last): equal values keep index order
+        exact = self.exact(queries, kept)  # columns past the references come back as inf
+        picked, tied = smallest_k(exact, k)
+        return exact.gather(1, picked), kept.gather(1, picked), tied
 
     def exact_all(self, query: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """float64 distances (N,) of one query to every reference, chunked to bound memory."""
