@@ -13,7 +13,7 @@ plus one strong setting of the other changes.
     python benchmarks/robustness.py --seeds 0 1 2       # mean ± std over seeds (use a GPU)
     python benchmarks/robustness.py --quick             # smoke run: 5,000 images, 1 epoch
 
-The 3-block row is, for seed 0, exactly ``digitlab train --model cnn --channels 32 64 128 --kernel-size 3
+The 3-block row is, for seed 0, exactly ``digitlab train --model cnn --channels 32,64,128 --kernel-size 3
 --padding same --hidden 128 --dropout 0.25 --augment shift,rotate,scale --augment-shift 0 --epochs 12`` (the
 same spec; `digitlab robustness` then scores that checkpoint on the same changes). Its blocks are spelt out
 because the default CNN changed on 2026-12-01 (5x5 and 3x3 kernels without padding, 256 hidden).

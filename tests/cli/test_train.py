@@ -158,5 +158,5 @@ def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
     assert "the augmented setup trains mlp and cnn" in flat(capsys.readouterr().err)
     assert main(["train", "-m", "complex", "--augmented", "--notebook-faithful", "--out", str(tmp_path / "x")]) == 1
     assert "choose one" in flat(capsys.readouterr().err)
-    assert main(["summary", "cnn", "--kernel-size", "3,3,3", "--batch-size", "1"]) == 1
-    assert "3 sizes for 2 blocks" in flat(capsys.readouterr().err)
+    assert main(["summary", "cnn", "--kernel-size", "4", "--batch-size", "1"]) == 1
+    assert "kernel_size must be odd" in flat(capsys.readouterr().err)

@@ -145,8 +145,8 @@ def test_default_cnn_is_the_small_valid_padded_network():
     assert [m.kernel_size for m in model.modules() if isinstance(m, torch.nn.Conv2d)] == [(5, 5), (3, 3)]
     assert CNNConfig(kernel_size=[3, 3]).kernel_size == (3, 3)  # JSON lists become tuples
     assert CNNConfig(padding="same", kernel_size=3).sides == (14, 7)
-    with pytest.raises(ValueError, match="2 sizes for 3 blocks"):
-        CNNConfig(channels=(8, 16, 32))
+    assert CNNConfig(channels=(8, 16, 32)).kernel_sizes == (5, 3, 3)  # the last size repeats for further blocks
+    assert CNNConfig(channels=(8,)).kernel_sizes == (5,) and CNNConfig(kernel_size=3).kernel_sizes == (3, 3)
     with pytest.raises(ValueError, match="padding must be one of"):
         CNNConfig(padding="full")
     with pytest.raises(ValueError, match="shrink a 8-pixel image to nothing"):

@@ -30,7 +30,7 @@ PADDINGS = ("valid", "same")  # valid: no padding, the conv trims k-1 pixels; sa
 @dataclass(frozen=True)
 class CNNConfig:
     channels: tuple[int, ...] = (24, 32)  # output channels of each conv block
-    kernel_size: int | tuple[int, ...] = (5, 3)  # odd; one size for every block or one per block
+    kernel_size: int | tuple[int, ...] = (5, 3)  # odd; one for all blocks, or per block (the last repeats, extras unused)
     padding: str = "valid"  # "valid" (no padding: cheaper, 28 -> 24 -> 12 -> 10 -> 5) or "same"
     hidden: int = 256  # neurons of the fully connected layer before the output; 0 for none
     dropout: float = 0.0  # before each fully connected layer, while training (0: the small net needs none)
@@ -52,8 +52,8 @@ class CNNConfig:
             check_positive("every channel count", width)
         check_choice("padding", self.padding, PADDINGS)
         sizes = self.kernel_size if isinstance(self.kernel_size, tuple) else (self.kernel_size,)
-        if isinstance(self.kernel_size, tuple) and len(sizes) != len(self.channels):
-            raise ValueError(f"kernel_size names {len(sizes)} sizes for {len(self.channels)} blocks; give one per block or a single size")
+        if not sizes:
+            raise ValueError("kernel_size must name at least one size, e.g. 3 or (5, 3)")
         if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0 for k in sizes):
             raise ValueError(f"kernel_size must be odd and positive, got {self.kernel_size!r}")
         check_positive("image_size", self.image_size)
@@ -68,9 +68,10 @@ class CNNConfig:
 
     @property
     def kernel_sizes(self) -> tuple[int, ...]:
-        """The kernel size of each block."""
-        sizes = self.kernel_size
-        return sizes if isinstance(sizes, tuple) else (sizes,) * len(self.channels)
+        """The kernel size of each block: (5, 3) for two blocks, (5, 3, 3) for three, (5,) for one."""
+        sizes = self.kernel_size if isinstance(self.kernel_size, tuple) else (self.kernel_size,)
+        blocks = len(self.channels)
+        return (sizes + (sizes[-1],) * blocks)[:blocks]
 
     @property
     def sides(self) -> tuple[int, ...]:

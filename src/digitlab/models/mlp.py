@@ -1,8 +1,8 @@
 """A fully connected network of any depth and width: the notebook's Opdracht 2.b, generalised.
 
-``MLP(MLPConfig(hidden=(512, 512), activation="relu", dropout=0.2))`` is the notebook's 3-layer
-network with the changes that make it learn faster and further: ReLU instead of sigmoid (no
-vanishing gradients), dropout against overfitting, logits out.
+``MLP(MLPConfig(hidden=(512, 512), activation="relu"))`` is the notebook's 3-layer network with the
+changes that make it learn faster and further: ReLU instead of sigmoid (no vanishing gradients),
+logits out; ``dropout=0.2`` regularises longer runs (the short default preset does better without).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ ACTIVATIONS = {
 class MLPConfig:
     hidden: tuple[int, ...] = (512, 512)  # neurons per hidden layer; () is the 1-layer network
     activation: str = "relu"  # after every hidden layer; one of ACTIVATIONS
-    dropout: float = 0.2  # probability of zeroing a hidden neuron while training (regularises)
+    dropout: float = 0.0  # chance of zeroing a hidden neuron while training (0.2 helps long runs; the 5-epoch preset does better without)
     batch_norm: bool = False  # BatchNorm1d before each activation
     input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
     num_classes: int = 10  # output scores, one per class
