@@ -1,0 +1,134 @@
+"""Pictures of explanations: one panel per network or k-NN, weight images, deletion curves.
+
+Every function returns a matplotlib ``Figure`` built without pyplot (nothing to close, renders
+with Agg); the CLI saves it, the report embeds it, a notebook shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from digitlab.explain.deletion import Faithfulness
+from digitlab.explain.explanation import NetworkExplanation
+from digitlab.explain.neighbours import NeighbourVotes
+from digitlab.explain.units import WeightImages
+
+TILE = 1.3  # inches per small image
+SHOWN = 8  # filters, feature maps or units per row
+TOP_CLASSES = 3  # classes named in a panel's title
+
+
+def _numpy(values) -> np.ndarray:
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+
+def _tile(axis, picture, title: str = "", cmap: str = "gray", symmetric: bool = False, fontsize: int = 8) -> None:
+    picture = _numpy(picture)
+    if symmetric:  # weights: zero is the middle colour, red for, blue against
+        limit = float(np.abs(picture).max()) or 1.0
+        axis.imshow(picture, cmap="bwr", vmin=-limit, vmax=limit)
+    else:
+        axis.imshow(picture, cmap=cmap)
+    axis.set_title(title, fontsize=fontsize)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _overlay(axis, image, attribution, title: str) -> None:
+    """The digit in gray with the attribution's positive part on top in a heat colour."""
+    heat = np.clip(_numpy(attribution), 0, None)
+    heat = heat / heat.max() if heat.max() > 0 else heat
+    axis.imshow(_numpy(image), cmap="gray")
+    axis.imshow(heat, cmap="inferno", alpha=0.6)
+    axis.set_title(title, fontsize=8)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _ranked(scores) -> str:
+    return ", ".join(f"{name} {probability:.0%}" for name, probability in scores.top(TOP_CLASSES))
+
+
+def network_figure(found: NetworkExplanation, title: str = "network") -> Figure:
+    """Input, one overlay per attribution method, then what the architecture shows (weights, units or feature maps)."""
+    rows: list[tuple[str, list[tuple[np.ndarray, str, bool]]]] = []
+    if found.weight_images is not None:
+        rows.append(("weights", [(w, f"w {name}", True) for w, name in zip(found.weight_images.weights, found.scores.classes, strict=True)]))
+        rows.append(("weight x pixel", [(c, f"{name}: {float(c.sum() + b):+.1f}", True) for c, name, b in
+                                        zip(found.weight_images.contributions, found.scores.classes, found.weight_images.bias, strict=True)]))
+    if found.units is not None:
+        rows.append(("most active units", [(w, f"unit {int(u)}: {float(a):.2f}", True) for u, a, w in
+                                           zip(found.units.units, found.units.activations, found.units.weights, strict=True)]))
+    if found.filters is not None:
+        rows.append(("filters", [(f, f"filter {i}", True) for i, f in enumerate(found.filters[:SHOWN])]))
+    for block in found.feature_maps:
+        rows.append((block.name, [(m, f"{block.name}[{i}]", False) for i, m in enumerate(block.maps[:SHOWN])]))
+    columns = max([1 + len(found.attributions), *(len(row) for _, row in rows)])
+    figure = Figure(figsize=(TILE * columns, TILE * (1 + len(rows)) + 0.6))
+    grid = figure.add_gridspec(1 + len(rows), columns)
+    _tile(figure.add_subplot(grid[0, 0]), found.image, "input")
+    for column, (method, attribution) in enumerate(found.attributions.items(), start=1):
+        _overlay(figure.add_subplot(grid[0, column]), found.image, attribution, method.replace("_", " "))
+    for row, (_, tiles) in enumerate(rows, start=1):
+        for column, (picture, label, symmetric) in enumerate(tiles):
+            _tile(figure.add_subplot(grid[row, column]), picture, label, cmap="viridis", symmetric=symmetric, fontsize=7)
+    figure.suptitle(f"{title}: {_ranked(found.scores)} (explaining {found.scores.classes[found.target]})", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def knn_figure(query, found: NeighbourVotes, title: str = "k-NN") -> Figure:
+    """The query, its neighbours (label, distance, vote) and the votes per class."""
+    count = len(found.indices)
+    figure = Figure(figsize=(TILE * (count + 1) + 3, TILE + 0.8))
+    grid = figure.add_gridspec(1, count + 2, width_ratios=[1] * (count + 1) + [2.5])
+    _tile(figure.add_subplot(grid[0, 0]), query, "query")
+    for column in range(count):
+        label = found.classes[int(found.labels[column])]
+        _tile(figure.add_subplot(grid[0, column + 1]), found.images[column],
+              f"{label}  d={found.distances[column]:.3g}\nvote {found.weights[column]:.3g}", fontsize=7)
+    bars = figure.add_subplot(grid[0, count + 1])
+    bars.bar(range(len(found.classes)), found.probabilities, color="tab:blue")
+    bars.set_xticks(range(len(found.classes)), found.classes, fontsize=7, rotation=90 if max(map(len, found.classes)) > 2 else 0)
+    bars.set_ylim(0, 1)
+    bars.set_title("vote share", fontsize=8)
+    figure.suptitle(f"{title}: {found.classes[found.predicted]} ({found.probabilities[found.predicted]:.0%} of the votes)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def weight_images_figure(panels: Sequence[tuple[str, WeightImages]], classes: Sequence[str]) -> Figure:
+    """Rows of ten weight images, one row per (title, weights): e.g. the course's setup and logits side by side."""
+    columns = len(classes)
+    figure = Figure(figsize=(TILE * columns * 0.8, (TILE * 0.8 + 0.3) * len(panels)))
+    grid = figure.add_gridspec(len(panels), columns)
+    for row, (title, weights) in enumerate(panels):
+        for column, name in enumerate(classes):
+            axis = figure.add_subplot(grid[row, column])
+            _tile(axis, weights.weights[column], str(name), symmetric=True)
+            if column == 0:
+                axis.set_ylabel(title, fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def deletion_figure(results: Sequence[Faithfulness], title: str) -> Figure:
+    """Accuracy against the share of pixels deleted, one line per method and the random order dashed."""
+    figure = Figure(figsize=(5, 3.4))
+    axis = figure.add_subplot()
+    for result in results:
+        axis.plot(result.curve.fractions * 100, result.curve.accuracy * 100, label=f"{result.method.replace('_', ' ')} ({result.area:.2f})")
+    if results:
+        chance = results[0].random
+        axis.plot(chance.fractions * 100, chance.accuracy * 100, "k--", label=f"random order ({results[0].random_area:.2f})")
+    axis.set_xlabel("pixels deleted (%)")
+    axis.set_ylabel("accuracy (%)")
+    axis.set_ylim(0, 100)
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
