@@ -1,7 +1,8 @@
 """The page in a real browser: Playwright drives Debian's Chromium (headless) against a real uvicorn.
 
 It draws a "1" and a "7" with the mouse, reads the prediction the page shows, checks the empty
-message and the upload, and takes a screenshot. Set DIGITLAB_WEB_SCREENSHOT=docs/img/web.png to
+message and the upload, checks that the explanation panels (attribution overlays, a CNN's feature
+maps, the k-NN's neighbours) appear and follow the drawing, and takes screenshots. Set DIGITLAB_WEB_SCREENSHOT=docs/img/web.png to
 also keep the screenshot for the docs.
 """
 
@@ -15,9 +16,10 @@ import numpy as np
 import pytest
 
 from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web.explaining import MAX_CHANNELS_SHOWN
 from tests.web.conftest import LiveServer
 from tests.web.web_images import png_bytes
-from tests.web.web_models import MNIST_MLP
+from tests.web.web_models import MNIST_CNN, MNIST_MLP, quick_cnn_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -144,3 +146,56 @@ def test_uploading_an_image_file(page, tmp_path):
     page.set_input_files("#upload", str(path))
     assert wait_for_answer(page, before) == "error"
     assert "not an image" in page.inner_text("#message")
+
+
+@pytest.fixture(scope="module")
+def explaining_page(browser):
+    """The page served with an MLP, a CNN and the k-NN: every kind of explanation panel."""
+    live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]))
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the page: {error}"))
+    page.goto(live.url + "/")
+    page.wait_for_selector(f'article.model[data-model="{MNIST_CNN}"]')
+    yield page
+    context.close()
+    live.close()
+
+
+def painted(locator) -> bool:
+    """Whether a canvas holds some non-black pixel (an empty or unpainted canvas is all zeros)."""
+    return locator.evaluate("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+                            ".some((v, i) => i % 4 !== 3 && v > 0)")
+
+
+def test_the_panels_explain_each_model_as_the_user_draws(explaining_page, tmp_path):
+    page = explaining_page
+    assert page.is_checked("#explain")  # explanations are on by default
+    assert draw(page, SEVEN) == "ready"
+    card = {name: page.locator(f'article.model[data-model="{name}"] .why') for name in (MNIST_MLP, MNIST_CNN, "mnist-knn3")}
+    for name, panel in card.items():
+        assert panel.is_visible(), f"{name}: no explanation panel"
+    for name in (MNIST_MLP, MNIST_CNN):
+        overlay = card[name].locator("canvas.overlay")
+        assert overlay.is_visible() and painted(overlay)
+    assert "Grad-CAM" in card[MNIST_CNN].inner_text() and "saliency" in card[MNIST_MLP].inner_text()
+    maps = card[MNIST_CNN].locator(".maps canvas")
+    assert maps.count() == 2 * MAX_CHANNELS_SHOWN  # two blocks, their most active maps
+    assert sum(painted(maps.nth(i)) for i in range(maps.count())) >= MAX_CHANNELS_SHOWN
+    neighbours = card["mnist-knn3"].locator(".neighbours li")
+    assert neighbours.count() == 3
+    for i in range(3):
+        assert painted(neighbours.nth(i).locator("canvas"))
+        assert "d = " in neighbours.nth(i).inner_text()
+
+    first_overlay = card[MNIST_CNN].locator("canvas.overlay").evaluate("c => c.toDataURL()")
+    page.click("#clear")
+    assert all(panel.is_hidden() for panel in card.values())  # a cleared pad explains nothing
+    assert draw(page, ONE) == "ready"  # a new drawing: the panels follow it
+    assert card[MNIST_CNN].locator("canvas.overlay").evaluate("c => c.toDataURL()") != first_overlay
+
+    page.screenshot(path=str(tmp_path / "explained.png"), full_page=True)
+    assert (tmp_path / "explained.png").stat().st_size > 20_000
+
+    page.uncheck("#explain")  # off: plain predictions, the panels go away
+    assert all(panel.is_hidden() for panel in card.values())

@@ -1,7 +1,8 @@
 """Real trained checkpoints for the web and preprocessing tests, trained once per test session.
 
 A quick MLP on 20,000 MNIST images for 2 epochs (~95% on the test set) is good enough to read a
-drawn "1" and "7" and to measure preprocessing; a tiny Fashion-MNIST MLP checks class names.
+drawn "1" and "7" and to measure preprocessing; a tiny Fashion-MNIST MLP checks class names; a
+quicker MLP and CNN (``quick_cnn_dir``) are the networks whose explanations are checked.
 Both go through the real path: ``train(..., checkpoint_dir=...)`` then ``load_models_dir``.
 """
 
@@ -20,6 +21,8 @@ FASHION_MLP = "fashion-mlp"
 MNIST_TRAIN_LIMIT = 20_000  # enough for ~95% test accuracy in a few seconds
 FASHION_TRAIN_LIMIT = 2_000  # only its class names and loading are under test
 TEST_LIMIT = 2_000  # the accuracy recorded in the checkpoint
+MNIST_CNN = "mnist-cnn"
+EXPLAINED_TRAIN_LIMIT = 2_000  # the explained MLP and CNN: 1 epoch, a few seconds each
 
 
 @functools.cache
@@ -35,6 +38,22 @@ def quick_models_dir() -> Path:
     train(build("mlp", hidden=[128]), mnist, TrainConfig(epochs=2, batch_size=128, lr=2e-3), checkpoint_dir=folder / MNIST_MLP)
     fashion = load("fashion-mnist").limit(train=FASHION_TRAIN_LIMIT, test=TEST_LIMIT)
     train(build("mlp", hidden=[32]), fashion, TrainConfig(epochs=1, batch_size=128), checkpoint_dir=folder / FASHION_MLP)
+    return folder
+
+
+@functools.cache
+def quick_cnn_dir() -> Path:
+    """A folder with a quick MLP and a quick CNN (1 epoch on 2,000 MNIST images each, ~90% test accuracy):
+    the networks whose explanations the explain=true tests check."""
+    from digitlab.datasets import load
+    from digitlab.models import build
+    from digitlab.training import TrainConfig, train
+
+    folder = Path(tempfile.mkdtemp(prefix="digitlab-web-cnn-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    data = load("mnist").limit(train=EXPLAINED_TRAIN_LIMIT, test=TEST_LIMIT)
+    for name, model in [(MNIST_MLP, build("mlp", hidden=[64])), (MNIST_CNN, build("cnn"))]:
+        train(model, data, TrainConfig(epochs=1, batch_size=128), checkpoint_dir=folder / name)
     return folder
 
 

@@ -2,7 +2,8 @@
 
     GET  /               the page (static/index.html: canvas, upload, live results; no build step)
     GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
-    POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities
+    POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities;
+                         ``?explain=true`` adds each model's explanation (attribution, feature maps, neighbours)
     GET  /api/health     liveness, for scripts that wait for the server
     GET  /openapi.json   the schema (FastAPI's /docs and /redoc are off: they load their scripts from a CDN)
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import anyio.to_thread
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -40,6 +41,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 INLINE_MAX_BYTES = 256 * 1024  # the page sends ~10 kB PNGs; larger files are photos
 INLINE_MAX_PIXELS = 1024 * 1024  # decoding and preparing 1 megapixel takes ~5 ms; the page's canvas has 0.08
+EXPLAIN_MAX_BATCH = 4  # explained drawings per batch: ~10-30 ms each (a backward pass per network), bounding the loop's hold
 LARGE_DECODES = 2  # large images prepared at once (each may hold up to preprocess.MAX_DECODED_BYTES); the rest wait
 MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
 UPLOAD_FIELD = "file"
@@ -131,6 +133,7 @@ def create_app(
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
+    explain_batcher = MicroBatcher(predictor.explain_batch, max_batch=min(max_batch, EXPLAIN_MAX_BATCH))
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
                   docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
@@ -178,13 +181,18 @@ def create_app(
         ]
 
     @app.post("/api/predict", response_model=PredictResponse, responses=ERROR_RESPONSES, openapi_extra=PREDICT_BODY)
-    async def predict(request: Request) -> Response:
+    async def predict(
+        request: Request,
+        explain: bool = Query(False, description="also return each model's explanation: attribution map, CNN feature maps, "
+                                                 "k-NN neighbours (slower: a backward pass per network)"),
+    ) -> Response:
         """Prepare the image like MNIST (see digitlab.preprocess) and ask every loaded model."""
         source = await read_input(request)
         if quick_to_prepare(source):
-            result = await batcher.submit(source)  # together with the drawings waiting beside it
+            # together with the drawings waiting beside it; explained ones in their own, smaller batches
+            result = await (explain_batcher if explain else batcher).submit(source)
         else:
-            result = await anyio.to_thread.run_sync(predictor.predict, source, limiter=large_decodes)
+            result = await anyio.to_thread.run_sync(predictor.predict, source, explain, limiter=large_decodes)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.web.explaining import Explainer, knn_explainer, network_explainer
 
 if TYPE_CHECKING:
     from digitlab.knn.pipeline import KNNPipelineConfig
@@ -38,6 +39,7 @@ class LoadedModel:
     test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
     num_parameters: int | None  # learned parameters (k-NN has none: None)
     predict_proba: Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
+    explain: Explainer | None = None  # (28, 28) uint8, target class -> why (digitlab.web.explaining); None: cannot
 
 
 def as_numpy(probabilities: object) -> np.ndarray:
@@ -77,6 +79,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,
         predict_proba=probabilities,
+        explain=network_explainer(model),
     )
 
 
@@ -104,6 +107,7 @@ def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | N
     """Fit the k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) on the first
     ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
+    from digitlab.explain import FittedKNN
     from digitlab.knn import KNNPipelineConfig, build_pipeline, flatten_images
 
     config = config or KNNPipelineConfig(n_neighbors=KNN_NEIGHBORS, weights="distance")
@@ -126,4 +130,5 @@ def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | N
         test_accuracy=accuracy,
         num_parameters=None,
         predict_proba=probabilities,
+        explain=knn_explainer(FittedKNN(knn, config, data.train.images, data.train.labels, data.classes)),
     )

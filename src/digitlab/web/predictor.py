@@ -32,9 +32,9 @@ class Predictor:
         self.models = sorted(models, key=lambda m: order.index(m.dataset) if m.dataset in order else len(order))
         self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or [DEFAULT_DATASET]
 
-    def predict(self, source: Source) -> PredictResponse:
+    def predict(self, source: Source, explain: bool = False) -> PredictResponse:
         """One drawing's answer; raises BadImage / EmptyDrawing for input that cannot be answered."""
-        [answer] = self.predict_batch([source])
+        [answer] = (self.explain_batch if explain else self.predict_batch)([source])
         if isinstance(answer, Exception):
             raise answer
         return answer
@@ -52,6 +52,21 @@ class Predictor:
             outcome if isinstance(outcome, DigitlabError) else self.respond(*outcome, next(probabilities))
             for outcome in outcomes
         ]
+
+    def explain_batch(self, sources: Sequence[Source]) -> list[PredictResponse | DigitlabError]:
+        """:meth:`predict_batch`, and each model's explanation of its answer (``?explain=true``).
+
+        Explanations run one drawing at a time: a backward pass per network, a neighbour search for a k-NN.
+        """
+        answers = self.predict_batch(sources)
+        for answer in answers:
+            if isinstance(answer, PredictResponse):
+                images = {prepared.dataset: prepared.pixels for prepared in answer.images}
+                for model, prediction in zip(self.models, answer.predictions, strict=True):
+                    if model.explain is not None:
+                        image = np.asarray(images[model.dataset], dtype=np.uint8)  # (H, W) as the model saw it
+                        prediction.explanation = model.explain(image, prediction.predicted_index)
+        return answers
 
     def prepare(self, source: Source) -> tuple[Ink, dict[str, np.ndarray]] | DigitlabError:
         """The drawing's ink and its (28, 28) image per dataset, or why it cannot be answered."""
@@ -93,4 +108,5 @@ class Predictor:
             predicted_class=model.classes[best],
             confidence=float(probabilities[best]),
             probabilities=probabilities.tolist(),  # float64 -> Python floats
+            explanation=None,
         )

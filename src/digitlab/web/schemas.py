@@ -43,6 +43,33 @@ class Prediction(BaseModel):
     predicted_class: str
     confidence: float = Field(description="probability of the predicted class")
     probabilities: list[float] = Field(description="one per class, in class order")
+    explanation: Explanation | None = Field(default=None, description="with ?explain=true: why the model answered this")
+
+
+class FeatureMapLayer(BaseModel):
+    layer: str = Field(description="the block's name in the network, e.g. features.0")
+    shape: list[int] = Field(description="(channels, height, width) of the block's whole output")
+    maps: list[OutputImage] = Field(description="the most active channels (at most 16), each scaled to 0..255 by its own maximum")
+
+
+class Neighbour(BaseModel):
+    index: int = Field(description="position of the neighbour among the k-NN's training images")
+    label: int
+    class_name: str
+    distance: float = Field(description="distance in the k-NN's own feature space, after its preprocessing")
+    weight: float = Field(description="this neighbour's vote: 1, or 1/distance with distance weights")
+    pixels: OutputImage = Field(description="the training image, white ink on black")
+
+
+class Explanation(BaseModel):
+    """Why one model answered what it did, as data the page draws (present with ?explain=true)."""
+
+    method: str | None = Field(description="the attribution method (saliency, grad_cam, ...); null for k-NN")
+    target_index: int = Field(description="the class the attribution and feature maps explain: the predicted one")
+    attribution: OutputImage | None = Field(
+        description="evidence for the target class per input pixel, 0..255 (scaled by its maximum), same shape as the input")
+    feature_maps: list[FeatureMapLayer] = Field(description="CNNs: what each convolutional block makes of the drawing")
+    neighbours: list[Neighbour] = Field(description="k-NN: the nearest training images, nearest first")
 
 
 class PreparedImage(BaseModel):

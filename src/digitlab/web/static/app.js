@@ -12,6 +12,7 @@ const penValue = document.getElementById("pen-value");
 const results = document.getElementById("results");
 const message = document.getElementById("message");
 const datasetsBox = document.getElementById("datasets");
+const explainBox = document.getElementById("explain");
 
 let drawing = false;
 let last = null;
@@ -20,7 +21,7 @@ let inFlight = false;    // one request at a time; later strokes mark the drawin
 let dirty = false;
 let epoch = 0;           // bumped by Clear so late answers for an old drawing are dropped
 let nextSource = null;   // () => Promise<Blob|File>: what the next request sends
-let cards = new Map();   // model name -> {prediction, confidence, bars: [{li, bar, value}]}
+let cards = new Map();   // model name -> {prediction, confidence, bars: [{li, bar, value}], why}
 let seenCanvases = new Map(); // dataset -> canvas showing what its models receive
 
 function clearPad() {
@@ -94,7 +95,8 @@ async function send() {
   try {
     const form = new FormData();
     form.append("file", await nextSource(), "drawing.png");
-    const response = await fetch("/api/predict", { method: "POST", body: form });
+    const url = explainBox.checked ? "/api/predict?explain=true" : "/api/predict";
+    const response = await fetch(url, { method: "POST", body: form });
     const body = await response.json();
     if (myEpoch !== epoch) return;
     if (response.ok) showPrediction(body);
@@ -116,10 +118,12 @@ function showPrediction(body) {
   message.textContent = body.inverted
     ? "Dark ink on light paper detected and inverted; below is what the models receive."
     : "Below is what the models receive.";
-  for (const prepared of body.images) paintPixels(seenCanvases.get(prepared.dataset), prepared.pixels);
+  const seen = new Map(body.images.map((prepared) => [prepared.dataset, prepared.pixels]));
+  for (const [dataset, pixels] of seen) paintPixels(seenCanvases.get(dataset), pixels);
   for (const p of body.predictions) {
     const card = cards.get(p.model);
     if (!card) continue;
+    showExplanation(card.why, p.explanation, seen.get(p.dataset), p.predicted_class);
     card.prediction.textContent = p.predicted_class;
     card.confidence.textContent = `${(100 * p.confidence).toFixed(1)}%`;
     p.probabilities.forEach((probability, i) => {
@@ -140,6 +144,7 @@ function showProblem(body, status) {
 
 function resetCards() {
   for (const card of cards.values()) {
+    showExplanation(card.why, null);
     card.prediction.textContent = "–";
     card.confidence.textContent = "";
     for (const row of card.bars) {
@@ -221,8 +226,10 @@ function buildCard(model) {
     list.append(li);
     return { li, bar, value };
   });
-  article.append(verdict, list);
-  cards.set(model.name, { prediction, confidence, bars });
+  const why = element("div", "why");
+  why.hidden = true;
+  article.append(verdict, list, why);
+  cards.set(model.name, { prediction, confidence, bars, why });
   return article;
 }
 
@@ -236,6 +243,11 @@ document.getElementById("clear").addEventListener("click", () => {
   resetCards();
   message.textContent = "Draw a digit to see what the models predict.";
   setStatus("idle");
+});
+
+explainBox.addEventListener("change", () => {
+  if (!explainBox.checked) for (const card of cards.values()) showExplanation(card.why, null);
+  if (nextSource) send(); // show (or drop) the explanations of the drawing on the pad
 });
 
 pen.addEventListener("input", () => { penValue.textContent = pen.value; });
