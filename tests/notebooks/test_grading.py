@@ -14,7 +14,7 @@ import pytest
 
 from digitlab.errors import DigitlabError
 from digitlab.notebooks.editions import BEGIN, END, fill, student_edition, write_notebook
-from digitlab.notebooks.grading import ANSWERED, FAILED, NOT_ANSWERED, PASSED, Limits, class_table, grade, write_class_csv
+from digitlab.notebooks.grading import ANSWERED, FAILED, NOT_ANSWERED, PASSED, Limits, class_table, grade, grade_all, write_class_csv
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -74,6 +74,7 @@ def graded_class(tmp_path_factory):
         "empty": student_edition(REFERENCE),
         "crashing": _student(add="import os\nos._exit(1)", offline=OFFLINE),
         "endless": _student(add="while True:\n    pass", offline=OFFLINE),
+        "noisy": _student(add="while True:\n    print('x' * 10_000)", offline=OFFLINE),
         "hung": _student(add="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", offline=OFFLINE),
     }
     paths = {name: write_notebook(notebook, folder / f"{name}.ipynb") for name, notebook in notebooks.items()}
@@ -81,8 +82,11 @@ def graded_class(tmp_path_factory):
     paths["broken"] = folder / "broken.ipynb"
     results = {}
     for name, path in paths.items():
-        started = time.monotonic()
-        results[name] = (grade(path, REFERENCE, LIMITS), time.monotonic() - started)
+        if name not in ("right", "wrong"):  # those two are graded together, two at a time, below
+            started = time.monotonic()
+            results[name] = (grade(path, REFERENCE, LIMITS), time.monotonic() - started)
+    right, wrong = grade_all([paths["right"], paths["wrong"]], LIMITS, jobs=2, reference=REFERENCE)
+    results["right"], results["wrong"] = (right, right.seconds), (wrong, wrong.seconds)
     return results
 
 
@@ -116,6 +120,11 @@ def test_an_endless_cell_is_interrupted_and_the_rest_still_graded(graded_class):
     assert _statuses(graded) == {"add": FAILED, "offline": PASSED, "why": NOT_ANSWERED}
     assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
     assert seconds < LIMITS.total_s
+
+
+def test_an_endless_print_loop_is_cut_off_like_any_endless_cell(graded_class):
+    graded, seconds = graded_class["noisy"]
+    assert _statuses(graded)["add"] == FAILED and _statuses(graded)["offline"] == PASSED and seconds < LIMITS.total_s
 
 
 def test_a_kernel_that_ignores_the_interrupt_is_killed_in_time(graded_class):

@@ -29,12 +29,13 @@ def _print(graded: Grade, titles: dict[str, str]) -> None:
 
 
 def check(
-    notebooks: Annotated[list[Path], typer.Argument(help="The students' notebooks (.ipynb).")],
+    notebooks: Annotated[list[Path], typer.Argument(help="The students' notebooks (.ipynb).", metavar="NOTEBOOK...")],
     timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds one notebook may run in all.")] = Limits.total_s,
     cell_timeout: Annotated[int, typer.Option("--cell-timeout", min=1, help="Seconds one cell may run.")] = Limits.cell_s,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the whole class as one CSV table here.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Run on all the data, not the notebook's quick mode.")] = False,
     all_cells: Annotated[bool, typer.Option("--all-cells", help="Also run the demo cells (training runs, figures).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Notebooks to run at once (each its own kernel).")] = 1,
 ) -> None:
     """Run each notebook in a fresh Jupyter kernel (offline, time-limited) with the companion notebook's checks."""
     missing = [str(path) for path in notebooks if not path.is_file()]
@@ -42,7 +43,7 @@ def check(
         raise DigitlabError(f"no such notebook: {', '.join(missing)}; give the students' .ipynb files")
     titles = {a.id: a.title for a in assignments(read_notebook())}
     limits = Limits(cell_s=min(cell_timeout, timeout), total_s=timeout, quick=not full, all_cells=all_cells)
-    grades = grade_all(notebooks, limits, on_graded=lambda graded: _print(graded, titles))
+    grades = grade_all(notebooks, limits, on_graded=lambda graded: _print(graded, titles), jobs=jobs)
     if csv is not None:
         write_class_csv(grades, csv)
         console.print(f"[green]✓[/green] {len(grades)} notebooks: {csv}", highlight=False)

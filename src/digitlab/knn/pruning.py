@@ -38,6 +38,7 @@ from digitlab.knn.threads import one_thread, threads
 
 PROJECTION_DIMS = 128  # measured on MNIST (1,000 queries): m=64 leaves 22% of rows needing > 128 candidates, m=128 2%
 CANDIDATES = 64  # exact distances per query; with m=128 about 2% of MNIST rows need more and fall back
+FIRST_STAGE = 32  # the candidates tried first: measured on MNIST, 84% of rows settle with 32 (32% with 16, 64% with 24)
 PCA_SAMPLE = 10_000  # references used to estimate the basis (it changes speed, never answers)
 ROW_MAJOR_BELOW = 64  # query blocks smaller than this are scored row by row (measured: 1 query 4.8 ms, not 8 ms)
 CHUNK = 8192  # rows projected at once, to bound float64 memory
@@ -140,12 +141,32 @@ def search_pruned(kernel: PrunedEuclidean, prepared: tuple, k: int, buffer: torc
         scores = kernel.scores(projected, buffer)[:rows]
         candidates, lowest_left = smallest_with_bound(scores, wide)
     with one_thread():  # (B x candidates) work
-        candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
-        values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
-        bound = squared_norms[:rows] + lowest_left.to(torch.float64) - kernel.margin(squared_norms[:rows])
-        redo = torch.nonzero(tied | ~(bound > values[:, -1])).flatten()
+        values, columns, redo = _settle_in_stages(kernel, block, scores, candidates, lowest_left, squared_norms[:rows], k)
         kernel.rows_refound += len(redo)
         return values.sqrt(), columns, redo
+
+
+def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest_left, squared_norms, k: int):
+    """Exact distances of the ``FIRST_STAGE`` candidates with the smallest bounds first; only the rows
+    those cannot settle (about a sixth on MNIST) pay for all of them. A stage settles a row when the
+    smallest bound outside it, minus the rounding margin, exceeds the k-th exact distance and
+    nothing is tied at the k-th place. Returns squared distances (B, k), columns (B, k), rows left (R,)."""
+    first = FIRST_STAGE if k < FIRST_STAGE < candidates.shape[1] else candidates.shape[1]
+    bounds, order = scores.gather(1, candidates).sort(dim=1)  # (B, C) lower bounds (minus |a - c|^2), smallest first
+    values, columns, settled = _stage(kernel, block, candidates.gather(1, order[:, :first]),
+                                      bounds[:, first] if first < candidates.shape[1] else lowest_left, squared_norms, k)
+    again = torch.nonzero(~settled).flatten()
+    if first < candidates.shape[1] and len(again):  # every candidate, for the rows the first stage left open
+        values[again], columns[again], settled[again] = _stage(kernel, block[again], candidates[again], lowest_left[again],
+                                                               squared_norms[again], k)
+    return values, columns, torch.nonzero(~settled).flatten()
+
+
+def _stage(kernel: PrunedEuclidean, block, candidates, lowest_left, squared_norms, k: int):
+    candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
+    values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
+    bound = squared_norms + lowest_left.to(torch.float64) - kernel.margin(squared_norms)
+    return values, columns, ~tied & (bound > values[:, -1])
 
 
 def _basis(references: torch.Tensor, dims: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
