@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from digitlab.report.data import data_blocks
 from digitlab.report.deeper import cnn_blocks, complex_blocks
 from digitlab.report.inputs import Inputs
+from digitlab.report.inside import inside_blocks
 from digitlab.report.knn import knn_blocks
 from digitlab.report.networks import simple_blocks, untrained_blocks
 from digitlab.report.overview import comparison_blocks, other_dataset_blocks, other_dataset_title
@@ -65,6 +66,7 @@ PARTS = (
     Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
     Part("robustness", "Robustness: transformed images", robustness_blocks,
          {"mlp": "mlp-best", "cnn": "cnn", "augmented": "robustness", "knn": "robustness-knn"}),
+    Part("inside", "Inside the models", inside_blocks, {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}),
     Part("comparison", "Summary: every model side by side", comparison_blocks, COMPARED, numbered=False),
 )
 
