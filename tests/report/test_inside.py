@@ -47,12 +47,12 @@ def test_weights_mistakes_and_faithfulness_from_kept_checkpoints(tmp_path, small
     links = Links()
     blocks = inside.inside_blocks(Inputs(tiny_dataset(), links, sweeps, ROLES))
     texts = " ".join(str(block.html) for block in blocks if isinstance(block, Text))
-    assert "course&#39;s setup" in texts or "course's setup" in texts
+    assert "the course&#39;s setup" in texts
     assert "most confident" in " ".join(getattr(block, "text", "") for block in blocks)
     table = next(block for block in blocks if isinstance(block, Table))
     methods = {row[1] for row in table.rows}
     assert methods == {"saliency", "integrated gradients", "occlusion", "grad cam"}
-    assert "Most faithful for CNN" in texts and "first 24 test digits" in texts
+    assert "Most faithful for the CNN" in texts and "first 24 test digits" in texts
     assert sum(len(block.images) for block in blocks if isinstance(block, Figures)) >= 4  # weights, mistakes, two deletion figures
     assert {1, 2, 3} <= set(links.cited) and not {101, 102, 103} & set(links.cited)  # the overwritten grid point is not cited
     notes = [block for block in blocks if isinstance(block, Note)]
@@ -63,3 +63,11 @@ def test_without_kept_checkpoints_the_part_says_how_to_get_them():
     blocks = inside.inside_blocks(Inputs(tiny_dataset(), Links(), {}, ROLES))
     notes = [str(block.html) for block in blocks if isinstance(block, Note)]
     assert notes and all("save_model = true" in note for note in notes)
+
+
+def test_the_part_speaks_dutch():
+    from digitlab.report.i18n import speaking
+
+    with speaking("nl"):
+        blocks = inside.inside_blocks(Inputs(tiny_dataset(), Links(), {}, ROLES))
+    assert blocks[0].text == "Wat de ene laag geleerd heeft" and "niet <code>--quick</code>" in str(blocks[1].html)
