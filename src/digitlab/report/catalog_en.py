@@ -192,4 +192,23 @@ MESSAGES: dict[str, str] = {
     "timing.note": "{count} of the cited runs were timed on a busy machine (their times are marked ⚠): this report draws no timing conclusion from them; repeat them on a quiet machine (a fresh store) to compare times.",
     # Notes
     "note.not_run": "Sweep <code>{sweep}</code> not run yet: <code>digitlab lab --dataset {dataset}</code>.",
+    # Part "Inside the models" (report/inside.py)
+    "inside.weights_heading": "What the single layer learned",
+    "inside.weights": "Each of the SimpleNetwork's ten output neurons computes a weighted sum of the 784 pixels. Its weights, drawn as a 28x28 image (red: ink here counts for the class, blue: against), show what it looks for: a blurred template of the class. Top row: {notebook} (test accuracy {notebook_accuracy}); bottom row: {logits} ({logits_accuracy}).",
+    "inside.role.notebook": "SimpleNetwork, the course's setup (sigmoid outputs)",
+    "inside.role.logits": "SimpleNetwork, logits into CrossEntropyLoss",
+    "inside.role.mlp": "MLP",
+    "inside.role.cnn": "CNN",
+    "inside.mistakes_heading": "The most confident mistakes",
+    "inside.mistakes": "The {count} test digits the {model} got wrong with the highest confidence, with the integrated-gradients map for its (wrong) answer and the 3 training digits nearest to each (a k-NN on {knn_train} training digits, raw pixels). Where the neighbours share the network's wrong answer the digit really looks like that class; where they carry the true label, the network missed something a template match sees.",
+    "inside.faithfulness_heading": "How faithful are these pictures?",
+    "inside.faithfulness": "An attribution map claims that some pixels matter more than others. Deleting (blacking out) the pixels it ranks highest, 2.5% of the image at a time, should make the accuracy fall faster than deleting pixels in a random order. The table gives the area under that deletion curve (the mean accuracy over 0-50% deleted; lower is more faithful) on the first {digits} test digits; the ratio compares it with the random order. benchmarks/RESULTS.md has the same measurement on 1,000 digits.",
+    "inside.most_faithful": "Most faithful for the {model}: {method} (area {area} against {random} for a random order).",
+    "inside.no_checkpoint": "No checkpoint of sweep <code>{sweep}</code> is kept here: the lab keeps one when the sweep file says <code>save_model = true</code> (<code>digitlab lab --dataset {dataset}</code>, not <code>--quick</code>).",
+    "inside.column.model": "model",
+    "inside.column.method": "method",
+    "inside.column.area": "deletion area",
+    "inside.column.random": "random order",
+    "inside.column.ratio": "ratio",
+    "inside.table_caption": "Deletion curves on the first {digits} test digits (lower = more faithful)",
 }

@@ -16,6 +16,7 @@ from digitlab.report.data import data_blocks
 from digitlab.report.deeper import cnn_blocks, complex_blocks
 from digitlab.report.i18n import title_in_language
 from digitlab.report.inputs import Inputs
+from digitlab.report.inside import inside_blocks
 from digitlab.report.knn import knn_blocks
 from digitlab.report.networks import simple_blocks, untrained_blocks
 from digitlab.report.overview import comparison_blocks, other_dataset_blocks, other_dataset_title
@@ -67,6 +68,7 @@ PARTS = (
           "mlp": "mlp-best", "cnn": "cnn", "robust_knn": "robustness-knn"}),
     Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
     Part("robustness", "Robustness: transformed images (Deel II)", robustness_blocks, {"augmented": "robustness", "knn": "robustness-knn"}),
+    Part("inside", "Inside the models", inside_blocks, {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}),
     Part("comparison", "Summary: every model side by side", comparison_blocks, COMPARED, numbered=False),
 )
 
