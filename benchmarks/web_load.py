@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import io
+import json
 import os
 import platform
 import socket
@@ -61,15 +62,26 @@ def drawing_png(digit: np.ndarray) -> bytes:
 
 
 def train_models(folder: Path, train_limit: int, epochs: int) -> None:
-    """A quick MLP and CNN into ``folder`` (the benchmark measures serving, not accuracy)."""
-    from digitlab.models import build
-    from digitlab.training import TrainConfig, train
+    """A quick MLP and CNN into ``folder`` (the benchmark measures serving, not accuracy), each an
+    experiment config run through the run pipeline (resolve -> run), its spec kept next to it."""
+    from digitlab.atomic import atomic_write_text
+    from digitlab.experiments.config import ExperimentConfig
+    from digitlab.experiments.runner import run
+    from digitlab.experiments.spec import resolve
+    from digitlab.training import TrainConfig
 
-    data = load("mnist").limit(train=train_limit, test=2_000)
-    for name, model in [("mnist-mlp", build("mlp", hidden=[512, 512])), ("mnist-cnn", build("cnn"))]:
+    data = load("mnist")
+    plain = {**TrainConfig(epochs=epochs).to_dict()}  # every field named: the benchmark's settings, not a preset's
+    plain.pop("seed")
+    for name, model, options in [("mnist-mlp", "mlp", {"hidden": [512, 512]}), ("mnist-cnn", "cnn", {})]:
+        config = ExperimentConfig(dataset="mnist", model=model, model_options=options, train_options=plain,
+                                  train_limit=train_limit, test_limit=2_000, validation_size=0)
+        spec = resolve(config, "cpu")
         with console.status(f"training {name} on {train_limit:,} images for {epochs} epoch(s)"):
-            result = train(model, data, TrainConfig(epochs=epochs), checkpoint_dir=folder / name)
-        console.print(f"  {name}: {result.num_parameters:,} parameters, test accuracy {result.test_accuracy:.1%}")
+            result = run(spec, dataset=data, checkpoint_dir=folder / name)
+        atomic_write_text(folder / name / "run.json", json.dumps(spec.to_dict(), indent=2) + "\n")
+        console.print(f"  {name}: {result['metrics']['num_parameters']:,} parameters, "
+                      f"test accuracy {result['metrics']['test_accuracy']:.1%}")
 
 
 def cpu_seconds(pid: int) -> float | None:

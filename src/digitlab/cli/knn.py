@@ -8,8 +8,6 @@ lab's k-NN sweeps; ``tune`` and ``scaling`` call :mod:`digitlab.knn.tuning`; fig
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from enum import Enum
 from pathlib import Path
@@ -28,17 +26,17 @@ from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
 from digitlab.knn.choice import KERNELS, set_kernel
 from digitlab.knn.classifier import WEIGHTS
+from digitlab.knn.cost import HD_PIXELS, HD_TEST, HD_TRAIN, scaling_summary
 from digitlab.knn.figures import accuracy_vs_k, accuracy_vs_time, scaling_figures
+from digitlab.knn.outputs import confusion_csv, result_summary, rows_csv, slug
 from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.knn.search import METRICS
-from digitlab.knn.tuning import Grid, best_config, fit_line, scaling, search
+from digitlab.knn.tuning import Grid, best_config, scaling, search
 
 app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
-HD_PIXELS = 1920 * 1080 * 3  # the notebook's "what about 1920x1080 images?", in colour
-MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # the extrapolation keeps MNIST's set sizes
 QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
 
 
@@ -153,7 +151,7 @@ def tune_command(
         rows = search(data.train, grid, validation_size=validation_size, folds=folds, seed=seed, device=device, batch_size=batch_size,
                       progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
     _print_search(rows, data.name)
-    _write_csv(out / "tune.csv", rows)
+    atomic_write_text(out / "tune.csv", rows_csv(rows))
     save_figure(accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
     save_figure(accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
     best = best_config(rows)
@@ -203,7 +201,7 @@ def scaling_command(
         rows += scaling(config, pixel_train, test, (), sides, repeats, device, batch_size,
                         lambda done, total, what: update(len(train_sizes) + done, None, what))
     _print_scaling(rows, config, data.name, len(test))
-    _write_csv(out / "scaling.csv", rows)
+    atomic_write_text(out / "scaling.csv", rows_csv(rows))
     for kind, figure in scaling_figures(rows, config.label(), len(test), data.name).items():
         save_figure(figure, out / f"scaling-{kind.replace('_', '-')}.png")
     console.print(f"[green]✓[/green] wrote {out / 'scaling.csv'} and the scaling-*.png plots")
@@ -299,49 +297,28 @@ def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, qu
         table.add_row(row["kind"].replace("_", " "), f"{row['n_train']:,}", f"{row['pixels']:,}",
                       f"{row['predict_seconds']:.3f}", f"{row['accuracy'] * PERCENT:.2f}%")
     console.print(table)
-    by_size = [row for row in rows if row["kind"] == "train_size"]
-    by_pixels = [row for row in rows if row["kind"] == "pixels"]
-    if len(by_size) >= 2:
-        line = fit_line([row["n_train"] for row in by_size], [row["predict_seconds"] for row in by_size])
-        per_image = line["slope"] / queries  # seconds per query per training image
-        console.print(f"predict time = {line['intercept']:.3f} s fixed + {line['slope'] * 1000:.4f} s per 1000 training images "
-                      f"(least squares, {queries} queries): the search cost grows in proportion to the training set")
-        if len(by_pixels) >= 2:
-            pixel_line = fit_line([row["pixels"] for row in by_pixels], [row["predict_seconds"] for row in by_pixels])
-            console.print(f"and = {pixel_line['intercept']:.3f} s fixed + {pixel_line['slope'] * 1000:.4f} s per 1000 pixels per image "
-                          f"({by_pixels[0]['n_train']:,} training images)")
-        if per_image <= 0:
-            console.print("the timings are too noisy for a slope (try more --repeats, more --test-limit queries or larger --sizes)")
-            return
-        hd = per_image / by_size[0]["pixels"] * HD_PIXELS * MNIST_TRAIN
-        console.print(f"1920x1080 colour images ({HD_PIXELS:,} values each), {MNIST_TRAIN:,} training images, cost proportional to both: "
-                      f"about {hd:,.0f} s per query, {hd * MNIST_TEST / 3600:,.0f} hours for a {MNIST_TEST:,}-image test set")
+    summary = scaling_summary(rows, queries)
+    if summary["size_line"] is None:
+        return
+    line = summary["size_line"]
+    console.print(f"predict time = {line['intercept']:.3f} s fixed + {line['slope'] * 1000:.4f} s per 1000 training images "
+                  f"(least squares, {queries} queries): the search cost grows in proportion to the training set")
+    if summary["pixel_line"] is not None:
+        pixel_line = summary["pixel_line"]
+        console.print(f"and = {pixel_line['intercept']:.3f} s fixed + {pixel_line['slope'] * 1000:.4f} s per 1000 pixels per image "
+                      f"({summary['pixel_train']:,} training images)")
+    if summary["hd_seconds_per_query"] is None:
+        console.print("the timings are too noisy for a slope (try more --repeats, more --test-limit queries or larger --sizes)")
+        return
+    console.print(f"1920x1080 colour images ({HD_PIXELS:,} values each), {HD_TRAIN:,} training images, cost proportional to both: "
+                  f"about {summary['hd_seconds_per_query']:,.0f} s per query, {summary['hd_hours_test_set']:,.0f} hours for a "
+                  f"{HD_TEST:,}-image test set")
 
 
 def _write_confusion(config: KNNPipelineConfig, result: dict[str, Any], classes: tuple[str, ...], out: Path) -> None:
-    slug, metrics, counts = _slug(config), result["metrics"], result["confusion"]
-    lines = io.StringIO()
-    writer = csv.writer(lines)
-    writer.writerow(["true \\ predicted", *classes])
-    for name, row in zip(classes, counts, strict=True):
-        writer.writerow([name, *row])
-    atomic_write_text(out / f"confusion-{slug}.csv", lines.getvalue())
+    name, metrics = slug(config), result["metrics"]
+    atomic_write_text(out / f"confusion-{name}.csv", confusion_csv(result["confusion"], classes))
     title = f"k-NN {config.label()}: {metrics['test_accuracy'] * PERCENT:.2f}% on {metrics['test_size']:,} test images"
-    save_figure(confusion_figure(counts, classes, title=title), out / f"confusion-{slug}.png")
-    summary = {"config": result["spec"]["knn_config"], "accuracy": metrics["test_accuracy"], "fit_seconds": metrics["fit_seconds"],
-               "predict_seconds": metrics["predict_seconds"], "n_train": metrics["train_size"], "n_test": metrics["test_size"],
-               "spec": result["spec"]}
-    atomic_write_text(out / f"result-{slug}.json", json.dumps(summary, indent=2) + "\n")
-    console.print(f"[green]✓[/green] wrote {out / f'confusion-{slug}.png'}, {out / f'confusion-{slug}.csv'}, {out / f'result-{slug}.json'}")
-
-
-def _slug(config: KNNPipelineConfig) -> str:
-    return config.label().replace(" ", "-").replace("=", "").replace(".", "_")
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    lines = io.StringIO()
-    writer = csv.DictWriter(lines, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, lines.getvalue())
+    save_figure(confusion_figure(result["confusion"], classes, title=title), out / f"confusion-{name}.png")
+    atomic_write_text(out / f"result-{name}.json", json.dumps(result_summary(result), indent=2) + "\n")
+    console.print(f"[green]✓[/green] wrote {out / f'confusion-{name}.png'}, {out / f'confusion-{name}.csv'}, {out / f'result-{name}.json'}")

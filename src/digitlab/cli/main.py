@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from digitlab import __version__
-from digitlab.cli import check, data, doctor, knn, lab, notebook, report, robustness, runs, serve, sweep, train
+from digitlab.cli import check, data, doctor, explain, knn, lab, notebook, report, robustness, runs, serve, sweep, train
 from digitlab.cli.common import err_console, setup_logging
 from digitlab.cli.interrupts import INTERRUPTED_EXIT_CODE, interrupted_message
 from digitlab.errors import DigitlabError
@@ -32,6 +32,7 @@ app.command("tune")(sweep.tune)
 app.add_typer(runs.app, name="runs")
 app.command("report")(report.report)
 app.command("robustness")(robustness.robustness)
+app.command("explain")(explain.explain)
 app.command("serve")(serve.serve)
 app.command("notebook")(notebook.notebook)
 app.command("check")(check.check)

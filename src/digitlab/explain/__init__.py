@@ -10,7 +10,7 @@ dataclasses; :mod:`digitlab.explain.figures` draws them; nothing here prints.
 """
 
 from digitlab.explain.attribution import FAST_IG, FAST_METHODS, METHODS, AttributionConfig, attribute, methods_for
-from digitlab.explain.deletion import DeletionCurve, Faithfulness, deletion_curve, faithfulness, random_order
+from digitlab.explain.deletion import DeletionCurve, Faithfulness, deletion_curve, faithfulness, faithfulness_by_method, random_order
 from digitlab.explain.explanation import NetworkExplanation, explain_network
 from digitlab.explain.features import FeatureMaps, feature_maps, filters
 from digitlab.explain.neighbours import FittedKNN, NeighbourVotes, explain_knn, explain_knn_many, fit_knn
@@ -18,8 +18,32 @@ from digitlab.explain.scores import ClassScores, class_scores
 from digitlab.explain.units import ActiveUnits, WeightImages, active_units, weight_images
 
 __all__ = [
-    "FAST_IG", "FAST_METHODS", "METHODS", "ActiveUnits", "AttributionConfig", "ClassScores", "DeletionCurve", "Faithfulness",
-    "FeatureMaps", "FittedKNN", "NeighbourVotes", "NetworkExplanation", "WeightImages", "active_units", "attribute",
-    "class_scores", "deletion_curve", "explain_knn", "explain_knn_many", "explain_network", "faithfulness", "feature_maps", "filters", "fit_knn",
-    "methods_for", "random_order", "weight_images",
+    "FAST_IG",
+    "FAST_METHODS",
+    "METHODS",
+    "ActiveUnits",
+    "AttributionConfig",
+    "ClassScores",
+    "DeletionCurve",
+    "Faithfulness",
+    "FeatureMaps",
+    "FittedKNN",
+    "NeighbourVotes",
+    "NetworkExplanation",
+    "WeightImages",
+    "active_units",
+    "attribute",
+    "class_scores",
+    "deletion_curve",
+    "explain_knn",
+    "explain_knn_many",
+    "explain_network",
+    "faithfulness",
+    "faithfulness_by_method",
+    "feature_maps",
+    "filters",
+    "fit_knn",
+    "methods_for",
+    "random_order",
+    "weight_images",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitlab.explain.attribution import BLACK, AttributionConfig, attribute
+from digitlab.explain.attribution import BLACK, METHODS, AttributionConfig, attribute, methods_for
 from digitlab.inference import as_float_images, predict_labels
 
 MAX_FRACTION = 0.5  # delete up to half of the pixels: MNIST's ink is ~19% of them, so the curve sees it all go
@@ -113,3 +113,15 @@ def faithfulness(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, m
     curve = deletion_curve(predict, images, labels, attribution_order(maps), shares)
     chance = deletion_curve(predict, images, labels, random_order(len(images), maps[0].numel(), seed), shares)
     return Faithfulness(method, len(images), curve, chance)
+
+
+def faithfulness_by_method(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, methods: tuple[str, ...] | None = None, *,
+                           config: AttributionConfig | None = None, shares: np.ndarray | None = None,
+                           seed: int = 0, on_method: Callable[[str], None] | None = None) -> list[Faithfulness]:
+    """:func:`faithfulness` of every method that applies to ``model`` (all of METHODS by default), most faithful first."""
+    results = []
+    for method in methods_for(model, methods or METHODS):
+        if on_method:
+            on_method(method)
+        results.append(faithfulness(model, images, labels, method, config=config, shares=shares, seed=seed))
+    return sorted(results, key=lambda result: result.area)

@@ -184,12 +184,21 @@ class FloatEuclidean:
         Like :class:`PixelEuclidean`, computed as (N_padded, B) and returned transposed.
         """
         with one_thread():  # (B, D) bookkeeping: waking a second thread costs more on a busy machine
-            ones = torch.ones(len(queries), 1, dtype=torch.float64, device=self.device)
-            # Far-away queries are clipped so float32 stays finite; their error bound then forces a recount.
-            scaled = (queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP)
-            augmented = torch.cat([scaled, ones], dim=1).to(torch.float32)
+            augmented = self.augment(queries)
         out = buffer[: len(self.references) * len(queries)].view(len(self.references), len(queries))
         return torch.mm(self.references, augmented.T, out=out).T
+
+    def augment(self, queries: torch.Tensor) -> torch.Tensor:
+        """(B, D+1) float32 [a * scale, 1], the query side of every score."""
+        # Far-away queries are clipped so float32 stays finite; their error bound then forces a recount.
+        scaled = (queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP)
+        return torch.cat([scaled, torch.ones_like(scaled[:, :1])], dim=1).to(torch.float32)
+
+    def candidate_scores(self, queries: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """(B, C) float32 scores, as :meth:`scores` gives them, of the references at ``columns`` (B, C)."""
+        rows, count = columns.shape
+        candidates = self.references.index_select(0, columns.flatten()).view(rows, count, -1)  # (B, C, D+1) float32
+        return torch.bmm(candidates, self.augment(queries).unsqueeze(2)).squeeze(2)
 
     def approximate(self, scores: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores in the units of :meth:`exact` (squared distance or cosine distance) and their error bound."""
@@ -229,10 +238,7 @@ class FloatEuclidean:
         columns (B, k) in (distance, column) order, and rows tied at the k-th place (B,).
         """
         rows, count = columns.shape
-        candidates = self.references.index_select(0, columns.flatten()).view(rows, count, -1)  # (B, C, D+1) float32
-        scaled = torch.cat([(queries * self.scale).clamp(-QUERY_CLIP, QUERY_CLIP), torch.ones_like(queries[:, :1])], dim=1)
-        scores = torch.bmm(candidates, scaled.to(torch.float32).unsqueeze(2)).squeeze(2)  # (B, C) as in scores()
-        approximate, bound = self.approximate(scores, queries)
+        approximate, bound = self.approximate(self.candidate_scores(queries, columns), queries)
         firsts, order = approximate.topk(min(k + 1, count), dim=1, largest=False, sorted=True)
         certain = firsts[:, -1] - firsts[:, k - 1] > 2 * bound if count > k else torch.ones(rows, dtype=torch.bool)
         chosen = columns.gather(1, order[:, :k]).sort(dim=1).values  # by column, so equal distances keep index order
@@ -240,11 +246,23 @@ class FloatEuclidean:
         picked, tied = smallest_k(values, k)
         values, chosen = values.gather(1, picked), chosen.gather(1, picked)
         unsure = torch.nonzero(~certain).flatten()
-        if len(unsure):  # every candidate in float64, as the full search would re-rank them
-            exact = self.exact(queries[unsure], columns[unsure])
-            picked, tied[unsure] = smallest_k(exact, k)
-            values[unsure], chosen[unsure] = exact.gather(1, picked), columns[unsure].gather(1, picked)
+        if len(unsure):  # the candidates that may be among the k nearest, in float64
+            values[unsure], chosen[unsure], tied[unsure] = self._settle(queries[unsure], columns[unsure], approximate[unsure],
+                                                                       firsts[unsure, k - 1] + 2 * bound[unsure], k)
         return values, chosen, tied
+
+    def _settle(self, queries: torch.Tensor, columns: torch.Tensor, approximate: torch.Tensor, limit: torch.Tensor, k: int):
+        """The k nearest of ``columns`` (R, C) in float64, computing only those whose float32 value is within
+        ``limit`` (R,): any other lies above the k-th exact distance (each of the k float32-first is below
+        its value + bound, and the limit is the k-th float32 value + 2 bounds), so it cannot be chosen or tied."""
+        possible = approximate <= limit.unsqueeze(1)  # (R, C), at least k per row
+        width = max(k, int(possible.sum(dim=1).max()))
+        order = approximate.masked_fill(~possible, math.inf).topk(width, dim=1, largest=False).indices
+        kept = torch.where(possible.gather(1, order), columns.gather(1, order), self.exact_references.shape[0] + columns.shape[1])
+        kept = kept.sort(dim=1).values  # by column (impossible ones, marked past the end, last): equal values keep index order
+        exact = self.exact(queries, kept)  # columns past the references come back as inf
+        picked, tied = smallest_k(exact, k)
+        return exact.gather(1, picked), kept.gather(1, picked), tied
 
     def exact_all(self, query: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """float64 distances (N,) of one query to every reference, chunked to bound memory."""

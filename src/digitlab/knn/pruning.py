@@ -38,6 +38,7 @@ from digitlab.knn.threads import one_thread, threads
 
 PROJECTION_DIMS = 128  # measured on MNIST (1,000 queries): m=64 leaves 22% of rows needing > 128 candidates, m=128 2%
 CANDIDATES = 64  # exact distances per query; with m=128 about 2% of MNIST rows need more and fall back
+FIRST_STAGE = 32  # the candidates tried first: measured on MNIST, 84% of rows settle with 32 (32% with 16, 64% with 24)
 PCA_SAMPLE = 10_000  # references used to estimate the basis (it changes speed, never answers)
 ROW_MAJOR_BELOW = 64  # query blocks smaller than this are scored row by row (measured: 1 query 4.8 ms, not 8 ms)
 CHUNK = 8192  # rows projected at once, to bound float64 memory
@@ -65,7 +66,7 @@ class PrunedEuclidean:
         self.rows_searched = self.rows_refound = 0  # queries answered, and those the full kernel answered again
         self._source = references  # projected at the first query: a fit whose neighbours a sweep reuses never pays it
         self._threads = torch.get_num_threads()  # the first query prepares on one thread; the projection wants them all
-        self.references = None
+        self.columns = None  # (m+2, N_padded) float32 rows [-2 G^T b, -2 r(b), |b|^2], built at the first query
 
     def _build(self) -> None:
         references, (n, d) = self._source, self._source.shape
@@ -75,7 +76,9 @@ class PrunedEuclidean:
         augmented[:n, : self.dims + 1] = -2 * projected
         augmented[:n, -1] = squared_norms
         augmented[n:, -1] = FLOAT_PAD_SCORE  # padding references are never candidates
-        self.references = augmented.to(torch.float32)  # (N_padded, m+2)
+        # Stored (m+2, N_padded): a single query's product then reads it as MKL's fast column-major matrix-vector
+        # case (measured on this AMD EPYC: 1.6 ms, against 21 ms for the (N, m+2) layout); blocks run alike either way.
+        self.columns = augmented.T.contiguous().to(torch.float32)
         self.largest_norm = squared_norms.max().sqrt().item() if n else 0.0
         # float32 product of m+2 terms whose inputs were rounded to float32, plus the float64 error of
         # r(x) (a square root of a difference: its error is the root of the difference's error).
@@ -99,7 +102,7 @@ class PrunedEuclidean:
 
     def prepare(self, block: torch.Tensor) -> tuple:
         """The full kernel's block, plus the projected queries [G^T a, r(a), 1] (B, m+2) and |a - c|^2."""
-        if self.references is None:
+        if self.columns is None:
             with threads(self._threads):
                 self._build()
         projected, squared_norms = self._project(block)
@@ -114,9 +117,9 @@ class PrunedEuclidean:
         """
         if len(queries) < ROW_MAJOR_BELOW:
             out = buffer[: self.width * len(queries)].view(len(queries), self.width)
-            return torch.mm(queries, self.references.T, out=out)
+            return torch.mm(queries, self.columns, out=out)
         out = buffer[: self.width * len(queries)].view(self.width, len(queries))
-        return torch.mm(self.references, queries.T, out=out).T
+        return torch.mm(self.columns.T, queries.T, out=out).T
 
     def margin(self, squared_norms: torch.Tensor) -> torch.Tensor:
         """(B,) bound on the float32 rounding of a row's scores: every term is at most (|a| + max |b|)^2."""
@@ -140,12 +143,32 @@ def search_pruned(kernel: PrunedEuclidean, prepared: tuple, k: int, buffer: torc
         scores = kernel.scores(projected, buffer)[:rows]
         candidates, lowest_left = smallest_with_bound(scores, wide)
     with one_thread():  # (B x candidates) work
-        candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
-        values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
-        bound = squared_norms[:rows] + lowest_left.to(torch.float64) - kernel.margin(squared_norms[:rows])
-        redo = torch.nonzero(tied | ~(bound > values[:, -1])).flatten()
+        values, columns, redo = _settle_in_stages(kernel, block, scores, candidates, lowest_left, squared_norms[:rows], k)
         kernel.rows_refound += len(redo)
         return values.sqrt(), columns, redo
+
+
+def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest_left, squared_norms, k: int):
+    """Exact distances of the ``FIRST_STAGE`` candidates with the smallest bounds first; only the rows
+    those cannot settle (about a sixth on MNIST) pay for all of them. A stage settles a row when the
+    smallest bound outside it, minus the rounding margin, exceeds the k-th exact distance and
+    nothing is tied at the k-th place. Returns squared distances (B, k), columns (B, k), rows left (R,)."""
+    first = FIRST_STAGE if k < FIRST_STAGE < candidates.shape[1] else candidates.shape[1]
+    bounds, order = scores.gather(1, candidates).sort(dim=1)  # (B, C) lower bounds (minus |a - c|^2), smallest first
+    values, columns, settled = _stage(kernel, block, candidates.gather(1, order[:, :first]),
+                                      bounds[:, first] if first < candidates.shape[1] else lowest_left, squared_norms, k)
+    again = torch.nonzero(~settled).flatten()
+    if first < candidates.shape[1] and len(again):  # every candidate, for the rows the first stage left open
+        values[again], columns[again], settled[again] = _stage(kernel, block[again], candidates[again], lowest_left[again],
+                                                               squared_norms[again], k)
+    return values, columns, torch.nonzero(~settled).flatten()
+
+
+def _stage(kernel: PrunedEuclidean, block, candidates, lowest_left, squared_norms, k: int):
+    candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
+    values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
+    bound = squared_norms + lowest_left.to(torch.float64) - kernel.margin(squared_norms)
+    return values, columns, ~tied & (bound > values[:, -1])
 
 
 def _basis(references: torch.Tensor, dims: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
@@ -11,8 +12,22 @@ from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, image
+from digitlab.report.i18n import number, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target, train_seconds
+from digitlab.report.links import (
+    Links,
+    accuracy_percent,
+    count,
+    describe,
+    model_settings,
+    percent,
+    run_setting,
+    seconds,
+    setting_label,
+    setting_value,
+    target,
+    train_seconds,
+)
 from digitlab.report.networks import confusion_of
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, described, listing, pivot, reach_sentence
@@ -20,6 +35,8 @@ from digitlab.report.tables import accuracy_and_time, described, listing, pivot,
 K = "knn_options.n_neighbors"
 TRAIN_LIMIT = "train_limit"
 LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
+COLOUR_CHANNELS = 3  # such images are photos: red, green and blue per pixel (6.2 M numbers)
+DENSE_UNITS = 512  # the course's first hidden layer, when no tuned MLP ran
 NETWORKS = (("simple", "SimpleNetwork"), ("mlp", "MLP (tuned)"), ("cnn", "CNN"))  # roles of the networks k-NN is timed against
 REFERENCE_NETWORK = "MLP (tuned)"  # the network k-NN's times are set against in words
 SLOWER = 2.0  # k-NN predicting at least this many times as long as the network counts as "the work is at prediction"
@@ -36,13 +53,20 @@ LECUN_KNN = (
 CONFUSION_WIDTH = 620  # CSS pixels: the heatmap's natural size dwarfs the text
 
 
+@dataclass
+class Growth(Text):
+    """The paragraph on predict time against training-set size (the part's answer repeats it)."""
+
+    growth: bool = True
+
+
 def knn_blocks(inputs: Inputs) -> list:
     """Roles: ``grid`` (k x weighting x distance), ``preprocess`` (PCA, deskew), ``best`` (the most accurate setting),
     ``scaling`` (training-set sizes), and the networks of NETWORKS."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep, preprocess, scaling = inputs.sweep("grid"), inputs.sweep("preprocess"), inputs.sweep("scaling")
     answer = []
-    blocks.append(Heading("Neighbours, weighting and distance"))
+    blocks.append(Heading(t("heading.knn_grid")))
     if sweep is None:
         blocks.append(inputs.not_run("grid"))
     else:
@@ -50,24 +74,68 @@ def knn_blocks(inputs: Inputs) -> list:
         answer.append(best_sentence(best, links))
         blocks += grid_blocks(sweep, links, dataset) + [Text(answer[0])] + confusion_blocks(best, sweep, dataset, links)
         timing = timing_blocks(best, inputs, links)
-        blocks += [Heading("Time: k-NN against the networks"), *timing]
+        blocks += [Heading(t("heading.knn_time")), *timing]
         answer += [block.html for block in timing if isinstance(block, Text)]
-    blocks.append(Heading("Preprocessing: PCA and deskewing"))
+    blocks.append(Heading(t("heading.knn_preprocess")))
     if preprocess is None:
         blocks.append(inputs.not_run("preprocess"))
     else:
         blocks += preprocess_blocks(preprocess, links)
-    blocks.append(Heading("The most accurate k-NN, against LeCun's table"))
+    blocks.append(Heading(t("heading.knn_best")))
     best_sweep = inputs.sweep("best")
     blocks += best_blocks(best_sweep, links) if best_sweep else [inputs.not_run("best")]
-    blocks.append(Heading("Predict time against training-set size"))
+    blocks.append(Heading(t("heading.knn_scaling")))
     blocks += scaling_blocks(scaling, links, dataset) if scaling else [inputs.not_run("scaling")]
+    growth = next((block.html for block in blocks if isinstance(block, Text) and getattr(block, "growth", False)), None)
+    answer.append(growth or t("knn.scaling_not_run", dataset=dataset.name))
     candidates = [pair for found in (sweep, preprocess, best_sweep) if found for pair in described(found, dataset)]
     if candidates:
         reach = reach_sentence(candidates, KNN_TARGET, links, by_predict=True)
         answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
-        blocks.append(Answer("Opdracht 3b: neighbours, distance, set sizes, and k-NN against the network", answer))
+    blocks.append(Answer(t("question.knn"), answer))
+    blocks += [Heading(t("heading.large_images"))] + large_image_blocks(inputs)
     return blocks
+
+
+def large_image_blocks(inputs: Inputs) -> list:
+    """The course's 'Beperkingen van kNN': what 1920 x 1080 images would cost k-NN, a dense network and a CNN, and
+    why k-NN's accuracy would suffer too, from this dataset's runs where they exist."""
+    dataset, links = inputs.dataset, inputs.links
+    ours = int(np.prod(dataset.image_shape))
+    pixels = LARGE_IMAGE[0] * LARGE_IMAGE[1]
+    inputs_large = pixels * COLOUR_CHANNELS
+    grid, mlp, cnn = inputs.sweep("grid"), inputs.sweep("mlp"), inputs.sweep("cnn")
+    paragraphs = []
+    knn = grid.best() if grid else None
+    if knn is not None and knn.metrics.get("predict_seconds") and knn.metrics.get("train_size") and knn.metrics.get("test_size"):
+        per_image = knn.metrics["predict_seconds"] / knn.metrics["test_size"]
+        paragraphs.append(t("large.knn", train=links.metric(knn, "train_size", count), pixels=count(ours),
+                            per_image=links.link(knn, f"{number(per_image * 1000)} ms"),
+                            large=count(inputs_large), factor=count(round(inputs_large / ours)),
+                            large_time=links.link(knn, seconds(per_image * inputs_large / ours))))
+    else:
+        paragraphs.append(t("large.knn_not_run", pixels=count(ours), large=count(inputs_large), factor=count(round(inputs_large / ours)),
+                            dataset=dataset.name))
+    hidden = (model_settings(mlp.best()).get("hidden") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
+    paragraphs.append(t("large.dense", large=count(inputs_large), units=hidden, weights=f"{inputs_large * hidden / 1e9:.1f}",
+                        ours=count(ours * hidden), megabytes=count(round(inputs_large * hidden * 4 / 1e9))))
+    if cnn is not None:
+        run = cnn.best()
+        paragraphs.append(t("large.cnn", parameters=links.parameters(run), factor=count(round(pixels / ours)), time=links.predict_time(run)))
+    else:
+        paragraphs.append(t("large.cnn_not_run", factor=count(round(pixels / ours))))
+    paragraphs.append(t("large.accuracy", **robust_knn_numbers(inputs)))
+    return [Answer(t("question.large_images"), paragraphs)]
+
+
+def robust_knn_numbers(inputs: Inputs) -> dict:
+    """k-NN's clean accuracy against its accuracy on digits shifted 2 px, from the robustness part's k-NN run, if any."""
+    sweep = inputs.sweep("robust_knn")
+    run = sweep.best() if sweep else None
+    shifted = ((run.result.get("robustness") or {}).get("shift") or {}).get("2") if run else None
+    if run is None or shifted is None:
+        return {"evidence": t("large.no_evidence")}
+    return {"evidence": t("large.evidence", clean=inputs.links.accuracy(run), shifted=inputs.links.link(run, percent(shifted)))}
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
@@ -226,7 +294,7 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     ]
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
-        blocks.append(Text(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
+        blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
     return blocks
 
 

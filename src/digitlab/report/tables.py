@@ -107,10 +107,11 @@ def reach_sentence(candidates: list[tuple[Run, str]], threshold: float, links: L
 
 
 def described(sweep: SweepRuns, dataset: Dataset) -> list[tuple[Run, str]]:
-    """Each run with what the notebook asks to report: structure, epochs and batch size (k-NN: its settings)."""
+    """Each run with what the notebook asks to report: structure, epochs and batch size (k-NN: its settings); no sweep
+    names, which are the lab's internal words."""
     inputs = int(np.prod(dataset.image_shape))
-    return [(run, f"{describe(run, sweep.grid)} ({sweep.name})" if run.config.get("kind") == "knn"
-             else f"{network_summary(run, inputs, dataset.num_classes)} ({sweep.name})") for run in sweep.runs]
+    return [(run, describe(run, sweep.grid) if run.config.get("kind") == "knn" else network_summary(run, inputs, dataset.num_classes))
+            for run in sweep.runs]
 
 
 def figures_of(*pairs: tuple[Any, str]) -> Figures:

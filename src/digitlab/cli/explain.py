@@ -1,0 +1,99 @@
+"""``digitlab explain CHECKPOINT... IMAGE``: what each model looks at for one image, as a PNG panel per model.
+
+A photo or drawing goes through the web app's preprocessing (digitlab.preprocess, as each model's
+dataset prepares it); ``--test-index N`` explains test image N instead. ``--knn DATASET`` adds a
+k-NN fitted on that dataset's training images, shown with its nearest neighbours and their votes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+from rich.table import Table
+
+from digitlab.cli.common import console, save_figure
+from digitlab.datasets import DEFAULT_DATASET, load
+from digitlab.errors import DigitlabError
+
+TOP = 3  # classes printed per model
+
+
+def prepared_image(path: Path, dataset: str) -> torch.Tensor:
+    """A picture file -> (H, W) uint8 prepared like ``dataset``'s images (the web app's preprocessing)."""
+    from digitlab.preprocess import prepare_for, read_image_file
+
+    try:
+        return torch.from_numpy(prepare_for(read_image_file(path), dataset).image)
+    except DigitlabError as error:
+        raise DigitlabError(f"{path}: {error}") from error
+
+
+def test_image(dataset: str, index: int) -> tuple[torch.Tensor, int]:
+    test = load(dataset).test
+    if not 0 <= index < len(test):
+        raise DigitlabError(f"--test-index {index} is outside {dataset}'s test set (0..{len(test) - 1})")
+    return test.images[index], int(test.labels[index])
+
+
+def split_paths(paths: list[Path], test_index: int | None) -> tuple[list[Path], Path | None]:
+    """CHECKPOINT... IMAGE, or only checkpoints with --test-index."""
+    if test_index is not None:
+        return paths, None
+    if len(paths) < 2:
+        raise DigitlabError("give one or more checkpoint folders and then an image file (or --test-index N instead of the image)")
+    return paths[:-1], paths[-1]
+
+
+def explain(
+    paths: Annotated[list[Path], typer.Argument(help="Checkpoint folders (digitlab train), then the image file (PNG, JPEG, ...).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG panels.")] = Path("explanations"),
+    knn: Annotated[str | None, typer.Option(help="Also explain a k-NN (k=3, distance votes) fitted on this dataset's training images.")] = None,
+    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.")] = None,
+    test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.")] = None,
+    thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
+) -> None:
+    """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
+    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, fit_knn
+    from digitlab.explain.figures import knn_figure, network_figure
+    from digitlab.inference import load_network
+
+    checkpoints, image_path = split_paths(paths, test_index)
+    table = Table("model", "predicted", "probability", f"top {TOP}", title=str(image_path or f"test image {test_index}"))
+
+    def image_for(dataset: str) -> torch.Tensor:
+        return test_image(dataset, test_index)[0] if image_path is None else prepared_image(image_path, dataset)
+
+    for path in checkpoints:
+        saved = load_network(path)
+        dataset = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
+        found = explain_network(saved.model, image_for(dataset), classes=saved.classes or None, methods=METHODS if thorough else FAST_METHODS)
+        written = save_figure(network_figure(found, f"{path.name} ({saved.model_name})"), out / f"{path.name}.png")
+        table.add_row(path.name, *_ranked(found.scores.top(TOP)))
+        console.print(f"wrote {written}", highlight=False)
+    if knn is not None:
+        data = load(knn).limit(train=knn_train_limit)
+        fitted = fit_knn(data.train.images, data.train.labels, classes=data.classes)
+        image = image_for(knn)
+        votes = explain_knn(fitted, image)
+        name = f"knn-{knn}"
+        written = save_figure(knn_figure(image, votes, f"{name} (k={fitted.config.n_neighbors}, {fitted.config.weights} votes)"), out / f"{name}.png")
+        shares = votes.probabilities
+        table.add_row(name, *_ranked([(votes.classes[i], float(shares[i])) for i in shares.argsort()[::-1][:TOP]]))
+        console.print(f"wrote {written}", highlight=False)
+    if test_index is not None:
+        dataset = _first_dataset(checkpoints, knn)
+        table.caption = f"true class: {load(dataset).classes[test_image(dataset, test_index)[1]]}"
+    console.print(table)
+
+
+def _ranked(top: list[tuple[str, float]]) -> tuple[str, str, str]:
+    return top[0][0], f"{top[0][1]:.1%}", ", ".join(f"{name} {p:.1%}" for name, p in top)
+
+
+def _first_dataset(checkpoints: list[Path], knn: str | None) -> str:
+    from digitlab.inference import load_network
+
+    return (load_network(checkpoints[0]).dataset or DEFAULT_DATASET) if checkpoints else (knn or DEFAULT_DATASET)
