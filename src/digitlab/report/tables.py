@@ -49,8 +49,8 @@ def pivot(sweep: SweepRuns, rows: str, columns: str, cell: Cell, caption: str = 
 
 def listing(sweep: SweepRuns, links: Links, caption: str = "", parameters: bool = False) -> Table:
     """One row per run: its grid settings, then test accuracy, train and predict seconds."""
-    header = [setting_label(path) for path in sweep.grid] + (["parameters"] if parameters else [])
-    header += ["test accuracy", "train / fit", "predict (test set)"]
+    header = [setting_label(path) for path in sweep.grid] + ([t("head.parameters")] if parameters else [])
+    header += [t("head.test_accuracy"), t("head.train"), t("head.predict")]
     body = []
     for run in sweep.runs:
         row = [setting_value(config_value(run.config, path)) for path in sweep.grid]
