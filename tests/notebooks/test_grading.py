@@ -145,7 +145,7 @@ def test_the_class_table_has_one_row_per_notebook(graded_class, tmp_path):
     header, rows = class_table(grades, REFERENCE)
     assert header[:4] == ["notebook", "add", "offline", "why"] and len(rows) == len(grades)
     right = next(row for row in rows if row[0].endswith("right.ipynb"))
-    assert right[1:7] == [PASSED, PASSED, ANSWERED, "2", "0", "0"]
+    assert right[1:8] == [PASSED, PASSED, ANSWERED, "2", "0", "0", "1"]
     written = write_class_csv(grades, tmp_path / "class.csv", REFERENCE)
     assert list(csv.reader(written.read_text().splitlines())) == [header, *rows]
     with pytest.raises(DigitlabError, match="cannot write the class table"):

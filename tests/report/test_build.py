@@ -118,7 +118,7 @@ def test_knn_part_shows_confusion_and_timings(mnist_html, lab_url):
     most_accurate = load_sweeps(open_storage(lab_url), "mnist")["knn-best"].best()  # its settings read from the run
     assert linked(most_accurate.id, percent(most_accurate.metrics["test_accuracy"])).search(section)
     assert linked(most_accurate.id, seconds(most_accurate.metrics["predict_seconds"])).search(section)
-    assert "LeCun" in section and "98.78%" in section and "shifted by up to 1 pixel" in section
+    assert "LeCun" in section and "98.78%" in section and "re-ranked by the image distortion model" in section
 
 
 def test_other_dataset_part_compares_with_fashion_mnist(mnist_html, lab_url):

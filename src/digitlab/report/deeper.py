@@ -70,13 +70,19 @@ def first_epoch_reaching(run: Run, threshold: float) -> int | None:
     return None
 
 
+def longest_run(sweep: SweepRuns, batch: int) -> Run | None:
+    """The sweep's finished run at ``batch`` that trained the most epochs (its learning curve is the longest)."""
+    runs = [run for run in sweep.runs if config_value(run.config, BATCH) == batch]
+    return max(runs, key=lambda run: config_value(run.config, EPOCHS) or 0, default=None)
+
+
 def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, links: Links) -> list:
     """Double softmax, measured: the classes the softmax network never predicts after its shortest training, and how
     many epochs it needs to reach a validation accuracy the logits network has after its first."""
     shortest = min(logits.grid.get(EPOCHS, [1]))
     for batch in logits.grid.get(BATCH, []):
         soft, plain = (sweep.find(train_options__epochs=shortest, train_options__batch_size=batch) for sweep in (softmax, logits))
-        longest = [sweep.find(train_options__epochs=max(sweep.grid[EPOCHS]), train_options__batch_size=batch) for sweep in (softmax, logits)]
+        longest = [longest_run(sweep, batch) for sweep in (softmax, logits)]
         confusion = confusion_of(soft) if soft else None
         if soft is None or plain is None or confusion is None:
             continue

@@ -37,7 +37,7 @@ COMPARED = {
     "CNN": "cnn",
     "k-NN on raw pixels": "knn",
     "k-NN with PCA / deskewing": "knn-preprocess",
-    "k-NN, most accurate (deskew, blur, shifted copies, PCA)": "knn-best",
+    "k-NN, most accurate (deskew, PCA, image distortion model)": "knn-best",
     "Network trained on augmented batches": "robustness",
 }
 
