@@ -203,6 +203,15 @@ MESSAGES: dict[str, str] = {
     "sweep.robustness": "Deel II: het MLP (784-512-512-10) en het CNN getraind met één recept, elk zonder en met augmentatie (elk plaatje tot 3 px verschoven, tot 15 graden gedraaid, 90-110% gezoomd, en de helft negatief), daarna gescoord op dezelfde verschoven, gedraaide, geschaalde, negatieve en ruizige testcijfers als een k-NN.",
     "sweep.robustness-knn": "Deel II: een k-NN op de ruwe pixels (k=3, gewogen naar afstand, 10.000 referentieplaatjes zodat 38 veranderde testsets snel blijven) gescoord op dezelfde veranderde testcijfers",
     "sweep.knn-best": "De nauwkeurigste k-NN: rechtgezette cijfers, PCA, en de dichtstbijzijnde kandidaten opnieuw gerangschikt met het image distortion model, dat elke pixel binnen een klein venster laat passen",
+    # Namen van spec-velden in "welke instellingen verschillen" ("setting.<veld>"; in het Engels: report/links.py)
+    "setting.model": "model",
+    "setting.model_config.outputs": "outputs",
+    "setting.train_config.augment": "augmentatie",
+    "setting.train_config.epochs": "epochs",
+    "setting.train_config.batch_size": "batch size",
+    "setting.train_config.lr": "learning rate",
+    "setting.train_config.schedule": "lr-schedule",
+    "setting.train_config.augment_shift": "verschuiving per batch (pixels)",
     # Tijden
     "timing.busy": "gemeten op een drukke machine ({reason}): hier wordt geen tijdconclusie uit getrokken",
     "timing.note": "{count} van de genoemde runs zijn gemeten op een drukke machine (hun tijden zijn gemarkeerd met ⚠): dit rapport trekt er geen tijdconclusie uit; herhaal ze op een rustige machine (een nieuwe store) om tijden te vergelijken.",

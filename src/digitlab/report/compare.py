@@ -64,7 +64,8 @@ def differences(first: Run, second: Run) -> dict[str, tuple[Any, Any]]:
 def field_label(path: str) -> str:
     """How the report names a spec field: 'train_config.batch_size' -> 'batch size'."""
     head, _, tail = path.partition(".")
-    return setting_label(f"{SPEC_TO_CONFIG[head]}.{tail}" if head in SPEC_TO_CONFIG and tail else path)
+    english = setting_label(f"{SPEC_TO_CONFIG[head]}.{tail}" if head in SPEC_TO_CONFIG and tail else path)
+    return str(t(f"setting.{path}", default=english))  # other languages may name it ("setting.<field>" in their catalog)
 
 
 def value_text(value: Any) -> str:
