@@ -94,3 +94,10 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
                               neighbor_cache=cache)["metrics"]["neighbors_reused"]
     without = run_experiment(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), dataset=data)
     assert not without["metrics"]["neighbors_reused"]  # no cache passed: nothing is remembered between runs
+
+
+def test_every_run_records_how_busy_the_machine_was(data):
+    environment = run_experiment(config(), dataset=data)["environment"]
+    assert environment["wall_seconds"] > 0 and environment["cpu_seconds"] >= 0 and environment["cpu_count"] >= 1
+    assert environment["cpu_per_wall"] == pytest.approx(environment["cpu_seconds"] / environment["wall_seconds"], rel=0.01, abs=0.01)
+    assert "load_start" in environment and "load_end" in environment  # None where the system has no load average

@@ -62,8 +62,8 @@ def test_seeded_augmenters_repeat_and_successive_batches_differ():
 def test_no_kinds_or_zero_ranges_change_nothing():
     batch = _batch()
     assert torch.equal(Augmenter(kinds=())(batch), batch)
-    still = Augmenter(kinds=("shift", "rotate", "scale", "elastic", "noise", "invert"), max_shift=0, max_degrees=0,
-                      scale_range=(1, 1), elastic_alpha=0, noise_std=0, invert_probability=0)
+    still = Augmenter(kinds=("shift", "rotate", "scale", "elastic", "noise", "invert", "thickness"), max_shift=0, max_degrees=0,
+                      scale_range=(1, 1), elastic_alpha=0, noise_std=0, invert_probability=0, max_thickness=0)
     torch.testing.assert_close(still(batch), batch, atol=1e-5, rtol=0)
 
 
@@ -102,6 +102,22 @@ def test_invert_probability_one_inverts_everything_and_channels_move_together():
     torch.testing.assert_close(augmented[:, 0], augmented[:, 1])
 
 
+def test_thickness_moves_each_stroke_between_scipys_erosion_and_dilation():
+    from scipy import ndimage
+
+    bars = torch.zeros(40, SIDE, SIDE)
+    bars[:, 6:22, 12:15] = 1.0  # a 3-pixel "1"
+    bars[:, 6:9, 8:15] = 0.6  # and a fainter flag
+    changed = Augmenter(kinds=("thickness",), max_thickness=1.0, seed=0)(bars)
+    for original, pen in zip(bars.numpy(), changed.numpy(), strict=True):
+        thinnest = ndimage.grey_erosion(original, size=3, mode="nearest")
+        thickest = ndimage.grey_dilation(original, size=3, mode="nearest")
+        assert (pen >= thinnest - 1e-6).all() and (pen <= thickest + 1e-6).all()
+    mass = changed.sum(dim=(1, 2)) / bars[0].sum()
+    assert (mass > 1.2).any() and (mass < 0.8).any()  # wider and finer pens both occur
+    assert mass.max() <= 2.5 and mass.min() >= 0  # at most one pixel a side: 3 -> 5 pixels wide
+
+
 def test_config_is_plain_data_and_accepts_text_kinds():
     augmenter = Augmenter(kinds="shift, elastic", max_shift=3, seed=5)
     assert augmenter.kinds == ("shift", "elastic")
@@ -120,6 +136,7 @@ def test_config_is_plain_data_and_accepts_text_kinds():
     ({"elastic_sigma": 0}, "elastic_sigma"),
     ({"noise_std": -0.5}, "noise_std"),
     ({"invert_probability": 2}, "invert_probability"),
+    ({"max_thickness": 1.5}, "max_thickness"),
     ({"max_shift": float("nan")}, "finite"),
 ])
 def test_bad_settings_are_refused(settings, message):

@@ -20,6 +20,9 @@ pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 LIMITS = Limits(cell_s=4, total_s=30)  # the cells here need milliseconds; the endless ones are cut at 4 s
+# The notebook limit counts from a started kernel: starting and stopping one take seconds more on a busy machine
+KERNEL_START_STOP_S = 20
+BOUND_S = LIMITS.total_s + KERNEL_START_STOP_S
 
 
 def _code(source, *tags, assignment=None):
@@ -112,19 +115,21 @@ def test_a_crashing_kernel_fails_its_notebook_only(graded_class):
     statuses = _statuses(graded)
     assert statuses["add"] == FAILED and statuses["offline"] == FAILED
     assert "died" in next(o.detail for o in graded.outcomes if o.assignment == "add")
-    assert seconds < LIMITS.total_s
+    assert seconds < BOUND_S
 
 
 def test_an_endless_cell_is_interrupted_and_the_rest_still_graded(graded_class):
     graded, seconds = graded_class["endless"]
     assert _statuses(graded) == {"add": FAILED, "offline": PASSED, "why": NOT_ANSWERED}
     assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
-    assert seconds < LIMITS.total_s
+    assert seconds < BOUND_S
 
 
 def test_an_endless_print_loop_is_cut_off_like_any_endless_cell(graded_class):
     graded, seconds = graded_class["noisy"]
-    assert _statuses(graded)["add"] == FAILED and _statuses(graded)["offline"] == PASSED and seconds < LIMITS.total_s
+    assert _statuses(graded)["add"] == FAILED and _statuses(graded)["offline"] == PASSED
+    assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
+    assert seconds < BOUND_S
 
 
 def test_a_kernel_that_ignores_the_interrupt_is_killed_in_time(graded_class):
@@ -145,7 +150,7 @@ def test_the_class_table_has_one_row_per_notebook(graded_class, tmp_path):
     header, rows = class_table(grades, REFERENCE)
     assert header[:4] == ["notebook", "add", "offline", "why"] and len(rows) == len(grades)
     right = next(row for row in rows if row[0].endswith("right.ipynb"))
-    assert right[1:7] == [PASSED, PASSED, ANSWERED, "2", "0", "0"]
+    assert right[1:8] == [PASSED, PASSED, ANSWERED, "2", "0", "0", "1"]
     written = write_class_csv(grades, tmp_path / "class.csv", REFERENCE)
     assert list(csv.reader(written.read_text().splitlines())) == [header, *rows]
     with pytest.raises(DigitlabError, match="cannot write the class table"):

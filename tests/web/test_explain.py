@@ -132,3 +132,12 @@ def test_the_explanation_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/predict"]["post"]
     assert [parameter["name"] for parameter in operation["parameters"]] == ["explain"]
     assert {"attribution", "feature_maps", "neighbours"} <= set(schema["components"]["schemas"]["Explanation"]["properties"])
+
+
+def test_a_large_photo_is_explained_too(client):
+    """Photos over a megapixel are prepared in a worker thread, not in the batches: explained all the same."""
+    paper = np.full((1200, 1000), 235, dtype=np.uint8)
+    paper[200:1000, 470:530] = 30  # a dark "1" on grey paper
+    response = client.post("/api/predict?explain=true", files={"file": ("one.jpg", png_bytes(paper, "JPEG"), "image/jpeg")})
+    assert response.status_code == 200, response.text
+    assert all(prediction["explanation"] is not None for prediction in response.json()["predictions"])

@@ -17,9 +17,10 @@ STYLE = {PASSED: "green", FAILED: "red", NOT_ANSWERED: "yellow", ANSWERED: "cyan
 
 
 def _print(graded: Grade, titles: dict[str, str]) -> None:
-    counts = {status: sum(o.status == status for o in graded.outcomes) for status in (PASSED, FAILED, NOT_ANSWERED)}
+    counts = {status: sum(o.status == status for o in graded.outcomes) for status in (PASSED, FAILED, NOT_ANSWERED, ANSWERED)}
     console.print(f"[bold]{escape(str(graded.path))}[/bold]  {counts[PASSED]} passed, {counts[FAILED]} failed, "
-                  f"{counts[NOT_ANSWERED]} not answered  ({graded.seconds:.1f} s)", highlight=False)
+                  f"{counts[NOT_ANSWERED]} not answered, {counts[ANSWERED]} written answers to read  ({graded.seconds:.1f} s)",
+                  highlight=False)
     if graded.problem:
         console.print(f"  [red]{escape(graded.problem)}[/red]", highlight=False)
     for outcome in graded.outcomes:

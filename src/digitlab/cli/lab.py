@@ -13,11 +13,13 @@ from rich.table import Table
 
 from digitlab.cli.common import DEFAULT_CHOICE, CacheDirOption, DataDirOption, DatasetChoiceOption, DeviceOption, StorageOption, console, err_console
 from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
 from digitlab.experiments.lab import LabProgress, lab_plan, pending, run_lab
 from digitlab.experiments.runner import cached_dataset
 from digitlab.report import build_report, comparison_rows
+from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds
 
 
@@ -33,6 +35,7 @@ def lab(
     device: DeviceOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Work through the course notebook: data, every assignment's experiments, the report and a final table.
 
@@ -79,7 +82,7 @@ def lab(
         err_console.print(f"[yellow]{note}[/yellow]", highlight=False)
     for name in names:
         dataset_loaded = cached_dataset(name, str(data_dir) if data_dir else None, str(cache_dir) if cache_dir else None)
-        path = build_report(store, name, reports / name, dataset=dataset_loaded)
+        path = build_report(store, name, reports / name, dataset=dataset_loaded, lang=report_language(name, lang))
         rows = comparison_rows(store, name)
         if rows:
             console.print(comparison_table(rows, f"{name}: the best run of each sweep (chosen on validation data)"))

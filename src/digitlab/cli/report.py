@@ -11,9 +11,12 @@ from rich.table import Table
 from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console
 from digitlab.experiments import open_storage
 from digitlab.report import build_report, comparison_rows
+from digitlab.report.i18n import LANGUAGES, report_language
 from digitlab.report.links import NO_VALUE, count, percent, seconds
 
 DEFAULT_OUT = Path("reports")
+LangOption = Annotated[str | None, typer.Option(
+    "--lang", help=f"The report's language: {' or '.join(LANGUAGES)} [default: the dataset's; Dutch for MNIST and Fashion-MNIST, as the course].")]
 
 
 def report(
@@ -22,12 +25,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports: OUT/<dataset>/index.html.")] = DEFAULT_OUT,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Write reports/<dataset>/index.html: the notebook's questions answered with the lab's runs."""
     store = open_storage(storage)
     for name in dataset.names():
         with console.status(f"{name}: building the report"):
-            path = build_report(store, name, out / name, data_dir=data_dir, cache_dir=cache_dir)
+            path = build_report(store, name, out / name, data_dir=data_dir, cache_dir=cache_dir, lang=report_language(name, lang))
         console.print(f"[green]✓[/green] {name}: wrote {path}")
 
 

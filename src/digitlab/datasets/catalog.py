@@ -85,6 +85,7 @@ class DatasetSpec:
     # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}.
     train_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
+    report_language: str = "en"  # the language its lab report is written in by default (the course's datasets: "nl")
 
     def __post_init__(self) -> None:
         if len(self.files) != len(FILE_NAMES):
@@ -152,6 +153,7 @@ MNIST = DatasetSpec(
     ),),
     fit_size=20,  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
     companion="fashion-mnist",
+    report_language="nl",  # the course notebook is Dutch
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -185,6 +187,7 @@ FASHION_MNIST = DatasetSpec(
     # Harder than MNIST: the same setups keep improving for longer (benchmarks/RESULTS.md).
     train_changes={"mlp": {"epochs": 15}, "cnn": {"epochs": 9}},
     companion="mnist",
+    report_language="nl",
 )
 
 ENTRY_POINT_GROUP = "digitlab.datasets"  # installed packages declare their datasets here

@@ -28,7 +28,7 @@ from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.environment import environment
+from digitlab.experiments.environment import busy_start, environment
 from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, resolve
@@ -133,6 +133,7 @@ def run(
     ``neighbor_cache`` reuses searches of earlier runs of one grid on the same data and search
     settings (:mod:`digitlab.experiments.knn_runs`); ``knn_batch_size`` bounds the search's memory.
     """
+    started = busy_start()  # how busy the machine is while this run's timings are taken
     seed_everything(spec.seed)  # before anything random is built: weights, dropout, k-NN's PCA
     source = dataset if dataset is not None else cached_dataset(spec.dataset, str(data_dir) if data_dir else None,
                                                                str(cache_dir) if cache_dir else None)
@@ -146,7 +147,7 @@ def run(
     metrics = result["metrics"]
     if result["stopped"] != INTERRUPTED:
         result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
-    return {**result, "spec": spec.to_dict(), "environment": environment(device)}
+    return {**result, "spec": spec.to_dict(), "environment": environment(device, started)}
 
 
 def run_experiment(config: ExperimentConfig, report: Report | None = None, *, device: str | torch.device | None = None,

@@ -132,3 +132,22 @@ def deletion_figure(results: Sequence[Faithfulness], title: str) -> Figure:
     axis.legend(fontsize=7)
     figure.tight_layout()
     return figure
+
+
+def mistakes_figure(images, labels, predicted, confidence, attributions, neighbours: Sequence[NeighbourVotes],
+                    classes: Sequence[str], method: str) -> Figure:
+    """One row per mistake: the digit (true -> predicted, confidence), the attribution for the wrong answer, the k-NN's neighbours."""
+    rows = len(images)
+    count = max((len(found.indices) for found in neighbours), default=0)
+    figure = Figure(figsize=(TILE * (2 + count), (TILE + 0.2) * max(rows, 1)))
+    grid = figure.add_gridspec(max(rows, 1), 2 + count)
+    for row in range(rows):
+        answer = f"{classes[int(labels[row])]} -> {classes[int(predicted[row])]} ({float(confidence[row]):.0%})"
+        _tile(figure.add_subplot(grid[row, 0]), images[row], answer)
+        _overlay(figure.add_subplot(grid[row, 1]), images[row], attributions[row], method.replace("_", " "))
+        found = neighbours[row] if row < len(neighbours) else None
+        for column in range(len(found.indices) if found else 0):
+            _tile(figure.add_subplot(grid[row, 2 + column]), found.images[column],
+                  f"k-NN: {classes[int(found.labels[column])]} d={found.distances[column]:.3g}", fontsize=7)
+    figure.tight_layout()
+    return figure

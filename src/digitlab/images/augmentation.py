@@ -2,8 +2,9 @@
 
 An :class:`Augmenter` is called once per batch inside the training loop, on the batch's device:
 the random scale, rotation and shift of every image (and an elastic warp when asked) are folded
-into one sampling grid, so the whole batch moves in a single ``grid_sample``; noise and inversion
-follow as element-wise operations. Nothing loops over images in Python.
+into one sampling grid, so the whole batch moves in a single ``grid_sample``; a pen's width
+(``thickness``: grey dilation or erosion, blended per image), noise and inversion follow as batch
+operations. Nothing loops over images in Python.
 
 >>> augment = Augmenter(kinds=parse_augment("shift,rotate"), seed=0)   # doctest: +SKIP
 >>> for batch in batches:
@@ -16,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from digitlab.images.grids import (
     affine_grid,
@@ -27,7 +29,8 @@ from digitlab.images.grids import (
     to_unit_float,
 )
 
-AUGMENT_KINDS = ("shift", "rotate", "scale", "elastic", "noise", "invert")
+AUGMENT_KINDS = ("shift", "rotate", "scale", "elastic", "noise", "invert", "thickness")
+THICKNESS_KERNEL = 3  # grey dilation/erosion over 3x3 neighbours: the stroke grows or shrinks by one pixel a side
 GEOMETRIC_KINDS = frozenset({"shift", "rotate", "scale"})
 NO_AUGMENTATION = frozenset({"", "none"})
 
@@ -63,6 +66,7 @@ class Augmenter:
     elastic_sigma: float = 4.0  # smoothness of the warp in pixels (Simard et al. 2003)
     noise_std: float = 0.1  # each image gets Gaussian noise with std uniform in [0, noise_std] (0..1 units)
     invert_probability: float = 0.5  # chance that an image is swapped to its negative
+    max_thickness: float = 1.0  # 'thickness': strokes grow (> 0) or shrink by up to this many pixels a side, uniform
     seed: int = 0  # seeds the augmenter's own generator, used when a call passes none
 
     def __post_init__(self) -> None:
@@ -72,7 +76,7 @@ class Augmenter:
         parse_augment(",".join(self.kinds) or "none")  # same checks and messages as the CLI text
         low, high = self.scale_range
         settings = (self.max_shift, self.max_degrees, low, high, self.elastic_alpha, self.elastic_sigma,
-                   self.noise_std, self.invert_probability)
+                   self.noise_std, self.invert_probability, self.max_thickness)
         _check(all(math.isfinite(value) for value in settings), f"augmentation settings must be finite numbers: {self}")
         _check(self.max_shift >= 0, f"max_shift must be >= 0 pixels, got {self.max_shift}")
         _check(0 <= self.max_degrees <= 180, f"max_degrees must lie in [0, 180], got {self.max_degrees}")
@@ -81,6 +85,7 @@ class Augmenter:
         _check(self.elastic_sigma > 0, f"elastic_sigma must be > 0 pixels, got {self.elastic_sigma}")
         _check(self.noise_std >= 0, f"noise_std must be >= 0, got {self.noise_std}")
         _check(0 <= self.invert_probability <= 1, f"invert_probability must lie in [0, 1], got {self.invert_probability}")
+        _check(0 <= self.max_thickness <= 1, f"max_thickness must lie in [0, 1] pixels, got {self.max_thickness}")
         self.scale_range = (float(low), float(high))
         self._generator = torch.Generator().manual_seed(self.seed)  # not a field: configs stay plain data
 
@@ -100,6 +105,8 @@ class Augmenter:
         count = len(unit) // repeats
         if GEOMETRIC_KINDS & set(self.kinds) or "elastic" in self.kinds:
             unit = sample(unit, self._grid(count, repeats, unit, generator))
+        if "thickness" in self.kinds:
+            unit = self._thickness(unit, count, repeats, generator)
         if "noise" in self.kinds:
             spread = draw("rand", (count,), generator, unit.device).to(unit.dtype) * self.noise_std
             grain = draw("randn", (count, *unit.shape[1:]), generator, unit.device).to(unit.dtype)
@@ -124,6 +131,21 @@ class Augmenter:
         if "elastic" in self.kinds:
             grid = elastic_grid(grid, torch.full((count,), self.elastic_alpha, **work), self.elastic_sigma, generator)
         return grid.repeat_interleave(repeats, dim=0)  # channels of one image move together
+
+    def _thickness(self, unit: torch.Tensor, count: int, repeats: int, generator: torch.Generator) -> torch.Tensor:
+        """A wider or finer pen per image: blend towards the grey dilation (t > 0) or erosion (t < 0) by |t|.
+
+        A whole pixel a side is a big change for MNIST's 2-3 pixel strokes, so ``t`` is drawn
+        uniform in [-max_thickness, max_thickness] and fractions blend (anti-aliased, like a scan).
+        """
+        pad = THICKNESS_KERNEL // 2
+        planes = unit[:, None]  # (M, 1, H, W)
+        dilated = F.max_pool2d(planes, THICKNESS_KERNEL, stride=1, padding=pad)[:, 0]
+        eroded = -F.max_pool2d(-planes, THICKNESS_KERNEL, stride=1, padding=pad)[:, 0]
+        amount = (2 * draw("rand", (count,), generator, unit.device).to(unit.dtype) - 1) * self.max_thickness  # (N,)
+        amount = amount.repeat_interleave(repeats)[:, None, None]  # channels of one image get the same pen
+        target = torch.where(amount > 0, dilated, eroded)
+        return unit + amount.abs() * (target - unit)
 
     @staticmethod
     def _as_planes(images: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ IDM distance: a k-NN under the distortion distance among the M euclidean-nearest
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
@@ -161,15 +162,20 @@ class DistortionRerank(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         channels = 2  # the x and y gradients
         block = max(1, BLOCK_BYTES // (m * channels * height * width * 4))  # queries per block
         distances = torch.empty(candidates.shape, dtype=torch.float32)
-        with one_thread():  # small cache-sized steps: one thread measured faster than two on this busy 2-core machine
-            self._rescore_blocks(queries, candidates, distances, block)
+        workers = min(torch.get_num_threads(), -(-len(queries) // block))  # before one_thread() hides the count
+        # Small cache-sized steps run on one torch thread each (one thread measured faster than two inside
+        # a step on a busy 2-core machine); the blocks are shared out over the process's threads instead.
+        spans = [range(start, len(queries), block * workers) for start in range(0, block * workers, block)]
+        with one_thread(), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda span: self._rescore_blocks(queries, candidates, distances, block, span), spans))
         distances, order = distances.clamp_min_(0).sqrt_().sort(dim=1, stable=True)
         return distances, candidates.gather(1, order)
 
-    def _rescore_blocks(self, queries: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor, block: int) -> None:
+    def _rescore_blocks(self, queries: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor, block: int,
+                        starts: range) -> None:
         height, width = self.images_.shape[1:]
         channels = 2  # the x and y gradients
-        for start in range(0, len(queries), block):
+        for start in starts:  # blocks of one worker; each writes its own rows of distances
             rows = candidates[start : start + block]  # (B, M)
             query = gradients(queries[start : start + block])  # (B, C, H, W)
             reference = gradients(self.images_[rows.reshape(-1)]).view(*rows.shape, channels, height, width)

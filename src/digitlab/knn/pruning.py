@@ -66,7 +66,7 @@ class PrunedEuclidean:
         self.rows_searched = self.rows_refound = 0  # queries answered, and those the full kernel answered again
         self._source = references  # projected at the first query: a fit whose neighbours a sweep reuses never pays it
         self._threads = torch.get_num_threads()  # the first query prepares on one thread; the projection wants them all
-        self.references = None
+        self.columns = None  # (m+2, N_padded) float32 rows [-2 G^T b, -2 r(b), |b|^2], built at the first query
 
     def _build(self) -> None:
         references, (n, d) = self._source, self._source.shape
@@ -76,7 +76,9 @@ class PrunedEuclidean:
         augmented[:n, : self.dims + 1] = -2 * projected
         augmented[:n, -1] = squared_norms
         augmented[n:, -1] = FLOAT_PAD_SCORE  # padding references are never candidates
-        self.references = augmented.to(torch.float32)  # (N_padded, m+2)
+        # Stored (m+2, N_padded): a single query's product then reads it as MKL's fast column-major matrix-vector
+        # case (measured on this AMD EPYC: 1.6 ms, against 21 ms for the (N, m+2) layout); blocks run alike either way.
+        self.columns = augmented.T.contiguous().to(torch.float32)
         self.largest_norm = squared_norms.max().sqrt().item() if n else 0.0
         # float32 product of m+2 terms whose inputs were rounded to float32, plus the float64 error of
         # r(x) (a square root of a difference: its error is the root of the difference's error).
@@ -100,7 +102,7 @@ class PrunedEuclidean:
 
     def prepare(self, block: torch.Tensor) -> tuple:
         """The full kernel's block, plus the projected queries [G^T a, r(a), 1] (B, m+2) and |a - c|^2."""
-        if self.references is None:
+        if self.columns is None:
             with threads(self._threads):
                 self._build()
         projected, squared_norms = self._project(block)
@@ -115,9 +117,9 @@ class PrunedEuclidean:
         """
         if len(queries) < ROW_MAJOR_BELOW:
             out = buffer[: self.width * len(queries)].view(len(queries), self.width)
-            return torch.mm(queries, self.references.T, out=out)
+            return torch.mm(queries, self.columns, out=out)
         out = buffer[: self.width * len(queries)].view(self.width, len(queries))
-        return torch.mm(self.references, queries.T, out=out).T
+        return torch.mm(self.columns.T, queries.T, out=out).T
 
     def margin(self, squared_norms: torch.Tensor) -> torch.Tensor:
         """(B,) bound on the float32 rounding of a row's scores: every term is at most (|a| + max |b|)^2."""

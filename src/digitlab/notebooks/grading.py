@@ -291,11 +291,11 @@ def _set_threads(threads: str) -> None:
 def class_table(grades: list[Grade], reference: dict | None = None) -> tuple[list[str], list[list[str]]]:
     """The whole class as a table: one row per notebook, one column per assignment, and the totals."""
     names = [a.id for a in assignments(read_notebook() if reference is None else reference)]
-    header = ["notebook", *names, PASSED, FAILED, NOT_ANSWERED, "seconds", "problem"]
+    header = ["notebook", *names, PASSED, FAILED, NOT_ANSWERED, ANSWERED, "seconds", "problem"]
     rows = []
     for graded in grades:
         status = {outcome.assignment: outcome.status for outcome in graded.outcomes}
-        counts = [sum(outcome.status == wanted for outcome in graded.outcomes) for wanted in (PASSED, FAILED, NOT_ANSWERED)]
+        counts = [sum(outcome.status == wanted for outcome in graded.outcomes) for wanted in (PASSED, FAILED, NOT_ANSWERED, ANSWERED)]
         rows.append([str(graded.path), *(status.get(name, "") for name in names), *map(str, counts),
                      f"{graded.seconds:.1f}", graded.problem])
     return header, rows

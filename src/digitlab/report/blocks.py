@@ -15,6 +15,8 @@ from typing import Any
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from digitlab.report.i18n import t
+
 FIGURE_DPI = 90  # sharp enough on screen while keeping the page a few MB at most
 
 
@@ -93,4 +95,4 @@ def image(figure: Figure, alt: str, caption: str = "", max_width: int | None = N
 
 
 def not_run(sweep: str, dataset: str) -> Note:
-    return Note(Markup("Sweep <code>{}</code> not run yet: <code>digitlab lab --dataset {}</code>.").format(sweep, dataset))
+    return Note(t("note.not_run", sweep=sweep, dataset=dataset))

@@ -26,17 +26,20 @@ from digitlab.datasets import Dataset, load
 from digitlab.errors import DigitlabError
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Section
+from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, dataset_title, percent, seconds
 from digitlab.report.overview import compared, other_dataset, row_of
 from digitlab.report.parts import COMPARED, PARTS, numbered_titles
 from digitlab.report.select import load_sweeps
+from digitlab.report.timing import contention
 
 REPORT_FILE = "index.html"
 READABLE = 0o644
 NUMBER = re.compile(r"[-–+]?[\d,.]*\d[\d,.]*\s*(%|s|ms)?|–")  # 12,345 / 97.50% / 3.2 s / a dash for none
 TEMPLATE = "report.html.j2"
-ENVIRONMENT_KEYS = ("device", "torch", "python", "digitlab", "git_commit", "cpu_count")
+ENVIRONMENT_KEYS = ("device", "torch", "python", "digitlab", "git_commit", "cpu_count", "torch_threads", "cpu_seconds",
+                    "wall_seconds", "load_start", "load_end")
 
 
 @dataclass
@@ -51,20 +54,22 @@ class AppendixEntry:
 
 
 def build_report(storage: RDBStorage, dataset_name: str, out_dir: Path, dataset: Dataset | None = None, *,
-                 data_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+                 data_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,
+                 lang: str = DEFAULT_LANGUAGE) -> Path:
     """Write ``out_dir/index.html`` from the runs in ``storage``; return its path.
 
     The lab and ``digitlab report`` use ``out_dir = reports/<dataset_name>``, so the two reports are
     siblings and link to each other (``../fashion-mnist/index.html``). ``dataset`` (loaded with
     :func:`digitlab.datasets.load` when not given) supplies the data part and the images of the
-    prediction galleries. Sweeps the store lacks get a "not run yet" note.
+    prediction galleries. Sweeps the store lacks get a "not run yet" note. ``lang``: the page's language
+    (``en`` or ``nl``; :mod:`digitlab.report.i18n`).
     """
     if dataset is None:
         dataset = load(dataset_name, data_dir=data_dir, cache_dir=cache_dir)
     if dataset.name != dataset_name:
         raise DigitlabError(f"report for {dataset_name!r} given the dataset {dataset.name!r}")
     path = Path(out_dir) / REPORT_FILE
-    atomic_write_text(path, render_report(storage, dataset))
+    atomic_write_text(path, render_report(storage, dataset, lang=lang))
     path.chmod(READABLE)  # temp files are private (0600); a report is for reading and sharing
     return path
 
@@ -75,8 +80,13 @@ def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, An
     return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED)]
 
 
-def render_report(storage: RDBStorage, dataset: Dataset) -> str:
-    """The whole page as a string."""
+def render_report(storage: RDBStorage, dataset: Dataset, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The whole page as a string, in ``lang``."""
+    with speaking(lang):
+        return _render(storage, dataset, lang)
+
+
+def _render(storage: RDBStorage, dataset: Dataset, lang: str) -> str:
     sweeps = load_sweeps(storage, dataset.name)
     other = other_dataset(dataset.name)
     others = load_sweeps(storage, other) if other else {}
@@ -84,7 +94,9 @@ def render_report(storage: RDBStorage, dataset: Dataset) -> str:
     sections = [Section(part.anchor, title, part.build(Inputs(dataset, links, sweeps, part.roles, others if part.compares_datasets else {})))
                 for part, title in zip(PARTS, numbered_titles(dataset.name), strict=True)]
     appendix = [appendix_entry(run) for run in sorted(links.cited.values(), key=lambda run: run.id)]
+    busy = sum(contention(run) is not None for run in links.cited.values())
     return _environment().get_template(TEMPLATE).render(
+        lang=lang, t=t, busy_note=t("timing.note", count=busy) if busy else "",
         dataset=dataset, title=dataset_title(dataset.name), sections=sections, appendix=appendix,
         store=_safe_url(storage.url), version=__version__,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), sweep_count=len(sweeps),
@@ -97,7 +109,8 @@ def appendix_entry(run: Run) -> AppendixEntry:
         run=run,
         params=[(key, str(value)) for key, value in run.params.items()],
         metrics=[(name, format_metric(name, value)) for name, value in run.metrics.items()],
-        environment=[(key, str(environment[key])) for key in ENVIRONMENT_KEYS if key in environment],
+        environment=[(key, str(environment[key])) for key in ENVIRONMENT_KEYS if key in environment]
+        + ([("contention", reason)] if (reason := contention(run)) else []),
         config=json.dumps(run.config, indent=2, sort_keys=True),
     )
 

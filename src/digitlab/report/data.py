@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import correct_and_incorrect, gallery_figure
@@ -11,8 +10,9 @@ from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments.store import Run
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
 from digitlab.report.blocks import Figures, Note, Pre, Table, Text, image
+from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, dataset_title
+from digitlab.report.links import Links, count, dataset_title
 
 GALLERY_SIZE = 9  # the notebook shows 3 x 3 right and 3 x 3 wrong predictions
 SAMPLE_SEED = 0  # the same sample grid in every report
@@ -28,21 +28,16 @@ def data_blocks(inputs: Inputs) -> list:
     train_counts = dataset.train.class_counts(dataset.num_classes).tolist()
     test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
     rows = [["train", *(f"{n:,}" for n in train_counts)], ["test", *(f"{n:,}" for n in test_counts)]]
-    counts = Table(["class", *dataset.classes], rows, caption="Images per class")
+    counts = Table([t("head.class"), *dataset.classes], rows, caption=t("caption.per_class"))
     return [
-        Text(f"{dataset_title(dataset.name)} has {len(dataset.train):,} training and {len(dataset.test):,} test images of "
-             f"{height} x {width} = {height * width} grey pixels, in {dataset.num_classes} classes "
-             f"(source: {dataset.source})."),
-        Figures([image(grid, f"{dataset.name}: nine random training images with their class"),
-                 image(class_count_chart(dataset), f"{dataset.name}: images per class, train and test")]),
-        Text(f"The classes are close to balanced: the smallest has {min(train_counts):,} training images, "
-             f"the largest {max(train_counts):,}. So guessing one class scores about 1/{dataset.num_classes} "
-             f"= {100 / dataset.num_classes:.0f}%."),
+        Text(t("data.sizes", name=dataset_title(dataset.name), train=count(len(dataset.train)), test=count(len(dataset.test)),
+               height=height, width=width, pixels=height * width, classes=dataset.num_classes, source=dataset.source)),
+        Figures([image(grid, t("alt.samples", name=dataset.name)), image(class_count_chart(dataset), t("alt.per_class", name=dataset.name))]),
+        Text(t("data.balanced", smallest=count(min(train_counts)), largest=count(max(train_counts)), classes=dataset.num_classes,
+               share=f"{100 / dataset.num_classes:.0f}%")),
         counts,
-        Pre(pixel_matrix(dataset.train.images[last]),
-            caption=f"Training image #{last} (class {dataset.classes[int(dataset.train.labels[last])]}), the "
-                    f"bottom-right one above, as the network sees it: each pixel's byte divided by 255. "
-                    f"Flattened, these {height * width} numbers are the network's input."),
+        Pre(pixel_matrix(dataset.train.images[last], scale=False),  # bytes: 3 characters a pixel keep 28 columns readable
+            caption=t("data.matrix", index=last, label=dataset.classes[int(dataset.train.labels[last])], pixels=height * width)),
     ]
 
 
@@ -69,9 +64,9 @@ def gallery_blocks(run: Run, dataset: Dataset, links: Links, model: str) -> list
     for chosen, what in ((right, "right"), (wrong, "wrong")):
         figure = gallery_figure(test.images, predicted, test.labels, dataset.classes, chosen[:GALLERY_SIZE],
                                 title=f"{model}: {what}")
-        pictures.append(image(figure, f"{model}: the first {GALLERY_SIZE} {what}ly predicted test images"))
+        pictures.append(image(figure, t(f"alt.gallery_{what}", model=model, size=GALLERY_SIZE)))
     return [
-        Text(Markup("{}: {} of the {} test images predicted correctly, {} wrongly.").format(
-            model, links.link(run, f"{len(right):,}"), f"{len(predicted):,}", links.link(run, f"{len(wrong):,}"))),
+        Text(t("gallery.counts", model=model, right=links.link(run, count(len(right))), total=count(len(predicted)),
+               wrong=links.link(run, count(len(wrong))))),
         Figures(pictures),
     ]

@@ -4,48 +4,99 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
+from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, accuracy_percent, target, train_seconds
-from digitlab.report.networks import epochs_batch_blocks, summary, trained_blocks
-from digitlab.report.select import config_value
+from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, outputs_comparison, summary, trained_blocks
+from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
 HIDDEN = "model_options.hidden"
 COMPLEX_TARGETS = (0.95, 0.98)  # "in de buurt van 95%... Als het goed is, kun je nu tot zo'n 98% komen"
-NETWORK_ROLES = ("notebook", "hidden", "layers", "tuned")  # the fully connected networks Opdracht 2b compares
+UNPREDICTED_THRESHOLD = 0.95  # the validation accuracy whose first epoch shows the softmax network's plateau
+NETWORK_ROLES = ("notebook", "logits", "hidden", "layers", "tuned")  # the fully connected networks Opdracht 2b compares
 
 
 def complex_blocks(inputs: Inputs) -> list:
-    """Roles: ``notebook`` (the course's ComplexNetwork), ``hidden`` (widths), ``layers`` (depths), ``tuned`` (the tuned MLP)."""
+    """Roles: ``notebook`` (the course's ComplexNetwork), ``logits`` (the same with logits), ``hidden`` (widths),
+    ``layers`` (depths), ``tuned`` (the tuned MLP)."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     notebook = inputs.sweep("notebook")
-    blocks.append(Heading("The notebook's ComplexNetwork: epochs and batch size"))
+    blocks.append(Heading(t("heading.complex_notebook")))
     if notebook is None:
         blocks.append(inputs.not_run("notebook"))
     else:
-        blocks += epochs_batch_blocks(notebook, links)
-        blocks += trained_blocks(notebook.best(), notebook, dataset, links, "the ComplexNetwork")
-    blocks += [Heading("Neurons per hidden layer")] + hidden_blocks(inputs, links)
-    blocks += [Heading("More hidden layers")] + layers_blocks(inputs, links)
+        blocks += epochs_batch_blocks(notebook, links, "ComplexNetwork")
+        blocks += trained_blocks(notebook.best(), notebook, dataset, links, "ComplexNetwork")
+    blocks.append(Heading(t("heading.complex_logits")))
+    logits = inputs.sweep("logits")
+    if logits is None:
+        blocks.append(inputs.not_run("logits"))
+    else:
+        blocks.append(Text(sweep_description(logits.name, logits.description)))
+        blocks += outputs_comparison(inputs, "complex-outputs", "softmax")
+        if notebook is not None:
+            blocks += unpredicted_blocks(notebook, logits, dataset, links)
+    blocks += [Heading(t("heading.hidden"))] + hidden_blocks(inputs, links)
+    blocks += [Heading(t("heading.layers"))] + layers_blocks(inputs, links)
     best = inputs.sweep("tuned")
-    blocks.append(Heading("The tuned MLP"))
+    blocks.append(Heading(t("heading.tuned")))
     if best is None:
         blocks.append(inputs.not_run("tuned"))
     else:
-        blocks += [Text(best.description)] + trained_blocks(best.best(), best, dataset, links, "the tuned MLP")
+        blocks += [Text(sweep_description(best.name, best.description))] + trained_blocks(best.best(), best, dataset, links, "MLP")
     candidates = [pair for role in NETWORK_ROLES if inputs.sweep(role) for pair in described(inputs.sweep(role), dataset)]
     if candidates:
-        top = max((run for run, _ in candidates), key=lambda run: run.metrics.get("test_accuracy") or 0.0)
-        blocks.append(Answer("Opdracht 2b: which accuracy with which structure, epochs and batch size?", [
-            Markup("The highest test accuracy is {}, with {} ({} parameters) in {} of training.").format(
-                links.accuracy(top), summary(top, dataset), links.parameters(top), links.train_time(top)),
+        top = max((run for run, _ in candidates), key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))
+        blocks.append(Answer(t("question.complex"), [
+            t("complex.best", accuracy=links.accuracy(top), settings=summary(top, dataset), parameters=links.parameters(top),
+              time=links.train_time(top), validation=links.metric(top, "val_accuracy")),
             *(Markup("<strong>{}?</strong> {}").format(target(goal), reach_sentence(candidates, goal, links))
               for goal in COMPLEX_TARGETS),
         ]))
     return blocks
+
+
+def first_epoch_reaching(run: Run, threshold: float) -> int | None:
+    """The first epoch whose validation (else test) accuracy reaches ``threshold``."""
+    for record in run.result.get("history") or []:
+        value = record.get("val_accuracy", record.get("test_accuracy"))
+        if value is not None and value >= threshold:
+            return int(record["epoch"])
+    return None
+
+
+def longest_run(sweep: SweepRuns, batch: int) -> Run | None:
+    """The sweep's finished run at ``batch`` that trained the most epochs (its learning curve is the longest)."""
+    runs = [run for run in sweep.runs if config_value(run.config, BATCH) == batch]
+    return max(runs, key=lambda run: config_value(run.config, EPOCHS) or 0, default=None)
+
+
+def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, links: Links) -> list:
+    """Double softmax, measured: the classes the softmax network never predicts after its shortest training, and how
+    many epochs it needs to reach a validation accuracy the logits network has after its first."""
+    shortest = min(logits.grid.get(EPOCHS, [1]))
+    for batch in logits.grid.get(BATCH, []):
+        soft, plain = (sweep.find(train_options__epochs=shortest, train_options__batch_size=batch) for sweep in (softmax, logits))
+        longest = [longest_run(sweep, batch) for sweep in (softmax, logits)]
+        confusion = confusion_of(soft) if soft else None
+        if soft is None or plain is None or confusion is None:
+            continue
+        missing = [dataset.classes[index] for index, total in enumerate(confusion.sum(axis=0)) if total == 0]
+        if not missing:
+            return [Text(t("outputs.unpredicted_none", epochs=shortest, batch=batch, accuracy=links.accuracy(soft)))]
+        late_run, quick_run = longest
+        threshold = UNPREDICTED_THRESHOLD
+        late = first_epoch_reaching(late_run, threshold) if late_run else None
+        quick = first_epoch_reaching(quick_run, threshold) if quick_run else None
+        return [Text(t("outputs.unpredicted", epochs=shortest, batch=batch, classes=", ".join(missing), accuracy=links.accuracy(soft),
+                       logits=links.accuracy(plain), late=links.link(late_run, str(late)) if late else "–",
+                       logits_epoch=links.link(quick_run, str(quick)) if quick else "–", threshold=target(threshold)))]
+    return []
 
 
 def hidden_blocks(inputs: Inputs, links: Links) -> list:
@@ -53,7 +104,7 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     sweep = inputs.sweep("hidden")
     if sweep is None:
         return [inputs.not_run("hidden")]
-    blocks = [Text(sweep.description), listing(sweep, links, caption="Width of the hidden layers", parameters=True)]
+    blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.hidden"), parameters=True)]
     widths = [float(hidden[0]) for hidden in sweep.grid[HIDDEN]]
     runs = [sweep.find(model_options__hidden=hidden) for hidden in sweep.grid[HIDDEN]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
@@ -67,11 +118,9 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     finished = [run for run in runs if run is not None]
     if len(finished) >= 2:
         narrow, best = finished[0], sweep.best()
-        blocks.append(Text(Markup(
-            "With {} the network has {} parameters and reaches {}; the best by validation, {}, has {} parameters "
-            "and reaches {} in {}.").format(
-            layers_in_words(narrow), links.parameters(narrow), links.accuracy(narrow), layers_in_words(best),
-            links.parameters(best), links.accuracy(best), links.train_time(best))))
+        blocks.append(Text(t("hidden.sentence", narrow=layers_in_words(narrow), narrow_parameters=links.parameters(narrow),
+                             narrow_accuracy=links.accuracy(narrow), best=layers_in_words(best), parameters=links.parameters(best),
+                             accuracy=links.accuracy(best), time=links.train_time(best))))
     return blocks
 
 
@@ -79,8 +128,8 @@ def layers_in_words(run: Run) -> str:
     """'2 hidden layers of 512' / 'hidden layers of 512, 256'."""
     hidden = config_value(run.config, HIDDEN) or []
     if len(set(hidden)) == 1:
-        return f"{len(hidden)} hidden layer{'s' if len(hidden) > 1 else ''} of {hidden[0]}"
-    return f"hidden layers of {', '.join(map(str, hidden))}" if hidden else "no hidden layer"
+        return str(t("layers.same" if len(hidden) > 1 else "layers.one", count=len(hidden), width=hidden[0]))
+    return str(t("layers.mixed", widths=", ".join(map(str, hidden)) if hidden else "–")) if hidden else str(t("layers.none"))
 
 
 def layers_blocks(inputs: Inputs, links: Links) -> list:
@@ -88,11 +137,11 @@ def layers_blocks(inputs: Inputs, links: Links) -> list:
     sweep = inputs.sweep("layers")
     if sweep is None:
         return [inputs.not_run("layers")]
-    blocks = [Text(sweep.description), listing(sweep, links, caption="Number of hidden layers", parameters=True)]
+    blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.layers"), parameters=True)]
     if len(sweep.runs) >= 2:
         best = sweep.best()
-        blocks.append(Text(Markup("The best by validation has {}: {} with {} parameters in {}.").format(
-            layers_in_words(best), links.accuracy(best), links.parameters(best), links.train_time(best))))
+        blocks.append(Text(t("layers.sentence", best=layers_in_words(best), accuracy=links.accuracy(best), parameters=links.parameters(best),
+                             time=links.train_time(best))))
     return blocks
 
 
@@ -103,16 +152,13 @@ def cnn_blocks(inputs: Inputs) -> list:
     if sweep is None:
         return [inputs.not_run("cnn")]
     run = sweep.best()
-    blocks += [Text(sweep.description)] + trained_blocks(run, sweep, dataset, links, "the CNN")
-    text = Markup("The CNN has {} parameters and predicts the whole test set in {}.").format(
-        links.parameters(run), links.predict_time(run))
+    blocks += [Text(sweep_description(sweep.name, sweep.description))] + trained_blocks(run, sweep, dataset, links, "CNN")
+    text = t("cnn.size", parameters=links.parameters(run), time=links.predict_time(run))
     mlp = inputs.sweep("tuned")
     if mlp is not None:
         other = mlp.best()
-        text += Markup(" The tuned MLP reaches {} with {} parameters in {} of training.").format(
-            links.accuracy(other), links.parameters(other), links.train_time(other))
+        text += " " + t("cnn.against_mlp", accuracy=links.accuracy(other), parameters=links.parameters(other), time=links.train_time(other))
         if (run.metrics.get("num_parameters") or 0) < (other.metrics.get("num_parameters") or 0):
-            text += Markup(" The CNN needs fewer weights: its small filters are shared over the whole image, so a "
-                           "stroke is recognised wherever it is, instead of learning every position separately.")
+            text += " " + t("cnn.fewer_weights")
     blocks.append(Text(text))
     return blocks

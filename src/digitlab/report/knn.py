@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
@@ -11,15 +12,32 @@ from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, image
+from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, accuracy_percent, count, describe, run_setting, setting_label, setting_value, target, train_seconds
+from digitlab.report.links import (
+    Links,
+    accuracy_percent,
+    count,
+    describe,
+    model_settings,
+    percent,
+    run_setting,
+    seconds,
+    setting_label,
+    setting_value,
+    target,
+    train_seconds,
+)
 from digitlab.report.networks import confusion_of
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, described, listing, pivot, reach_sentence
+from digitlab.report.timing import timings_comparable
 
 K = "knn_options.n_neighbors"
 TRAIN_LIMIT = "train_limit"
 LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
+COLOUR_CHANNELS = 3  # such images are photos: red, green and blue per pixel (6.2 M numbers)
+DENSE_UNITS = 512  # the course's first hidden layer, when no tuned MLP ran
 NETWORKS = (("simple", "SimpleNetwork"), ("mlp", "MLP (tuned)"), ("cnn", "CNN"))  # roles of the networks k-NN is timed against
 REFERENCE_NETWORK = "MLP (tuned)"  # the network k-NN's times are set against in words
 SLOWER = 2.0  # k-NN predicting at least this many times as long as the network counts as "the work is at prediction"
@@ -36,13 +54,20 @@ LECUN_KNN = (
 CONFUSION_WIDTH = 620  # CSS pixels: the heatmap's natural size dwarfs the text
 
 
+@dataclass
+class Growth(Text):
+    """The paragraph on predict time against training-set size (the part's answer repeats it)."""
+
+    growth: bool = True
+
+
 def knn_blocks(inputs: Inputs) -> list:
     """Roles: ``grid`` (k x weighting x distance), ``preprocess`` (PCA, deskew), ``best`` (the most accurate setting),
     ``scaling`` (training-set sizes), and the networks of NETWORKS."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep, preprocess, scaling = inputs.sweep("grid"), inputs.sweep("preprocess"), inputs.sweep("scaling")
     answer = []
-    blocks.append(Heading("Neighbours, weighting and distance"))
+    blocks.append(Heading(t("heading.knn_grid")))
     if sweep is None:
         blocks.append(inputs.not_run("grid"))
     else:
@@ -50,47 +75,88 @@ def knn_blocks(inputs: Inputs) -> list:
         answer.append(best_sentence(best, links))
         blocks += grid_blocks(sweep, links, dataset) + [Text(answer[0])] + confusion_blocks(best, sweep, dataset, links)
         timing = timing_blocks(best, inputs, links)
-        blocks += [Heading("Time: k-NN against the networks"), *timing]
+        blocks += [Heading(t("heading.knn_time")), *timing]
         answer += [block.html for block in timing if isinstance(block, Text)]
-    blocks.append(Heading("Preprocessing: PCA and deskewing"))
+    blocks.append(Heading(t("heading.knn_preprocess")))
     if preprocess is None:
         blocks.append(inputs.not_run("preprocess"))
     else:
         blocks += preprocess_blocks(preprocess, links)
-    blocks.append(Heading("The most accurate k-NN, against LeCun's table"))
+    blocks.append(Heading(t("heading.knn_best")))
     best_sweep = inputs.sweep("best")
     blocks += best_blocks(best_sweep, links) if best_sweep else [inputs.not_run("best")]
-    blocks.append(Heading("Predict time against training-set size"))
+    blocks.append(Heading(t("heading.knn_scaling")))
     blocks += scaling_blocks(scaling, links, dataset) if scaling else [inputs.not_run("scaling")]
+    growth = next((block.html for block in blocks if isinstance(block, Text) and getattr(block, "growth", False)), None)
+    answer.append(growth or t("knn.scaling_not_run", dataset=dataset.name))
     candidates = [pair for found in (sweep, preprocess, best_sweep) if found for pair in described(found, dataset)]
     if candidates:
         reach = reach_sentence(candidates, KNN_TARGET, links, by_predict=True)
         answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
-        blocks.append(Answer("Opdracht 3b: neighbours, distance, set sizes, and k-NN against the network", answer))
+    blocks.append(Answer(t("question.knn"), answer))
+    blocks += [Heading(t("heading.large_images"))] + large_image_blocks(inputs)
     return blocks
+
+
+def large_image_blocks(inputs: Inputs) -> list:
+    """The course's 'Beperkingen van kNN': what 1920 x 1080 images would cost k-NN, a dense network and a CNN, and
+    why k-NN's accuracy would suffer too, from this dataset's runs where they exist."""
+    dataset, links = inputs.dataset, inputs.links
+    ours = int(np.prod(dataset.image_shape))
+    pixels = LARGE_IMAGE[0] * LARGE_IMAGE[1]
+    inputs_large = pixels * COLOUR_CHANNELS
+    grid, mlp, cnn = inputs.sweep("grid"), inputs.sweep("mlp"), inputs.sweep("cnn")
+    paragraphs = []
+    knn = grid.best() if grid else None
+    if knn is not None and knn.metrics.get("predict_seconds") and knn.metrics.get("train_size") and knn.metrics.get("test_size"):
+        per_image = knn.metrics["predict_seconds"] / knn.metrics["test_size"]
+        paragraphs.append(t("large.knn", train=links.metric(knn, "train_size", count), pixels=count(ours),
+                            per_image=links.link(knn, f"{number(per_image * 1000)} ms"),
+                            large=count(inputs_large), factor=count(round(inputs_large / ours)),
+                            large_time=links.link(knn, seconds(per_image * inputs_large / ours))))
+    else:
+        paragraphs.append(t("large.knn_not_run", pixels=count(ours), large=count(inputs_large), factor=count(round(inputs_large / ours)),
+                            dataset=dataset.name))
+    hidden = (model_settings(mlp.best()).get("hidden") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
+    paragraphs.append(t("large.dense", large=count(inputs_large), units=hidden, weights=f"{inputs_large * hidden / 1e9:.1f}",
+                        ours=count(ours * hidden), megabytes=count(round(inputs_large * hidden * 4 / 1e9))))
+    if cnn is not None:
+        run = cnn.best()
+        paragraphs.append(t("large.cnn", parameters=links.parameters(run), factor=count(round(pixels / ours)), time=links.predict_time(run)))
+    else:
+        paragraphs.append(t("large.cnn_not_run", factor=count(round(pixels / ours))))
+    paragraphs.append(t("large.accuracy", **robust_knn_numbers(inputs)))
+    return [Answer(t("question.large_images"), paragraphs)]
+
+
+def robust_knn_numbers(inputs: Inputs) -> dict:
+    """k-NN's clean accuracy against its accuracy on digits shifted 2 px, from the robustness part's k-NN run, if any."""
+    sweep = inputs.sweep("robust_knn")
+    run = sweep.best() if sweep else None
+    shifted = ((run.result.get("robustness") or {}).get("shift") or {}).get("2") if run else None
+    if run is None or shifted is None:
+        return {"evidence": t("large.no_evidence")}
+    return {"evidence": t("large.evidence", clean=inputs.links.accuracy(run), shifted=inputs.links.link(run, percent(shifted)))}
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
     k = run_setting(best, K, "?")
-    return Markup("Chosen by validation accuracy: k = {} neighbour{}, {} distance, {} votes, trained on {} images "
-                  "and tested on {}, scores {}. Fitting takes {}; predicting the test set {}.").format(
-        k, "" if k == 1 else "s", run_setting(best, "knn_options.metric", "euclidean"),
-        run_setting(best, "knn_options.weights", "uniform"), links.metric(best, "train_size", count),
-        links.metric(best, "test_size", count), links.accuracy(best), links.train_time(best), links.predict_time(best))
+    metric, weights = run_setting(best, "knn_options.metric", "euclidean"), run_setting(best, "knn_options.weights", "uniform")
+    return t("knn.best", k=k, metric=metric, weights=weights,
+             train=links.metric(best, "train_size", count), test=links.metric(best, "test_size", count), accuracy=links.accuracy(best),
+             fit=links.train_time(best), predict=links.predict_time(best))
 
 
 def preprocess_blocks(sweep: SweepRuns, links: Links) -> list:
     keys = list(sweep.grid)
     best = sweep.best()
-    blocks = [Text(sweep.description)]
+    blocks = [Text(sweep_description(sweep.name, sweep.description))]
     if len(keys) >= 2:
-        blocks.append(pivot(sweep, keys[0], keys[1], accuracy_and_time(links, predict=True),
-                            caption="k-NN with preprocessing: test accuracy and predict time"))
+        blocks.append(pivot(sweep, keys[0], keys[1], accuracy_and_time(links, predict=True), caption=t("caption.preprocess")))
     else:
-        blocks.append(listing(sweep, links, caption="k-NN with preprocessing"))
-    blocks.append(Text(Markup("The best by validation is {}: {}, predicting the test set in {}.").format(
-        describe(best, sweep.grid), links.accuracy(best), links.predict_time(best))))
+        blocks.append(listing(sweep, links, caption=t("caption.preprocess")))
+    blocks.append(Text(t("knn.preprocess_best", settings=describe(best, sweep.grid), accuracy=links.accuracy(best), time=links.predict_time(best))))
     return blocks
 
 
@@ -110,17 +176,15 @@ def best_blocks(sweep: SweepRuns, links: Links) -> list:
          f"may match within {options.get('distortion')} pixel{'s' if options.get('distortion', 0) > 1 else ''}, comparing 3x3 patches of gradients)",
          options.get("distortion")),
     ) if used]
-    text = Markup("{}. Its images are {}; k = {}, {} votes, {} distance. It scores {} on the test set "
-                  "(validation {}), fits in {} and predicts the test set in {}.").format(
-        sweep.description, ", ".join(steps) or "raw pixels", options.get("n_neighbors", 5), options.get("weights", "uniform"),
-        options.get("metric", "euclidean"), links.accuracy(best), links.metric(best, "val_accuracy"),
-        links.train_time(best), links.predict_time(best))
+    text = t("knn.most_accurate", description=sweep_description(sweep.name, sweep.description), steps=", ".join(steps) or "raw pixels",
+             k=options.get("n_neighbors", 5), weights=options.get("weights", "uniform"), metric=options.get("metric", "euclidean"),
+             accuracy=links.accuracy(best), validation=links.metric(best, "val_accuracy"), fit=links.train_time(best),
+             predict=links.predict_time(best))
     rows = [[name, f"{value * 100:.2f}%", ""] for name, value in LECUN_KNN]
     rows.append([Markup("<strong>digitlab: {}</strong>").format(", ".join(steps) or "raw pixels"), links.accuracy(best),
                  links.predict_time(best)])
     rows.sort(key=lambda row: accuracy_percent(best) / 100 if row[2] else float(row[1].rstrip("%")) / 100)
-    return [Text(text), Table(["k-NN", "test accuracy", "predict (test set)"], rows,
-                              caption="k-NN on MNIST: LeCun's table and the best digitlab setting")]
+    return [Text(text), Table(["k-NN", t("head.test_accuracy"), t("head.predict")], rows, caption=t("caption.lecun"))]
 
 
 def grid_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
@@ -136,8 +200,8 @@ def grid_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
             row.append("–" if run is None else links.accuracy(run))
             lines[name].append(None if run is None else accuracy_percent(run))
         rows.append(row)
-    blocks = [Text(sweep.description),
-              Table(["k \\ " + ", ".join(setting_label(p) for p in others), *names], rows, caption="k-NN test accuracy")]
+    blocks = [Text(sweep_description(sweep.name, sweep.description)),
+              Table(["k \\ " + ", ".join(setting_label(p) for p in others), *names], rows, caption=t("caption.knn_grid"))]
     if K in sweep.grid:
         blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, "k (neighbours)",
                                                   "test accuracy (%)", "k-NN: accuracy against k"),
@@ -161,10 +225,9 @@ def mistake_sentence(run: Run, confusion: np.ndarray, dataset: Dataset, links: L
     off_diagonal = confusion - np.diag(np.diag(confusion))
     true, predicted = np.unravel_index(int(off_diagonal.argmax()), off_diagonal.shape)
     if off_diagonal[true, predicted] == 0:
-        return Markup("It makes no mistakes on this test set.")
+        return t("knn.no_mistakes")
     times = int(off_diagonal[true, predicted])
-    return Markup("Its most frequent mistake: a {} taken for a {} ({}).").format(
-        dataset.classes[true], dataset.classes[predicted], links.link(run, "once" if times == 1 else f"{times:,} times"))
+    return t("knn.mistake", true=dataset.classes[true], predicted=dataset.classes[predicted], times=links.link(run, count(times)))
 
 
 def per_image_ms(run: Run) -> float | None:
@@ -180,8 +243,8 @@ def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
         ms = per_image_ms(run)
         rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
                      "–" if ms is None else links.link(run, f"{ms:.3f} ms")])
-    blocks = [Table(["model", "test accuracy", "train / fit", "predict (test set)", "predict per image"], rows,
-                    caption="Where the time goes: k-NN against the networks")]
+    blocks = [Table([t("head.model"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.per_image")], rows,
+                    caption=t("caption.knn_time"))]
     # Compare with the tuned MLP when it ran, else with whichever network did.
     label, network = next((pair for pair in networks if pair[0] == REFERENCE_NETWORK), networks[0] if networks else ("", None))
     if network is not None and knn.metrics.get("predict_seconds") and network.metrics.get("predict_seconds"):
@@ -192,24 +255,22 @@ def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
 def cost_sentence(knn: Run, label: str, network: Run, links: Links) -> Markup:
     """Where each pays: k-NN at prediction (it compares with every training image), the network in training."""
     ratio = knn.metrics["predict_seconds"] / network.metrics["predict_seconds"]
-    text = Markup("k-NN 'trains' in {}: it only stores the training images. ").format(links.train_time(knn))
+    text = t("knn.stores", fit=links.train_time(knn)) + " "
+    times = {"knn": links.predict_time(knn), "network": links.predict_time(network), "label": label}
+    if not timings_comparable(knn, network):
+        return text + t("knn.cost_contended", **times)
     if ratio >= SLOWER:
-        text += Markup("The work comes at prediction: {} for the test set against {} for the {} (about {}× as long), "
-                       "because every test image is compared with every training image.").format(
-            links.predict_time(knn), links.predict_time(network), label, f"{ratio:,.0f}")
+        text += t("knn.cost_predict", ratio=count(round(ratio)), **times)
     else:
-        text += Markup("It predicts the test set in {} against {} for the {}: with {} training images the comparisons "
-                       "are still cheap, but their number grows with the training set (see below), the network's "
-                       "does not.").format(links.predict_time(knn), links.predict_time(network), label,
-                                           links.metric(knn, "train_size", count))
-    return text + Markup(" The {} pays up front instead, with {} of training.").format(label, links.train_time(network))
+        text += t("knn.cost_cheap", train=links.metric(knn, "train_size", count), **times)
+    return text + " " + t("knn.cost_network", label=label, time=links.train_time(network))
 
 
 def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     """Predict time against training-set size: k-NN's cost grows with what it remembers."""
     runs = sorted((run for run in sweep.runs if config_value(run.config, TRAIN_LIMIT)),
                   key=lambda run: config_value(run.config, TRAIN_LIMIT))
-    blocks = [Text(sweep.description)]
+    blocks = [Text(sweep_description(sweep.name, sweep.description))]
     if not runs:
         return blocks
     sizes = [float(config_value(run.config, TRAIN_LIMIT)) for run in runs]
@@ -217,7 +278,7 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
             for size, run in zip(sizes, runs, strict=True)]
     times = {"predict": [run.metrics.get("predict_seconds") for run in runs], "fit": [train_seconds(run) for run in runs]}
     blocks += [
-        Table(["training images", "test accuracy", "fit", "predict (test set)"], rows, caption="k-NN against training-set size"),
+        Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows, caption=t("caption.scaling")),
         Figures([image(curve_figure(sizes, times, "training images", "seconds", "k-NN: time against training-set size"),
                        "k-NN predict and fit seconds against training-set size"),
                  image(curve_figure(sizes, {"test accuracy": [accuracy_percent(run) for run in runs]}, "training images",
@@ -226,7 +287,10 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     ]
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
-        blocks.append(Text(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
+        if timings_comparable(*runs):
+            blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
+        else:
+            blocks.append(Growth(t("knn.growth_contended", dataset=dataset.name)))
     return blocks
 
 
@@ -234,11 +298,8 @@ def growth_sentence(first: Run, last: Run, smallest: float, largest: float, link
     """How predict time grows with the training set, and what bigger images would do to it."""
     pixels, ours = LARGE_IMAGE[0] * LARGE_IMAGE[1], int(np.prod(dataset.image_shape))
     gained = (last.metrics.get("test_accuracy") or 0.0) > (first.metrics.get("test_accuracy") or 0.0)
-    return Markup(
-        "From {} to {} training images ({}× as many) the prediction time goes from {} to {} ({}× as long), and "
-        "accuracy from {} to {}{}. Each comparison costs one operation per pixel, so {} x {} images ({} pixels) "
-        "would make every comparison {}× as expensive as at {} pixels.").format(
-        f"{int(smallest):,}", f"{int(largest):,}", f"{largest / smallest:.0f}", links.predict_time(first),
-        links.predict_time(last), f"{last.metrics['predict_seconds'] / first.metrics['predict_seconds']:.1f}",
-        links.accuracy(first), links.accuracy(last), ": k-NN buys accuracy with memory and time" if gained else "",
-        LARGE_IMAGE[0], LARGE_IMAGE[1], f"{pixels:,}", f"{pixels / ours:,.0f}", f"{ours:,}")
+    return t("knn.growth_gained" if gained else "knn.growth", smallest=count(int(smallest)), largest=count(int(largest)),
+             times=f"{largest / smallest:.0f}", first=links.predict_time(first), last=links.predict_time(last),
+             slower=number(last.metrics["predict_seconds"] / first.metrics["predict_seconds"], 1), first_accuracy=links.accuracy(first),
+             last_accuracy=links.accuracy(last), width=LARGE_IMAGE[0], height=LARGE_IMAGE[1], pixels=count(pixels),
+             factor=count(round(pixels / ours)), ours=count(ours))

@@ -14,7 +14,9 @@ from markupsafe import Markup
 from digitlab.datasets.catalog import CATALOG
 from digitlab.experiments.store import Run
 from digitlab.models.registry import make_config
+from digitlab.report.i18n import number, t
 from digitlab.report.select import config_value
+from digitlab.report.timing import contention
 
 NO_VALUE = "–"  # a metric the run did not record
 SETTING_LABELS = {  # dotted config setting -> how the report names it
@@ -35,7 +37,7 @@ SETTING_LABELS = {  # dotted config setting -> how the report names it
 
 
 def percent(value: float | None) -> str:
-    return NO_VALUE if value is None else f"{value * 100:.2f}%"
+    return NO_VALUE if value is None else f"{number(value * 100)}%"
 
 
 def accuracy_percent(run: Run) -> float | None:
@@ -54,8 +56,8 @@ def seconds(value: float | None) -> str:
     if value is None:
         return NO_VALUE
     if value >= 100:
-        return f"{value:.0f} s"
-    return f"{value:.1f} s" if value >= 1 else f"{value:.3f} s"
+        return f"{number(value, 0)} s"
+    return f"{number(value, 1)} s" if value >= 1 else f"{number(value, 3)} s"
 
 
 def dataset_title(name: str) -> str:
@@ -64,7 +66,7 @@ def dataset_title(name: str) -> str:
 
 
 def count(value: int | None) -> str:
-    return NO_VALUE if value is None else f"{value:,}"
+    return NO_VALUE if value is None else number(value, 0)
 
 
 def setting_label(path: str) -> str:
@@ -106,10 +108,18 @@ class Links:
 
     def train_time(self, run: Run) -> Markup | str:
         """Training seconds; k-NN's 'training' is its fit."""
-        return self.metric(run, train_seconds_key(run), seconds)
+        return self.timed(run, train_seconds_key(run))
 
     def predict_time(self, run: Run) -> Markup | str:
-        return self.metric(run, "predict_seconds", seconds)
+        return self.timed(run, "predict_seconds")
+
+    def timed(self, run: Run, name: str) -> Markup | str:
+        """A time, marked (⚠, with the reason) when the run was timed on a busy machine."""
+        value = self.metric(run, name, seconds)
+        reason = contention(run)
+        if reason is None or value == NO_VALUE:
+            return value
+        return value + Markup('<span class="busy" title="{}">⚠</span>').format(t("timing.busy", reason=reason))
 
     def parameters(self, run: Run) -> Markup | str:
         return self.metric(run, "num_parameters", count)

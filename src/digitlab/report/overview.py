@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
-
 from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Note, Table, Text
+from digitlab.report.blocks import Answer, Note, Table, Text
+from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import dataset_title, describe, train_seconds
 from digitlab.report.select import SweepRuns
@@ -38,14 +37,14 @@ def comparison_blocks(inputs: Inputs) -> list:
     links, blocks = inputs.links, []
     models = compared(inputs.sweeps, inputs.roles)
     if not models:
-        return [Note(Markup("Nothing run yet: <code>digitlab lab --dataset {}</code>.").format(inputs.dataset.name))]
+        return [Note(t("summary.nothing", dataset=inputs.dataset.name))]
     rows = [[label, describe(run, sweep.grid), links.accuracy(run), links.train_time(run), links.predict_time(run),
              links.parameters(run)] for label, sweep, run in models]
-    blocks.append(Table(["model", "settings", "test accuracy", "train / fit", "predict (test set)", "parameters"],
-                                rows, caption="The best run of each sweep (chosen by validation accuracy)"))
-    label, sweep, best = max(models, key=lambda model: model[2].metrics.get("test_accuracy") or 0.0)
-    blocks.append(Text(Markup("The most accurate is the {}: {} on the test set, after {} of training.").format(
-        label, links.accuracy(best), links.train_time(best))))
+    blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
+                        rows, caption=t("caption.summary")))
+    label, sweep, best = max(models, key=lambda model: (model[2].value if model[2].value is not None else float("-inf"), -model[2].id))
+    blocks.append(Text(t("summary.best", label=label, validation=links.metric(best, "val_accuracy"), accuracy=links.accuracy(best),
+                         time=links.train_time(best))))
     return blocks
 
 
@@ -53,8 +52,8 @@ def other_dataset_title(dataset: str) -> str:
     """The course's Deel IV moves from its first dataset (MNIST) to the companion; the companion's report looks back."""
     other = other_dataset(dataset)
     if other is None:
-        return "Compared with another dataset"
-    return f"{dataset_title(other)} (Deel IV)" if dataset == DEFAULT_DATASET else f"Compared with {dataset_title(other)}"
+        return str(t("title.no_companion"))
+    return str(t("title.companion" if dataset == DEFAULT_DATASET else "title.compared_with", name=dataset_title(other)))
 
 
 def other_dataset_blocks(inputs: Inputs) -> list:
@@ -62,29 +61,27 @@ def other_dataset_blocks(inputs: Inputs) -> list:
     links, blocks, this = inputs.links, [], inputs.dataset.name
     other = other_dataset(this)
     if other is None:  # a dataset whose catalog entry names no companion
-        return [Note(f"The catalog entry of {dataset_title(this)} names no dataset to compare it with (its companion).")]
+        return [Note(t("other.no_companion", name=dataset_title(this)))]
     here_title, there_title = dataset_title(this), dataset_title(other)
     here = {label: run for label, _, run in compared(inputs.sweeps, inputs.roles)}
     there = {label: run for label, _, run in compared(inputs.others, inputs.roles)}
     both = [label for label in inputs.roles if label in here and label in there]
     untrained = next(iter(inputs.roles), None)  # guessing scores 1/classes on both datasets, trivially
-    if not both:
-        return [Note(Markup("No runs on both datasets yet: <code>digitlab lab --dataset {}</code>.").format(other))]
+    if not both:  # name the dataset that lacks runs: this page's own first
+        return [Note(t("other.not_run", dataset=this if not here else other, name=dataset_title(this if not here else other)))]
     rows = [[label, links.accuracy(here[label]), links.accuracy(there[label]), links.train_time(there[label]),
              links.predict_time(there[label])] for label in both]
     blocks += [
-        Text(Markup('The same sweeps on {}; its full report is <a href="../{}/index.html">{}/index.html</a>.').format(
-            there_title, other, other)),
-        Table(["model", f"{here_title} test accuracy", f"{there_title} test accuracy", f"{there_title} train / fit",
-               f"{there_title} predict"], rows, caption=f"{here_title} against {there_title}"),
+        Text(t("other.intro", name=there_title, other=other)),
+        Table([t("head.model"), t("head.accuracy_on", name=here_title), t("head.accuracy_on", name=there_title), t("head.train_on", name=there_title),
+               t("head.predict_on", name=there_title)], rows, caption=t("caption.other", here=here_title, there=there_title)),
     ]
     trained = [label for label in both if label != untrained]
     change = sorted(trained, key=lambda label: (here[label].metrics.get("test_accuracy") or 0)
                     - (there[label].metrics.get("test_accuracy") or 0))
     if len(change) >= 2:
         least, most = change[0], change[-1]
-        blocks.append(Text(Markup(
-            "From {} to {}, the {} keeps its accuracy best ({} to {}) and the {} loses most ({} to {}).").format(
-            here_title, there_title, least, links.accuracy(here[least]), links.accuracy(there[least]), most,
-            links.accuracy(here[most]), links.accuracy(there[most]))))
+        blocks.append(Answer(t("question.other_dataset", name=there_title if this == DEFAULT_DATASET else here_title), [t(
+            "other.change", here=here_title, there=there_title, least=least, least_here=links.accuracy(here[least]),
+            least_there=links.accuracy(there[least]), most=most, most_here=links.accuracy(here[most]), most_there=links.accuracy(there[most]))]))
     return blocks

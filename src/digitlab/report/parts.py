@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from digitlab.report.data import data_blocks
 from digitlab.report.deeper import cnn_blocks, complex_blocks
+from digitlab.report.i18n import title_in_language
 from digitlab.report.inputs import Inputs
+from digitlab.report.inside import inside_blocks
 from digitlab.report.knn import knn_blocks
 from digitlab.report.networks import simple_blocks, untrained_blocks
 from digitlab.report.overview import comparison_blocks, other_dataset_blocks, other_dataset_title
@@ -28,13 +30,14 @@ COMPARED = {
     "SimpleNetwork (notebook: sigmoid outputs)": "simple-notebook",
     "One linear layer, logits": "simple-logits",
     "ComplexNetwork (notebook: 784-512-512-10)": "complex-notebook",
+    "ComplexNetwork, logits instead of softmax": "complex-logits",
     "MLP, best hidden width": "mlp-hidden",
     "MLP, best depth": "mlp-layers",
     "MLP 784-512-512-10 (tuned)": "mlp-best",
     "CNN": "cnn",
     "k-NN on raw pixels": "knn",
     "k-NN with PCA / deskewing": "knn-preprocess",
-    "k-NN, most accurate (deskew, blur, shifted copies, PCA)": "knn-best",
+    "k-NN, most accurate (deskew, PCA, image distortion model)": "knn-best",
     "Network trained on augmented batches": "robustness",
 }
 
@@ -49,7 +52,8 @@ class Part:
     compares_datasets: bool = False  # also gets the other dataset's sweeps
 
     def heading(self, dataset: str) -> str:
-        return self.title(dataset) if callable(self.title) else self.title
+        """The title in the report's language (the catalog's ``title.<anchor>``; this English title without one)."""
+        return self.title(dataset) if callable(self.title) else title_in_language(self.anchor, self.title)
 
 
 PARTS = (
@@ -57,14 +61,14 @@ PARTS = (
     Part("untrained", "The untrained baseline", untrained_blocks, {"baseline": "untrained"}),
     Part("simple", "The simple network (Opdracht 1)", simple_blocks, {"notebook": "simple-notebook", "logits": "simple-logits"}),
     Part("complex", "The 3-layer network (Opdracht 2)", complex_blocks,
-         {"notebook": "complex-notebook", "hidden": "mlp-hidden", "layers": "mlp-layers", "tuned": "mlp-best"}),
+         {"notebook": "complex-notebook", "logits": "complex-logits", "hidden": "mlp-hidden", "layers": "mlp-layers", "tuned": "mlp-best"}),
     Part("cnn", "A convolutional network (Deel II)", cnn_blocks, {"cnn": "cnn", "tuned": "mlp-best"}),
     Part("knn", "k-nearest neighbours (Opdracht 3)", knn_blocks,
          {"grid": "knn", "preprocess": "knn-preprocess", "best": "knn-best", "scaling": "knn-scaling", "simple": "simple-notebook",
-          "mlp": "mlp-best", "cnn": "cnn"}),
+          "mlp": "mlp-best", "cnn": "cnn", "robust_knn": "robustness-knn"}),
     Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
-    Part("robustness", "Robustness: transformed images", robustness_blocks,
-         {"mlp": "mlp-best", "cnn": "cnn", "augmented": "robustness", "knn": "robustness-knn"}),
+    Part("robustness", "Robustness: transformed images (Deel II)", robustness_blocks, {"augmented": "robustness", "knn": "robustness-knn"}),
+    Part("inside", "Inside the models", inside_blocks, {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}),
     Part("comparison", "Summary: every model side by side", comparison_blocks, COMPARED, numbered=False),
 )
 

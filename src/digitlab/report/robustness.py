@@ -13,11 +13,14 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.images.transforms import STRENGTH_LABELS
-from digitlab.report.blocks import Answer, Figures, Note, Table, Text, image
+from digitlab.report.blocks import Answer, Figures, Table, Text, image
+from digitlab.report.compare import COMPARISONS, declared_pair, differs_sentence
+from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, percent, run_setting
 from digitlab.robustness.figures import robustness_figure
 
+PART = "robustness"  # this part's anchor in report/parts.py (its declared comparisons name it)
 AUGMENTED = "augmented"  # the role whose sweep (networks trained on augmented batches) introduces the part
 RESULT_KEY = "robustness"  # {transform: {strength: accuracy}} (or {transform: accuracy}) in a run's result
 SURVIVES = 0.90  # accuracy on fully inverted digits that counts as coping with inversion
@@ -36,7 +39,7 @@ def run_label(run: Run) -> str:
         return f"k-NN (k={run_setting(run, 'knn_options.n_neighbors', '?')}{reference})"
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
     augment = run_setting(run, "train_options.augment", "")
-    return f"{name} + augmentation ({augment})" if augment else name
+    return str(t("label.augmented", name=name, augment=augment)) if augment else name
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
@@ -77,30 +80,26 @@ def headline_table(runs: list[tuple[str, Run]], links: Links) -> Table:
             value = score(run, transform, strength)
             cells.append(links.link(run, percent(value)) if value is not None else "–")
         rows.append([label, *cells])
-    return Table(["model", "clean", *(title for _, _, title in columns)], rows,
-                 caption="Test accuracy on the same changed test digits (every run sees the same changes)")
+    return Table([t("head.model"), t("head.clean"), *(t(f"change.{transform}") for transform, _, _ in columns)], rows,
+                 caption=t("caption.robustness"))
 
 
-def augmentation_answer(runs: list[tuple[str, Run]], links: Links) -> list[Markup]:
-    """What augmentation does for each network on 4-pixel shifts and 20-degree turns."""
-    paragraphs = []
-    for model, name in MODEL_LABELS.items():
-        plain = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
-                 and not run_setting(run, "train_options.augment", "")]
-        augmented = [run for _, run in runs if run.config.get("model") == model and run.config.get("kind") != "knn"
-                      and run_setting(run, "train_options.augment", "")]
-        if not plain or not augmented:
+def comparison_answer(inputs: Inputs) -> list[Markup]:
+    """Each declared comparison of this part (MLP against CNN without and with augmentation, each network without
+    against with): accuracy on 4-pixel shifts, 20-degree turns and clean digits, and the settings that differ."""
+    links, paragraphs = inputs.links, []
+    for declared in COMPARISONS:
+        if declared.part != PART:
             continue
-        before, after = plain[0], augmented[0]
-        parts = []
-        for transform, strength, title in HEADLINE[:2]:
-            if score(before, transform, strength) is not None and score(after, transform, strength) is not None:
-                parts.append(Markup("{}: {} without, {} with").format(
-                    title, links.link(before, percent(score(before, transform, strength))),
-                    links.link(after, percent(score(after, transform, strength)))))
-        if parts:
-            paragraphs.append(Markup("{} trained on augmented batches: ").format(name) + Markup("; ").join(parts)
-                              + Markup(" (clean: {} vs {}).").format(links.accuracy(before), links.accuracy(after)))
+        found = declared_pair(inputs, declared.key)
+        if found is None:
+            continue
+        first, second = found
+        cells = [t("robustness.cell", change=t(f"change.{transform}"), first=links.link(first, percent(score(first, transform, strength))),
+                   second=links.link(second, percent(score(second, transform, strength))))
+                 for transform, strength, _ in HEADLINE[:2] if None not in (score(first, transform, strength), score(second, transform, strength))]
+        paragraphs.append(t("robustness.pair", first=run_label(first), second=run_label(second), cells=Markup("; ").join(cells),
+                            first_clean=links.accuracy(first), second_clean=links.accuracy(second)) + " " + differs_sentence(first, second))
     return paragraphs
 
 
@@ -115,22 +114,14 @@ def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None
     text = Markup("")
     if others:
         label, run, value = max(others, key=lambda item: item[2])
-        if value < SURVIVES:
-            text += Markup("No model that never saw an inverted digit copes with inversion: the best, {}, "
-                           "gets {} of the inverted test digits right. ").format(label, links.link(run, percent(value)))
-        else:
-            text += Markup("{} copes with inversion without seeing inverted digits: {}. ").format(label, links.link(run, percent(value)))
+        key = "inversion.none" if value < SURVIVES else "inversion.untrained_copes"
+        text += t(key, label=label, value=links.link(run, percent(value))) + " "
     if trained_on_it:
         label, run, value = max(trained_on_it, key=lambda item: item[2])
-        if value >= SURVIVES:
-            text += Markup("What does work is showing inverted digits in training: {} reaches {} on inverted digits "
-                           "(and {} on clean ones).").format(label, links.link(run, percent(value)), links.accuracy(run))
-        else:
-            text += Markup("Even with inverted digits in training, the best, {}, gets only {} of them right "
-                           "(and {} of the clean ones): it needs more training.").format(
-                label, links.link(run, percent(value)), links.accuracy(run))
+        key = "inversion.trained_copes" if value >= SURVIVES else "inversion.trained_short"
+        text += t(key, label=label, value=links.link(run, percent(value)), clean=links.accuracy(run))
     else:
-        text += Markup("Training with <code>--augment shift,rotate,scale,invert</code> shows it inverted digits too.")
+        text += t("inversion.how")
     return text
 
 
@@ -146,7 +137,7 @@ def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
         rows = [[label, *(links.link(run, percent(measured[label][strength])) if strength in measured[label] else "–"
                           for strength in strengths)] for label, run in runs]
         title = STRENGTH_LABELS.get(transform, transform)
-        tables.append(Table([f"model \\ {title}", *strengths], rows, caption=f"Test accuracy, {transform}: every strength"))
+        tables.append(Table([f"{t('head.model')} \\ {title}", *strengths], rows, caption=t("caption.transform", change=transform)))
     return tables
 
 
@@ -173,24 +164,22 @@ def robustness_blocks(inputs: Inputs) -> list:
     runs = scored_runs(inputs)
     augmented = inputs.sweep(AUGMENTED)
     if augmented is None:
-        blocks.append(Note(Markup("Sweep <code>{}</code> not run yet: <code>digitlab lab --dataset {}</code> "
-                                  "trains the networks on augmented batches and scores them on changed test digits.")
-                           .format(inputs.name(AUGMENTED), inputs.dataset.name)))
+        blocks.append(inputs.not_run(AUGMENTED))
     if not runs:
         return blocks
     if augmented is not None and augmented.description:
-        blocks.append(Text(augmented.description))
+        blocks.append(Text(sweep_description(augmented.name, augmented.description)))
     blocks.append(headline_table(runs, links))
     rows = curve_rows(runs)
     if rows:
         classes = len(runs[0][1].result.get("confusion") or []) or None
-        figure = robustness_figure(rows, chance=1 / classes if classes else None, title="Accuracy against the strength of each change")
-        blocks.append(Figures([image(figure, "test accuracy against shift, rotation, scale, inversion and noise, per model")]))
-    paragraphs = augmentation_answer(runs, links)
+        figure = robustness_figure(rows, chance=1 / classes if classes else None, title=str(t("figure.robustness")))
+        blocks.append(Figures([image(figure, t("alt.robustness"))]))
+    paragraphs = comparison_answer(inputs)
     inversion = inversion_answer(runs, links)
     if inversion is not None:
         paragraphs.append(inversion)
     if paragraphs:
-        blocks.append(Answer("Does adding such samples to the training set fix the fully connected network?", paragraphs))
+        blocks.append(Answer(t("question.robustness"), paragraphs))
     blocks.extend(transform_tables(runs, links))
     return blocks

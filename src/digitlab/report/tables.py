@@ -12,6 +12,7 @@ from digitlab.datasets import Dataset
 from digitlab.evaluation.figures import curve_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Figures, Table, image
+from digitlab.report.i18n import t
 from digitlab.report.links import (
     Links,
     accuracy_percent,
@@ -23,6 +24,7 @@ from digitlab.report.links import (
     train_seconds,
 )
 from digitlab.report.select import SweepRuns, config_value
+from digitlab.report.timing import contention
 
 Cell = Callable[[Run], Any]
 
@@ -47,8 +49,8 @@ def pivot(sweep: SweepRuns, rows: str, columns: str, cell: Cell, caption: str = 
 
 def listing(sweep: SweepRuns, links: Links, caption: str = "", parameters: bool = False) -> Table:
     """One row per run: its grid settings, then test accuracy, train and predict seconds."""
-    header = [setting_label(path) for path in sweep.grid] + (["parameters"] if parameters else [])
-    header += ["test accuracy", "train / fit", "predict (test set)"]
+    header = [setting_label(path) for path in sweep.grid] + ([t("head.parameters")] if parameters else [])
+    header += [t("head.test_accuracy"), t("head.train"), t("head.predict")]
     body = []
     for run in sweep.runs:
         row = [setting_value(config_value(run.config, path)) for path in sweep.grid]
@@ -93,24 +95,29 @@ def reach_sentence(candidates: list[tuple[Run, str]], threshold: float, links: L
     (``by_predict``: to predict, k-NN's real cost). With none reaching it: the best one, to show how far off it is."""
     scored = [(run, text) for run, text in candidates if run.metrics.get("test_accuracy") is not None]
     if not scored:
-        return Markup("No finished run to compare with {}.").format(target(threshold))
+        return t("reach.nothing", target=target(threshold))
     reaching = [(run, text) for run, text in scored if run.metrics["test_accuracy"] >= threshold]
-    time, verb = (links.predict_time, "predict the test set") if by_predict else (links.train_time, "train")
+    time, verb = (links.predict_time, t("reach.predict")) if by_predict else (links.train_time, t("reach.train"))
     if not reaching:
         run, text = max(scored, key=lambda pair: pair[0].metrics["test_accuracy"])
-        return Markup("None of the {} settings reaches {}; the best is {}: {} ({} to {}).").format(
-            len(scored), target(threshold), text, links.accuracy(run), time(run), verb)
+        return t("reach.none", count=len(scored), target=target(threshold), settings=text, accuracy=links.accuracy(run), time=time(run), verb=verb)
     seconds_of = (lambda run: run.metrics.get("predict_seconds")) if by_predict else train_seconds
-    run, text = min(reaching, key=lambda pair: (seconds_of(pair[0]) or 0.0, pair[0].id))
-    return Markup("{} of {} settings reach {}. The quickest to {} is {}: {} in {}.").format(
-        len(reaching), len(scored), target(threshold), verb, text, links.accuracy(run), time(run))
+    quiet = [pair for pair in reaching if contention(pair[0]) is None]  # a time taken on a busy machine picks nothing
+    sentence = t("reach.count", reaching=len(reaching), count=len(scored), target=target(threshold))
+    if not quiet:
+        return sentence + " " + t("reach.contended", verb=verb)
+    run, text = min(quiet, key=lambda pair: (seconds_of(pair[0]) or 0.0, pair[0].id))
+    dropped = len(reaching) - len(quiet)
+    sentence += " " + t("reach.quickest", verb=verb, settings=text, accuracy=links.accuracy(run), time=time(run))
+    return sentence + (" " + t("reach.dropped", count=dropped) if dropped else "")
 
 
 def described(sweep: SweepRuns, dataset: Dataset) -> list[tuple[Run, str]]:
-    """Each run with what the notebook asks to report: structure, epochs and batch size (k-NN: its settings)."""
+    """Each run with what the notebook asks to report: structure, epochs and batch size (k-NN: its settings); no sweep
+    names, which are the lab's internal words."""
     inputs = int(np.prod(dataset.image_shape))
-    return [(run, f"{describe(run, sweep.grid)} ({sweep.name})" if run.config.get("kind") == "knn"
-             else f"{network_summary(run, inputs, dataset.num_classes)} ({sweep.name})") for run in sweep.runs]
+    return [(run, describe(run, sweep.grid) if run.config.get("kind") == "knn" else network_summary(run, inputs, dataset.num_classes))
+            for run in sweep.runs]
 
 
 def figures_of(*pairs: tuple[Any, str]) -> Figures:

@@ -192,7 +192,8 @@ def create_app(
             # together with the drawings waiting beside it; explained ones in their own, smaller batches
             result = await (explain_batcher if explain else batcher).submit(source)
         else:
-            result = await anyio.to_thread.run_sync(predictor.predict, source, explain, limiter=large_decodes)
+            answer = predictor.explain if explain else predictor.predict
+            result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 

@@ -32,9 +32,17 @@ class Predictor:
         self.models = sorted(models, key=lambda m: order.index(m.dataset) if m.dataset in order else len(order))
         self.datasets = list(dict.fromkeys(model.dataset for model in self.models)) or [DEFAULT_DATASET]
 
-    def predict(self, source: Source, explain: bool = False) -> PredictResponse:
+    def predict(self, source: Source) -> PredictResponse:
         """One drawing's answer; raises BadImage / EmptyDrawing for input that cannot be answered."""
-        [answer] = (self.explain_batch if explain else self.predict_batch)([source])
+        return self._one(self.predict_batch, source)
+
+    def explain(self, source: Source) -> PredictResponse:
+        """:meth:`predict` with each model's explanation of its answer."""
+        return self._one(self.explain_batch, source)
+
+    @staticmethod
+    def _one(answer_batch, source: Source) -> PredictResponse:
+        [answer] = answer_batch([source])
         if isinstance(answer, Exception):
             raise answer
         return answer

@@ -1,0 +1,37 @@
+"""Honest timings: was a run timed on a busy machine?
+
+Every run stores how busy the machine was while it ran (``experiments/environment.py``: CPU seconds
+against wall seconds, the load average at its start and end, the cores and torch's threads). Two
+identical runs on a shared 2-core machine can take 12 s and 21 s; the report marks timings taken under
+contention and draws no timing conclusion from them (it drops the comparison and says so: repeat the
+runs on a quiet machine to draw it). Runs stored before this was recorded are taken as they are.
+"""
+
+from __future__ import annotations
+
+from digitlab.experiments.store import Run
+
+# A run is contended when the runnable processes outnumber the cores at its start or end (load > cores) ...
+LOAD_PER_CORE = 1.0
+# ... or when its process got far less CPU than its threads could use: under this share of threads x wall time.
+# (A quiet 2-core machine gives a 2-thread run a ratio of about 1-2; 0.35 x 2 = 0.7 means over half the time off-core.)
+CPU_SHARE = 0.35
+MIN_WALL_SECONDS = 1.0  # shorter runs' ratios are dominated by start-up: judged by load only
+
+
+def contention(run: Run) -> str | None:
+    """Why the run's timings are not trustworthy ('load 5.2 on 2 cores', 'CPU 0.4 s per second with 2 threads'), or None."""
+    env = run.result.get("environment") or {}
+    cores, threads = env.get("cpu_count"), env.get("torch_threads") or env.get("cpu_count")
+    loads = [value for value in (env.get("load_start"), env.get("load_end")) if isinstance(value, int | float)]
+    if cores and loads and max(loads) > LOAD_PER_CORE * cores:
+        return f"load {max(loads):.1f} on {cores} cores"
+    ratio, wall = env.get("cpu_per_wall"), env.get("wall_seconds") or 0.0
+    if threads and isinstance(ratio, int | float) and wall >= MIN_WALL_SECONDS and ratio < CPU_SHARE * min(threads, cores or threads):
+        return f"{ratio:.2f} CPU seconds per second with {min(threads, cores or threads)} threads"
+    return None
+
+
+def timings_comparable(*runs: Run) -> bool:
+    """True when none of the runs was timed under contention: only then does the report compare their times."""
+    return all(contention(run) is None for run in runs)
