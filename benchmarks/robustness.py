@@ -14,9 +14,10 @@ plus one strong setting of the other changes.
     python benchmarks/robustness.py --quick             # smoke run: 5,000 images, 1 epoch
 
 The 3-block row is, for seed 0, exactly ``digitlab train --model cnn --channels 32,64,128 --kernel-size 3
---padding same --hidden 128 --dropout 0.25 --augment shift,rotate,scale --augment-shift 0 --epochs 12`` (the
+--padding same --hidden 128 --dropout 0.25 --augment shift,rotate,scale --augment-shift 0 --epochs 12 --batch-size 128
+--lr 0.005`` (the
 same spec; `digitlab robustness` then scores that checkpoint on the same changes). Its blocks are spelt out
-because the default CNN changed on 2026-12-01 (5x5 and 3x3 kernels without padding, 256 hidden).
+and its training because the default CNN and its preset changed on 2026-12-01.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ SETTINGS = (
     Setting("MLP + augmentation", network("mlp", augment=AUGMENT, epochs=16)),
     Setting("CNN", network("cnn")),
     Setting("CNN + augmentation", network("cnn", augment=AUGMENT, augment_shift=0, epochs=12)),
-    Setting("CNN, 3 blocks, + augmentation", network("cnn", THREE_BLOCKS, augment=AUGMENT, augment_shift=0, epochs=12)),
+    Setting("CNN, 3 blocks, + augmentation", network("cnn", THREE_BLOCKS, augment=AUGMENT, augment_shift=0, epochs=12, batch_size=128,
+                                                     lr=5e-3)),
     Setting("k-NN (k=3, distance weights)", ExperimentConfig(kind="knn", knn_options={"n_neighbors": 3, "weights": "distance"},
                                                              validation_size=0)),
 )

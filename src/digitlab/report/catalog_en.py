@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
     "figure.untrained_confusion": "untrained, seed {seed}",
     "alt.untrained_confusion": "confusion matrix of the untrained network: true class in rows, predicted in columns",
     "alt.history": "{model}: loss and accuracy per epoch",
+    "alt.time_to_accuracy": "test accuracy after each epoch against training seconds, tuned MLP and CNN",
     # The untrained baseline
     "untrained.scores": "Untrained, the network scores {scores} on the test set ({seeds} seeds): about one in {classes} ({share}) on average, but far from it for a single seed.",
     "untrained.function": "Random weights are not a coin tossed per image: the layer is a fixed function of the pixels, argmax(Wx + b). Images with similar pixels (the same digit, written alike) get similar scores and so the same class, so the network sends whole groups of similar digits to one class. Seed {seed} (its confusion matrix above) sends {group} of the {size} test images of class {true} to class {predicted}. Its score is how many of these groups happen to land on their own label: {right} images, {accuracy}.",

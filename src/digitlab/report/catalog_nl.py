@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
     "figure.untrained_confusion": "ongetraind, seed {seed}",
     "alt.untrained_confusion": "confusion matrix van het ongetrainde netwerk: echte klasse in de rijen, voorspelde in de kolommen",
     "alt.history": "{model}: loss en accuracy per epoch",
+    "alt.time_to_accuracy": "test-accuracy na elke epoch tegen de trainingstijd in seconden, de afgestelde MLP en de CNN",
     # Het ongetrainde netwerk
     "untrained.scores": "Ongetraind haalt het netwerk {scores} op de testset ({seeds} seeds): gemiddeld ongeveer één op de {classes} ({share}), maar voor één seed kan het daar ver vanaf zitten.",
     "untrained.function": "Willekeurige gewichten zijn geen munt die per plaatje opnieuw wordt opgegooid: de laag is een vaste functie van de pixels, argmax(Wx + b). Plaatjes met vergelijkbare pixels (hetzelfde cijfer, op dezelfde manier geschreven) krijgen vergelijkbare scores en dus dezelfde klasse: het netwerk stuurt hele groepen gelijkende cijfers naar één klasse. Seed {seed} (de confusion matrix hierboven) stuurt {group} van de {size} testplaatjes van klasse {true} naar klasse {predicted}. De score is hoeveel van die groepen toevallig op hun eigen label terechtkomen: {right} plaatjes, {accuracy}.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.datasets import Dataset
-from digitlab.evaluation import curve_figure
+from digitlab.evaluation import curve_figure, time_to_accuracy_figure
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
 from digitlab.report.i18n import sweep_description, t
@@ -161,4 +161,8 @@ def cnn_blocks(inputs: Inputs) -> list:
         if (run.metrics.get("num_parameters") or 0) < (other.metrics.get("num_parameters") or 0):
             text += " " + t("cnn.fewer_weights")
     blocks.append(Text(text))
+    curves = {label: [[(h["elapsed"], h["test_accuracy"]) for h in chosen.result.get("history") or [] if "elapsed" in h]]
+              for label, chosen in (("MLP", mlp.best() if mlp is not None else None), ("CNN", run)) if chosen is not None}
+    if any(points for runs in curves.values() for points in runs):  # "Kijk ook naar de benodigde tijd"
+        blocks.append(Figures([image(time_to_accuracy_figure({k: v for k, v in curves.items() if v[0]}), t("alt.time_to_accuracy"))]))
     return blocks
