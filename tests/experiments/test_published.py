@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 THREE_BLOCK_COMMAND = ("train --model cnn --channels 32,64,128 --kernel-size 3 --padding same --hidden 128 --dropout 0.25 "
                        "--augment shift,rotate,scale --augment-shift 0 --epochs 12 --batch-size 128 --lr 0.005")
 
+AUGMENTED_COMMAND = "digitlab train --model cnn --augmented"  # the augmented preset (RESULTS.md, time to accuracy: 99.63%)
+
 
 def benchmark(name: str):
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
@@ -42,10 +44,12 @@ def test_the_documented_three_block_command_is_the_benchmarks_run(tmp_path, monk
     assert command_spec(THREE_BLOCK_COMMAND, tmp_path, monkeypatch) == benchmarked
     for document in ("README.md", "docs/robustness.md"):
         text = (ROOT / document).read_text(encoding="utf-8")
-        assert "99.6" not in text or f"digitlab {THREE_BLOCK_COMMAND}" in text, document
+        commands = (f"digitlab {THREE_BLOCK_COMMAND}", AUGMENTED_COMMAND)  # the two networks published at 99.6%
+        assert "99.6" not in text or any(command in text for command in commands), document
 
 
 @pytest.mark.parametrize(("command", "setup"), [("train --model mlp", "mlp"), ("train --model cnn", "cnn"),
+                                                ("train --model cnn --augmented", "cnn-augmented"),
                                                 ("train --model simple --notebook-faithful", "simple-notebook")])
 def test_readme_train_commands_are_the_train_benchmarks_runs(tmp_path, monkeypatch, command, setup):
     train = benchmark("train")
