@@ -17,7 +17,7 @@ from digitlab.report.links import percent, seconds
 from digitlab.report.select import config_value
 from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 
-PARTS = ("data", "untrained", "simple", "complex", "cnn", "knn", "other-dataset", "robustness", "comparison", "runs")
+PARTS = ("data", "untrained", "simple", "complex", "cnn", "robustness", "knn", "other-dataset", "comparison", "runs")
 LAB_SWEEPS = ("untrained", "simple-notebook", "simple-logits", "complex-notebook", "complex-logits", "mlp-hidden", "mlp-layers", "mlp-best",
               "cnn", "knn", "knn-preprocess", "knn-scaling", "knn-best")
 FIGURES = ("mnist: nine random training images", "mnist: images per class", "simple-notebook: test accuracy against epochs",
@@ -195,7 +195,7 @@ def test_fashion_report_has_the_same_parts_with_class_names(lab_url, fashion, tm
     html = build_report(open_storage(lab_url), "fashion-mnist", tmp_path, fashion).read_text(encoding="utf-8")
     for anchor in PARTS:
         assert f'<section id="{anchor}">' in html
-    assert "Ankle boot" in html and "7. Compared with MNIST" in html and "MNIST test accuracy" in html
+    assert "Ankle boot" in html and "8. Compared with MNIST" in html and "MNIST test accuracy" in html
     assert set(LINK.findall(html)) == set(ANCHOR.findall(html))
 
 

@@ -63,11 +63,12 @@ PARTS = (
     Part("complex", "The 3-layer network (Opdracht 2)", complex_blocks,
          {"notebook": "complex-notebook", "logits": "complex-logits", "hidden": "mlp-hidden", "layers": "mlp-layers", "tuned": "mlp-best"}),
     Part("cnn", "A convolutional network (Deel II)", cnn_blocks, {"cnn": "cnn", "tuned": "mlp-best"}),
+    # Deel II in one place, as the course has it: the CNN, then what it changes for shifted and turned digits
+    Part("robustness", "Robustness: transformed images (Deel II)", robustness_blocks, {"augmented": "robustness", "knn": "robustness-knn"}),
     Part("knn", "k-nearest neighbours (Opdracht 3)", knn_blocks,
          {"grid": "knn", "preprocess": "knn-preprocess", "best": "knn-best", "scaling": "knn-scaling", "simple": "simple-notebook",
           "mlp": "mlp-best", "cnn": "cnn", "robust_knn": "robustness-knn"}),
     Part("other-dataset", other_dataset_title, other_dataset_blocks, COMPARED, compares_datasets=True),
-    Part("robustness", "Robustness: transformed images (Deel II)", robustness_blocks, {"augmented": "robustness", "knn": "robustness-knn"}),
     Part("inside", "Inside the models", inside_blocks, {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}),
     Part("comparison", "Summary: every model side by side", comparison_blocks, COMPARED, numbered=False),
 )
