@@ -25,8 +25,6 @@ import argparse
 import io
 import os
 import platform
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +36,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from serving import serving
+
 PREPARATIONS = ("centred", "off-centre", "photo")
 DIGIT_SIDE = 160  # pixels of the upsampled digit: a photo of a digit on a phone is a few hundred pixels
 SHEET = (480, 640)  # (width, height) of the 'off-centre' and 'photo' sheets: a 3:4 photo
@@ -47,7 +47,6 @@ THICKNESS_STEPS = (-1, 0, 1, 2)  # pen width: erode once, as drawn, dilate once 
 INK_LEVEL = 0.45  # the soft threshold's middle: 16-level counts above ~7/16 are a stroke
 INK_SOFTNESS = 0.08  # its width: edges stay anti-aliased like a scan
 JPEG_QUALITY = 80
-SERVER_START_TIMEOUT_S = 180
 GOAL = 0.90  # the default CNN through the web API, on the other writers' off-centre uploads
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -128,30 +127,6 @@ def encode(paper: np.ndarray, file_format: str) -> bytes:
     return buffer.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(models: Path, port: int, knn: bool) -> subprocess.Popen:
-    """``digitlab serve`` on 127.0.0.1, in its own process, once /api/health answers."""
-    command = [sys.executable, "-m", "digitlab", "serve", "--models", str(models), "--port", str(port)]
-    command += ["--knn", "mnist"] if knn else []
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"digitlab serve exited: {server.stderr.read().decode()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("digitlab serve did not start in time")
-
-
 def score(client: httpx.Client, digits: np.ndarray, labels: np.ndarray, preparation: str, progress: Progress,
           label: str) -> dict[str, float]:
     """Accuracy per served model on ``digits`` rendered as ``preparation`` uploads (refusals count as wrong)."""
@@ -179,19 +154,14 @@ def main() -> None:
 
     writers = load_other_writers(args.limit)
     sets = [("other writers (UCI)", *writers)] + ([("MNIST test", *load_mnist(args.mnist))] if args.mnist else [])
-    port = free_port()
-    server = start_server(args.models, port, args.knn)
     results: dict[tuple[str, str], dict[str, float]] = {}
     started = time.perf_counter()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client, Progress(console=console) as progress:
-            models = [model["name"] for model in client.get("/api/models").json()]
-            for label, digits, labels in sets:
-                for preparation in PREPARATIONS:
-                    results[label, preparation] = score(client, digits, labels, preparation, progress, label)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with (serving(args.models, *(["--knn", "mnist"] if args.knn else [])) as (url, _),
+          httpx.Client(base_url=url, timeout=60) as client, Progress(console=console) as progress):
+        models = [model["name"] for model in client.get("/api/models").json()]
+        for label, digits, labels in sets:
+            for preparation in PREPARATIONS:
+                results[label, preparation] = score(client, digits, labels, preparation, progress, label)
     print_report(results, models, sets, time.perf_counter() - started)
 
 

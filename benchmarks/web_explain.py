@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,29 +27,12 @@ from rich.progress import Progress
 from rich.table import Table
 
 from digitlab.datasets import load
-from web_load import console, cpu_seconds, drawing_png, free_port, multipart_upload, train_models
+from serving import serving
+from web_load import console, cpu_seconds, drawing_png, multipart_upload, train_models
 
 DRAWINGS = 50  # distinct drawings, sent round-robin
 WARMUP_REQUESTS = 20  # per kind: the first explained request imports captum
-SERVER_START_TIMEOUT_S = 180
 GOAL_P50_MS = 150  # the goal for an explained drawing with an MLP, a CNN and the k-NN loaded
-
-
-def start_server(models: Path, port: int, knn_train_limit: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "digitlab", "serve", "--models", str(models), "--port", str(port),
-               "--knn", "mnist", "--knn-train-limit", str(knn_train_limit)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"digitlab serve exited: {server.stderr.read().decode()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("digitlab serve did not start in time")
 
 
 def measure(url: str, uploads: list, requests: int, server_pid: int) -> dict:
@@ -98,15 +79,9 @@ def main() -> None:
         if models is None:
             models = Path(scratch)
             train_models(models, args.train_limit, args.epochs)
-        port = free_port()
-        server = start_server(models, port, args.knn_train_limit)
-        try:
-            url = f"http://127.0.0.1:{port}"
+        with serving(models, "--knn", "mnist", "--knn-train-limit", str(args.knn_train_limit)) as (url, server):
             served = httpx.get(f"{url}/api/models").json()
             results = measure(url, uploads, args.requests, server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print_report(results, served)
 
 

@@ -18,9 +18,7 @@ import io
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,12 +33,12 @@ from rich.progress import Progress
 from rich.table import Table
 
 from digitlab.datasets import load
+from serving import serving
 
 CANVAS = 280  # the page's drawing canvas, in pixels
 DRAWINGS = 100  # distinct drawings, sent round-robin
 WARMUP_REQUESTS = 50  # first requests (imports, allocator, caches) are not measured
 BASELINE_REQUESTS = 300
-SERVER_START_TIMEOUT_S = 120
 GOAL_P99_MS = 50  # the goal for 8 in flight, with zero errors
 console = Console(width=None if sys.stdout.isatty() else 150)  # piped: wide enough for the table
 
@@ -91,28 +89,6 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(models: Path, port: int, threads: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "digitlab", "serve", "--models", str(models), "--port", str(port), "--threads", str(threads)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"digitlab serve exited: {server.stderr.read().decode()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("digitlab serve did not start in time")
 
 
 async def run_load(url: str, uploads: list[tuple[bytes, dict[str, str]]], requests: int, concurrency: int, label: str) -> dict:
@@ -177,14 +153,11 @@ def main() -> None:
         if models is None:
             models = Path(scratch)
             train_models(models, args.train_limit, args.epochs)
-        port = free_port()
-        server = start_server(models, port, args.threads)
-        # This process holds torch, numpy and the dataset: ~200,000 objects that a full garbage collection
-        # walks for 40-80 ms, stalling every request in flight and charging it to the server. Frozen, they are not walked.
-        gc.collect()
-        gc.freeze()
-        try:
-            url = f"http://127.0.0.1:{port}"
+        with serving(models, "--threads", str(args.threads)) as (url, server):
+            # This process holds torch, numpy and the dataset: ~200,000 objects that a full garbage collection
+            # walks for 40-80 ms, stalling every request in flight and charging it to the server. Frozen, they are not walked.
+            gc.collect()
+            gc.freeze()
             served = httpx.get(f"{url}/api/models").json()
             asyncio.run(run_load(url, uploads, WARMUP_REQUESTS, 1, "warm-up"))
             baseline = asyncio.run(run_load(url, uploads, min(BASELINE_REQUESTS, args.requests), 1, "one at a time"))
@@ -192,9 +165,6 @@ def main() -> None:
             loaded = asyncio.run(run_load(url, uploads, args.requests, args.concurrency, f"{args.concurrency} at a time"))
             cpu_after = cpu_seconds(server.pid)
             still_serving = httpx.get(f"{url}/api/health").status_code == 200
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     cpu_per_request = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / args.requests * 1000
     print_report(baseline, loaded, served, args.threads, cpu_per_request, still_serving)
