@@ -57,13 +57,19 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
+def open_page(browser, url: str, model: str, width: int, height: int):
+    """A fresh browser context on the page at ``url``, once ``model``'s card is shown; any JavaScript error fails the test."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the page: {error}"))
-    page.goto(server.url + "/")
-    page.wait_for_selector(f'article.model[data-model="{MNIST_MLP}"]')
+    page.goto(url + "/")
+    page.wait_for_selector(f'article.model[data-model="{model}"]')
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, page = open_page(browser, server.url, MNIST_MLP, 1200, 900)
     yield page
     context.close()
 
@@ -152,11 +158,7 @@ def test_uploading_an_image_file(page, tmp_path):
 def explaining_page(browser):
     """The page served with an MLP, a CNN and the k-NN: every kind of explanation panel."""
     live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]))
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the page: {error}"))
-    page.goto(live.url + "/")
-    page.wait_for_selector(f'article.model[data-model="{MNIST_CNN}"]')
+    context, page = open_page(browser, live.url, MNIST_CNN, 1280, 1000)
     yield page
     context.close()
     live.close()
