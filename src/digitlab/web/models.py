@@ -107,13 +107,14 @@ def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | N
     """Fit the k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) on the first
     ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
-    from digitlab.explain import FittedKNN
-    from digitlab.knn import KNNPipelineConfig, build_pipeline, flatten_images
+    from digitlab.explain import fit_knn as fit_explainable_knn
+    from digitlab.knn import KNNPipelineConfig, flatten_images
 
     config = config or KNNPipelineConfig(n_neighbors=KNN_NEIGHBORS, weights="distance")
     data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
     # uint8 pixels, flattened: scaling every pixel by 1/255 changes no distance ranking nor the weight ratios.
-    knn = build_pipeline(config).fit(flatten_images(data.train.images), data.train.labels.numpy())
+    fitted = fit_explainable_knn(data.train.images, data.train.labels, config, data.classes, device="auto")
+    knn = fitted.pipeline
     accuracy = float(knn.score(flatten_images(data.test.images), data.test.labels.numpy()))
     columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order
 
@@ -130,5 +131,5 @@ def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | N
         test_accuracy=accuracy,
         num_parameters=None,
         predict_proba=probabilities,
-        explain=knn_explainer(FittedKNN(knn, config, data.train.images, data.train.labels, data.classes)),
+        explain=knn_explainer(fitted),
     )
