@@ -58,7 +58,8 @@ def test_int8_asked_for_real_valued_data_takes_the_automatic_choice(smooth_data)
 
 
 def test_pruned_fallback_rows_keep_the_answer(pixel_data, single_thread):
-    """With very few candidates most rows cannot be vouched for and go back to the full kernel."""
+    """With very few candidates most rows cannot be vouched for: they try the wide stage (4x the
+    candidates), then go back to the full kernel; the answer never changes."""
     rng = np.random.default_rng(5)
     smooth = rng.normal(size=(750, 6)) @ rng.normal(size=(6, 64)) * 20 + 128  # pixels near a 6-dimensional plane
     pixels = np.clip(smooth + 20 * rng.normal(size=smooth.shape), 0, 255).astype(np.uint8)
@@ -67,12 +68,14 @@ def test_pruned_fallback_rows_keep_the_answer(pixel_data, single_thread):
     full = NeighborIndex(torch.from_numpy(X), kernel="float32")
     for candidates in (2, 16, 200):
         index.kernel.candidates = candidates
-        index.kernel.rows_searched = index.kernel.rows_refound = 0
+        index.kernel.rows_searched = index.kernel.rows_refound = index.kernel.rows_widened = 0
         for got, want in zip(index.query(torch.from_numpy(queries), 4), full.query(torch.from_numpy(queries), 4), strict=True):
             assert torch.equal(got, want)
         assert index.kernel.rows_searched == len(queries)
         if candidates == 2:
-            assert index.kernel.rows_refound > 0
+            assert index.kernel.rows_widened > 0  # the wide stage ran, and kept the answer
+        if candidates == 16:
+            assert index.kernel.rows_widened > index.kernel.rows_refound  # it settled rows the first stages could not
         if candidates == 200:
             assert index.kernel.rows_refound < len(queries)  # the bound does vouch for rows
 
