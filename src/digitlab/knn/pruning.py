@@ -59,9 +59,10 @@ class PrunedEuclidean:
     score_dtype = torch.float32
 
     def __init__(self, references: torch.Tensor, width: int, device: torch.device, full, dims: int | None = None,
-                 candidates: int = CANDIDATES) -> None:
+                 candidates: int = CANDIDATES, cosine: bool = False) -> None:
         n, d = references.shape
         self.full, self.n, self.width, self.device, self.candidates = full, n, width, device, candidates
+        self.cosine = cosine  # bounds on L2-normalised rows; ``full`` (cosine) gives the exact distances
         self.dims = dims or projection_dims(d)
         self.rows_searched = self.rows_refound = 0  # queries answered, and those the full kernel answered again
         self.rows_widened = 0  # queries that needed the wide stage (``WIDE_STAGE`` times the candidates)
@@ -71,7 +72,8 @@ class PrunedEuclidean:
 
     def _build(self) -> None:
         references, (n, d) = self._source, self._source.shape
-        self.center, self.basis = _basis(references, self.dims, self.device)  # (D,) and (D, m) float64, |basis| <= 1
+        sample = self._rows(references[:: max(1, n // PCA_SAMPLE)][:PCA_SAMPLE])
+        self.center, self.basis = _basis(sample, self.dims, self.device)  # (D,) and (D, m) float64, |basis| <= 1
         projected, squared_norms = self._project(references)  # (N, m+1) [G^T b, r(b)], (N,) |b - c|^2
         augmented = torch.zeros(self.width, self.dims + 2, dtype=torch.float64, device=self.device)  # rows [-2 G^T b, -2 r(b), |b|^2]
         augmented[:n, : self.dims + 1] = -2 * projected
@@ -85,13 +87,21 @@ class PrunedEuclidean:
         # r(x) (a square root of a difference: its error is the root of the difference's error).
         unit = matmul_unit_roundoff(self.device)
         self.rounding = ROUNDING_SAFETY * (_gamma(self.dims + 4, unit) + 4 * math.sqrt(2 * _gamma(d + 2, FLOAT64_UNIT)))
+        # cosine: the full kernel's float64 1 - a.b of normalised rows is within gamma_(D+2) of the true value
+        # (|a.b| <= 1), and |a|^2 of a row normalised in float64 is 1 within about gamma_(D+2) too
+        self.cosine_rounding = ROUNDING_SAFETY * (2 * _gamma(d + 2, FLOAT64_UNIT) + 8 * FLOAT64_UNIT)
         self._source = None
 
+    def _rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Rows in float64, L2-normalised for cosine (zero rows stay zero, as in scikit-learn)."""
+        rows = rows.to(device=self.device, dtype=torch.float64)
+        return torch.nn.functional.normalize(rows, dim=1) if self.cosine else rows
+
     def _project(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[G^T x, r(x)] (R, m+1) and |x|^2 (R,) in float64, x = row - centre."""
+        """[G^T x, r(x)] (R, m+1) and |x|^2 (R,) in float64, x = row (normalised for cosine) - centre."""
         projected, norms = [], []
         for start in range(0, len(rows), CHUNK):
-            centred = rows[start : start + CHUNK].to(device=self.device, dtype=torch.float64) - self.center
+            centred = self._rows(rows[start : start + CHUNK]) - self.center
             inside = centred @ self.basis  # (R, m)
             squared = centred.square().sum(dim=1)
             residual = (squared - inside.square().sum(dim=1)).clamp(min=0).sqrt()
@@ -120,6 +130,13 @@ class PrunedEuclidean:
         out = buffer[: self.width * len(queries)].view(len(queries), self.width)
         return torch.mm(queries, self.columns, out=out)
 
+    def lowest_distance(self, squared_norms: torch.Tensor, lowest_score: torch.Tensor) -> torch.Tensor:
+        """(B,) a value no reference scoring at least ``lowest_score`` (B,) can have as its exact distance
+        from the full kernel (squared euclidean; cosine: ``1 - a.b``, which is half the squared
+        euclidean distance of normalised rows, and at least that for a zero row)."""
+        bound = squared_norms + lowest_score.to(torch.float64) - self.margin(squared_norms)
+        return bound / 2 - self.cosine_rounding if self.cosine else bound
+
     def margin(self, squared_norms: torch.Tensor) -> torch.Tensor:
         """(B,) bound on the float32 rounding of a row's scores: every term is at most (|a| + max |b|)^2."""
         return self.rounding * (squared_norms.sqrt() + self.largest_norm).square()
@@ -144,7 +161,7 @@ def search_pruned(kernel: PrunedEuclidean, prepared: tuple, k: int, buffer: torc
     with threads_for(rows):  # (B x candidates) work: both threads pay for a block, not for one drawing
         values, columns, redo = _settle_in_stages(kernel, block, scores, candidates, lowest_left, squared_norms[:rows], k)
         kernel.rows_refound += len(redo)
-        return values.sqrt(), columns, redo
+        return (values if kernel.cosine else values.sqrt()), columns, redo
 
 
 def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest_left, squared_norms, k: int):
@@ -174,14 +191,13 @@ def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest
 def _stage(kernel: PrunedEuclidean, block, candidates, lowest_left, squared_norms, k: int):
     candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
     values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
-    bound = squared_norms + lowest_left.to(torch.float64) - kernel.margin(squared_norms)
-    return values, columns, ~tied & (bound > values[:, -1])
+    return values, columns, ~tied & (kernel.lowest_distance(squared_norms, lowest_left) > values[:, -1])
 
 
 def _basis(references: torch.Tensor, dims: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Centre (D,) and the top ``dims`` principal directions (D, dims), scaled so that their norm is <= 1."""
-    step = max(1, len(references) // PCA_SAMPLE)
-    sample = references[::step][:PCA_SAMPLE].to(device=device, dtype=torch.float32)
+    """Centre (D,) and the top ``dims`` principal directions (D, dims) of a sample of the references (R, D),
+    scaled so that their norm is <= 1."""
+    sample = references.to(device=device, dtype=torch.float32)
     center = sample.double().mean(dim=0)
     centred = sample - center.to(torch.float32)
     covariance = (centred.T @ centred).double().cpu()  # (D, D), float32 is plenty: the basis only sets the speed
