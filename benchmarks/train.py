@@ -13,6 +13,7 @@ plot (test accuracy after every epoch against training seconds) goes to --plot.
     python benchmarks/train.py                  # everything, 3 seeds (long: run it with nohup)
     python benchmarks/train.py --quick          # smoke run: 1 seed, 5,000 images, 1 epoch
     python benchmarks/train.py --only mlp cnn cnn-augmented --reference-seeds 1 --json results.json
+    python benchmarks/train.py --from-json part1.json part2.json   # one table and plot from runs made apart
 """
 
 from __future__ import annotations
@@ -202,10 +203,18 @@ def main() -> None:
     parser.add_argument("--plot", default=PLOT, help=f"where the time-to-accuracy plot goes (default {PLOT}; '' for none)")
     parser.add_argument("--reference-seeds", type=int, help="run the reference setups (today's CNN before, PyTorch's "
                         "example) on the first N seeds only, to fit a quiet hour")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE", help="run nothing: print the table and draw the plot of "
+                        "the runs saved in these --json files (a long benchmark split into short runs)")
     options = parser.parse_args()
+    console = Console(width=200)
+    if options.from_json:
+        runs, machines, seeds, loads = saved_runs(options.from_json)
+        chosen = [s for s in SETUPS if any(r["setup"] == s.key for r in runs)]
+        title = f"{'; '.join(machines)}; {', '.join(options.from_json)}; seeds {seeds}; load average {loads}"
+        report(console, runs, chosen, title, options.plot)
+        return
     seeds = options.seeds[:1] if options.quick else options.seeds
     chosen = [s for s in SETUPS if not options.only or s.key in options.only]
-    console = Console(width=200)
     started = datetime.datetime.now().isoformat(timespec="minutes")
     load_before = os.getloadavg()
     datasets = {name: load(name) for name in {s.config.dataset for s in chosen}}
@@ -223,7 +232,30 @@ def main() -> None:
             console.print(f"seed {seed} {setup.key:17s} test {run['test_accuracy'] * 100:6.2f}%  {run['train_seconds']:6.1f} s  "
                           f"(cpu {run['cpu_seconds']:.1f} s)  {run['epochs']} epochs  load {os.getloadavg()[0]:.1f}", highlight=False)
     load_after = os.getloadavg()
-    table = Table(title=f"{machine()}; {started}; seeds {seeds}; load average {load_before[1]:.1f} before, {load_after[1]:.1f} after")
+    title = f"{machine()}; {started}; seeds {seeds}; load average {load_before[1]:.1f} before, {load_after[1]:.1f} after"
+    report(console, runs, chosen, title, options.plot)
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as handle:
+            json.dump({"machine": machine(), "started": started, "load": [load_before, load_after], "runs": runs}, handle, indent=1)
+
+
+def saved_runs(paths: list[str]) -> tuple[list[dict], list[str], list[int], str]:
+    """The runs of several --json files, with their machines, seeds and load averages (5-minute, before-after)."""
+    runs: list[dict] = []
+    machines: list[str] = []
+    loads: list[str] = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        runs += saved["runs"]
+        machines += [saved["machine"]] if saved["machine"] not in machines else []
+        loads.append(f"{saved['load'][0][1]:.1f}-{saved['load'][1][1]:.1f}")
+    return runs, machines, sorted({r["seed"] for r in runs}), ", ".join(loads)
+
+
+def report(console: Console, runs: list[dict], chosen: list[Setup], title: str, plot_path: str) -> None:
+    """Print the table of ``runs`` (one row per setup in ``chosen``) and draw the plot to ``plot_path`` ('' for none)."""
+    table = Table(title=title)
     targets = [f"s to {100 * target:.1f}%" for target in TARGETS]
     for column in ("setup", "dataset", "test accuracy % (final epoch)", "train s", "cpu s", *targets, "epochs", "seeds", "parameters"):
         table.add_column(column)
@@ -234,12 +266,9 @@ def main() -> None:
                       mean_std([r["train_seconds"] for r in mine], digits=1), mean_std([r["cpu_seconds"] for r in mine], digits=1),
                       *reached, mean_std([r["epochs"] for r in mine], digits=1), str(len(mine)), f"{mine[0]['parameters']:,}")
     console.print(table)
-    if options.plot:
-        plot(runs, chosen, options.plot)
-        console.print(f"time-to-accuracy plot: {options.plot}")
-    if options.json:
-        with open(options.json, "w", encoding="utf-8") as handle:
-            json.dump({"machine": machine(), "started": started, "load": [load_before, load_after], "runs": runs}, handle, indent=1)
+    if plot_path:
+        plot(runs, chosen, plot_path)
+        console.print(f"time-to-accuracy plot: {plot_path}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def test_the_spec_holds_every_setting_resolved_and_survives_json():
     spec = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"lr": 0.002}, seed=4), "cpu")
     assert spec.train_config == recommended("cnn", "fashion-mnist", lr=0.002, seed=4).to_dict()  # the dataset's preset applied
     assert spec.train_config["epochs"] == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
-    assert spec.model_config["channels"] == [24, 32] and spec.model_config["num_classes"] == 10  # the default CNN (since 2026-12-01)
+    assert spec.model_config["channels"] == [16, 32] and spec.model_config["num_classes"] == 10  # the default CNN (16-32 channels)
     assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     notebook = resolve(ExperimentConfig(model="simple", setup="notebook"), "cpu")
     assert notebook.model_config["outputs"] == "sigmoid" and notebook.train_config["notebook_faithful"]

@@ -11,6 +11,7 @@ from digitlab.errors import DigitlabError
 from digitlab.images.pixel_shift import random_shift
 from digitlab.models import build
 from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
+from digitlab.training.optim import build_optimizer, build_schedule, current_lr
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 HISTORY_KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds", "elapsed", "samples", "lr"}
@@ -189,3 +190,25 @@ def test_ctrl_c_and_resume_with_augmentation_continue_the_same_random_changes(da
     resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True)
     assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
     assert load_checkpoint(tmp_path).train_config.augment == "shift,rotate,scale"
+
+
+@pytest.mark.parametrize("warmup", [0.1, 0.3])
+def test_onecycle_peaks_after_the_warmup_fraction(warmup):
+    steps_per_epoch, epochs = 10, 5
+    model = torch.nn.Linear(2, 2)
+    config = TrainConfig(epochs=epochs, lr=0.01, schedule="onecycle", warmup=warmup)
+    optimizer = build_optimizer(model.parameters(), config)
+    schedule = build_schedule(optimizer, config, steps_per_epoch=steps_per_epoch)
+    rates = []
+    for _ in range(epochs * steps_per_epoch):
+        rates.append(current_lr(optimizer))
+        optimizer.step()
+        schedule.after_batch()
+    peak = max(range(len(rates)), key=rates.__getitem__)
+    assert rates[peak] == pytest.approx(0.01)
+    assert abs(peak - warmup * epochs * steps_per_epoch) <= 1  # the peak sits where the warm-up ends
+
+
+def test_warmup_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="warmup"):
+        TrainConfig(warmup=1.0)

@@ -6,7 +6,8 @@ Schedules and when they step:
 - ``linear``: ``LinearLR`` with PyTorch's defaults (start at lr/3, reach lr after 5 epochs), stepped per epoch.
 - ``notebook-linear``: ``LinearLR(optimizer)`` built but never stepped, as in the notebook, so the
   rate stays at lr/3 for the whole run.
-- ``onecycle``: warm up to lr, then anneal to almost 0 (``OneCycleLR``), stepped per batch.
+- ``onecycle``: warm up to lr over the first ``warmup`` fraction of the steps, then anneal to almost 0
+  (``OneCycleLR``), stepped per batch.
 - ``cosine``: from lr down to 0 along a half cosine (``CosineAnnealingLR``), stepped per batch.
 - ``step``: multiply by ``step_gamma`` after every epoch (``StepLR``, PyTorch's MNIST example).
 """
@@ -67,7 +68,8 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         return Schedule(None, per_batch=False)
     if config.schedule == "onecycle":
         has_momentum = "momentum" in optimizer.defaults or "betas" in optimizer.defaults  # Adadelta has neither
-        scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps, cycle_momentum=has_momentum)
+        scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
+                                         pct_start=config.warmup, cycle_momentum=has_momentum)
         return Schedule(scheduler, per_batch=True)
     if config.schedule == "cosine":
         return Schedule(lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps), per_batch=True)
