@@ -133,6 +133,7 @@ def test_knn_grid_over_k_takes_prefixes_of_one_search_and_matches_fresh_searches
                 result = run_experiment(config(kind="knn", validation_size=0, knn_options=options), dataset=data, neighbor_cache=cache)
                 metrics = result["metrics"]
                 assert metrics["neighbors_reused"] == ((k, weights) != (1, "uniform")) and metrics["searched_neighbors"] == 9
+                assert metrics["fit_reused"] == metrics["neighbors_reused"]  # one fitted pipeline serves the grid
                 again += metrics["rows_searched_again"]
                 fresh = KNNClassifier(k, weights=weights, metric=metric).fit(X, y).predict(queries)
                 assert result["test_predictions"] == "".join(map(str, fresh.tolist()))
@@ -140,6 +141,21 @@ def test_knn_grid_over_k_takes_prefixes_of_one_search_and_matches_fresh_searches
                     theirs = KNeighborsClassifier(k, weights=weights, algorithm="brute").fit(X.astype(np.float64), y)
                     assert np.array_equal(fresh, theirs.predict(queries.astype(np.float64)))
     assert again > 0  # the tied rows' path ran
+
+
+def test_neighbor_cache_holds_on_to_the_newest_fitted_pipelines_only():
+    import numpy as np
+
+    from digitlab.experiments.knn_runs import KEPT_MODELS, NeighborCache, Search
+
+    cache, models = NeighborCache(), [object() for _ in range(KEPT_MODELS + 1)]
+    empty = np.zeros((1, 1))
+    for number, model in enumerate(models):
+        cache.put(f"test {number}", Search(empty, empty, 1.0, model))
+        cache.put(f"validation {number}", Search(empty, empty, 1.0, model))  # one pipeline, two query sets
+    assert cache.get("test 0").model is None and cache.get("validation 0").model is None  # the oldest pipeline let go
+    assert all(cache.get(f"{split} {n}").model is models[n] for n in range(1, KEPT_MODELS + 1) for split in ("test", "validation"))
+    assert len(cache) == 2 * len(models)  # the searches themselves are all kept
 
 
 def test_every_run_records_how_busy_the_machine_was(data):
