@@ -25,6 +25,7 @@ from digitlab.cli.common import (
 from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
+from digitlab.experiments.reuse import reusing
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
 from digitlab.experiments.spec import resolve
@@ -55,7 +56,8 @@ def sweep(
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
-        runs = run_grid(spec, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir), hooks, max_runs=max_runs)
+        evaluate = reusing(evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir), store, device)
+        runs = run_grid(spec, store, evaluate, hooks, max_runs=max_runs)
     table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
     for run in sorted(runs, key=lambda r: r.number):
         metrics = run.metrics

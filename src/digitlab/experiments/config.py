@@ -39,6 +39,8 @@ class ExperimentConfig:
     validation_size: int = DEFAULT_VALIDATION_SIZE  # held-out training images scored each epoch
     seed: int = 0  # seeds weights, shuffling and the validation split
     robustness: str = ""  # also score changed test sets, comma separated: shift, rotate, scale, invert, noise, ... ("" = no)
+    robustness_limit: int | None = None  # score the changed sets on the first N test images only (None = all of them)
+    recipe: str = ""  # train with this model's preset instead of the model's own ("" = its own): one recipe, two networks
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -16,6 +16,7 @@ from optuna.storages import RDBStorage
 
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig, SweepSpec, load_sweep_file
+from digitlab.experiments.reuse import reusing
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.spec import resolve
 from digitlab.experiments.store import Run
@@ -84,7 +85,8 @@ class LabProgress:
 def run_lab(sweeps: list[SweepSpec], storage: RDBStorage, models_dir: Path | None, *, device: str | None = None,
             data_dir: Path | None = None, cache_dir: Path | None = None, progress: LabProgress | None = None) -> None:
     """Run every sweep's missing points through the run pipeline; a sweep file's ``save_model`` keeps its
-    checkpoint in ``models_dir/<dataset>-<sweep>`` (what ``digitlab serve`` shows; None: keep none)."""
+    checkpoint in ``models_dir/<dataset>-<sweep>`` (what ``digitlab serve`` shows; None: keep none). A point
+    whose resolved spec a finished run already ran is that run (:mod:`digitlab.experiments.reuse`)."""
     progress = progress or LabProgress()
     hooks = SweepProgress(on_start=progress.on_start, on_done=progress.on_done)
     for sweep in sweeps:
@@ -92,4 +94,6 @@ def run_lab(sweeps: list[SweepSpec], storage: RDBStorage, models_dir: Path | Non
             progress.on_sweep(sweep)
         keep = Path(models_dir) / f"{sweep.base.dataset}-{sweep.name}" if sweep.save_model and models_dir else None
         evaluate = evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir, on_epoch=progress.on_epoch, checkpoint_dir=keep)
+        if keep is None:  # a sweep that keeps its models trains them itself; any other reuses a finished equal spec
+            evaluate = reusing(evaluate, storage, device)
         run_grid(sweep, storage, evaluate, hooks)

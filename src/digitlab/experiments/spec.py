@@ -47,6 +47,7 @@ class RunSpec:
     seed: int  # seeds everything random: weights, shuffles, augmentation, the validation split
     device: str  # "cpu", "cuda", "cuda:1" or "mps", as resolved on the machine that ran it
     robustness: str = ""  # changed test sets also scored, comma separated ("" = none)
+    robustness_limit: int | None = None  # the changed sets are made of the first N test images (None: all)
     version: int = SPEC_VERSION  # which meaning of these fields the spec was written with
 
     @property
@@ -90,7 +91,7 @@ def train_config(config: ExperimentConfig) -> dict[str, Any]:
     untrained = options.get("epochs") == UNTRAINED_EPOCHS
     if untrained:
         options.pop("epochs")  # TrainConfig needs at least one epoch; the spec records the 0 below
-    resolved = preset(config.setup, config.model, config.dataset, **options)
+    resolved = preset(config.setup, config.recipe or config.model, config.dataset, **options)
     values = resolved.to_dict()
     return {**values, "epochs": UNTRAINED_EPOCHS} if untrained else values
 
@@ -111,12 +112,18 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
             from digitlab.robustness.evaluate import parse_transforms
 
             parse_transforms(config.robustness)
+        if config.recipe and config.recipe not in MODELS:
+            raise ValueError(f"recipe must name a model ({', '.join(MODELS)}) or be empty, got {config.recipe!r}")
+        limit = config.robustness_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"robustness_limit must be a positive number of test images or absent, got {limit!r}")
     except (TypeError, ValueError) as error:  # the config dataclasses name the bad setting
         raise DigitlabError(f"bad experiment settings {config.to_dict()}: {error}") from error
     return RunSpec(dataset=config.dataset, kind=config.kind, model=model, model_config=plain(model_config),
                    train_config=plain(training), knn_config=plain(knn), train_limit=config.train_limit,
                    test_limit=config.test_limit, validation_size=config.validation_size, seed=config.seed,
-                   device=str(pick_device(device)), robustness=config.robustness)
+                   device=str(pick_device(device)), robustness=config.robustness,
+                   robustness_limit=config.robustness_limit if config.robustness else None)
 
 
 def knn_config(options: dict[str, Any]) -> dict[str, Any]:

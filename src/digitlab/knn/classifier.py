@@ -62,7 +62,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         The training data, prepared for search.
     kernel_ : str
         The kernel that serves the search (``"int8"``, ``"float32"``, ``"pruned"``; ``"cdist"`` for
-        manhattan and Minkowski, ``"float32"`` for cosine).
+        manhattan and Minkowski; cosine ``"float32"`` or ``"pruned"``).
 
     Examples
     --------
@@ -105,7 +105,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_samples_fit_ = len(X)
         self.index_ = NeighborIndex(to_tensor(X), self.metric, self.p, self.device_, self.batch_size, self.kernel)
         choice = self.index_.choice
-        self.kernel_ = choice.kernel if choice else ("float32" if self.effective_metric_ == "cosine" else "cdist")
+        self.kernel_ = choice.kernel if choice else "cdist"
         self._labels = torch.from_numpy(encoded.astype(np.int64).ravel())
         return self
 

@@ -12,6 +12,7 @@ k-th place going to the lower index. See docs/knn.md for how that matches
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from digitlab.knn.choice import Choice, check_kernel, choose, requested_kernel
@@ -84,8 +85,11 @@ class NeighborIndex:
             full = self._full_kernel(choice.product, choice.data == "pixels")
             pruned = choice.kernel == "pruned"
             return (PrunedEuclidean(self.references, self.width, self.device, full) if pruned else full), choice
-        if self.metric == "cosine":
-            return FloatEuclidean(self.references, self.width, self.device, cosine=True), None
+        if self.metric == "cosine":  # euclidean bounds on normalised rows prune cosine searches alike
+            full = FloatEuclidean(self.references, self.width, self.device, cosine=True)
+            choice = choose(requested_kernel(self.requested), False, self.n, self.n_features, self.device)
+            pruned = choice.kernel == "pruned"
+            return (PrunedEuclidean(self.references, self.width, self.device, full, cosine=True) if pruned else full), choice
         integer = not self.references.is_floating_point() or bool(torch.equal(self.references, self.references.round()))
         return Minkowski(self.references, self.width, self.device, self.p, integer=integer), None
 
@@ -173,9 +177,10 @@ def _refine(kernel: FloatEuclidean, block: torch.Tensor, k: int, scores: torch.T
         # Every reference left out scored at least the widest candidate's approximate value; the bound
         # turns that into a lower limit on its true distance, which must beat the k-th kept one.
         tied |= ~(approximate.amax(dim=1) - bound > values[:, -1])
+    replay = _partition_columns if kernel.cosine else _heap_columns  # how scikit-learn picks among boundary ties
     for row in torch.nonzero(tied).flatten().tolist():
         full = kernel.exact_all(block[row])
-        columns[row] = _heap_columns(full, k)
+        columns[row] = replay(full, k)
         values[row] = full[columns[row]]
     return kernel.distances(values, block), columns
 
@@ -183,4 +188,12 @@ def _refine(kernel: FloatEuclidean, block: torch.Tensor, k: int, scores: torch.T
 def _heap_columns(row: torch.Tensor, k: int) -> torch.Tensor:
     """sklearn's choice for one row of exact scores, in (score, index) order, on the row's device."""
     chosen = torch.from_numpy(heap_select(row.cpu().numpy(), k)).to(row.device).sort().values
+    return chosen[row[chosen].sort(stable=True).indices]
+
+
+def _partition_columns(row: torch.Tensor, k: int) -> torch.Tensor:
+    """scikit-learn's choice for one row of cosine distances: it has no heap for cosine and keeps what
+    ``np.argpartition(row, k - 1)[:k]`` keeps (a selection that depends only on how the values
+    compare, so the same values give the same choice); returned in (distance, index) order."""
+    chosen = torch.from_numpy(np.argpartition(row.cpu().numpy(), k - 1)[:k]).to(row.device).sort().values
     return chosen[row[chosen].sort(stable=True).indices]

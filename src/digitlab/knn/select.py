@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from digitlab.knn.threads import one_thread
+from digitlab.knn.threads import one_thread, threads_for
 
 GROUP = 32  # columns per group in the two-stage selection: one pass over a row, then 32*k entries
 
@@ -66,7 +66,7 @@ def smallest_with_bound(scores: torch.Tensor, k: int, group: int = GROUP) -> tup
         values, columns = scores.topk(k + 1, dim=1, largest=False, sorted=True)
         return columns[:, :k], values[:, k]
     group_min = _group_minima(scores, group)  # (B, n_groups), on all threads
-    with one_thread():
+    with threads_for(batch):
         group_firsts, kept = group_min.topk(k + 1, dim=1, largest=False, sorted=True)
         offsets = torch.arange(group, device=scores.device)
         candidates = (kept[:, :k].unsqueeze(2) * group + offsets).view(batch, k * group)

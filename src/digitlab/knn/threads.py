@@ -39,3 +39,15 @@ def threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+PARALLEL_ROWS = 64  # blocks of at least this many queries: (queries x candidates) work pays for every thread
+
+
+def threads_for(rows: int) -> contextlib.AbstractContextManager:
+    """All threads for a block of ``rows`` queries of per-query work, one thread for fewer.
+
+    Measured on the quiet 2-core machine (2,000 MNIST queries, pruned kernel): the candidates'
+    exact distances and selections took 0.85 s on one thread, 0.70 s on both.
+    """
+    return one_thread() if rows < PARALLEL_ROWS else contextlib.nullcontext()

@@ -24,6 +24,7 @@ from digitlab import __version__
 from digitlab.atomic import atomic_write_text
 from digitlab.datasets import Dataset, load
 from digitlab.errors import DigitlabError
+from digitlab.experiments.reuse import REUSED_FROM
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Section
 from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
@@ -110,7 +111,9 @@ def appendix_entry(run: Run) -> AppendixEntry:
         params=[(key, str(value)) for key, value in run.params.items()],
         metrics=[(name, format_metric(name, value)) for name, value in run.metrics.items()],
         environment=[(key, str(environment[key])) for key in ENVIRONMENT_KEYS if key in environment]
-        + ([("contention", reason)] if (reason := contention(run)) else []),
+        + ([("contention", reason)] if (reason := contention(run)) else [])
+        + ([("reused from", f"run {source['run']} ({source['study']}): the same spec, computed once")]
+           if isinstance(source := run.result.get(REUSED_FROM), dict) else []),
         config=json.dumps(run.config, indent=2, sort_keys=True),
     )
 

@@ -100,6 +100,7 @@ MESSAGES: dict[str, str] = {
     "change.noise": "noise 0.3",
     "change.background": "background +0.3",
     "caption.robustness": "Test accuracy on the same changed test digits (every run sees the same changes)",
+    "caption.robustness_size": "Test accuracy on the same changed test digits, the first {size} of the test set (every run sees the same changes; clean: the whole test set)",
     "caption.transform": "Test accuracy, {change}: every strength",
     "figure.robustness": "Accuracy against the strength of each change",
     "alt.robustness": "test accuracy against shift, rotation, scale, inversion and noise, per model",

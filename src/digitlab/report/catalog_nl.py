@@ -105,6 +105,7 @@ MESSAGES: dict[str, str] = {
     "change.noise": "ruis 0,3",
     "change.background": "achtergrond +0,3",
     "caption.robustness": "Test-accuracy op dezelfde veranderde testcijfers (elke run ziet dezelfde veranderingen)",
+    "caption.robustness_size": "Test-accuracy op dezelfde veranderde testcijfers, de eerste {size} van de testset (elke run ziet dezelfde veranderingen; schoon: de hele testset)",
     "caption.transform": "Test-accuracy, {change}: elke sterkte",
     "figure.robustness": "Accuracy tegenover de sterkte van elke verandering",
     "alt.robustness": "test-accuracy tegenover verschuiving, draaiing, schaal, negatief en ruis, per model",
@@ -201,7 +202,7 @@ MESSAGES: dict[str, str] = {
     "sweep.knn": "Opdracht 3: k-NN op de ruwe pixels over k, weging van de stemmen en afstandsfunctie",
     "sweep.knn-preprocess": "Opdracht 3.b: k-NN (k=3, gewogen naar afstand) met PCA en rechtzetten (deskewing)",
     "sweep.knn-scaling": "Voorspeltijd van k-NN tegenover de grootte van de trainset (k=5, ruwe pixels): de 1920x1080-vraag van het notebook",
-    "sweep.robustness": "Deel II: het MLP (784-512-512-10) en het CNN getraind met één recept, elk zonder en met augmentatie (elk plaatje tot 3 px verschoven, tot 15 graden gedraaid, 90-110% gezoomd, en de helft negatief), daarna gescoord op dezelfde verschoven, gedraaide, geschaalde, negatieve en ruizige testcijfers als een k-NN.",
+    "sweep.robustness": "Deel II: het MLP (784-512-512-10) en het CNN getraind met één recept (dat van het CNN), elk zonder en met augmentatie (elk plaatje tot 3 px verschoven, tot 15 graden gedraaid, 90-110% gezoomd, en de helft negatief), daarna gescoord op dezelfde verschoven, gedraaide, geschaalde, negatieve en ruizige testcijfers (de eerste paar duizend van de testset) als een k-NN.",
     "sweep.robustness-knn": "Deel II: een k-NN op de ruwe pixels (k=3, gewogen naar afstand, 10.000 referentieplaatjes zodat 38 veranderde testsets snel blijven) gescoord op dezelfde veranderde testcijfers",
     "sweep.knn-best": "De nauwkeurigste k-NN: rechtgezette cijfers, PCA, en de dichtstbijzijnde kandidaten opnieuw gerangschikt met het image distortion model, dat elke pixel binnen een klein venster laat passen",
     # Namen van spec-velden in "welke instellingen verschillen" ("setting.<veld>"; in het Engels: report/links.py)

@@ -17,7 +17,7 @@ from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differs_sentence
 from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, percent, run_setting
+from digitlab.report.links import Links, count, percent, run_setting
 from digitlab.robustness.figures import robustness_figure
 
 PART = "robustness"  # this part's anchor in report/parts.py (its declared comparisons name it)
@@ -81,7 +81,16 @@ def headline_table(runs: list[tuple[str, Run]], links: Links) -> Table:
             cells.append(links.link(run, percent(value)) if value is not None else "–")
         rows.append([label, *cells])
     return Table([t("head.model"), t("head.clean"), *(t(f"change.{transform}") for transform, _, _ in columns)], rows,
-                 caption=t("caption.robustness"))
+                 caption=robustness_caption(runs))
+
+
+def robustness_caption(runs: list[tuple[str, Run]]) -> Markup:
+    """The table's caption, naming how many test digits each changed set holds when the runs agree on it
+    (runs stored before they recorded it: the plain caption)."""
+    sizes = {run.result.get("robustness_size") for _, run in runs}
+    if len(sizes) == 1 and None not in sizes:
+        return t("caption.robustness_size", size=count(sizes.pop()))
+    return t("caption.robustness")
 
 
 def comparison_answer(inputs: Inputs) -> list[Markup]:
