@@ -19,6 +19,7 @@ from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
 from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, save_figure
+from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
@@ -137,10 +138,10 @@ def tune_command(
     if quick:
         train_limit, test_limit, validation_size = train_limit or 3000, test_limit or 500, min(validation_size, 500)
         ks, pcas = "1,3,5", "30"
-    grid = Grid(ks=_ints(ks, "--ks"), weights=_choices(weights, Weights, "--weights"), metrics=_choices(metrics, Metric, "--metrics"),
-                pcas=_ints(pcas, "--pcas", low=0), deskews=_deskews(deskew), blurs=_floats(blurs, "--blurs"),
-                shifts=_ints(shifts, "--shifts", low=0), zooms=_floats(zooms, "--zooms", low=1),
-                distortions=_ints(distortions, "--distortions", low=0), candidates=_ints(candidates, "--candidates"))
+    grid = Grid(ks=int_list(ks, "--ks"), weights=choice_list(weights, Weights, "--weights"), metrics=choice_list(metrics, Metric, "--metrics"),
+                pcas=int_list(pcas, "--pcas", low=0), deskews=deskew_choices(deskew), blurs=float_list(blurs, "--blurs"),
+                shifts=int_list(shifts, "--shifts", low=0), zooms=float_list(zooms, "--zooms", low=1),
+                distortions=int_list(distortions, "--distortions", low=0), candidates=int_list(candidates, "--candidates"))
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
@@ -187,8 +188,8 @@ def scaling_command(
         sizes, image_sides, test_limit, repeats = QUICK_SIZES, QUICK_SIDES, min(test_limit, 200), 1
     config = KNNPipelineConfig(n_neighbors=k, weights=weights.value, metric=metric.value, pca=pca, deskew=deskew)
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
-    train_sizes = [n for n in _ints(sizes, "--sizes") if n <= len(data.train)]
-    sides = _ints(image_sides, "--image-sides") if image_sides.strip() else ()
+    train_sizes = [n for n in int_list(sizes, "--sizes") if n <= len(data.train)]
+    sides = int_list(image_sides, "--image-sides") if image_sides.strip() else ()
     pixel_train = data.train.head(min(10_000, max(train_sizes, default=10_000)))
     for size in train_sizes:
         _check_k(config.n_neighbors, size)
@@ -221,47 +222,6 @@ def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | Non
 def _check_k(k: int, n_train: int) -> None:
     if k > n_train:
         raise typer.BadParameter(f"k={k} is larger than the {n_train} training images", param_hint="--k")
-
-
-def _ints(text: str, option: str, low: int = 1) -> tuple[int, ...]:
-    """'1-15' or '1,3,5' (or a mix) -> (1, ..., 15) / (1, 3, 5)."""
-    values: list[int] = []
-    try:
-        for part in (part.strip() for part in text.split(",") if part.strip()):
-            first, _, last = part.partition("-")
-            values += range(int(first), int(last) + 1) if last else [int(first)]
-    except ValueError:
-        raise typer.BadParameter(f"expected numbers like '1-15' or '1,3,5', got {text!r}", param_hint=option) from None
-    if not values or min(values) < low:
-        raise typer.BadParameter(f"expected numbers of at least {low}, got {text!r}", param_hint=option)
-    return tuple(dict.fromkeys(values))
-
-
-def _floats(text: str, option: str, low: float = 0) -> tuple[float, ...]:
-    """'0,1.5' -> (0.0, 1.5): numbers of at least ``low``."""
-    try:
-        values = tuple(dict.fromkeys(float(part) for part in text.split(",") if part.strip()))
-    except ValueError:
-        raise typer.BadParameter(f"expected numbers like '0,1', got {text!r}", param_hint=option) from None
-    if not values or min(values) < low:
-        raise typer.BadParameter(f"expected numbers of at least {low:g}, got {text!r}", param_hint=option)
-    return values
-
-
-def _choices(text: str, kind: type[Enum], option: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    allowed = [member.value for member in kind]
-    wrong = [name for name in names if name not in allowed]
-    if wrong or not names:
-        raise typer.BadParameter(f"choose from {', '.join(allowed)}; got {text!r}", param_hint=option)
-    return names
-
-
-def _deskews(text: str) -> tuple[bool, ...]:
-    choices = {"both": (False, True), "yes": (True,), "no": (False,)}
-    if text not in choices:
-        raise typer.BadParameter(f"choose both, yes or no; got {text!r}", param_hint="--deskew")
-    return choices[text]
 
 
 def _progress() -> Progress:
