@@ -88,12 +88,74 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
         expected = "".join(map(str, fresh.predict(flatten_images(data.test.images)).tolist()))
         assert result["test_predictions"] == expected
     other_k = run_experiment(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), dataset=data, neighbor_cache=cache)
-    assert not other_k["metrics"]["neighbors_reused"]  # k decides the neighbours: a new search
+    assert other_k["metrics"]["neighbors_reused"]  # the first 3 of the search for 9 (see the test below)
+    assert results["uniform"]["metrics"]["searched_neighbors"] == other_k["metrics"]["searched_neighbors"] == 9
     other_data = synthetic_dataset(n_train=300, n_test=80, seed=1)
     assert not run_experiment(config(knn_options={"n_neighbors": 5}, **settings), dataset=other_data,
                               neighbor_cache=cache)["metrics"]["neighbors_reused"]
     without = run_experiment(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), dataset=data)
     assert not without["metrics"]["neighbors_reused"]  # no cache passed: nothing is remembered between runs
+
+
+def tied_dataset():
+    """Images of three grey levels in a 3 x 3 patch, with duplicates labelled differently: ties everywhere."""
+    import numpy as np
+    import torch
+
+    from digitlab.datasets import Dataset, Split
+
+    rng = np.random.default_rng(4)
+    images = np.zeros((380, 28, 28), dtype=np.uint8)
+    images[:, 10:13, 10:13] = rng.integers(0, 3, (380, 3, 3)) * 127
+    images[200:260] = images[:60]
+    labels = torch.from_numpy(rng.integers(0, 4, 380))
+    split = lambda rows: Split(torch.from_numpy(images[rows]), labels[rows])  # noqa: E731
+    return Dataset("tied", ("a", "b", "c", "d"), split(slice(0, 300)), split(slice(300, 380)))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_grid_over_k_takes_prefixes_of_one_search_and_matches_fresh_searches(metric):
+    """k 1..9 x both weightings from one search for 9 neighbours: every prediction is a fresh search's (and
+    scikit-learn's for euclidean), rows tied at the k-th place are searched again."""
+    import numpy as np
+    from sklearn.neighbors import KNeighborsClassifier
+    from threadpoolctl import threadpool_limits
+
+    from digitlab.experiments.knn_runs import NeighborCache
+    from digitlab.knn import KNNClassifier, flatten_images
+
+    data, cache, again = tied_dataset(), NeighborCache(), 0
+    X, y, queries = (flatten_images(data.train.images).numpy(), data.train.labels.numpy(), flatten_images(data.test.images).numpy())
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for k in (1, 2, 3, 5, 9):
+            for weights in ("uniform", "distance"):
+                options = {"n_neighbors": k, "weights": weights, "metric": metric}
+                result = run_experiment(config(kind="knn", validation_size=0, knn_options=options), dataset=data, neighbor_cache=cache)
+                metrics = result["metrics"]
+                assert metrics["neighbors_reused"] == ((k, weights) != (1, "uniform")) and metrics["searched_neighbors"] == 9
+                assert metrics["fit_reused"] == metrics["neighbors_reused"]  # one fitted pipeline serves the grid
+                again += metrics["rows_searched_again"]
+                fresh = KNNClassifier(k, weights=weights, metric=metric).fit(X, y).predict(queries)
+                assert result["test_predictions"] == "".join(map(str, fresh.tolist()))
+                if metric == "euclidean" and weights == "uniform":  # 1/d vote sums tied exactly can round either way
+                    theirs = KNeighborsClassifier(k, weights=weights, algorithm="brute").fit(X.astype(np.float64), y)
+                    assert np.array_equal(fresh, theirs.predict(queries.astype(np.float64)))
+    assert again > 0  # the tied rows' path ran
+
+
+def test_neighbor_cache_holds_on_to_the_newest_fitted_pipelines_only():
+    import numpy as np
+
+    from digitlab.experiments.knn_runs import KEPT_MODELS, NeighborCache, Search
+
+    cache, models = NeighborCache(), [object() for _ in range(KEPT_MODELS + 1)]
+    empty = np.zeros((1, 1))
+    for number, model in enumerate(models):
+        cache.put(f"test {number}", Search(empty, empty, 1.0, model))
+        cache.put(f"validation {number}", Search(empty, empty, 1.0, model))  # one pipeline, two query sets
+    assert cache.get("test 0").model is None and cache.get("validation 0").model is None  # the oldest pipeline let go
+    assert all(cache.get(f"{split} {n}").model is models[n] for n in range(1, KEPT_MODELS + 1) for split in ("test", "validation"))
+    assert len(cache) == 2 * len(models)  # the searches themselves are all kept
 
 
 def test_every_run_records_how_busy_the_machine_was(data):

@@ -1,13 +1,25 @@
 """k-NN experiments: fit, predict and score one config's k-NN pipeline, reusing a search a caller's cache holds.
 
-A lab grid over k x weighting x distance asks the same search (same data, k and distance) once with
-uniform votes and once with 1/d votes. The neighbours do not depend on the weighting, so the second
-run can vote on the first one's neighbours: identical predictions, half the searches. The reuse is
-explicit: the caller owns a :class:`NeighborCache` (one per grid) and passes it in; a search is
-found again only under a digest of the very pixels and labels it was made on plus every setting that
-decides the neighbours, so it is never handed to a run on other data. ``predict_seconds`` of a run
-that reused a search still counts that search (the time a prediction costs), and its metrics say
-``neighbors_reused``.
+A lab grid over k x weighting x distance asks the same search (same data and distance) for every k
+and both vote weightings. The neighbours do not depend on the weighting, and the k nearest are the
+first k of an exact (distance, index)-sorted list of more, wherever the k-th and the next differ in
+distance. So a search is made once for ``SEARCHED_NEIGHBORS`` (at least the run's k) and every run
+of the grid votes on its first k: identical predictions, one search per distance instead of twenty.
+Rows where the k-th and the (k+1)-th are tied are searched again for exactly k (scikit-learn's tie
+order is not "lowest index first", see docs/knn.md), so the answer is always a fresh search's.
+
+The reuse is explicit: the caller owns a :class:`NeighborCache` (one per grid) and passes it in; a
+search is found again only under a digest of the very pixels and labels it was made on plus every
+setting that decides the neighbours but k, so it is never handed to a run on other data.
+``predict_seconds`` of a run that reused a search still counts that search (the time a prediction
+costs, measured when it was made, for its larger k), plus any rows searched again and the vote; its
+metrics say ``neighbors_reused``, ``searched_neighbors`` (the k searched) and ``rows_searched_again``.
+
+A search also keeps the fitted pipeline that made it (for the ``KEPT_MODELS`` newest ones): a later
+run of a plain search (no training copies, no distortion model) on the same data and settings but
+k and weighting fits nothing; it takes that pipeline with its own k and weighting set, and says
+``fit_reused`` (its ``fit_seconds`` are the reused fit's). Tied rows are searched again by that
+pipeline too, whose index is built already.
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,16 +43,22 @@ from digitlab.knn import flatten_images
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
 
-KEPT_SEARCHES = 8  # searches a cache remembers (oldest dropped first); a weighting grid needs the last two
+KEPT_SEARCHES = 8  # searches a cache remembers (oldest dropped first); the lab's k-NN grid needs two (euclidean, cosine)
+# Neighbours a reusable search finds, at least: the lab's grids ask k of 1..9. The pruned kernel takes
+# 64 candidates for any k up to 32, so finding 9 costs about what finding 1 does.
+SEARCHED_NEIGHBORS = 9
+KEPT_MODELS = 2  # fitted pipelines a cache holds on to (each holds its prepared training set: 0.2-0.6 GB on MNIST)
 
 
 @dataclass(frozen=True)
 class Search:
-    """One neighbour search: (Q, k) distances and indices, and the seconds it took."""
+    """One neighbour search: (Q, K) distances and indices, nearest first, and the seconds it took."""
 
     distances: np.ndarray
     indices: np.ndarray
     seconds: float
+    model: Pipeline | None = None  # the fitted pipeline that searched (dropped for all but the newest KEPT_MODELS)
+    fit_seconds: float = 0.0  # how long fitting it took
 
 
 class NeighborCache:
@@ -60,16 +78,40 @@ class NeighborCache:
         self._searches[key] = search
         while len(self._searches) > self.size:
             self._searches.popitem(last=False)
+        kept: list[Pipeline] = []
+        for old_key in list(reversed(self._searches)):  # newest first: older entries let go of other pipelines
+            model = self._searches[old_key].model
+            if model is None or any(model is other for other in kept):
+                continue
+            if len(kept) < KEPT_MODELS:
+                kept.append(model)
+            else:
+                self._searches[old_key] = replace(self._searches[old_key], model=None)
 
     def __len__(self) -> int:
         return len(self._searches)
 
 
+def model_reusable(config: KNNPipelineConfig) -> bool:
+    """Whether a fitted pipeline serves another k and weighting by setting them: a plain search."""
+    return not config.distortion and config.shifts == 0 and config.zoom == 1
+
+
+def prefix_reusable(config: KNNPipelineConfig) -> bool:
+    """Whether a search for more neighbours answers this config's k by its prefix: a plain search
+    (the image distortion model re-ranks its candidates, so its k nearest are not a prefix)."""
+    return not config.distortion
+
+
 def search_key(config: KNNPipelineConfig, train: Split, queries: torch.Tensor) -> str:
     """Digest of what decides a search: the reference images and labels, the query images, and every
-    pipeline setting except the vote weighting. Equal keys mean equal neighbours."""
+    pipeline setting except the vote weighting (and k, where a longer list's prefix answers it).
+    Equal keys mean equal neighbours."""
+    settings = config.search_dict()
+    if prefix_reusable(config):
+        settings.pop("n_neighbors")
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(json.dumps(config.search_dict(), sort_keys=True).encode())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
     for tensor in (train.images, train.labels, queries):
         digest.update(f"{tuple(tensor.shape)} {tensor.dtype};".encode())  # the same bytes in another shape differ
         digest.update(tensor.contiguous().numpy().tobytes())
@@ -81,45 +123,72 @@ def knn_config(options: dict[str, Any]) -> KNNPipelineConfig:
     return KNNPipelineConfig.from_dict(options)
 
 
+def _fitted(config: KNNPipelineConfig, data: Dataset, device: torch.device, cache: NeighborCache | None,
+            batch_size: int) -> tuple[Pipeline, float, bool]:
+    """The fitted pipeline, its fit seconds, and whether it is an earlier run's (same data and settings but k and weights)."""
+    found = cache.get(search_key(config, data.train, data.test.images)) if cache is not None and model_reusable(config) else None
+    if found is not None and found.model is not None:
+        classifier(found.model).set_params(n_neighbors=config.n_neighbors, weights=config.weights)
+        return found.model, found.fit_seconds, True
+    model = build_pipeline(config, device, batch_size)  # the batch size bounds the search's memory, not its result
+    started = time.perf_counter()
+    model.fit(flatten_images(data.train.images), data.train.labels.numpy())
+    return model, time.perf_counter() - started, False
+
+
 def _predict(model: Pipeline, config: KNNPipelineConfig, train: Split, images: torch.Tensor,
-             cache: NeighborCache | None) -> tuple[torch.Tensor, float, bool]:
-    """Predicted labels, the seconds a prediction costs (search included), and whether the search was reused."""
+             cache: NeighborCache | None, fit_seconds: float) -> tuple[torch.Tensor, float, dict[str, Any]]:
+    """Predicted labels, the seconds a prediction costs (search included), and how its neighbours were found."""
+    k = config.n_neighbors
     key = search_key(config, train, images) if cache is not None else None
     found = cache.get(key) if cache is not None else None
-    if found is None:
+    reused = found is not None and found.indices.shape[1] >= k
+    if not reused:
+        searched = max(k, SEARCHED_NEIGHBORS) if cache is not None and prefix_reusable(config) else k
+        searched = min(searched, len(train))
         started = time.perf_counter()
-        distances, indices = classifier(model).kneighbors(features_before_search(model, flatten_images(images)))
-        found = Search(distances, indices, time.perf_counter() - started)
+        distances, indices = classifier(model).kneighbors(features_before_search(model, flatten_images(images)), searched)
+        found = Search(distances, indices, time.perf_counter() - started, model, fit_seconds)
         if cache is not None:
             cache.put(key, found)
-        reused = False
-    else:
-        reused = True
     started = time.perf_counter()
-    predictions = torch.as_tensor(classifier(model).predict_from_neighbors(found.distances, found.indices))
-    return predictions, found.seconds + time.perf_counter() - started, reused
+    distances, indices, again = _first_k(found.model or model, images, found, k)
+    predictions = torch.as_tensor(classifier(model).predict_from_neighbors(distances, indices))
+    how = {"neighbors_reused": reused, "searched_neighbors": found.indices.shape[1], "rows_searched_again": again}
+    return predictions, found.seconds + time.perf_counter() - started, how
+
+
+def _first_k(model: Pipeline, images: torch.Tensor, found: Search, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The k nearest from a search for more: its first k, except rows whose k-th and (k+1)-th distances
+    are equal (the choice among tied ones is scikit-learn's, not the prefix), which are searched again."""
+    if found.indices.shape[1] == k:
+        return found.distances, found.indices, 0
+    distances, indices = found.distances[:, :k].copy(), found.indices[:, :k].copy()
+    tied = np.flatnonzero(found.distances[:, k - 1] == found.distances[:, k])
+    if len(tied):
+        features = features_before_search(model, flatten_images(images[torch.from_numpy(tied)]))
+        distances[tied], indices[tied] = classifier(model).kneighbors(features, k)
+    return distances, indices, len(tied)
 
 
 def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device,
             cache: NeighborCache | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
     """Fit on ``data.train``, score the test split (and validation); results as plain data.
 
-    The result also holds ``predict``, a function images -> labels, for robustness scores (not stored).
+    The result also holds ``predict``, a function images -> labels, for robustness scores (not stored;
+    call it before the next run of the grid, which may set another k on the same pipeline).
     """
     settings = knn_config(config.knn_options)
-    model = build_pipeline(settings, device, batch_size)  # the batch size bounds the search's memory, not its result
-    started = time.perf_counter()
-    model.fit(flatten_images(data.train.images), data.train.labels.numpy())
-    fit_seconds = time.perf_counter() - started
-    predictions, predict_seconds, reused = _predict(model, settings, data.train, data.test.images, cache)
+    model, fit_seconds, fit_reused = _fitted(settings, data, device, cache, batch_size)
+    predictions, predict_seconds, how = _predict(model, settings, data.train, data.test.images, cache, fit_seconds)
     result = score_split(predictions, data.test, data.num_classes)  # the scoring every kind of run shares
     val_accuracy = None
     if validation is not None:
-        val_predictions, _, _ = _predict(model, settings, data.train, validation.images, cache)
+        val_predictions, _, _ = _predict(model, settings, data.train, validation.images, cache, fit_seconds)
         val_accuracy = accuracy(val_predictions, validation.labels)
     result["metrics"].update(
         val_accuracy=val_accuracy, fit_seconds=fit_seconds, train_seconds=fit_seconds, predict_seconds=predict_seconds,
-        num_parameters=None, train_size=len(data.train), test_size=len(data.test), neighbors_reused=reused,
+        num_parameters=None, train_size=len(data.train), test_size=len(data.test), fit_reused=fit_reused, **how,
     )
     predict = lambda images: torch.as_tensor(model.predict(flatten_images(images)))  # noqa: E731
     return {**result, "history": [], "stopped_early": False, "checkpoint": None, "predict": predict}
