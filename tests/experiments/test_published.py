@@ -15,7 +15,8 @@ from digitlab.experiments.spec import resolve
 ROOT = Path(__file__).resolve().parents[2]
 # The command README/docs give for the 3-block augmented CNN (benchmarks/RESULTS.md, robustness: 99.60 ± 0.02%).
 THREE_BLOCK_COMMAND = ("train --model cnn --channels 32,64,128 --kernel-size 3 --padding same --hidden 128 --dropout 0.25 "
-                       "--augment shift,rotate,scale --augment-shift 0 --epochs 12 --batch-size 128 --lr 0.005")
+                       "--augment shift,rotate,scale --augment-shift 0 --epochs 12 --batch-size 128 --lr 0.005 --warmup 0.3 "
+                       "--schedule onecycle --label-smoothing 0.1")
 
 AUGMENTED_COMMAND = "digitlab train --model cnn --augmented"  # the augmented preset (RESULTS.md, time to accuracy: 99.63%)
 
@@ -55,3 +56,36 @@ def test_readme_train_commands_are_the_train_benchmarks_runs(tmp_path, monkeypat
     train = benchmark("train")
     config = next(s.config for s in train.SETUPS if s.key == setup)
     assert command_spec(command, tmp_path, monkeypatch) == resolve(config.with_params({"seed": 0}), "cpu").to_dict()
+
+
+# The benchmark runs behind the training figures README.md publishes (benchmarks/RESULTS.md, the latest
+# "Time to accuracy" section): each JSON stores the spec every run ran with.
+PUBLISHED_TRAIN_LOGS = tuple(f"train-avx2-2026-12-01b-{part}.json" for part in (
+    "mnist", "augmented-seed0", "augmented-seed1", "augmented-seed2", "fashion-cnn", "fashion-mlp-reference"))
+
+
+def as_resolved_today(stored: dict) -> dict:
+    """A stored spec with the settings added since (at their defaults, which keep old behaviour) filled in."""
+    from digitlab.experiments.spec import RunSpec
+    from digitlab.training import TrainConfig
+
+    spec = RunSpec.from_dict(stored).to_dict()
+    spec["train_config"] = TrainConfig.from_dict(spec["train_config"]).to_dict()
+    return spec
+
+
+@pytest.mark.parametrize("log", PUBLISHED_TRAIN_LOGS)
+def test_published_training_figures_were_measured_with_todays_settings(log):
+    """A preset changed after a figure was measured makes the published command run something else: this fails
+    until the benchmark is run again and its log replaced (the figure then is what the command gives)."""
+    train = benchmark("train")
+    setups = {setup.key: setup for setup in train.SETUPS}
+    runs = json.loads((ROOT / "benchmarks" / "logs" / log).read_text(encoding="utf-8"))["runs"]
+    assert runs
+    for measured in runs:
+        setup = setups[measured["setup"]]
+        today = resolve(setup.config.with_params({"seed": measured["seed"]}), "cpu").to_dict()
+        stored = as_resolved_today(measured["spec"])
+        if setup.race_against:  # trained for the seconds another setup took on that machine: not a setting
+            stored["train_config"]["time_budget"] = today["train_config"]["time_budget"]
+        assert stored == today, f"{log}: {measured['setup']} seed {measured['seed']} ran other settings than today's"

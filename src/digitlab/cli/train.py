@@ -133,6 +133,7 @@ def train_command(
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (the peak for onecycle).")] = None,
     optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or adadelta.")] = None,
     schedule: Annotated[str | None, typer.Option(help="none, linear, notebook-linear, onecycle, cosine or step.")] = None,
+    warmup: Annotated[float | None, typer.Option("--warmup", help="onecycle: fraction of the steps rising to --lr (0 to 1).")] = None,
     weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="L2 penalty.")] = None,
     label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.")] = None,
     augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.")] = None,
@@ -171,7 +172,7 @@ def train_command(
         raise DigitlabError(f"--notebook-faithful reproduces the course's simple and complex networks, not {name}")
     if notebook_faithful and augmented:
         raise DigitlabError("--notebook-faithful and --augmented are two different setups: choose one")
-    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule,
+    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule, "warmup": warmup,
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
              "augment": augment, "time_budget": time_budget}
     config = ExperimentConfig(
