@@ -91,6 +91,16 @@ def test_rotations_turn_each_image_by_an_angle_within_the_range():
         torch.testing.assert_close(augmented[index : index + 1], expected, atol=2e-3, rtol=0)
 
 
+def test_mirror_flips_left_to_right_some_images_or_all():
+    batch = _batch()
+    torch.testing.assert_close(Augmenter(kinds=("mirror",), mirror_probability=1)(batch), batch.flip(-1))
+    torch.testing.assert_close(Augmenter(kinds=("mirror",), mirror_probability=0)(batch), batch)
+    some = Augmenter(kinds=("mirror",), seed=0)(batch)
+    mirrored = torch.isclose(some, batch.flip(-1)).all(dim=(1, 2))
+    kept = torch.isclose(some, batch).all(dim=(1, 2))
+    assert (mirrored | kept).all() and mirrored.any() and kept.any()
+
+
 def test_invert_probability_one_inverts_everything_and_channels_move_together():
     batch = _batch()
     torch.testing.assert_close(Augmenter(kinds=("invert",), invert_probability=1)(batch), 1 - batch)

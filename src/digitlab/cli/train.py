@@ -138,7 +138,8 @@ def train_command(
     label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.")] = None,
     augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.")] = None,
     augment: Annotated[str | None, typer.Option("--augment", help="Random changes per batch, comma separated: shift, rotate, "
-                                                "scale, elastic, noise, invert (shifts up to 3 px, turns up to 15 degrees).")] = None,
+                                                "scale, elastic, noise, invert, thickness, mirror (left-right: clothing, not digits); "
+                                                "shifts up to 3 px, turns up to 15 degrees.")] = None,
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,

@@ -3,7 +3,8 @@
 An :class:`Augmenter` is called once per batch inside the training loop, on the batch's device:
 the random scale, rotation and shift of every image (and an elastic warp when asked) are folded
 into one sampling grid, so the whole batch moves in a single ``grid_sample``; a pen's width
-(``thickness``: grey dilation or erosion, blended per image), noise and inversion follow as batch
+(``thickness``: grey dilation or erosion, blended per image), noise, inversion and left-right mirroring
+(``mirror``: for clothing, whose mirror image is the same kind of garment; never for digits) follow as batch
 operations. Nothing loops over images in Python.
 
 >>> augment = Augmenter(kinds=parse_augment("shift,rotate"), seed=0)   # doctest: +SKIP
@@ -29,7 +30,7 @@ from digitlab.images.grids import (
     to_unit_float,
 )
 
-AUGMENT_KINDS = ("shift", "rotate", "scale", "elastic", "noise", "invert", "thickness")
+AUGMENT_KINDS = ("shift", "rotate", "scale", "elastic", "noise", "invert", "thickness", "mirror")
 THICKNESS_KERNEL = 3  # grey dilation/erosion over 3x3 neighbours: the stroke grows or shrinks by one pixel a side
 GEOMETRIC_KINDS = frozenset({"shift", "rotate", "scale"})
 NO_AUGMENTATION = frozenset({"", "none"})
@@ -66,6 +67,7 @@ class Augmenter:
     elastic_sigma: float = 4.0  # smoothness of the warp in pixels (Simard et al. 2003)
     noise_std: float = 0.1  # each image gets Gaussian noise with std uniform in [0, noise_std] (0..1 units)
     invert_probability: float = 0.5  # chance that an image is swapped to its negative
+    mirror_probability: float = 0.5  # 'mirror': chance that an image is flipped left to right
     max_thickness: float = 1.0  # 'thickness': strokes grow (> 0) or shrink by up to this many pixels a side, uniform
     seed: int = 0  # seeds the augmenter's own generator, used when a call passes none
 
@@ -76,7 +78,7 @@ class Augmenter:
         parse_augment(",".join(self.kinds) or "none")  # same checks and messages as the CLI text
         low, high = self.scale_range
         settings = (self.max_shift, self.max_degrees, low, high, self.elastic_alpha, self.elastic_sigma,
-                   self.noise_std, self.invert_probability, self.max_thickness)
+                   self.noise_std, self.invert_probability, self.mirror_probability, self.max_thickness)
         _check(all(math.isfinite(value) for value in settings), f"augmentation settings must be finite numbers: {self}")
         _check(self.max_shift >= 0, f"max_shift must be >= 0 pixels, got {self.max_shift}")
         _check(0 <= self.max_degrees <= 180, f"max_degrees must lie in [0, 180], got {self.max_degrees}")
@@ -85,6 +87,7 @@ class Augmenter:
         _check(self.elastic_sigma > 0, f"elastic_sigma must be > 0 pixels, got {self.elastic_sigma}")
         _check(self.noise_std >= 0, f"noise_std must be >= 0, got {self.noise_std}")
         _check(0 <= self.invert_probability <= 1, f"invert_probability must lie in [0, 1], got {self.invert_probability}")
+        _check(0 <= self.mirror_probability <= 1, f"mirror_probability must lie in [0, 1], got {self.mirror_probability}")
         _check(0 <= self.max_thickness <= 1, f"max_thickness must lie in [0, 1] pixels, got {self.max_thickness}")
         self.scale_range = (float(low), float(high))
         self._generator = torch.Generator().manual_seed(self.seed)  # not a field: configs stay plain data
@@ -114,6 +117,9 @@ class Augmenter:
         if "invert" in self.kinds:
             flips = draw("rand", (count,), generator, unit.device) < self.invert_probability
             unit = torch.where(flips.repeat_interleave(repeats)[:, None, None], 1 - unit, unit)
+        if "mirror" in self.kinds:
+            mirrored = draw("rand", (count,), generator, unit.device) < self.mirror_probability
+            unit = torch.where(mirrored.repeat_interleave(repeats)[:, None, None], unit.flip(-1), unit)
         return like_input(unit, planes).reshape(images.shape)
 
     def _grid(self, count: int, repeats: int, unit: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

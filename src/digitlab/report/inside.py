@@ -25,7 +25,7 @@ from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
 from digitlab.report.select import SweepRuns
 
-FAITHFULNESS_DIGITS = 200  # test digits per model for the deletion curves: seconds, not the benchmark's minutes (1,000)
+FAITHFULNESS_DIGITS = 100  # test digits per model for the deletion curves: seconds, not the benchmark's minutes (1,000)
 MISTAKES = 4  # the most confident wrong answers shown
 MISTAKE_METHOD = "integrated_gradients"  # the most faithful method for both networks in benchmarks/RESULTS.md
 KNN_TRAIN = 20_000  # training digits the k-NN searches for the mistakes' neighbours (raw pixels, k=3)

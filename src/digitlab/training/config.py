@@ -31,7 +31,7 @@ class TrainConfig:
     warmup: float = 0.3  # 'onecycle': fraction of the steps spent rising to lr (OneCycleLR's pct_start; 0.3 is its default)
     label_smoothing: float = 0.0  # spread this much target probability over the other classes
     augment_shift: int = 0  # whole-pixel random shifts of up to this many pixels (fast, no interpolation; 0 = none)
-    augment: str = ""  # random changes per batch, comma separated: shift, rotate, scale, elastic, noise, invert ("" = none)
+    augment: str = ""  # random changes per batch, comma separated: shift, rotate, scale, elastic, noise, invert, thickness, mirror ("" = none)
     # 3 px / 15 degrees: CNN+augmentation keeps 99.5% clean and >= 98.5% on 4 px / 20 degree test changes
     # (4 px / 20 degrees gave 99.4% clean; benchmarks/RESULTS.md, robustness).
     augment_max_shift: float = 3.0  # 'shift': dx and dy each uniform in +-this many pixels
