@@ -89,3 +89,15 @@ def test_published_training_figures_were_measured_with_todays_settings(log):
         if setup.race_against:  # trained for the seconds another setup took on that machine: not a setting
             stored["train_config"]["time_budget"] = today["train_config"]["time_budget"]
         assert stored == today, f"{log}: {measured['setup']} seed {measured['seed']} ran other settings than today's"
+
+
+def test_the_three_block_rows_measured_spec_is_what_its_setting_runs_today():
+    robustness = benchmark("robustness")
+    settings = {setting.label: setting for setting in robustness.SETTINGS}
+    runs = json.loads((ROOT / "benchmarks" / "logs" / "robustness-avx2-cnn3-aug-seed0.json").read_text(encoding="utf-8"))["runs"]
+    assert runs
+    for measured in runs:
+        setting = settings[measured["setting"]]
+        changes = {"seed": measured["seed"], "robustness": ",".join(robustness.TRANSFORMS)}  # as run_setting asks
+        today = resolve(setting.config.with_params(changes), "cpu").to_dict()
+        assert as_resolved_today(measured["spec"]) == today, measured["setting"]
