@@ -5,6 +5,7 @@ import json
 import pytest
 
 from digitlab.errors import DigitlabError
+from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
 from digitlab.experiments.reuse import REUSED_FROM, reusing
 from digitlab.experiments.runner import run
@@ -73,10 +74,12 @@ def test_robustness_is_scored_on_the_first_n_test_images_when_limited():
     whole = run(resolve(ExperimentConfig(**{**config.to_dict(), "robustness_limit": None}), "cpu"), dataset=DATA)
     assert limited["robustness_size"] == 30 and whole["robustness_size"] == len(DATA.test)
     assert limited["metrics"]["test_size"] == whole["metrics"]["test_size"] == len(DATA.test)  # the plain score: all
-    # Each limited score is a count out of 30 images (a multiple of 1/30), and the same network
-    # (same seed, same spec otherwise) scored the first 30 of the whole set's images.
+    # Each limited score is a count out of 30 images (a multiple of 1/30), and the unchanged set is the
+    # first 30 test images: its score is the plain predictions' accuracy on exactly those.
     for transform, scores in limited["robustness"].items():
         for strength, value in scores.items():
             assert round(value * 30) == pytest.approx(value * 30, abs=1e-6), (transform, strength)
+    first = decode_predictions(limited["test_predictions"])[:30]
+    assert limited["robustness"]["shift"]["0"] == pytest.approx(float((first == DATA.test.labels[:30]).float().mean()))
     with pytest.raises(DigitlabError, match="robustness_limit"):
         resolve(ExperimentConfig(model="mlp", robustness="shift", robustness_limit=0))

@@ -96,7 +96,7 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
     )
     return {**result, "history": history, "stopped": stopped, "stopped_early": stopped == "stop_when",
             "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None,
-            **robustness_result(spec.robustness, lambda images: predict_labels(model, images), data.test, spec.robustness_limit)}
+            **robustness_result(spec, lambda images: predict_labels(model, images), data.test)}
 
 
 def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
@@ -107,7 +107,7 @@ def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torc
                               test_limit=spec.test_limit, validation_size=spec.validation_size, seed=spec.seed)
     result = knn_runs.run_knn(config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
     predict = result.pop("predict")  # a function: used for robustness here, never stored
-    return {**result, "stopped": None, **robustness_result(spec.robustness, predict, data.test, spec.robustness_limit)}
+    return {**result, "stopped": None, **robustness_result(spec, predict, data.test)}
 
 
 def run(
