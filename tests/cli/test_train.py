@@ -160,3 +160,17 @@ def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
     assert "choose one" in flat(capsys.readouterr().err)
     assert main(["summary", "cnn", "--kernel-size", "4", "--batch-size", "1"]) == 1
     assert "kernel_size must be odd" in flat(capsys.readouterr().err)
+
+
+def test_test_time_mirror_option_is_saved_and_refused_where_it_does_not_apply(data_dir, tmp_path, capsys):
+    out = tmp_path / "mirror"
+    assert main(["train", "-m", "cnn", "--channels", "4,8", "--test-time-mirror", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
+    err = flat(capsys.readouterr().err)
+    assert "answers from 2 views of each image" in err and "trains without them" in err  # mirror views, no mirrored batches
+    saved = load_checkpoint(out)
+    assert saved.model.config.test_time_mirror and saved.model.eval().views == 2  # rebuilt as trained, answering from both views
+    assert main(["train", "-m", "cnn", "--channels", "4,8", "--test-time-mirror", "--augment", "mirror", "--epochs", "1", "--limit", "64",
+                 "--out", str(tmp_path / "both")]) == 0
+    assert "trains without them" not in flat(capsys.readouterr().err)
+    assert main(["train", "-m", "mlp", "--test-time-mirror", "--out", str(tmp_path / "x")]) == 1
+    assert "--test-time-mirror does not apply to --model mlp" in flat(capsys.readouterr().err)

@@ -79,6 +79,21 @@ def test_the_spec_holds_every_setting_resolved_and_survives_json():
     assert untrained.train_config["epochs"] == 0 and not untrained.trains
 
 
+def test_a_catalog_entry_changes_the_model_of_its_setup_only():
+    fashion = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn"), "cpu")
+    assert fashion.model_config["test_time_mirror"] and fashion.train_config["augment"] == "mirror"  # trained as it predicts
+    assert not resolve(ExperimentConfig(dataset="mnist", model="cnn"), "cpu").model_config["test_time_mirror"]
+    augmented = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", setup="augmented"), "cpu")
+    assert not augmented.model_config["test_time_mirror"]  # the entry names "cnn", not "cnn-augmented"
+    own = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", model_options={"test_time_mirror": False}), "cpu")
+    assert not own.model_config["test_time_mirror"]  # a config's own setting wins
+    other = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": "shift"}), "cpu")
+    assert not other.model_config["test_time_mirror"] and other.model_config["test_time_shift"] == 1  # no mirrored batches
+    asked = ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": ""}, model_options={"test_time_mirror": True})
+    assert resolve(asked, "cpu").model_config["test_time_mirror"]  # asked for in so many words: as asked
+    assert "test_time_mirror" not in resolve(ExperimentConfig(dataset="fashion-mnist", model="mlp"), "cpu").model_config
+
+
 def test_bad_settings_fail_when_resolving():
     with pytest.raises(DigitlabError, match="no setting 'widht'"):
         resolve(ExperimentConfig(model="mlp", model_options={"widht": 3}))

@@ -4,6 +4,7 @@ import torch
 from digitlab.errors import DigitlabError
 from digitlab.explain import METHODS, attribute, methods_for
 from digitlab.explain.attribution import AttributionConfig
+from digitlab.models import build
 
 from .conftest import BLOCK, SIDE, block_digits, halves_data, known_pixel_model
 
@@ -86,3 +87,14 @@ def test_config_is_checked():
     with pytest.raises(ValueError, match="ig_steps"):
         AttributionConfig(ig_steps=0)
     assert set(METHODS) == {*GRADIENT_FREE, "grad_cam"}
+
+
+@pytest.mark.parametrize("method", ["saliency", "grad_cam"])
+def test_a_network_that_answers_from_both_mirror_images_gets_mirrored_maps_for_mirrored_images(method):
+    torch.manual_seed(0)
+    model = build("cnn", channels=[4, 8], hidden=16, test_time_mirror=True).eval()
+    images, _ = halves_data(6, seed=1)
+    maps = attribute(model, images, method)
+    assert maps.shape == images.shape  # one map per image, not one per view
+    # The answer is the same for an image and its mirror, so the explanation must be the mirror image's too.
+    torch.testing.assert_close(attribute(model, images.flip(-1), method), maps.flip(-1), rtol=1e-4, atol=1e-6)

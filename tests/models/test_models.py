@@ -186,3 +186,34 @@ def test_settings_that_contradict_the_data_are_an_error():
         build("mlp", image_shape=(20, 20), input_size=784)
     with pytest.raises(ValueError, match="square images"):
         build("cnn", image_shape=(20, 28))
+
+
+def test_test_time_mirror_answers_the_mean_of_the_image_and_its_mirror():
+    torch.manual_seed(0)
+    mirroring = build("cnn", test_time_mirror=True).eval()
+    plain = build("cnn").eval()
+    plain.load_state_dict(mirroring.state_dict())
+    x = torch.rand(5, 28, 28)
+    torch.testing.assert_close(mirroring(x), (plain(x) + plain(x.flip(-1))) / 2)
+    torch.testing.assert_close(mirroring(x.flip(-1)), mirroring(x))  # a mirrored garment gets the same answer
+    mirroring.train()
+    plain.train()
+    torch.testing.assert_close(mirroring(x), plain(x))  # training sees each image once, as it is
+    assert not CNNConfig().test_time_mirror  # digits: a mirrored 2 is no 2
+
+
+def test_test_time_shifts_weigh_the_moved_views_half_and_move_maps_back_onto_the_image():
+    from digitlab.models.cnn import view
+
+    config = CNNConfig(test_time_mirror=True, test_time_shift=1)
+    assert config.test_time_views[0] == (0, False) and len(config.test_time_views) == 6  # the image itself first
+    assert sum(config.test_time_weights[:2]) == sum(config.test_time_weights[2:]) == 0.5
+    image = torch.zeros(1, 28, 28)
+    image[0, 5:9, 3:20] = torch.rand(4, 17)  # off-centre, clear of the columns a move pushes out
+    model = CNN(config).eval()
+    views = torch.cat([view(image, offset, mirrored) for offset, mirrored in config.test_time_views])  # what forward scores
+    assert not torch.equal(views[2], image[0]) and torch.equal(views[1], image[0].flip(-1))  # (6, 28, 28)
+    assert torch.equal(model.views_to_image(views), image.expand(6, 1, 28, 28))  # every view's map lands on the image
+    assert model.train().views == 1 and CNN(CNNConfig()).eval().views == 1
+    with pytest.raises(ValueError, match="test_time_shift must be"):
+        CNNConfig(test_time_shift=-1)

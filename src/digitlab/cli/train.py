@@ -26,7 +26,7 @@ from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
-from digitlab.models import build, notebook_overrides, summary
+from digitlab.models import CNNConfig, build, notebook_overrides, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
@@ -67,14 +67,21 @@ def _all_widths(ctx: typer.Context, hidden: list[str] | None, channels: list[str
 
 def model_overrides(model: str, hidden: list[int] | None, activation: str | None, dropout: float | None,
                     channels: list[int] | None, notebook_faithful: bool, kernel_size: list[int] | None = None,
-                    padding: str | None = None) -> dict[str, Any]:
+                    padding: str | None = None, test_time_mirror: bool | None = None,
+                    test_time_shift: int | None = None) -> dict[str, Any]:
     """The model settings given on the command line (the course's output layer with ``notebook_faithful``)."""
     try:
         given = command_line_settings(model, hidden=hidden, activation=activation, dropout=dropout, channels=channels,
-                                      kernel_size=kernel_size, padding=padding)
+                                      kernel_size=kernel_size, padding=padding, test_time_mirror=test_time_mirror,
+                                      test_time_shift=test_time_shift)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
     return {**(notebook_overrides(model) if notebook_faithful else {}), **given}
+
+
+def _test_time_views(spec: RunSpec) -> int:
+    """How many views of an image the trained network scores (CNN test-time augmentation; 1 for the others)."""
+    return len(CNNConfig(**spec.model_config).test_time_views) if spec.model == "cnn" else 1
 
 
 def _progress() -> Progress:
@@ -86,6 +93,8 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
     config = spec.training()
     err_console.print(f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
                       f"lr={config.lr:g}, schedule {config.schedule}" + (", notebook-faithful" if config.notebook_faithful else "")
+                      + (f", augment {config.augment}" if config.augment else "")
+                      + (f", answers from {views} views of each image" if (views := _test_time_views(spec)) > 1 else "")
                       + f", on {spec.device}")
     with _progress() as progress:
         tasks: dict[int, Any] = {}
@@ -128,6 +137,11 @@ def train_command(
     channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.")] = None,
     kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.")] = None,
     padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none, the default) or same.")] = None,
+    test_time_mirror: Annotated[bool | None, typer.Option(
+        "--test-time-mirror/--no-test-time-mirror",
+        help="CNN: answer from each image and its left-right mirror (default: on for Fashion-MNIST, off for digits).")] = None,
+    test_time_shift: Annotated[int | None, typer.Option(
+        "--test-time-shift", help="CNN: also answer from copies moved N pixels left and right (Fashion-MNIST: 1; 0: none).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the training set.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Images per step.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (the peak for onecycle).")] = None,
@@ -180,12 +194,16 @@ def train_command(
         dataset=dataset.value, kind="network", model=name,
         setup="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
         model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False,
-                                      kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding),
+                                      kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding,
+                                      test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
         train_options={key: value for key, value in given.items() if value is not None},
         train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
+    if spec.model_config.get("test_time_mirror") and "mirror" not in spec.train_config["augment"].split(","):
+        err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
+                          "mirror): add mirror to --augment, or pass --no-test-time-mirror")
     atomic_write_text(out / RUN_FILE, json.dumps(spec.to_dict(), indent=2) + "\n")
     _run_training(spec, out, False, data_dir, cache_dir)
 

@@ -117,7 +117,12 @@ def _attribute(model: nn.Module, inputs: torch.Tensor, method: str, targets: tor
                                           baselines=BLACK, target=targets, perturbations_per_eval=max(1, config.batch_size // len(inputs)))
     layer = grad_cam_layer(model)
     cam = LayerGradCam(model, layer).attribute(inputs, target=targets, relu_attributions=True)  # (N, 1, h, w)
-    return LayerAttribution.interpolate(cam, tuple(inputs.shape[1:]), interpolate_mode="bilinear")[:, 0]  # (N, H, W)
+    maps = LayerAttribution.interpolate(cam, tuple(inputs.shape[1:]), interpolate_mode="bilinear")[:, 0]  # (N, H, W)
+    if getattr(model, "views", 1) > 1:  # the block saw every test-time view: V*N maps (CNN test_time_mirror / _shift)
+        # Each view's gradient carries its weight in the answer, so the sum of the views' maps, each moved back onto
+        # the image, is the weighted mean of their Grad-CAMs.
+        maps = model.views_to_image(maps).sum(dim=0)  # (V, N, H, W) -> (N, H, W)
+    return maps
 
 
 def methods_for(model: nn.Module, methods: tuple[str, ...] = METHODS) -> tuple[str, ...]:

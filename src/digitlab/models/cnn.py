@@ -13,6 +13,11 @@ accurately on validation images. Earlier defaults: 24-32 channels (until the eve
 2026-12-01; checkpoints store their channels), and two 3x3 blocks of 32 and 64 channels with
 'same' padding, which checkpoints written before the ``padding`` field still rebuild
 (:data:`SAVED_BEFORE`). Measured in benchmarks/RESULTS.md.
+
+``test_time_mirror`` and ``test_time_shift`` are test-time augmentation in the airbench manner:
+outside training the network also scores each image's left-right mirror and copies moved a pixel
+left and right, in one batch, and answers their weighted mean. Fashion-MNIST's CNN trains with
+mirrored images and predicts this way (its catalog entry says so): a mirrored coat is a coat.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from digitlab.models.base import Network, check_choice, check_positive
@@ -39,6 +45,11 @@ class CNNConfig:
     dropout: float = 0.0  # before each fully connected layer, while training (0: the small net needs none)
     batch_norm: bool = True  # BatchNorm2d in every block (the conv then needs no bias); stands high learning rates
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPU (and GPU tensor cores)
+    # Test-time augmentation: outside training, also score each image's left-right mirror and answer the mean. For
+    # clothing, whose mirror image is the same garment (trained with 'mirror'); never digits: a mirrored 2 is no 2.
+    test_time_mirror: bool = False
+    # Pixels: also score copies (and their mirrors) moved this far left and right, weighted half as the unmoved (0: none).
+    test_time_shift: int = 0
     image_size: int = 28  # side of the square input images (build(..., image_shape=) sets it)
     num_classes: int = 10  # output scores, one per class
 
@@ -63,6 +74,9 @@ class CNNConfig:
         if min(self.sides) < 1:
             raise ValueError(f"{len(self.channels)} blocks shrink a {self.image_size}-pixel image to nothing ({self.sides}); "
                              "use fewer channels entries, smaller kernels or padding='same'")
+        if isinstance(self.test_time_shift, bool) or not isinstance(self.test_time_shift, int) \
+                or not 0 <= self.test_time_shift < self.image_size:
+            raise ValueError(f"test_time_shift must be 0 (none) or a number of pixels below {self.image_size}, got {self.test_time_shift!r}")
         if self.hidden < 0:
             raise ValueError(f"hidden must be 0 (none) or positive, got {self.hidden!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -84,6 +98,22 @@ class CNNConfig:
             side = (side if self.padding == "same" else side - k + 1) // POOL
             sides.append(side)
         return tuple(sides)
+
+    @property
+    def test_time_views(self) -> tuple[tuple[int, bool], ...]:
+        """(columns moved right, mirrored) of every view a prediction scores; the image itself comes first."""
+        offsets = (0, self.test_time_shift, -self.test_time_shift) if self.test_time_shift else (0,)
+        mirrors = (False, True) if self.test_time_mirror else (False,)
+        return tuple((offset, mirrored) for offset in offsets for mirrored in mirrors)
+
+    @property
+    def test_time_weights(self) -> tuple[float, ...]:
+        """The weight of each view's scores: the unmoved views share one half, the moved ones the other (airbench)."""
+        views = self.test_time_views
+        unmoved = sum(offset == 0 for offset, _ in views)
+        if unmoved == len(views):
+            return (1 / unmoved,) * unmoved
+        return tuple(0.5 / unmoved if offset == 0 else 0.5 / (len(views) - unmoved) for offset, _ in views)
 
     @property
     def feature_size(self) -> int:
@@ -127,10 +157,40 @@ class CNN(Network):
         if self.config.channels_last:
             self.to(memory_format=torch.channels_last)
 
+    @property
+    def views(self) -> int:
+        """How many views of each image this forward pass scores: 1 while training, more with test-time augmentation."""
+        return 1 if self.training else len(self.config.test_time_views)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         side = self.config.image_size
         x = x.reshape(-1, 1, side, side)  # (N, 28, 28) or (N, 784) -> (N, 1, 28, 28)
+        views = self.views
+        if views > 1:
+            # One batch holds every view, so a hook on a block sees image i at index i (its other views at kN + i).
+            x = torch.cat([view(x, offset, mirrored) for offset, mirrored in self.config.test_time_views])  # (V*N, 1, 28, 28)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        features = self.features(x)  # (N, channels[-1], 5, 5) for the default
-        return self.classifier(features)  # (N, num_classes) logits
+        features = self.features(x)  # (N, channels[-1], 5, 5) for the default (V*N with test-time views)
+        logits = self.classifier(features)  # (N, num_classes), or (V*N, num_classes)
+        if views > 1:
+            weights = logits.new_tensor(self.config.test_time_weights)  # (V,)
+            logits = torch.einsum("v,vnc->nc", weights, logits.unflatten(0, (views, -1)))  # (N, classes): weighted mean
+        return logits
+
+    def views_to_image(self, maps: torch.Tensor) -> torch.Tensor:
+        """Maps (V*N, H, W) over the views of a forward pass -> (V, N, H, W), each moved back onto its image."""
+        views = self.config.test_time_views[:self.views]  # while training: the image itself only
+        maps = maps.unflatten(0, (len(views), -1))
+        moved_back = [view(part, -offset, False) for part, (offset, _) in zip(maps, views, strict=True)]
+        return torch.stack([part.flip(-1) if mirrored else part for part, (_, mirrored) in zip(moved_back, views, strict=True)])
+
+
+def view(images: torch.Tensor, offset: int, mirrored: bool) -> torch.Tensor:
+    """Images (..., H, W) mirrored left-right (first) and moved ``offset`` columns right (left if negative), black in."""
+    images = images.flip(-1) if mirrored else images
+    if offset > 0:
+        return F.pad(images, (offset, 0))[..., :-offset]
+    if offset < 0:
+        return F.pad(images, (0, -offset))[..., -offset:]
+    return images

@@ -112,12 +112,14 @@ def notebook_overrides(name: str) -> dict[str, Any]:
 
 # Command-line options -> the config field they set; an option applies to a model whose config has the field.
 OPTION_FIELDS = {"--hidden": ("hidden", "hidden_size"), "--activation": ("activation",), "--dropout": ("dropout",),
-                 "--channels": ("channels",), "--kernel-size": ("kernel_size",), "--padding": ("padding",)}
+                 "--channels": ("channels",), "--kernel-size": ("kernel_size",), "--padding": ("padding",),
+                 "--test-time-mirror": ("test_time_mirror",), "--test-time-shift": ("test_time_shift",)}
 
 
 def command_line_settings(name: str, *, hidden: list[int] | None = None, activation: str | None = None,
                           dropout: float | None = None, channels: list[int] | None = None,
-                          kernel_size: list[int] | None = None, padding: str | None = None) -> dict[str, Any]:
+                          kernel_size: list[int] | None = None, padding: str | None = None,
+                          test_time_mirror: bool | None = None, test_time_shift: int | None = None) -> dict[str, Any]:
     """Model settings from ``digitlab train`` / ``summary`` options, checked against the fields ``name`` has.
 
     ``--hidden`` sets a list of widths (MLP), one width of every hidden layer (ComplexNetwork's
@@ -126,7 +128,8 @@ def command_line_settings(name: str, *, hidden: list[int] | None = None, activat
     _, config_class = _lookup(name)
     defaults = {field.name: field.default for field in fields(config_class)}
     given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels,
-             "--kernel-size": kernel_size, "--padding": padding}
+             "--kernel-size": kernel_size, "--padding": padding, "--test-time-mirror": test_time_mirror,
+             "--test-time-shift": test_time_shift}
     allowed = {option for option, names in OPTION_FIELDS.items() if any(field in defaults for field in names)}
     wrong = [option for option, value in given.items() if value is not None and option not in allowed]
     if wrong:
@@ -143,5 +146,7 @@ def command_line_settings(name: str, *, hidden: list[int] | None = None, activat
     if kernel_size is not None:  # one size for every block, or one per block
         settings["kernel_size"] = kernel_size[0] if len(kernel_size) == 1 else kernel_size
     settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels),
-                                                   ("padding", padding)) if value is not None})
+                                                   ("padding", padding), ("test_time_mirror", test_time_mirror),
+                                                   ("test_time_shift", test_time_shift))
+                     if value is not None})
     return settings

@@ -208,6 +208,8 @@ MESSAGES: dict[str, str] = {
     # Namen van spec-velden in "welke instellingen verschillen" ("setting.<veld>"; in het Engels: report/links.py)
     "setting.model": "model",
     "setting.model_config.outputs": "outputs",
+    "setting.model_config.test_time_mirror": "antwoordt ook op het spiegelbeeld (bij het testen)",
+    "setting.model_config.test_time_shift": "antwoordt ook op kopieën zoveel pixels opzij (bij het testen)",
     "setting.train_config.augment": "augmentatie",
     "setting.train_config.epochs": "epochs",
     "setting.train_config.batch_size": "batch size",
