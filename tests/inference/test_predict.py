@@ -66,3 +66,18 @@ def test_seed_everything_repeats_every_generator():
     assert random.random() == first[0] and torch.equal(torch.rand(2), first[1])
     with pytest.raises(ValueError, match="seed must be an integer"):
         seed_everything(-1)
+
+
+def test_a_pass_holds_batch_size_images_counting_every_test_time_view():
+    from digitlab.inference.predict import predict_outputs
+
+    torch.manual_seed(0)
+    model = build("cnn", channels=[4, 8], hidden=8, test_time_mirror=True, test_time_shift=1)  # 6 views per image
+    images = torch.randint(0, 256, (10, 28, 28), dtype=torch.uint8)
+    seen: list[int] = []
+    hook = model.features[0].register_forward_hook(lambda _m, inputs, _o: seen.append(len(inputs[0])))
+    small = predict_outputs(model, images, batch_size=12)
+    hook.remove()
+    assert seen == [12] * 5  # 2 images x 6 views per pass, not 12 images x 6
+    torch.testing.assert_close(small, predict_outputs(model, images, batch_size=2048))
+    assert model.training  # handed back as it came

@@ -46,10 +46,13 @@ def predict_outputs(model: nn.Module, images: torch.Tensor, batch_size: int = DE
     training = [module for module in model.modules() if module.training]
     for module in training:
         module.eval()
+    # A network that scores several views of each image (the CNN's test-time views) runs them in one batch:
+    # fewer images per pass keep the pass at ``batch_size`` images, and its memory where it was.
+    step = max(1, batch_size // getattr(model, "views", 1))
     try:
         outputs = [
-            model(as_float_images(images[start:start + batch_size]).to(device)).float().cpu()
-            for start in range(0, len(images), batch_size)
+            model(as_float_images(images[start:start + step]).to(device)).float().cpu()
+            for start in range(0, len(images), step)
         ]
     finally:
         for module in training:
