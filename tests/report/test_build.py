@@ -197,6 +197,13 @@ def test_fashion_report_has_the_same_parts_with_class_names(lab_url, fashion, tm
         assert f'<section id="{anchor}">' in html
     assert "Ankle boot" in html and "8. Compared with MNIST" in html and "MNIST test accuracy" in html
     assert set(LINK.findall(html)) == set(ANCHOR.findall(html))
+    # The CNN answers from the views its stored spec names (the dataset's catalog entry): said where they apply only.
+    views = "It answers from 6 views of every test image (the image, its left-right mirror, each moved 1 px left and right)"
+    assert views in html
+
+
+def test_a_cnn_that_answers_from_the_image_alone_gets_no_views_sentence(mnist_html):
+    assert "answers from" not in mnist_html and "views of every test image" not in mnist_html
 
 
 def section_of(html: str, anchor: str) -> str:

@@ -88,6 +88,10 @@ MESSAGES: dict[str, str] = {
     "layers.mixed": "hidden layers of {widths}",
     "layers.none": "no hidden layer",
     "cnn.size": "The CNN has {parameters} parameters and predicts the whole test set in {time}.",
+    "cnn.views": "It answers from {views} views of every test image ({which}), averaged: test-time augmentation, which costs prediction time only.",
+    "cnn.view_image": "the image",
+    "cnn.view_mirror": "its left-right mirror",
+    "cnn.view_moved": "each moved {pixels} px left and right",
     "cnn.against_mlp": "The tuned MLP reaches {accuracy} with {parameters} parameters in {time} of training.",
     "cnn.fewer_weights": "The CNN needs fewer weights: its small filters are shared over the whole image, so a stroke is recognised wherever it is, instead of learning every position separately.",
     # Robustness

@@ -93,6 +93,10 @@ MESSAGES: dict[str, str] = {
     "layers.mixed": "hidden layers van {widths}",
     "layers.none": "geen hidden layer",
     "cnn.size": "Het CNN heeft {parameters} parameters en voorspelt de hele testset in {time}.",
+    "cnn.views": "Het antwoordt op {views} versies van elk testplaatje ({which}), gemiddeld: test-time augmentation, die alleen voorspeltijd kost.",
+    "cnn.view_image": "het plaatje zelf",
+    "cnn.view_mirror": "het spiegelbeeld",
+    "cnn.view_moved": "elk {pixels} px naar links en naar rechts verschoven",
     "cnn.against_mlp": "Het getunede MLP haalt {accuracy} met {parameters} parameters in {time} trainen.",
     "cnn.fewer_weights": "Het CNN heeft minder gewichten nodig: zijn kleine filters worden over het hele plaatje gedeeld, dus een streep wordt herkend waar hij ook staat, in plaats van elke positie apart te leren.",
     # Robuustheid

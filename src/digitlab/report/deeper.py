@@ -7,6 +7,7 @@ from markupsafe import Markup
 from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure, time_to_accuracy_figure
 from digitlab.experiments.store import Run
+from digitlab.models import CNNConfig
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
 from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
@@ -153,7 +154,7 @@ def cnn_blocks(inputs: Inputs) -> list:
         return [inputs.not_run("cnn")]
     run = sweep.best()
     blocks += [Text(sweep_description(sweep.name, sweep.description))] + trained_blocks(run, sweep, dataset, links, "CNN")
-    text = t("cnn.size", parameters=links.parameters(run), time=links.predict_time(run))
+    text = " ".join(filter(None, [t("cnn.size", parameters=links.parameters(run), time=links.predict_time(run)), views_sentence(run)]))
     mlp = inputs.sweep("tuned")
     if mlp is not None:
         other = mlp.best()
@@ -166,3 +167,14 @@ def cnn_blocks(inputs: Inputs) -> list:
     if any(points for runs in curves.values() for points in runs):  # "Kijk ook naar de benodigde tijd"
         blocks.append(Figures([image(time_to_accuracy_figure({k: v for k, v in curves.items() if v[0]}), t("alt.time_to_accuracy"))]))
     return blocks
+
+
+def views_sentence(run: Run) -> str:
+    """What the CNN answers from when it scores more than the image itself (its test-time views; "" otherwise)."""
+    settings = (run.spec or {}).get("model_config", {})
+    mirror, shift = bool(settings.get("test_time_mirror")), int(settings.get("test_time_shift") or 0)
+    if not (mirror or shift):
+        return ""
+    views = len(CNNConfig(test_time_mirror=mirror, test_time_shift=shift).test_time_views)
+    which = [t("cnn.view_image"), *([t("cnn.view_mirror")] if mirror else []), *([t("cnn.view_moved", pixels=shift)] if shift else [])]
+    return str(t("cnn.views", views=views, which=", ".join(map(str, which))))
