@@ -25,7 +25,7 @@ from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
+from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file, trains_on_mirror_images
 from digitlab.models import CNNConfig, build, notebook_overrides, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.training import load_checkpoint, predict_proba
@@ -201,7 +201,7 @@ def train_command(
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
-    if spec.model_config.get("test_time_mirror") and "mirror" not in spec.train_config["augment"].split(","):
+    if spec.model_config.get("test_time_mirror") and not trains_on_mirror_images(spec.train_config):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
     atomic_write_text(out / RUN_FILE, json.dumps(spec.to_dict(), indent=2) + "\n")

@@ -96,11 +96,16 @@ def catalog_model_changes(config: ExperimentConfig, training: dict[str, Any]) ->
     if suffix is None:
         return {}
     changes = dict(get_spec(config.dataset).model_changes.get(config.model + suffix, {}))
-    if changes.get("test_time_mirror") and "mirror" not in training.get("augment", "").split(","):
+    if changes.get("test_time_mirror") and not trains_on_mirror_images(training):
         # Mirror views help only a network that saw mirrored images in training (Fashion-MNIST validation: 90.8%
         # against 92.6% from the image alone): a run that replaces the entry's augmentation answers unmirrored.
         changes["test_time_mirror"] = False
     return changes
+
+
+def trains_on_mirror_images(training: dict[str, Any]) -> bool:
+    """Whether a resolved training setup mirrors images at random (the 'mirror' augmentation)."""
+    return "mirror" in training.get("augment", "").split(",")
 
 
 def train_config(config: ExperimentConfig) -> dict[str, Any]:
