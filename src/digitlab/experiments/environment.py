@@ -58,7 +58,7 @@ def busy_record(started: Busy) -> dict[str, Any]:
     """CPU seconds against wall seconds since ``started``, and the load average then and now.
 
     A run whose threads were kept off the cores by other work shows a CPU/wall ratio far below its thread count
-    and a load above the core count: the report marks its timings as taken under contention.
+    and a load clearly above the core count: the report marks its timings as taken under contention (report/timing.py).
     """
     wall, cpu = time.perf_counter() - started.wall, time.process_time() - started.cpu
     return {"wall_seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), "cpu_per_wall": round(cpu / wall, 3) if wall > 0 else None,

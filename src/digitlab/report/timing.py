@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from digitlab.experiments.store import Run
 
-# A run is contended when the runnable processes outnumber the cores at its start or end (load > cores) ...
-LOAD_PER_CORE = 1.0
+# A run is contended when the runnable processes clearly outnumber the cores at its start or end ... The load counts
+# the run's own threads: a quiet 2-core machine running one 2-thread run reads 2.0-2.2 (short-lived processes come and
+# go; a Fashion-MNIST lab, alone on the machine, had 46 of its timings between 2.0 and 2.1), while a second heavy job
+# brings it to 3-4. A quarter core of slack per core tells the two apart.
+LOAD_PER_CORE = 1.25
 # ... or when its process got far less CPU than its threads could use: under this share of threads x wall time.
 # (A quiet 2-core machine gives a 2-thread run a ratio of about 1-2; 0.35 x 2 = 0.7 means over half the time off-core.)
 CPU_SHARE = 0.35
