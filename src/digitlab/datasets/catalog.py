@@ -82,10 +82,10 @@ class DatasetSpec:
     # A user's drawing or photo is prepared like the training images: its ink fitted in a square of this
     # many pixels, centred by mass in the image (MNIST: 20 of 28; 0 = the whole image, as Fashion-MNIST).
     fit_size: int = 0
-    # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}.
+    # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}
+    # (keys: :func:`setup_key`).
     train_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
-    # Changes to a model's own settings on this dataset, keyed the same way ("cnn" for the recommended setup,
-    # "cnn-augmented" for the augmented one), e.g. {"cnn": {"test_time_mirror": True}}.
+    # Changes to a model's own settings on this dataset, keyed the same way, e.g. {"cnn": {"test_time_mirror": True}}.
     model_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
     report_language: str = "en"  # the language its lab report is written in by default (the course's datasets: "nl")
@@ -197,6 +197,12 @@ FASHION_MNIST = DatasetSpec(
     companion="mnist",
     report_language="nl",
 )
+
+def setup_key(model: str, setup: str) -> str | None:
+    """The key of a setup's changes in ``train_changes`` and ``model_changes``: "cnn" for the recommended setup,
+    "cnn-augmented" for the augmented one; None for the notebook's, which no dataset changes."""
+    return {"recommended": model, "augmented": f"{model}-augmented"}.get(setup)
+
 
 ENTRY_POINT_GROUP = "digitlab.datasets"  # installed packages declare their datasets here
 

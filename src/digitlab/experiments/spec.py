@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from digitlab.datasets.catalog import get_spec
+from digitlab.datasets.catalog import get_spec, setup_key
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.models.registry import MODELS, data_settings, make_config, saved_settings, setup_overrides
@@ -76,10 +76,6 @@ class RunSpec:
         return cls(**data)
 
 
-# Where a setup's changes for one dataset are kept in its catalog entry: "cnn", "cnn-augmented" (the notebook's: none).
-CATALOG_KEY_SUFFIX = {"recommended": "", "augmented": "-augmented"}
-
-
 def model_options(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
     """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
     (its catalog entry; unless set), the entry's model changes for the setup (Fashion-MNIST's CNN answers
@@ -92,10 +88,8 @@ def model_options(config: ExperimentConfig, training: dict[str, Any]) -> dict[st
 
 def catalog_model_changes(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
     """The dataset entry's changes to the model of this setup, for the training this run resolved to."""
-    suffix = CATALOG_KEY_SUFFIX.get(config.setup)
-    if suffix is None:
-        return {}
-    changes = dict(get_spec(config.dataset).model_changes.get(config.model + suffix, {}))
+    key = setup_key(config.model, config.setup)
+    changes = dict(get_spec(config.dataset).model_changes.get(key, {})) if key is not None else {}
     if changes.get("test_time_mirror") and not trains_on_mirror_images(training):
         # Mirror views help only a network that saw mirrored images in training (Fashion-MNIST validation: 90.8%
         # against 92.6% from the image alone): a run that replaces the entry's augmentation answers unmirrored.

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from digitlab.datasets.catalog import get_spec
+from digitlab.datasets.catalog import get_spec, setup_key
 from digitlab.images.augmentation import Augmenter, parse_augment
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
@@ -135,7 +135,7 @@ SETUP_NAMES = ("recommended", "augmented", "notebook")  # what an experiment's `
 
 def recommended(model_name: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
     """The tuned setup for ``model_name`` (changed as ``dataset``'s catalog entry says) with ``overrides`` applied."""
-    changes = get_spec(dataset).train_changes.get(model_name, {}) if dataset else {}
+    changes = get_spec(dataset).train_changes.get(setup_key(model_name, "recommended"), {}) if dataset else {}
     return replace(RECOMMENDED.get(model_name, TrainConfig()), **{**changes, **overrides})
 
 
@@ -143,7 +143,7 @@ def augmented(model_name: str, dataset: str | None = None, **overrides: Any) -> 
     """The augmented setup for ``model_name`` ("mlp" or "cnn") with ``overrides`` applied."""
     if model_name not in AUGMENTED:
         raise ValueError(f"the augmented setup trains {' and '.join(AUGMENTED)}, not {model_name!r}")
-    changes = get_spec(dataset).train_changes.get(f"{model_name}-augmented", {}) if dataset else {}
+    changes = get_spec(dataset).train_changes.get(setup_key(model_name, "augmented"), {}) if dataset else {}
     return replace(AUGMENTED[model_name], **{**changes, **overrides})
 
 
