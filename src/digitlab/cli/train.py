@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import torch
 import typer
@@ -30,6 +30,9 @@ from digitlab.models import CNNConfig, build, notebook_overrides, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
+
+if TYPE_CHECKING:
+    from digitlab.preprocess import PreprocessResult  # imported when an image is read: scikit-image is slow to load
 
 app = typer.Typer(rich_markup_mode=None)
 RUN_FILE = "run.json"  # the run's resolved spec, so that --resume runs exactly it again
@@ -238,16 +241,15 @@ def evaluate_command(
     console.print(f"figures and evaluation.json in {out}: {', '.join(sorted(result.figures))}")
 
 
-def read_image(path: Path, dataset: str | None) -> torch.Tensor:
-    """A picture file -> uint8 image prepared like ``dataset``'s training data (digitlab.preprocess)."""
+def read_image(path: Path, dataset: str | None) -> PreprocessResult:
+    """A picture file -> its image prepared like ``dataset``'s training data (digitlab.preprocess), and its doubts."""
     from digitlab.preprocess import prepare_for, read_image_file
 
     data = read_image_file(path)  # a regular file of bounded size: never /dev/zero until memory runs out
     try:
-        prepared = prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
+        return prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
     except DigitlabError as error:
         raise DigitlabError(f"{path}: {error}") from error
-    return torch.from_numpy(prepared.image)
 
 
 def _label(classes: tuple[str, ...], index) -> str:  # noqa: ANN001 (a tensor index)
@@ -260,16 +262,24 @@ def predict_command(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by digitlab train.")],
     images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...): one digit or garment each.")],
     top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
+    lang: Annotated[str | None, typer.Option("--lang", help="The language of the advice about doubtful photos: nl or en "
+                                             "[default: nl, the course's].")] = None,
 ) -> None:
     """Classify image files with a trained network."""
+    from digitlab.preprocess.advice import DEFAULT_LANGUAGE, advice
+
     saved = load_checkpoint(checkpoint)
-    probabilities = predict_proba(saved.model, torch.stack([read_image(path, saved.dataset) for path in images]))  # (N, classes)
+    prepared = [read_image(path, saved.dataset) for path in images]
+    probabilities = predict_proba(saved.model, torch.stack([torch.from_numpy(p.image) for p in prepared]))  # (N, classes)
     table = Table("image", "predicted", "probability", f"top {top}")
     for path, row in zip(images, probabilities, strict=True):
         best = row.topk(min(top, len(row)))
         ranked = ", ".join(f"{_label(saved.classes, i)} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
         table.add_row(str(path), _label(saved.classes, best.indices[0]), f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
     console.print(table)
+    for path, result in zip(images, prepared, strict=True):
+        for sentence in advice(result.doubts, lang or DEFAULT_LANGUAGE):
+            console.print(f"{path}: {sentence}", highlight=False)
 
 
 @app.command("summary", context_settings={"allow_extra_args": True})

@@ -30,6 +30,7 @@ from starlette.requests import ClientDisconnect
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
 from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
+from digitlab.preprocess.advice import DEFAULT_LANGUAGE, LANGUAGES, advice
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -185,6 +186,7 @@ def create_app(
         request: Request,
         explain: bool = Query(False, description="also return each model's explanation: attribution map, CNN feature maps, "
                                                  "k-NN neighbours (slower: a backward pass per network)"),
+        lang: str = Query(DEFAULT_LANGUAGE, description=f"the language of the advice: {' or '.join(LANGUAGES)}"),
     ) -> Response:
         """Prepare the image like MNIST (see digitlab.preprocess) and ask every loaded model."""
         source = await read_input(request)
@@ -194,6 +196,7 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
+        result.advice = advice(result.doubts, lang)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 
