@@ -17,6 +17,7 @@ from rich.table import Table
 from digitlab.cli.common import console, save_figure
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
+from digitlab.i18n import current, dataset_language, speaking
 
 TOP = 3  # classes printed per model
 
@@ -54,13 +55,21 @@ def explain(
     knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.")] = None,
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="The pictures' language: nl or en [default: the dataset's; Dutch for MNIST and Fashion-MNIST].")] = None,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
+    checkpoints, image_path = split_paths(paths, test_index)
+    with speaking(dataset_language(_first_dataset(checkpoints, knn), lang)):  # the pictures' words; the table stays English
+        _explain(checkpoints, image_path, out, knn, knn_train_limit, test_index, thorough)
+
+
+def _explain(checkpoints: list[Path], image_path: Path | None, out: Path, knn: str | None, knn_train_limit: int | None,
+             test_index: int | None, thorough: bool) -> None:
     from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, fit_knn
     from digitlab.explain.figures import knn_figure, network_figure
     from digitlab.inference import load_network
 
-    checkpoints, image_path = split_paths(paths, test_index)
     table = Table("model", "predicted", "probability", f"top {TOP}", title=str(image_path or f"test image {test_index}"))
 
     def image_for(dataset: str) -> torch.Tensor:
@@ -79,7 +88,8 @@ def explain(
         image = image_for(knn)
         votes = explain_knn(fitted, image)
         name = f"knn-{knn}"
-        written = save_figure(knn_figure(image, votes, f"{name} (k={fitted.config.n_neighbors}, {fitted.config.weights} votes)"), out / f"{name}.png")
+        title = f"{name} (k={fitted.config.n_neighbors}, {current()(f'value.{fitted.config.weights}')})"
+        written = save_figure(knn_figure(image, votes, title), out / f"{name}.png")
         shares = votes.probabilities
         table.add_row(name, *_ranked([(votes.classes[i], float(shares[i])) for i in shares.argsort()[::-1][:TOP]]))
         console.print(f"wrote {written}", highlight=False)
