@@ -54,6 +54,20 @@ ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  #
 DEFAULT_MODEL = ModelName("mlp")
 
 
+# The network's options, shared by train and summary; the defaults shown are each model's own.
+HiddenOption = Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
+                                                        show_default=model_default("--hidden"))]
+ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
+                                                      show_default=model_default("--activation"))]
+DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
+ChannelsOption = Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
+                                                          show_default=model_default("--channels"))]
+KernelSizeOption = Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
+                                                      show_default=model_default("--kernel-size"))]
+PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
+                                                   show_default=model_default("--padding"))]
+
+
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
     """'--hidden 512,512', '--hidden "512 512"' or '--hidden 512 --hidden 512' -> [512, 512]."""
     if not values:
@@ -150,17 +164,12 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
 def train_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
-                                                     show_default=model_default("--hidden"))] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
-                                                   show_default=model_default("--activation"))] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
-                                                       show_default=model_default("--channels"))] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
-                                                    show_default=model_default("--kernel-size"))] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
-                                                show_default=model_default("--padding"))] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     test_time_mirror: Annotated[bool | None, typer.Option(
         "--test-time-mirror/--no-test-time-mirror", help="CNN: answer from each image and its left-right mirror.",
         show_default="on for Fashion-MNIST, off for digits")] = None,
@@ -280,14 +289,15 @@ def evaluate_command(
 def summary_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Argument(help=", ".join(MODEL_NAMES) + ".")],
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512,512.")] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability.")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.")] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size(s): 3, or 5,3 per block.")] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid or same.")] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's output layer.")] = False,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.",
+                                                   show_default="no batch")] = None,
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
