@@ -30,6 +30,7 @@ from digitlab.knn.threads import one_thread
 PIXEL_MAX = 255
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
 PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
+PIXEL_CHECK_ROWS = 64  # rows looked at first when asking whether data is pixels: real values show at once
 EXACT_CHUNK = 2048  # candidate rows whose float64 distances are computed at once (12 MB of 784 features)
 PRODUCT_CHUNK = 4096  # references per float32 product before its exact conversion to int32 (16 MB per 1,024 queries)
 INT_PAD_SCORE = 2**30  # score of padding references: above any real int32 score (see fits_int8_product)
@@ -45,10 +46,16 @@ def is_pixel_data(values: torch.Tensor) -> bool:
         return True
     if values.numel() == 0:
         return False
-    low, high = values.min(), values.max()
+    if values.is_floating_point() and not _integers(values[:PIXEL_CHECK_ROWS]):  # real-valued data shows it at once
+        return False
+    low, high = torch.aminmax(values)
     if low < 0 or high > PIXEL_MAX:
         return False
-    return not values.is_floating_point() or bool(torch.equal(values, values.round()))
+    return not values.is_floating_point() or _integers(values)
+
+
+def _integers(values: torch.Tensor) -> bool:
+    return bool(torch.equal(values, values.round()))
 
 
 def fits_int8_product(n_features: int) -> bool:
@@ -155,24 +162,30 @@ class FloatEuclidean:
 
     def __init__(self, references: torch.Tensor, width: int, device: torch.device, cosine: bool) -> None:
         n, d = references.shape
-        exact = references.to(device=device, dtype=torch.float64)
-        self.cosine = cosine
+        self.cosine, self.device = cosine, device
+        # Euclidean keeps the references as given (float32 or float64; integers widened), each gathered
+        # row widened to float64 exactly when it is re-ranked: no float64 copy of the whole set.
+        # Cosine keeps the rows normalised in float64, as scikit-learn normalises them.
+        exact = references.to(device=device, dtype=_exact_dtype(references))
         if cosine:
-            exact = torch.nn.functional.normalize(exact, dim=1)  # zero rows stay zero, as in sklearn
-        largest = exact.abs().max().item() if exact.numel() else 0.0
+            exact = torch.nn.functional.normalize(exact.to(torch.float64), dim=1)  # zero rows stay zero, as in sklearn
+        low, high = torch.aminmax(exact) if exact.numel() else (torch.zeros(()), torch.zeros(()))
+        largest = max(-low.item(), high.item())
         # A power of two scales the data to about 1 without rounding, so float32 cannot overflow
         # (cosine data is normalized already).
         self.scale = 2.0 ** -math.floor(math.log2(largest)) if largest > 0 and not cosine else 1.0
-        scaled = exact * self.scale
-        augmented = torch.zeros(width, d + 1, dtype=torch.float64, device=device)  # rows [-2b, |b|^2]
-        augmented[:n, :d] = -scaled if cosine else -2 * scaled
-        augmented[:n, d] = 0.0 if cosine else scaled.square().sum(dim=1)
-        augmented[n:, d] = FLOAT_PAD_SCORE
-        self.references = augmented.to(torch.float32)  # (N_padded, D+1)
-        self.exact_references = exact  # (N, D) float64
-        self.largest_norm = scaled.norm(dim=1).max().item() if n else 0.0
+        self.references = torch.zeros(width, d + 1, dtype=torch.float32, device=device)  # rows [-2b, |b|^2], scaled
+        self.references[n:, d] = FLOAT_PAD_SCORE
+        norms = torch.zeros(max(n, 1), dtype=torch.float64, device=device)
+        for start in range(0, n, EXACT_CHUNK * 4):  # float64 a chunk at a time, rounded to float32 once, as a whole copy would
+            scaled = exact[start : start + EXACT_CHUNK * 4].to(torch.float64) * self.scale
+            rows = slice(start, start + len(scaled))
+            self.references[rows, :d] = -scaled if cosine else -2 * scaled
+            self.references[rows, d] = 0.0 if cosine else scaled.square().sum(dim=1)
+            norms[rows] = scaled.norm(dim=1)
+        self.exact_references = exact  # (N, D) float32 or float64
+        self.largest_norm = norms.max().item()
         self.rounding = ROUNDING_SAFETY * _gamma(d + 3, matmul_unit_roundoff(device))
-        self.device = device
 
     def prepare(self, block: torch.Tensor) -> torch.Tensor:
         block = block.to(device=self.device, dtype=torch.float64)
@@ -217,7 +230,7 @@ class FloatEuclidean:
         rows = max(1, EXACT_CHUNK // max(1, columns.shape[1]))  # queries per step: (rows, C, D) stays in cache
         for start in range(0, len(columns), rows):
             picked = clamped[start : start + rows]
-            candidates = self.exact_references.index_select(0, picked.flatten()).view(*picked.shape, -1)  # (rows, C, D)
+            candidates = self.exact_references.index_select(0, picked.flatten()).view(*picked.shape, -1).to(torch.float64)  # (rows, C, D)
             query = queries[start : start + rows].unsqueeze(1)
             if self.cosine:
                 values[start : start + rows] = (1.0 - candidates.mul_(query).sum(dim=2)).clamp(0.0, 2.0)  # sklearn clips too
@@ -301,6 +314,13 @@ class Minkowski:
 
     def distances(self, scores: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         return scores.to(torch.float64)
+
+
+def _exact_dtype(references: torch.Tensor) -> torch.dtype:
+    """float32 or float64 data as it is; integers widened exactly (uint8 fits float32, others float64)."""
+    if references.dtype in (torch.float32, torch.float64):
+        return references.dtype
+    return torch.float32 if references.dtype in (torch.uint8, torch.bool) else torch.float64
 
 
 def _gamma(n: int, unit: float) -> float:

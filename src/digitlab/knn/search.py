@@ -12,15 +12,28 @@ k-th place going to the lower index. See docs/knn.md for how that matches
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
-from digitlab.knn.choice import Choice, check_kernel, choose, requested_kernel
+from digitlab.knn.choice import (
+    SAMPLE_QUERIES,
+    SCREEN_REFERENCES,
+    TIMED_NEIGHBOURS,
+    Choice,
+    Timing,
+    check_kernel,
+    choose,
+    requested_kernel,
+    time_candidates,
+)
 from digitlab.knn.kernels import (
     FloatEuclidean,
     Minkowski,
     PixelEuclidean,
     fits_float32_product,
+    fits_int8_product,
     is_pixel_data,
     padded_width,
 )
@@ -80,26 +93,53 @@ class NeighborIndex:
         self._float_kernel = None  # for real-valued queries against pixel references, built on demand
 
     def _build_kernel(self, pixel_queries: bool) -> tuple[object, Choice | None]:
-        if self.metric == "euclidean":
-            choice = choose(requested_kernel(self.requested), self.pixels and pixel_queries, self.n, self.n_features, self.device)
-            full = self._full_kernel(choice.product, choice.data == "pixels")
-            pruned = choice.kernel == "pruned"
-            return (PrunedEuclidean(self.references, self.width, self.device, full) if pruned else full), choice
-        if self.metric == "cosine":  # euclidean bounds on normalised rows prune cosine searches alike
-            full = FloatEuclidean(self.references, self.width, self.device, cosine=True)
-            choice = choose(requested_kernel(self.requested), False, self.n, self.n_features, self.device)
-            pruned = choice.kernel == "pruned"
-            return (PrunedEuclidean(self.references, self.width, self.device, full, cosine=True) if pruned else full), choice
-        integer = not self.references.is_floating_point() or bool(torch.equal(self.references, self.references.round()))
-        return Minkowski(self.references, self.width, self.device, self.p, integer=integer), None
+        if self.metric not in ("euclidean", "cosine"):
+            integer = not self.references.is_floating_point() or bool(torch.equal(self.references, self.references.round()))
+            return Minkowski(self.references, self.width, self.device, self.p, integer=integer), None
+        pixels = self.pixels and pixel_queries and fits_int8_product(self.n_features)
+        data = "cosine" if self.metric == "cosine" else "pixels" if pixels else "real"
+        built: dict[str, object] = {}  # the kernels timed: the one chosen is used as it is
+        choice = choose(requested_kernel(self.requested), data, self.n, self.n_features, self.device,
+                        lambda names: self._time(names, data, built))
+        return built.get(choice.kernel) or self._make(choice.kernel, data, built), choice
 
-    def _full_kernel(self, product: str, pixels: bool):
-        if pixels and (product == "int8" or fits_float32_product(self.n_features)):
-            return PixelEuclidean(self.references, self.width, self.device, product=product)
-        return FloatEuclidean(self.references, self.width, self.device, cosine=False)
+    def _make(self, name: str, data: str, built: dict[str, object]):
+        """Kernel ``name`` for ``data``, built once into ``built`` (pruning reuses the float32 kernel under it)."""
+        if name not in built:
+            if name == "pruned":
+                full = self._make("float32", data, built)
+                built[name] = PrunedEuclidean(self.references, self.width, self.device, full, cosine=data == "cosine")
+            elif data == "pixels" and (name == "int8" or fits_float32_product(self.n_features)):
+                built[name] = PixelEuclidean(self.references, self.width, self.device, product=name)
+            else:
+                built[name] = FloatEuclidean(self.references, self.width, self.device, cosine=data == "cosine")
+        return built[name]
+
+    def _time(self, names, data: str, built: dict[str, object]) -> tuple[Timing, ...]:
+        """Each candidate answering references spread over the set as queries (see :mod:`digitlab.knn.choice`)."""
+        sample = self.references[:: max(1, self.n // SAMPLE_QUERIES)][:SAMPLE_QUERIES]
+        return time_candidates(names, build=lambda name: self._make(name, data, built),
+                               search=lambda name, rows: self._search(built[name], sample[:rows], min(TIMED_NEIGHBOURS, self.n)),
+                               screen=lambda name: self._screen(name, sample))
+
+    def _screen(self, product: str, sample: torch.Tensor) -> float:
+        """Seconds of the full ``product`` of ``sample`` against every reference, scaled from the first
+        ``SCREEN_REFERENCES``: a lower bound of that kernel's search (which also selects), so a kernel
+        it rules out could not have won. The fastest of two runs (the first also warms it up)."""
+        part = PixelEuclidean(self.references[:SCREEN_REFERENCES], padded_width(SCREEN_REFERENCES, GROUP), self.device, product=product)
+        queries = part.prepare(sample)
+        buffer = torch.empty(len(part.references) * len(queries), dtype=part.score_dtype, device=self.device)
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            part.scores(queries, buffer)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            times.append(time.perf_counter() - started)
+        return min(times) * self.n / min(self.n, SCREEN_REFERENCES)
 
     def _kernel_for(self, queries: torch.Tensor):
-        if not self.pixels or self.choice is None or self.choice.data != "pixels" or is_pixel_data(queries):
+        if self.choice is None or self.choice.data != "pixels" or is_pixel_data(queries):
             return self.kernel
         if self._float_kernel is None:
             self._float_kernel, _ = self._build_kernel(pixel_queries=False)
