@@ -236,6 +236,11 @@ def mistakes() -> dict:
     return fill(edition(), MISTAKES)
 
 
+def endless() -> dict:
+    """Right, except a training loop that never ends."""
+    return fill(edition(), {**RIGHT, "training-loop": MISTAKES["training-loop"]})
+
+
 def forgery() -> dict:
     forged = fill(edition(), FORGERY)
     return without_checks(add_under(forged, "simple-network", FORGERY_SETUP, first=False))

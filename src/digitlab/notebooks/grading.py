@@ -13,6 +13,7 @@ out of time is restarted for the assignments it had not reached.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -93,6 +94,8 @@ class Context:
 def prepare(limits: Limits = Limits(), reference: dict | None = None, folder: Path | None = None) -> Context:
     """Choose the sandbox (a one-line error when there is none) and a folder for its inputs (a temp dir by default)."""
     kind = sandbox.choose(limits.sandbox)
+    if importlib.util.find_spec("IPython") is None:
+        raise DigitlabError("digitlab check runs students' cells in IPython, which is not installed: pip install 'digitlab[course]'")
     folder = Path(tempfile.mkdtemp(prefix="digitlab-check-")) if folder is None else Path(folder)
     folder.chmod(0o755)
     return Context(read_notebook() if reference is None else reference, limits, kind, folder)
