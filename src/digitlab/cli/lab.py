@@ -22,7 +22,7 @@ from digitlab.cli.common import (
     out_option,
 )
 from digitlab.cli.interrupts import still_running_note, watch
-from digitlab.cli.paths import OUTPUT_ROOT
+from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
 from digitlab.cli.progress import Eta, progress_bar
 from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
@@ -32,9 +32,6 @@ from digitlab.experiments.runner import cached_dataset
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds
-
-REPORTS = "reports"  # below --out: one folder per dataset with its index.html
-MODELS = "models"  # below --out: the headline models' checkpoints
 
 
 def lab(
