@@ -26,8 +26,8 @@ import torch
 
 from digitlab.knn.select import smallest_k
 from digitlab.knn.threads import one_thread
+from digitlab.pixels import in_pixel_range
 
-PIXEL_MAX = 255
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
 PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
 PIXEL_CHECK_ROWS = 64  # rows looked at first when asking whether data is pixels: real values show at once
@@ -51,7 +51,7 @@ def is_pixel_data(values: torch.Tensor) -> bool:
     if values.is_floating_point() and not _integers(values[:PIXEL_CHECK_ROWS]):  # real-valued data shows it at once
         return False
     low, high = torch.aminmax(values)
-    if low < 0 or high > PIXEL_MAX:
+    if not in_pixel_range(low, high):
         return False
     return not values.is_floating_point() or _integers(values)
 
