@@ -97,6 +97,7 @@ def prepare(limits: Limits = Limits(), reference: dict | None = None, folder: Pa
     if importlib.util.find_spec("IPython") is None:
         raise DigitlabError("digitlab check runs students' cells in IPython, which is not installed: pip install 'digitlab[course]'")
     folder = Path(tempfile.mkdtemp(prefix="digitlab-check-")) if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     return Context(read_notebook() if reference is None else reference, limits, kind, folder)
 
@@ -209,7 +210,7 @@ def _after(steps: list[dict], verdicts: dict[str, Verdict]) -> list[dict]:
 def _judged(name: str, data, truth: Truth) -> Verdict:
     if not isinstance(data, dict):
         return Verdict(FAILED, "bad-data", "", {})
-    if name not in CHECKS:  # an assignment the course added before its check: the teacher reads it
+    if name not in CHECKS:
         return Verdict(ANSWERED, "no-check", "", {})
     try:
         verdict = CHECKS[name].judge(data, truth)
@@ -239,15 +240,19 @@ def grade(path: Path, context: Context, slot: int = 0) -> Grade:
     cells = assignment_cells(student, context.reference)
     code = {a.id for a in assignments(context.reference) if a.kind == "code"}
     answered = {name: found for name, found in cells.items() if name in code and not is_blank(found)}
-    verdicts, result.problem = _check(context, Path(path), answered, slot, started) if answered else ({}, "")
+    checked = {name: found for name, found in answered.items() if name in CHECKS}  # only what a check reads is run
+    verdicts, result.problem = _check(context, Path(path), checked, slot, started) if checked else ({}, "")
+    for name in answered.keys() - checked.keys():  # an assignment the course added before its check: the teacher reads it
+        verdicts[name] = Verdict(ANSWERED, "no-check", "", {})
     for item in assignments(context.reference):
         if item.kind == "answer":
             text = answer_text(cells.get(item.id, []))
             result.outcomes.append(Outcome(item.id, ANSWERED if text else NOT_ANSWERED, answer=text))
             continue
         verdict = verdicts.get(item.id, Verdict(NOT_ANSWERED, "open", "", {}))
+        code_text = answer_text(cells.get(item.id, [])) if verdict.status == ANSWERED else ""
         result.outcomes.append(Outcome(item.id, verdict.status, say(verdict.saw, language, **verdict.params),
-                                       say("hint." + verdict.hint, language, **verdict.params) if verdict.hint else ""))
+                                       say("hint." + verdict.hint, language, **verdict.params) if verdict.hint else "", code_text))
     result.seconds = time.monotonic() - started
     return result
 
