@@ -61,6 +61,13 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, no_d
     assert taken.read_text() == "keep me"
 
 
+def test_runs_export_refuses_a_folder_or_an_unwritable_file_before_reading_the_store(tmp_path, capsys):
+    assert main(["runs", "export", "--out", str(tmp_path)]) == 1
+    assert "is a folder; name a file in it" in _error_line(capsys)
+    assert main(["runs", "export", "--out", "/proc/digitlab/runs.csv"]) == 1
+    assert "the system's own files" in _error_line(capsys)
+
+
 @pytest.mark.parametrize("where", ["/dev/null", "/proc/digitlab", "/sys/digitlab/runs"])
 def test_an_out_among_the_systems_own_files_is_refused(capsys, no_data_loading, where):
     assert main(["train", "--epochs", "1", "--out", where]) == 1
