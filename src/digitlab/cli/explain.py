@@ -17,6 +17,7 @@ from rich.table import Table
 from digitlab.cli.common import console, save_figure
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 
 TOP = 3  # classes printed per model
 
@@ -50,13 +51,14 @@ def split_paths(paths: list[Path], test_index: int | None) -> tuple[list[Path], 
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Checkpoint folders (digitlab train), then the image file (PNG, JPEG, ...).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG panels.")] = Path("explanations"),
-    knn: Annotated[str | None, typer.Option(help="Also explain a k-NN (k=3, distance votes) fitted on this dataset's training images.")] = None,
-    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.")] = None,
+    knn: Annotated[str | None, typer.Option(
+        help=f"Also explain the default k-NN ({KNNPipelineConfig().label()}) fitted on this dataset's training images.")] = None,
+    knn_train_limit: Annotated[int, typer.Option(min=1, help="Fit the k-NN on the first N training images.")] = QUICK_TRAIN_LIMIT,
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
-    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, fit_knn
+    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, explainable_knn
     from digitlab.explain.figures import knn_figure, network_figure
     from digitlab.inference import load_network
 
@@ -75,7 +77,7 @@ def explain(
         console.print(f"wrote {written}", highlight=False)
     if knn is not None:
         data = load(knn).limit(train=knn_train_limit)
-        fitted = fit_knn(data.train.images, data.train.labels, classes=data.classes)
+        fitted = explainable_knn(data.train.images, data.train.labels, classes=data.classes)
         image = image_for(knn)
         votes = explain_knn(fitted, image)
         name = f"knn-{knn}"

@@ -16,7 +16,7 @@ from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
-from digitlab.experiments.lab import LabProgress, lab_plan, pending, run_lab
+from digitlab.experiments.lab import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.experiments.runner import cached_dataset
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
@@ -30,7 +30,8 @@ def lab(
         "--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
     models: Annotated[Path, typer.Option(
-        "--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
+        "--models", help="Where the headline models' checkpoints go; --quick's in its quick/ folder ('digitlab serve' finds both).",
+    )] = Path("runs/models"),
     storage: StorageOption = None,
     device: DeviceOption = None,
     data_dir: DataDirOption = None,
@@ -76,7 +77,7 @@ def lab(
         hooks = LabProgress(on_sweep=lambda sweep: progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}"),
                             on_start=on_start, on_epoch=lambda record: progress.update(epochs, completed=record["epoch"]),
                             on_done=on_done)
-        run_lab(sweeps, store, None if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
+        run_lab(sweeps, store, models / QUICK_MODELS if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
     if note := still_running_note(store, [sweep.study_name for sweep in sweeps]):
         err_console.print(f"[yellow]{note}[/yellow]", highlight=False)

@@ -9,9 +9,9 @@ import typer
 
 from digitlab.cli.common import DatasetName, console, err_console, parse_dataset
 from digitlab.errors import DigitlabError
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 
 DEFAULT_MODELS_DIR = Path("runs")  # where `digitlab train` puts its checkpoints (runs/MODEL-DATASET)
-DEFAULT_KNN_TRAIN_LIMIT = 10_000  # fits in a second and answers in about a millisecond
 MEGABYTE = 1024 * 1024
 
 
@@ -23,25 +23,26 @@ def serve(
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8000,
     knn: Annotated[
         list[DatasetName] | None, typer.Option(
-            "--knn", parser=parse_dataset, metavar="NAME", help="Also fit a k-NN on this dataset at startup (repeatable).")
+            "--knn", parser=parse_dataset, metavar="NAME",
+            help=f"Also fit the default k-NN ({KNNPipelineConfig().label()}) on this dataset at startup (repeatable).")
     ] = None,
     knn_train_limit: Annotated[
         int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN keeps (more: slower answers).")
-    ] = DEFAULT_KNN_TRAIN_LIMIT,
+    ] = QUICK_TRAIN_LIMIT,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.01, help="Largest accepted request body.")] = 5.0,
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="torch threads for the models (batches of drawings are small: 1 is fastest).")
     ] = 1,
 ) -> None:
     """Serve a page to draw digits on, showing what each model sees and predicts, plus a JSON API."""
-    from digitlab.web import create_app, fit_knn, load_models_dir, run_server  # web stack: import on use
+    from digitlab.web import create_app, knn_model, load_models_dir, run_server  # web stack: import on use
     from digitlab.web.server import limit_torch_threads
 
     limit_torch_threads(threads)
     loaded = load_models_dir(models) if models.exists() or not knn else []
     for dataset in knn or []:
         with err_console.status(f"fitting k-NN on {knn_train_limit:,} {dataset.value} training images"):
-            loaded.append(fit_knn(dataset.value, train_limit=knn_train_limit))
+            loaded.append(knn_model(dataset.value, train_limit=knn_train_limit))
     if not loaded:
         raise DigitlabError(f"no trained checkpoints found below {models}; train one first (digitlab train) or add --knn mnist")
     app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE))
