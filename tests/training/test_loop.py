@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
-from digitlab.images.pixel_shift import random_shift
 from digitlab.inference import load_network
 from digitlab.models import build
+from digitlab.pixels import random_shift
 from digitlab.presets import preset
 from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
