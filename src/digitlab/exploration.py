@@ -11,6 +11,9 @@ import torch
 from matplotlib.figure import Figure
 
 from digitlab.datasets import Dataset, Split
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes
+from digitlab.pixels import to_float
 
 GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
 SHORT_CLASS_NAME = 2  # class names up to this long fit level under their bar ("0".."9")
@@ -41,21 +44,22 @@ def sample_grid(
 
 
 def class_count_chart(dataset: Dataset) -> Figure:
-    """Bars of examples per class for train and test side by side."""
+    """Bars of images per class for train and test side by side, in the current language."""
     train = dataset.train.class_counts(dataset.num_classes).tolist()
     test = dataset.test.class_counts(dataset.num_classes).tolist()
     positions = torch.arange(dataset.num_classes).numpy()
     width = 0.4
+    tr = current()
     figure = Figure(figsize=(8, 3.5), layout="tight")
     axis = figure.subplots()
-    axis.bar(positions - width / 2, train, width, label=f"train ({len(dataset.train):,})")
-    axis.bar(positions + width / 2, test, width, label=f"test ({len(dataset.test):,})")
+    for offset, counts, split, size in ((-width / 2, train, "figure.train", len(dataset.train)), (width / 2, test, "figure.test", len(dataset.test))):
+        axis.bar(positions + offset, counts, width, label=tr("figure.split_count", split=tr(split), count=tr.numbers.integer(size)))
     slanted = max(map(len, dataset.classes)) > SHORT_CLASS_NAME  # long names (T-shirt/top) would overlap
     axis.set_xticks(positions, dataset.classes, rotation=30 if slanted else 0, ha="right" if slanted else "center")
-    axis.set_ylabel("examples")
-    axis.set_title(f"{dataset.name}: examples per class")
+    axis.set_ylabel(tr("figure.examples"))
+    axis.set_title(tr("figure.examples_per_class", name=dataset.name))
     axis.legend()
-    return figure
+    return localize_axes(figure)
 
 
 def pixel_matrix(image: torch.Tensor, scale: bool = True, digits: int = 2) -> str:
@@ -66,7 +70,7 @@ def pixel_matrix(image: torch.Tensor, scale: bool = True, digits: int = 2) -> st
     """
     if image.ndim != 2:
         raise ValueError(f"expected one (H, W) image, got shape {tuple(image.shape)}")
-    values = image.to(torch.float32) / 255 if scale and image.dtype == torch.uint8 else image
+    values = to_float(image) if scale and image.dtype == torch.uint8 else image
     cells = [[f"{float(v):.{digits}g}" if scale else str(int(v)) for v in row] for row in values]
     widths = [max(len(row[col]) for row in cells) for col in range(len(cells[0]))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells)

@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from digitlab.atomic import atomic_write_bytes
-from digitlab.datasets import DEFAULT_DATASET, SOURCE_ORDER_HELP, dataset_names, get_spec
+from digitlab.cli.paths import OUTPUT_ROOT, writable_folder
+from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
 console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # results go to stdout
-err_console = Console(stderr=True)  # logs, progress and errors go to stderr
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())  # logs, progress, errors; one line each in a log file
 
 
 ALL_DATASETS = "all"
@@ -54,9 +55,9 @@ def parse_dataset_choice(value: str) -> DatasetChoice:
     return DatasetChoice(ALL_DATASETS if str(value) == ALL_DATASETS else parse_dataset(value))
 
 
-def dataset_option(help_text: str = "Which dataset.") -> typer.models.OptionInfo:
+def dataset_option(help_text: str = "Which dataset.", show_default: bool | str = True) -> typer.models.OptionInfo:
     """``--dataset/-d NAME``, checked against the catalog."""
-    return typer.Option("--dataset", "-d", parser=parse_dataset, metavar="NAME", help=f"{help_text} {DATASETS_HELP}")
+    return typer.Option("--dataset", "-d", parser=parse_dataset, metavar="NAME", help=f"{help_text} {DATASETS_HELP}", show_default=show_default)
 
 
 def dataset_choice_option(help_text: str = "Which dataset, or all.") -> typer.models.OptionInfo:
@@ -68,7 +69,8 @@ DATASETS_HELP = f"One of: {', '.join(dataset_names())} (or a registered one)."
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="DIGITLAB_DATA_DIR", help="Folder with the IDX files. " + SOURCE_ORDER_HELP),
+    typer.Option("--data-dir", envvar="DIGITLAB_DATA_DIR",
+                 help="Folder with the IDX files [default: the cache, else downloaded; where from: digitlab data fetch --help]."),
 ]
 CacheDirOption = Annotated[
     Path | None,
@@ -84,6 +86,17 @@ DEFAULT_CHOICE = DatasetChoice(DEFAULT_DATASET)
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
 
 
+def _writable_out(value: Path | None) -> Path | None:
+    """--out is checked while the command line is parsed: a folder that cannot be written fails before any work."""
+    return None if value is None else writable_folder(value)
+
+
+def out_option(help_text: str, default_text: str | None = None) -> typer.models.OptionInfo:
+    """``--out/-o FOLDER``, one meaning in every command: the folder the results go to, below runs/ by default."""
+    return typer.Option("--out", "-o", callback=_writable_out, metavar="FOLDER", help=help_text,
+                        show_default=default_text if default_text is not None else True)
+
+
 def setup_logging(verbose: int) -> None:
     """Warnings by default, source-by-source progress with -v, everything with -vv."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -96,7 +109,7 @@ StorageOption = Annotated[
     typer.Option(
         "--storage",
         envvar="DIGITLAB_STORAGE",
-        help="Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///runs/digitlab.sqlite3].",
+        help=f"Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///{OUTPUT_ROOT}/digitlab.sqlite3].",
     ),
 ]
 DeviceOption = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto: CUDA, then MPS, then CPU].")]

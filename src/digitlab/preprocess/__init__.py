@@ -23,13 +23,13 @@ from PIL import Image
 
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
+from digitlab.pixels import from_unit
 from digitlab.preprocess.decode import (
     ALLOWED_FORMATS,
     MAX_DECODED_BYTES,
     MAX_FILE_BYTES,
     MAX_PIXELS,
     MAX_SIDE,
-    PIXEL_MAX,
     WORK_SIDE,
     BadImage,
     array_to_gray,
@@ -41,7 +41,7 @@ from digitlab.preprocess.decode import (
 
 __all__ = [
     "ALLOWED_FORMATS", "CANVAS_SIZE", "DIGIT_BOX", "MAX_DECODED_BYTES", "MAX_FILE_BYTES", "MAX_PIXELS", "MAX_SIDE",
-    "PIXEL_MAX", "WORK_SIDE", "BadImage", "EmptyDrawing", "Ink", "PreprocessResult", "decode_image", "extract_ink",
+    "WORK_SIDE", "BadImage", "EmptyDrawing", "Ink", "PreprocessResult", "decode_image", "extract_ink",
     "place_ink", "place_ink_for", "prepare_for", "preprocess_image", "read_image_file",
 ]
 
@@ -178,7 +178,7 @@ def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CAN
     digit = fit_in_box(ink.level, fit_size)  # (h, w), max(h, w) == fit_size
     digit = digit / max(float(digit.max()), 1e-6)  # thin strokes fade when shrunk; MNIST ink peaks at 255
     field = centre_by_mass(digit, shape)  # (rows, columns)
-    return np.round(field * PIXEL_MAX).astype(np.uint8)
+    return from_unit(field)
 
 
 def place_ink_for(ink: Ink, dataset: str) -> np.ndarray:

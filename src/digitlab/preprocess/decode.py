@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitlab.errors import DigitlabError
+from digitlab.pixels import from_unit, in_pixel_range, to_unit
 
 MAX_SIDE = 8192  # larger images are refused: no handwriting needs them, a bomb does
 MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo
@@ -24,7 +25,6 @@ NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
 WORK_SIDE = 1024  # larger images are shrunk to this before the float work; ink crops stay precise
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # what browsers and phones produce
-PIXEL_MAX = 255.0
 INVERT_THRESHOLD = 0.5  # transparent drawings: ink darker than mid-grey goes on white, lighter ink on black
 
 
@@ -112,12 +112,12 @@ def to_gray(image: Image.Image) -> np.ndarray:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float scans: scale by their own maximum
         values = np.clip(np.asarray(image.convert("F"), dtype=np.float32), 0.0, None)
         peak = max(float(values.max()), 1e-6)
-        image = Image.fromarray(np.round(values / peak * PIXEL_MAX).astype(np.uint8))
+        image = Image.fromarray(from_unit(values / peak))
     if image.mode == "P":  # palette images keep their transparency only through RGBA
         image = image.convert("RGBA")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
     image = image.convert("LA" if has_alpha else "L")  # luminance (ITU-R 601 weights) [and alpha]
-    pixels = np.asarray(image, dtype=np.float32) / PIXEL_MAX  # (H, W) or (H, W, 2)
+    pixels = to_unit(np.asarray(image))  # (H, W) or (H, W, 2)
     if not has_alpha:
         return pixels
     luminance, alpha = pixels[..., 0], pixels[..., 1]
@@ -141,7 +141,7 @@ def array_to_gray(array: np.ndarray) -> np.ndarray:
     values = array.astype(np.float32)
     if not np.isfinite(values).all():
         raise BadImage("the image array contains NaN or infinite values")
-    if values.min() < 0 or values.max() > PIXEL_MAX:
+    if not in_pixel_range(values.min(), values.max()):
         raise BadImage(f"pixel values must lie in 0..255 (or 0..1), got {values.min():g}..{values.max():g}")
     is_unit_range = is_float and values.max() <= 1.0
-    return values if is_unit_range else values / PIXEL_MAX
+    return values if is_unit_range else to_unit(values)

@@ -1,6 +1,6 @@
 """The web app: one page to draw on, and a JSON API that prepares the drawing and asks every model.
 
-    GET  /               the page (static/index.html: canvas, upload, live results; no build step)
+    GET  /               the page (templates/index.html in the reader's language: canvas, upload, live results; no build step)
     GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
     POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities;
                          ``?explain=true`` adds each model's explanation (attribution, feature maps, neighbours)
@@ -19,7 +19,7 @@ import anyio.to_thread
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import ValidationError
@@ -29,12 +29,15 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
-from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
-from digitlab.preprocess.advice import DEFAULT_LANGUAGE, LANGUAGES, advice
+from digitlab.i18n import check_language
+from digitlab.pixels import to_uint8
+from digitlab.preprocess import BadImage, EmptyDrawing
+from digitlab.preprocess.advice import advice
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from digitlab.web.models import LoadedModel, load_models_dir
+from digitlab.web.page import LanguageMiddleware, render_page
 from digitlab.web.predictor import Predictor
 from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse
 
@@ -80,7 +83,7 @@ def describe(errors: list) -> str:
 
 
 async def read_input(request: Request) -> bytes | np.ndarray:
-    """The request's image: uploaded file bytes, or the JSON array as (28, 28) float."""
+    """The request's image: uploaded file bytes, or the JSON array as (28, 28) uint8 pixels."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=4) as form:
@@ -94,7 +97,7 @@ async def read_input(request: Request) -> bytes | np.ndarray:
         except ValidationError as error:
             expected = '{"image": 28 rows of 28 numbers in 0..255}'
             raise HTTPException(422, f"expected {expected}: {describe(error.errors())}") from None
-        return np.array(array.image, dtype=np.float32) / PIXEL_MAX  # (28, 28) in [0, 1]
+        return to_uint8(np.array(array.image, dtype=np.float32))  # (28, 28) uint8: pixels stay uint8 until the model
     sent = media_type or "no content type"
     raise HTTPException(415, f"send the image as multipart/form-data (field {UPLOAD_FIELD!r}) or application/json, not {sent!r}")
 
@@ -123,13 +126,15 @@ def create_app(
     max_batch: int = DEFAULT_MAX_BATCH,
     title: str = "digitlab",
     max_in_flight: int = MAX_IN_FLIGHT,
+    lang: str | None = None,
 ) -> FastAPI:
     """Build the app around already loaded models, or the checkpoints below a folder.
 
     Drawings are answered in batches on the event loop: the requests waiting at one moment (at most
     ``max_batch``) go through each model together (see digitlab.web.batching). Large images (photos:
     slow to decode, see :func:`quick_to_prepare`) are answered in a worker thread instead, so that
-    they never hold up the drawings.
+    they never hold up the drawings. ``lang`` fixes the page's language (nl or en); without it each
+    request gets its browser's (digitlab.web.page).
     """
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
@@ -137,6 +142,7 @@ def create_app(
     explain_batcher = MicroBatcher(predictor.explain_batch, max_batch=min(max_batch, EXPLAIN_MAX_BATCH))
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
                   docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
+    app.add_middleware(LanguageMiddleware, fixed=None if lang is None else check_language(lang).value)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
     large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
@@ -186,7 +192,6 @@ def create_app(
         request: Request,
         explain: bool = Query(False, description="also return each model's explanation: attribution map, CNN feature maps, "
                                                  "k-NN neighbours (slower: a backward pass per network)"),
-        lang: str = Query(DEFAULT_LANGUAGE, description=f"the language of the advice: {' or '.join(LANGUAGES)}"),
     ) -> Response:
         """Prepare the image like MNIST (see digitlab.preprocess) and ask every loaded model."""
         source = await read_input(request)
@@ -196,7 +201,7 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
-        result.advice = advice(result.doubts, lang)
+        result.advice = advice(result.doubts, request.state.lang)  # the page's language (Accept-Language or serve --lang)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(result.model_dump_json(), media_type="application/json")
 
@@ -205,8 +210,8 @@ def create_app(
         return Health(status="ok", models=len(predictor.models))
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
+    def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(render_page(request.state.lang), headers={"Vary": "Accept-Language", "Content-Language": request.state.lang})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
