@@ -96,3 +96,20 @@ def test_advice_is_in_the_users_language_dutch_by_default():
     assert len(dutch) == 2 and all("snijd dichter bij je cijfer bij" in sentence for sentence in dutch)
     assert "crop closer to your digit" in advice((SEVERAL_BLOBS,), "en")[0]
     assert advice((TOUCHES_EDGE,), "fr") == advice((TOUCHES_EDGE,), "nl")
+
+
+def test_predict_says_what_to_do_beside_its_answer_in_dutch_or_english(tmp_path, capsys):
+    import torch
+
+    from digitlab.cli.main import main
+    from digitlab.models import build
+    from digitlab.training import save_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "mlp", build("mlp", hidden=[16]), dataset="mnist", classes=[str(d) for d in range(10)])
+    photo = tmp_path / "two-marks.png"
+    Image.fromarray(_page((slice(100, 300), slice(40, 60)), (slice(100, 300), slice(240, 260)))).save(photo)
+    assert main(["predict", str(tmp_path / "mlp"), str(photo)]) == 0
+    assert "snijd dichter bij je cijfer bij" in " ".join(capsys.readouterr().out.split())
+    assert main(["predict", str(tmp_path / "mlp"), str(photo), "--lang", "en"]) == 0
+    assert "crop closer to your digit" in " ".join(capsys.readouterr().out.split())
