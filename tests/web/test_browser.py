@@ -9,6 +9,7 @@ also keep the screenshot for the docs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from digitlab.web import create_app, fit_knn, load_models_dir
 from digitlab.web.explaining import MAX_CHANNELS_SHOWN
+from tests.i18n.words import problems
 from tests.web.conftest import LiveServer
 from tests.web.web_images import png_bytes
 from tests.web.web_models import MNIST_CNN, MNIST_MLP, quick_cnn_dir
@@ -201,3 +203,23 @@ def test_the_panels_explain_each_model_as_the_user_draws(explaining_page, tmp_pa
 
     page.uncheck("#explain")  # off: plain predictions, the panels go away
     assert all(panel.is_hidden() for panel in card.values())
+
+
+def test_a_dutch_browser_gets_the_page_in_dutch(browser, server, tmp_path):
+    """Chromium with a Dutch locale (Accept-Language nl-NL): every word and number on the page is Dutch."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the page: {error}"))
+    page.goto(server.url + "/")
+    page.wait_for_selector(f'article.model[data-model="{MNIST_MLP}"]')
+    assert page.get_attribute("html", "lang") == "nl"
+    assert draw(page, SEVEN) == "ready" and shown_prediction(page, MNIST_MLP) == "7"
+    assert "omgekeerd" in page.inner_text("#message")
+    confidence = page.locator(f'article.model[data-model="{MNIST_MLP}"] .confidence').inner_text()
+    assert re.fullmatch(r"\d+,\d%", confidence), confidence  # 97,6%: the Dutch decimal comma
+    shown = page.inner_text("body")
+    assert "test-accuracy" in shown and not problems(shown, "nl"), problems(shown, "nl")
+    page.screenshot(path=str(tmp_path / "web-nl.png"), full_page=True)
+    if os.environ.get("DIGITLAB_WEB_SCREENSHOT"):
+        shutil.copy(tmp_path / "web-nl.png", Path(os.environ["DIGITLAB_WEB_SCREENSHOT"]).with_name("web-nl.png"))
+    context.close()

@@ -11,6 +11,7 @@ from digitlab.cli.common import DatasetName, console, err_console, parse_dataset
 from digitlab.cli.paths import OUTPUT_ROOT
 from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.i18n import check_language
 
 DEFAULT_KNN_TRAIN_LIMIT = 10_000  # fits in a second and answers in about a millisecond
 MEGABYTE = 1024 * 1024
@@ -33,11 +34,16 @@ def serve(
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="torch threads for the models (batches of drawings are small: 1 is fastest).")
     ] = 1,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="The page's language: nl or en [default: the browser's Accept-Language; else Dutch].")
+    ] = None,
 ) -> None:
     """Serve a page to draw digits on, showing what each model sees and predicts, plus a JSON API."""
     from digitlab.web import create_app, fit_knn, load_models_dir, run_server  # web stack: import on use
     from digitlab.web.server import limit_torch_threads
 
+    if lang is not None:
+        check_language(lang)  # a wrong --lang fails before the models load
     limit_torch_threads(threads)
     loaded = load_models_dir(models) if models.exists() or not knn else []
     for dataset in (datasets or [DatasetName(DEFAULT_DATASET)]) if knn else []:
@@ -45,7 +51,7 @@ def serve(
             loaded.append(fit_knn(dataset.value, train_limit=knn_train_limit))
     if not loaded:
         raise DigitlabError(f"no trained checkpoints found below {models}; train one first (digitlab train) or add --knn")
-    app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE))
+    app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE), lang=lang)
     for model in loaded:
         accuracy = "?" if model.test_accuracy is None else f"{model.test_accuracy:.2%}"
         console.print(f"  {model.name:<28} {model.kind:<8} {model.dataset:<14} test accuracy {accuracy}", highlight=False)
