@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from rich.text import Text
 from digitlab.cli.main import main
 from digitlab.cli.paths import describe_disk_error
 from digitlab.cli.progress import progress_bar
-from digitlab.training import load_checkpoint
+from digitlab.inference import load_network
 from tests.cli.helpers import flat, register_synthetic_mnist
 
 TERMINAL_COLUMNS = 80
@@ -60,18 +61,50 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, no_d
     assert taken.read_text() == "keep me"
 
 
+def test_runs_export_refuses_a_folder_or_an_unwritable_file_before_reading_the_store(tmp_path, capsys):
+    assert main(["runs", "export", "--out", str(tmp_path)]) == 1
+    assert "is a folder; name a file in it" in _error_line(capsys)
+    assert main(["runs", "export", "--out", "/proc/digitlab/runs.csv"]) == 1
+    assert "the system's own files" in _error_line(capsys)
+
+
 @pytest.mark.parametrize("where", ["/dev/null", "/proc/digitlab", "/sys/digitlab/runs"])
 def test_an_out_among_the_systems_own_files_is_refused(capsys, no_data_loading, where):
     assert main(["train", "--epochs", "1", "--out", where]) == 1
     assert "the system's own files" in _error_line(capsys)
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to read-only folders")
-def test_a_read_only_out_is_refused(tmp_path, capsys, no_data_loading):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    assert main(["report", "--out", str(locked / "reports")]) == 1
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder nobody may write to: read-only permissions, or for root (whom permissions do not stop) the immutable attribute."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    folder.chmod(0o500)
+    as_root = os.geteuid() == 0
+    if as_root and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("root, and chattr +i is not available on this filesystem")
+    yield folder
+    if as_root:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("command", [["report"], ["lab", "--quick"], ["train", "--epochs", "1"]])
+def test_a_read_only_out_is_refused(read_only, capsys, no_data_loading, command):
+    assert main([*command, "--out", str(read_only / "results")]) == 1
     assert "cannot be written" in _error_line(capsys)
+    assert list(read_only.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["runs", "list"], ["report"], ["lab", "--quick"]])
+def test_commands_run_in_a_read_only_folder_say_so_in_one_line(read_only, capsys, monkeypatch, no_data_loading, command):
+    monkeypatch.chdir(read_only)  # runs/ (the store, the reports) cannot be created here
+    monkeypatch.delenv("DIGITLAB_STORAGE", raising=False)
+    assert main(command) == 1
+    assert "cannot" in _error_line(capsys)
+    assert list(read_only.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", [["runs", "list"], ["report"]])
@@ -93,10 +126,10 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(d
         return real(path, data)
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", fills_up)
-    assert main(["train", "--hidden", "16", "--epochs", "3", "--batch-size", "64", "--out", str(out)]) == 1
+    assert main(["train", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/3" in err
-    assert len(load_checkpoint(out).history) == 1  # the last complete checkpoint is intact
+    assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/2" in err
+    assert len(load_network(out).history) == 1  # the last complete checkpoint is intact
 
 
 def test_disk_errors_wrapped_by_other_libraries_are_recognised():
