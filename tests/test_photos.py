@@ -13,6 +13,7 @@ import pytest
 from benchmarks.photo_conditions import CONDITIONS, render
 from PIL import Image
 
+from digitlab.errors import DigitlabError
 from digitlab.preprocess import preprocess_image
 from digitlab.preprocess.advice import advice
 from digitlab.preprocess.photo import LITTLE_INK, SEVERAL_BLOBS, TOUCHES_EDGE
@@ -91,11 +92,12 @@ def test_doubts_several_marks_ink_at_the_edge_and_little_ink():
     assert LITTLE_INK in preprocess_image(_page((slice(180, 240), slice(145, 152)))).doubts
 
 
-def test_advice_is_in_the_users_language_dutch_by_default():
-    dutch = advice((SEVERAL_BLOBS, LITTLE_INK))
+def test_advice_is_in_the_users_language():
+    dutch = advice((SEVERAL_BLOBS, LITTLE_INK), "nl")
     assert len(dutch) == 2 and all("snijd dichter bij je cijfer bij" in sentence for sentence in dutch)
     assert "crop closer to your digit" in advice((SEVERAL_BLOBS,), "en")[0]
-    assert advice((TOUCHES_EDGE,), "fr") == advice((TOUCHES_EDGE,), "nl")
+    with pytest.raises(DigitlabError, match="not one of nl, en"):
+        advice((TOUCHES_EDGE,), "fr")
 
 
 def test_predict_says_what_to_do_beside_its_answer_in_dutch_or_english(tmp_path, capsys):

@@ -20,10 +20,11 @@ from rich.table import Table
 from digitlab.cli.common import console, err_console
 from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.i18n import LANGUAGES, dataset_language
 from digitlab.inference import load_network, predict_proba
 from digitlab.inference.checkpoint import has_checkpoint
 from digitlab.preprocess import ALLOWED_FORMATS, PreprocessResult, prepare_for, read_image_file
-from digitlab.preprocess.advice import DEFAULT_LANGUAGE, LANGUAGES, advice
+from digitlab.preprocess.advice import advice
 
 PERCENT = 100
 IMAGE_SUFFIXES = {suffix for suffix, kind in Image.registered_extensions().items() if kind in ALLOWED_FORMATS}  # what preprocess decodes
@@ -64,7 +65,7 @@ def _label(classes: tuple[str, ...], index: int) -> str:
     return classes[index] if index < len(classes) else str(index)
 
 
-def answers(checkpoint: Path, paths: list[Path], top: int, lang: str = DEFAULT_LANGUAGE) -> list[dict[str, Any]]:
+def answers(checkpoint: Path, paths: list[Path], top: int, lang: str | None = None) -> list[dict[str, Any]]:
     """One answer per file: its top classes with probabilities and advice about a doubtful photo, or its error."""
     saved = load_network(checkpoint)
     dataset = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
@@ -80,7 +81,7 @@ def answers(checkpoint: Path, paths: list[Path], top: int, lang: str = DEFAULT_L
         best = scores[path].topk(min(top, len(scores[path])))
         ranked = [{"class": _label(saved.classes, int(i)), "probability": float(p)} for p, i in zip(best.values, best.indices, strict=True)]
         result.append({"image": str(path), "predicted": ranked[0]["class"], "probability": ranked[0]["probability"], "top": ranked,
-                       "advice": advice(images[path].doubts, lang)})
+                       "advice": advice(images[path].doubts, dataset_language(dataset, lang))})
     return result
 
 
@@ -90,8 +91,8 @@ def predict(
         help="Picture files (PNG, JPEG, ...), one digit or garment each, or folders of them.", show_default=False)] = None,
     top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     json_output: Annotated[bool, typer.Option("--json", help="Print the answers as JSON, one object per file.")] = False,
-    lang: Annotated[str, typer.Option("--lang", help=f"The language of the advice about doubtful photos: {' or '.join(LANGUAGES)}.")]
-    = DEFAULT_LANGUAGE,
+    lang: Annotated[str | None, typer.Option("--lang", help=f"The language of the advice about doubtful photos: {' or '.join(LANGUAGES)} "
+                                           "[default: the checkpoint dataset's; Dutch for MNIST and Fashion-MNIST].")] = None,
 ) -> None:
     """Classify picture files with a trained network; a file that cannot be read does not stop the others."""
     check_checkpoint(checkpoint)
