@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from digitlab.evaluation import confusion_figure, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
-from digitlab.explain import explain_knn, explain_network, fit_knn
+from digitlab.explain import explain_knn, explain_network, explainable_knn
 from digitlab.explain.deletion import faithfulness
 from digitlab.explain.figures import deletion_figure, knn_figure, mistakes_figure, network_figure, weight_images_figure
 from digitlab.exploration import class_count_chart, sample_grid
@@ -40,7 +40,7 @@ def inputs():
     data = synthetic_dataset(n_train=120, n_test=40)
     images, labels = block_digits(12)
     model = known_pixel_model()
-    knn = fit_knn(images, torch.arange(12) % 3)
+    knn = explainable_knn(images, torch.arange(12) % 3)
     history = [{"epoch": e, "train_loss": 1.5 / e, "train_accuracy": 0.5 + e / 10, "val_accuracy": 0.55 + e / 10, "test_accuracy": 0.6 + e / 10}
                for e in (1, 2, 3)]
     robustness = robustness_table({"constant": lambda batch: torch.zeros(len(batch), dtype=torch.int64)}, data.test, strengths=STRENGTHS)
