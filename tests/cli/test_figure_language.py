@@ -13,8 +13,7 @@ from digitlab.cli.main import main
 from digitlab.datasets import catalog
 from digitlab.models import build
 from digitlab.training import save_checkpoint
-from tests.i18n.test_figures import texts
-from tests.i18n.words import problems
+from tests.i18n.words import problems, texts
 from tests.training.synthetic import CLASSES, write_synthetic
 
 FASHION = "fashion-mnist"  # a course dataset whose class names are words, so their language shows

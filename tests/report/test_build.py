@@ -211,7 +211,7 @@ def section_of(html: str, anchor: str) -> str:
 
 
 def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_url):
-    """Sweep 12 trains both networks with one recipe, without and with augmentation: each comparison differs in one setting."""
+    """Sweep 12 trains both networks with one preset, without and with augmentation: each comparison differs in one setting."""
     section = section_of(mnist_html, "robustness")
     sweeps = load_sweeps(open_storage(lab_url), "mnist")
     runs = {(run.config["model"], run.config["train_options"]["augment"]): run for run in sweeps["robustness"].runs}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web import create_app, knn_model, load_models_dir
 from digitlab.web.explaining import MAX_CHANNELS_SHOWN
 from tests.i18n.words import problems
 from tests.web.conftest import LiveServer
@@ -43,7 +43,7 @@ SEVEN = [[(0.25, 0.18), (0.75, 0.18), (0.55, 0.50), (0.42, 0.85)]]
 
 @pytest.fixture(scope="module")
 def server(quick_checkpoints):
-    models = load_models_dir(quick_checkpoints) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]
+    models = load_models_dir(quick_checkpoints) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)]
     live = LiveServer(create_app(models))
     yield live
     live.close()
@@ -159,7 +159,7 @@ def test_uploading_an_image_file(page, tmp_path):
 @pytest.fixture(scope="module")
 def explaining_page(browser):
     """The page served with an MLP, a CNN and the k-NN: every kind of explanation panel."""
-    live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]))
+    live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)]))
     context, page = open_page(browser, live.url, MNIST_CNN, 1280, 1000)
     yield page
     context.close()

@@ -19,6 +19,7 @@ from digitlab.cli.paths import under
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
 from digitlab.i18n import dataset_language, speaking
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 
 TOP = 3  # classes printed per model
 
@@ -52,18 +53,18 @@ def split_paths(paths: list[Path], test_index: int | None) -> tuple[list[Path], 
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Checkpoint folders (digitlab train), then the image file (PNG, JPEG, ...).")],
     out: Annotated[Path, out_option("Folder for the PNG panels.")] = under("explanations"),
-    knn: Annotated[bool, typer.Option("--knn", help="Also explain a k-NN (k=3, distance votes) fitted on --dataset's training images.")] = False,
+    knn: Annotated[bool, typer.Option("--knn", help=f"Also explain the default k-NN ({KNNPipelineConfig().label()}) fitted on --dataset's "
+                                      "training images.")] = False,
     dataset: Annotated[DatasetName | None, dataset_option("The k-NN's dataset, and the test set of --test-index "
                                                           "[default: the first checkpoint's, else mnist].")] = None,
-    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.",
-                                                                show_default="all")] = None,
+    knn_train_limit: Annotated[int, typer.Option(min=1, help="Fit the k-NN on the first N training images.")] = QUICK_TRAIN_LIMIT,
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.",
-                                                             show_default="none: the image file")] = None,
+                                                   show_default="none: the image file")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
     lang: LangOption = None,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
-    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, fit_knn
+    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, explainable_knn
     from digitlab.explain.figures import knn_figure, network_figure
     from digitlab.inference import load_network
 
@@ -85,7 +86,7 @@ def explain(
         console.print(f"wrote {written}", highlight=False)
     if knn:
         data = load(knn_dataset).limit(train=knn_train_limit)
-        fitted = fit_knn(data.train.images, data.train.labels, classes=data.classes)
+        fitted = explainable_knn(data.train.images, data.train.labels, classes=data.classes)
         image = image_for(knn_dataset)
         votes = explain_knn(fitted, image)
         name = f"knn-{knn_dataset}"
