@@ -32,6 +32,7 @@ from digitlab.datasets.catalog import get_spec
 from digitlab.i18n import check_language, class_names
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
+from digitlab.preprocess.advice import advice
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -213,6 +214,7 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
+        result.advice = advice(result.doubts, request.state.lang)  # the page's language (Accept-Language or serve --lang)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
         return Response(named_in_language(result, predictor.models).model_dump_json(), media_type="application/json")
 
