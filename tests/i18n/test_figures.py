@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from digitlab.evaluation import confusion_figure, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
 from digitlab.explain import explain_knn, explain_network, explainable_knn
@@ -21,17 +19,11 @@ from digitlab.models import build
 from digitlab.robustness.evaluate import robustness_table
 from digitlab.robustness.figures import example_figure, robustness_figure
 from tests.explain.conftest import block_digits, known_pixel_model
-from tests.i18n.words import problems
+from tests.i18n.words import problems, texts
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 DIGITS = tuple("0123456789")
 STRENGTHS = {"shift": (0, 2), "rotate": (0, 30), "scale": (0.6, 1.0), "invert": (0, 1.0), "noise": (0, 0.25), "background": (0, 0.5)}
-
-
-def texts(figure: Figure) -> list[str]:
-    """Every visible text of the drawn figure: tick labels exist only once it is drawn."""
-    FigureCanvasAgg(figure).draw()
-    return [text.get_text() for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]
 
 
 @pytest.fixture(scope="module")
