@@ -24,6 +24,7 @@ DIGITS = tuple(str(digit) for digit in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 TEST_SIZE = 120
 FULL_TRAIN = 55_000  # what a real run trains on: 60k minus the validation images
+VALIDATION = 5_000  # the images a run holds out of the training set by default
 
 
 def tiny_dataset(name: str = "mnist", train: int = 90, test: int = TEST_SIZE, seed: int = 0) -> Dataset:
@@ -123,7 +124,7 @@ def make_evaluate(dataset: Dataset):
         np.add.at(confusion, (labels, predicted), 1)
         test_accuracy = float((predicted == labels).mean())
         knn = config.kind == "knn"
-        train_size = config.train_limit or FULL_TRAIN
+        train_size = (config.train_limit or FULL_TRAIN + VALIDATION) - config.validation_size  # what the runner trains on
         train_seconds = 0.0 if knn or config.train_options.get("epochs") == 0 else _seconds(config)
         epochs = 0 if knn else config.train_options.get("epochs", 10)
         history = [{"epoch": e + 1, "train_loss": 1.5 / (e + 1), "train_accuracy": test_accuracy - 0.02 / (e + 1),

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from digitlab.datasets.catalog import CATALOG
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 from digitlab.models.registry import make_config
 from digitlab.report.i18n import number, t
 from digitlab.report.select import config_value
@@ -63,6 +64,11 @@ def seconds(value: float | None) -> str:
 def dataset_title(name: str) -> str:
     """How people write the dataset's name, from its catalog entry (the name itself for one not in the catalog)."""
     return CATALOG[name].title if name in CATALOG else name
+
+
+def items(name: str) -> str:
+    """What the dataset's images show, in the report's language: 'cijfers', 'kledingstukken' (its catalog entry's subject)."""
+    return str(t(f"items.{CATALOG[name].subject if name in CATALOG else 'images'}"))
 
 
 def count(value: int | None) -> str:
@@ -191,7 +197,7 @@ def network_summary(run: Run, inputs: int, outputs: int) -> str:
     settings = training_settings(run)
     parts = [architecture(run, inputs, outputs)]
     if "epochs" in settings:
-        parts.append(f"{settings['epochs']} epochs")
+        parts.append(current().plural("unit.epochs", settings["epochs"]))
     if "batch_size" in settings:
         parts.append(f"batch size {settings['batch_size']}")
     return ", ".join(part for part in parts if part)

@@ -18,6 +18,7 @@ from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
 PANEL_COLUMNS = 3  # six default transforms -> a 2 x 3 grid
+LEGEND_COLUMNS = 4  # models per row of the legend below the panels
 TILE_INCHES = 1.6  # one digit in the example figure
 LINE_INCHES = 0.2  # one model's prediction under a digit (8-point text)
 TITLE_INCHES = 0.7  # figure title plus the column captions
@@ -38,11 +39,12 @@ EXAMPLE_STRENGTHS: dict[str, float] = {
 """One clearly visible, still readable strength per transform for the example figure."""
 
 
-def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: str = "") -> Figure:
+def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: str = "", chance_label: str = "chance") -> Figure:
     """One panel per transform: accuracy (y) against strength (x), one line per model.
 
     ``rows`` come from :func:`~digitlab.robustness.evaluate.robustness_table`; ``chance`` (e.g. 0.1
-    for ten classes) draws a dashed floor: a model on that line is guessing.
+    for ten classes) draws a dashed floor, named ``chance_label`` in the legend: a model on that line is guessing.
+    The legend sits below the panels, where it covers no curve.
     """
     grid = accuracy_grid(rows)
     if not grid:
@@ -58,11 +60,12 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
             strengths = sorted(by_strength)
             axis.plot(strengths, [by_strength[s] for s in strengths], marker="o", label=model)
         if chance is not None:
-            axis.axhline(chance, color="gray", linestyle="--", linewidth=1)
+            axis.axhline(chance, color="gray", linestyle="--", linewidth=1, label=chance_label)
         axis.set(title=transform, xlabel=STRENGTH_LABELS.get(transform, "strength"), ylim=(0, 1.02))
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), LEGEND_COLUMNS), fontsize=9)
     if title:
         figure.suptitle(title)
     return figure
