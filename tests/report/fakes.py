@@ -92,12 +92,12 @@ def _robustness(config: ExperimentConfig, clean: float) -> dict:
     if not config.robustness:
         return {}
     augment = config.train_options.get("augment", "") if config.kind == "network" else ""
-    tolerance = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
-    tolerance *= 3 if augment else 1
+    base = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
     scores = {}
     for name in parse_transforms(config.robustness):
         strengths = STRENGTHS[name]
         span = max(abs(value - IDENTITY_STRENGTH[name]) for value in strengths)
+        tolerance = base * (3 if name in augment.split(",") else 1)  # augmentation helps against the changes it trained on only
         by_strength = {}
         for strength in strengths:
             change = abs(strength - IDENTITY_STRENGTH[name]) / span  # 0 (unchanged) .. 1 (the sweep's strongest)

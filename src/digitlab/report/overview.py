@@ -51,7 +51,7 @@ def comparison_blocks(inputs: Inputs) -> list:
     rows = []
     for label, sweep, run in models:
         spread = spread_of(sweep.runs) if label in inputs.spread else None
-        settings = t("seeds.count", seeds=len(spread.runs)) if spread else describe(run, sweep.grid)
+        settings = str(t("seeds.count", seeds=len(spread.runs))) if spread else describe(run, sweep.grid)
         accuracy = spread_text(spread, links) if spread else links.accuracy(run)
         rows.append([row_label(label, sweep), settings, accuracy, links.train_time(run), links.predict_time(run), links.parameters(run)])
     blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
