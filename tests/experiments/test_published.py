@@ -34,7 +34,6 @@ def command_spec(command: str, tmp_path: Path, monkeypatch) -> dict:
     seen = []
     monkeypatch.setattr(train_cli, "_run_training", lambda spec, *args: seen.append(spec))
     assert main([*shlex.split(command), "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
-    assert json.loads((tmp_path / "run" / train_cli.RUN_FILE).read_text()) == seen[0].to_dict()
     return seen[0].to_dict()
 
 
@@ -43,7 +42,7 @@ def test_the_documented_three_block_command_is_the_benchmarks_run(tmp_path, monk
     setting = next(s for s in robustness.SETTINGS if s.label == "CNN, 3 blocks, + augmentation")
     benchmarked = resolve(setting.config.with_params({"seed": 0}), "cpu").to_dict()
     assert command_spec(THREE_BLOCK_COMMAND, tmp_path, monkeypatch) == benchmarked
-    for document in ("README.md", "docs/robustness.md"):
+    for document in ("README.md", "docs/results.md", "docs/robustness.md"):
         text = (ROOT / document).read_text(encoding="utf-8")
         commands = (f"digitlab {THREE_BLOCK_COMMAND}", AUGMENTED_COMMAND)  # the two networks published at 99.6%
         assert "99.6" not in text or any(command in text for command in commands), document

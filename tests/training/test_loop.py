@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
+from digitlab.inference import load_network
 from digitlab.models import build
 from digitlab.pixels import random_shift
-from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
+from digitlab.presets import preset
+from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
@@ -53,12 +55,12 @@ def test_same_seed_same_run_other_seed_other_run(data):
 def test_squashed_outputs_need_notebook_faithful(data):
     with pytest.raises(DigitlabError, match="outputs sigmoid values, but CrossEntropyLoss expects logits"):
         train(_fresh("simple", outputs="sigmoid"), data, TrainConfig(epochs=1))
-    result = train(_fresh("simple", outputs="sigmoid"), data, notebook("simple", epochs=1, batch_size=32))
+    result = train(_fresh("simple", outputs="sigmoid"), data, replace(preset("simple", name="notebook").train, epochs=1, batch_size=32))
     assert result.history[0]["lr"] == pytest.approx(0.01)
 
 
 def test_notebook_linear_schedule_keeps_a_third_of_the_rate(data):
-    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, notebook("complex", epochs=2))
+    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, replace(preset("complex", name="notebook").train, epochs=2))
     assert [h["lr"] for h in result.history] == pytest.approx([0.01 / 3] * 2)
 
 
@@ -104,7 +106,7 @@ def test_ctrl_c_keeps_last_epoch_and_resume_finishes_the_same_run(data, tmp_path
     model = _fresh(dropout=0.2)
     stopped = train(model, data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path)
     assert stopped.interrupted and len(stopped.history) == 1  # the partial epoch 2 is not recorded
-    assert load_checkpoint(tmp_path).metrics["epochs"] == 1
+    assert load_network(tmp_path).metrics["epochs"] == 1
 
     resumed = train(_fresh(dropout=0.2), data, config, checkpoint_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
@@ -139,14 +141,16 @@ def test_bad_settings_name_the_value():
         TrainConfig.from_dict({"epoch": 3})
 
 
-def test_recommended_setups_per_dataset_and_overrides_win():
-    from digitlab.training import recommended
+def test_recommended_presets_per_dataset_and_overrides_win():
+    from digitlab.presets import recommended
 
     assert recommended("cnn", "fashion-mnist").epochs > recommended("cnn").epochs  # harder data, longer training
     assert recommended("cnn", "fashion-mnist", epochs=2).epochs == 2
     assert recommended("unknown-model") == TrainConfig()
-    with pytest.raises(ValueError, match="only trains 'simple' and 'complex'"):
-        notebook("cnn")
+    with pytest.raises(ValueError, match="the notebook preset trains complex and simple, not 'cnn'"):
+        preset("cnn", name="notebook")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        preset("cnn", name="fast")
 
 
 def test_augment_setting_is_checked_and_canonical():
@@ -189,7 +193,7 @@ def test_ctrl_c_and_resume_with_augmentation_continue_the_same_random_changes(da
     assert train(_fresh(), data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path).interrupted
     resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True)
     assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
-    assert load_checkpoint(tmp_path).train_config.augment == "shift,rotate,scale"
+    assert load_network(tmp_path).train_settings["augment"] == "shift,rotate,scale"
 
 
 @pytest.mark.parametrize("warmup", [0.1, 0.3])

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
 from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option, save_figure
 from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
 from digitlab.cli.paths import under
+from digitlab.cli.progress import progress_bar
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
@@ -38,6 +38,7 @@ from digitlab.knn.tuning import Grid, best_config, scaling, search
 app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
+DEFAULT_KNN = KNNPipelineConfig()  # the k-NN every command fits unless told otherwise
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
 QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
 
@@ -60,8 +61,8 @@ DistortionOption = Annotated[int, typer.Option(
     "--distortion", min=0, help="Re-rank the euclidean-nearest candidates by the image distortion model with this window radius (0: none).")]
 CandidatesOption = Annotated[int, typer.Option(
     "--candidates", min=1, help="Euclidean-nearest training images the distortion model re-ranks.")]
-TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
-TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
+TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.", show_default="all")]
+TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.", show_default="all")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
 BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Queries scored at once (memory: batch x train x 4 bytes).")]
 KNN_OUT = under("knn")  # each dataset's k-NN results go to runs/knn/DATASET
@@ -75,8 +76,8 @@ KernelOption = Annotated[Kernel, typer.Option("--kernel", help="Euclidean distan
 def knn(
     ctx: typer.Context,
     dataset: DatasetOption = DEFAULT,
-    k: KOption = 5,
-    weights: WeightsOption = Weights.uniform,
+    k: KOption = DEFAULT_KNN.n_neighbors,
+    weights: WeightsOption = Weights(DEFAULT_KNN.weights),
     metric: MetricOption = Metric.euclidean,
     p: POption = 2,
     pca: PcaOption = 0,
@@ -149,7 +150,7 @@ def tune_command(
     if folds == 1 and not 0 < validation_size < len(data.train):
         raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
     out = out or KNN_OUT / data.name
-    with _progress() as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task("tune", total=len(grid.feature_spaces()) * folds)
         rows = search(data.train, grid, validation_size=validation_size, folds=folds, seed=seed, device=device, batch_size=batch_size,
                       progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
@@ -167,8 +168,8 @@ def tune_command(
 @app.command("scaling")
 def scaling_command(
     dataset: DatasetOption = DEFAULT,
-    k: KOption = 5,
-    weights: WeightsOption = Weights.uniform,
+    k: KOption = DEFAULT_KNN.n_neighbors,
+    weights: WeightsOption = Weights(DEFAULT_KNN.weights),
     metric: MetricOption = Metric.euclidean,
     pca: PcaOption = 0,
     deskew: DeskewOption = False,
@@ -197,7 +198,7 @@ def scaling_command(
         _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)
     out = out or KNN_OUT / data.name
-    with _progress() as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task("scaling", total=len(train_sizes) + len(sides))
         update = lambda done, total, what: progress.update(task, completed=done, description=what)  # noqa: E731
         rows = scaling(config, data.train, test, train_sizes, (), repeats, device, batch_size, update)
@@ -224,10 +225,6 @@ def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | Non
 def _check_k(k: int, n_train: int) -> None:
     if k > n_train:
         raise typer.BadParameter(f"k={k} is larger than the {n_train} training images", param_hint="--k")
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
 
 
 def _print_evaluation(dataset: str, config: KNNPipelineConfig, result: dict[str, Any], heading: str = "k-NN") -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from digitlab.errors import DigitlabError
 
 OUTPUT_ROOT = Path("runs")  # every command's results go below it unless --out names another folder
+REPORTS = "reports"  # below the root: one folder per dataset with its index.html (lab and report)
+MODELS = "models"  # below the root: the lab's headline models, where serve finds them
 PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))  # the kernel's, not the user's: never an output folder
 SPACE_ERRORS = (errno.ENOSPC, errno.EDQUOT)  # the disk (or the user's quota) is full
 WRITE_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)  # read-only disk or folder
@@ -77,6 +79,14 @@ def _chain(error: BaseException) -> list[BaseException]:
         seen.append(error)
         error = error.__cause__ or error.__context__
     return seen
+
+
+def writable_file(path: Path, option: str = "--out") -> Path:
+    """``path`` if digitlab can write it (atomically, beside it in its folder), else a one-line DigitlabError."""
+    if path.is_dir():
+        raise DigitlabError(f"{option} {path} is a folder; name a file in it, e.g. {option} {path / 'runs.csv'}")
+    writable_folder(path.parent, option)
+    return path
 
 
 def describe_disk_error(error: BaseException) -> str | None:

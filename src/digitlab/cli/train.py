@@ -24,6 +24,7 @@ from digitlab.cli.common import (
     DatasetOption,
     DeviceOption,
     SeedOption,
+    StorageOption,
     console,
     err_console,
     out_option,
@@ -37,21 +38,37 @@ from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file, trains_on_mirror_images
+from digitlab.experiments.spec import RunSpec, as_config, resolve, spec_on_device, trains_on_mirror_images
+from digitlab.experiments.store import open_storage, record_run
 from digitlab.images import AUGMENT_KINDS
-from digitlab.models import CNNConfig, build, notebook_overrides, summary
+from digitlab.inference import load_network, predict_proba
+from digitlab.models import CNNConfig, build, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
-from digitlab.training import load_checkpoint, predict_proba
+from digitlab.presets import preset
+from digitlab.presets import table as preset_table
 from digitlab.training.checkpoint import has_checkpoint
 
 app = typer.Typer(rich_markup_mode=None)
-RUN_FILE = "run.json"  # the run's resolved spec, so that --resume runs exactly it again
 PERCENT = 100
 FIGURE_DPI = 100
 NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
 
 ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
 DEFAULT_MODEL = ModelName("mlp")
+
+
+# The network's options, shared by train and summary; the defaults shown are each model's own.
+HiddenOption = Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
+                                                        show_default=model_default("--hidden"))]
+ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
+                                                      show_default=model_default("--activation"))]
+DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
+ChannelsOption = Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
+                                                          show_default=model_default("--channels"))]
+KernelSizeOption = Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
+                                                      show_default=model_default("--kernel-size"))]
+PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
+                                                   show_default=model_default("--padding"))]
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
@@ -89,7 +106,7 @@ def model_overrides(model: str, hidden: list[int] | None, activation: str | None
                                       test_time_shift=test_time_shift)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
-    return {**(notebook_overrides(model) if notebook_faithful else {}), **given}
+    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **given}
 
 
 def _test_time_views(spec: RunSpec) -> int:
@@ -100,16 +117,12 @@ def _test_time_views(spec: RunSpec) -> int:
 def _header(spec: RunSpec) -> str:
     """Every training setting that changes the result, in one line."""
     config = spec.training()
-    return (f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
-            f"lr={config.lr:g}, schedule {config.schedule}, label smoothing {config.label_smoothing:g}, "
-            f"weight decay {config.weight_decay:g}" + (", notebook-faithful" if config.notebook_faithful else "")
-            + (f", augment {config.augment}" if config.augment else "")
-            + (f", shifts up to {config.augment_shift} px" if config.augment_shift else "")
+    return (f"{spec.model} on {spec.dataset}: {config.describe()}"
             + (f", answers from {views} views of each image" if (views := _test_time_views(spec)) > 1 else "")
-            + f", on {spec.device}")
+            + f", seed {config.seed}, on {spec.device}")
 
 
-def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -> None:  # noqa: ANN001
+def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, storage: str | None = None) -> None:  # noqa: ANN001
     config = spec.training()
     err_console.print(_header(spec), highlight=False)
     eta = Eta(config.epochs)
@@ -143,24 +156,27 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
     console.print(f"test accuracy {metrics['test_accuracy'] * PERCENT:.2f}% after {done} epochs, {metrics['train_seconds']:.1f} s of "
                   f"training on {result['environment']['device']} ({metrics['num_parameters']:,} parameters, "
                   f"{metrics['train_size']:,} training and {metrics['test_size']:,} test images)")
+    stored = record_run(open_storage(storage), f"train@{spec.dataset}", as_config(spec).to_dict(), result)
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
+    console.print(f"run {stored.id} in the store: digitlab runs show {stored.id}")
 
 
-@app.command("train", context_settings={"allow_extra_args": True})
+TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.\n\n"
+              "The defaults shown are the recommended preset of each model on MNIST; --augmented and --notebook-faithful choose "
+              "the other presets, and Fashion-MNIST changes a few (the training's first line prints every setting). "
+              "The presets (digitlab.presets):\n\n\b\n" + "\n".join(preset_table()))
+
+
+@app.command("train", context_settings={"allow_extra_args": True}, help=TRAIN_HELP)
 def train_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
-                                                     show_default=model_default("--hidden"))] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
-                                                   show_default=model_default("--activation"))] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
-                                                       show_default=model_default("--channels"))] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
-                                                    show_default=model_default("--kernel-size"))] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
-                                                show_default=model_default("--padding"))] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     test_time_mirror: Annotated[bool | None, typer.Option(
         "--test-time-mirror/--no-test-time-mirror", help="CNN: answer from each image and its left-right mirror.",
         show_default="on for Fashion-MNIST, off for digits")] = None,
@@ -197,23 +213,21 @@ def train_command(
     out: Annotated[Path | None, out_option("Checkpoint folder.", default_text=f"{OUTPUT_ROOT}/MODEL-DATASET")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run saved in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a checkpoint already in --out.")] = False,
+    storage: StorageOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.
-
-    The defaults shown are the recommended preset of each model on MNIST; --augmented and --notebook-faithful
-    choose the other presets, and Fashion-MNIST changes a few (the training's first line prints every setting).
-    """
     name = ModelName(model).value
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
     out = out or writable_folder(under(f"{name}-{dataset.value}"))
     if resume:
-        if not (out / RUN_FILE).is_file():
-            raise DigitlabError(f"nothing to resume in {out}: no {RUN_FILE} there (start with digitlab train --out {out})")
-        spec = spec_from_run_file(json.loads((out / RUN_FILE).read_text(encoding="utf-8")), device)
+        saved = load_network(out) if has_checkpoint(out) else None
+        if saved is None or saved.spec is None:
+            raise DigitlabError(f"nothing to resume in {out}: no checkpoint of a digitlab train run there "
+                                f"(start with digitlab train --out {out})")
+        spec = spec_on_device(saved.spec, device)
         err_console.print(f"Resuming the run in {out} with its own settings; other options are ignored.")
-        _run_training(spec, out, True, data_dir, cache_dir)
+        _run_training(spec, out, True, data_dir, cache_dir, storage)
         return
     if has_checkpoint(out) and not force:
         raise DigitlabError(f"{out} already holds a checkpoint: pass --resume to continue it, --force to replace it, or another --out")
@@ -228,7 +242,7 @@ def train_command(
              "augment": augment, "time_budget": time_budget}
     config = ExperimentConfig(
         dataset=dataset.value, kind="network", model=name,
-        setup="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
+        preset="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
         model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False,
                                       kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding,
                                       test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
@@ -241,8 +255,7 @@ def train_command(
     if spec.model_config.get("test_time_mirror") and not trains_on_mirror_images(spec.train_config):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
-    atomic_write_text(out / RUN_FILE, json.dumps(spec.to_dict(), indent=2) + "\n")
-    _run_training(spec, out, False, data_dir, cache_dir)
+    _run_training(spec, out, False, data_dir, cache_dir, storage)
 
 
 @app.command("evaluate")
@@ -255,7 +268,7 @@ def evaluate_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Accuracy (micro and macro), per-class report, and figures: curves, confusion, galleries, worst mistakes."""
-    saved = load_checkpoint(checkpoint)
+    saved = load_network(checkpoint)
     out = out or writable_folder(Path(checkpoint) / "evaluation")
     if saved.dataset is None:
         raise DigitlabError(f"checkpoint {checkpoint} does not say which dataset it was trained on")
@@ -280,14 +293,15 @@ def evaluate_command(
 def summary_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Argument(help=", ".join(MODEL_NAMES) + ".")],
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512,512.")] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability.")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.")] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size(s): 3, or 5,3 per block.")] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid or same.")] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's output layer.")] = False,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.",
+                                                   show_default="no batch")] = None,
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)

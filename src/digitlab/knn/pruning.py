@@ -31,7 +31,7 @@ import math
 
 import torch
 
-from digitlab.knn.kernels import FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
+from digitlab.knn.kernels import FLOAT64_UNIT, FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
 from digitlab.knn.select import smallest_with_bound
 from digitlab.knn.threads import one_thread, threads, threads_for
 
@@ -42,7 +42,6 @@ WIDE_STAGE = 4  # rows 64 candidates cannot settle try 256 from the same scores 
 #                 full searches 43 -> 1, 0.05 s less; 2-8 times measured alike within noise)
 PCA_SAMPLE = 10_000  # references used to estimate the basis (it changes speed, never answers)
 CHUNK = 8192  # rows projected at once, to bound float64 memory
-FLOAT64_UNIT = 2.0**-53
 NORM_SAFETY = 1e-12  # the basis is divided by its spectral norm times (1 + this), so that |G| <= 1 for sure
 ROUNDING_SAFETY = 4.0  # the rounding bound is rigorous; a margin above it costs a few fallback rows at most
 
@@ -99,17 +98,19 @@ class PrunedEuclidean:
 
     def _project(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[G^T x, r(x)] (R, m+1) and |x|^2 (R,) in float64, x = row (normalised for cosine) - centre."""
-        projected, norms = [], []
+        projected = torch.empty(len(rows), self.dims + 1, dtype=torch.float64, device=self.device)
+        norms = torch.empty(len(rows), dtype=torch.float64, device=self.device)
         for start in range(0, len(rows), CHUNK):
-            centred = self._rows(rows[start : start + CHUNK]) - self.center
+            part = rows[start : start + CHUNK].to(self.device)
+            # one pass from the stored type (uint8 pixels, float32) to centred float64 rows
+            centred = self._rows(part) - self.center if self.cosine else torch.sub(part, self.center)
             inside = centred @ self.basis  # (R, m)
-            squared = centred.square().sum(dim=1)
-            residual = (squared - inside.square().sum(dim=1)).clamp(min=0).sqrt()
-            projected.append(torch.cat([inside, residual.unsqueeze(1)], dim=1))
-            norms.append(squared)
-        if not projected:
-            return torch.empty(0, self.dims + 1, dtype=torch.float64), torch.empty(0, dtype=torch.float64)
-        return torch.cat(projected), torch.cat(norms)
+            projected[start : start + len(part), : self.dims] = inside
+            squared = torch.einsum("ij,ij->i", centred, centred)  # |x - c|^2 without a squared copy
+            residual = (squared - torch.einsum("ij,ij->i", inside, inside)).clamp_(min=0).sqrt_()
+            projected[start : start + len(part), self.dims] = residual
+            norms[start : start + len(part)] = squared
+        return projected, norms
 
     def prepare(self, block: torch.Tensor) -> tuple:
         """The full kernel's block, plus the projected queries [G^T a, r(a), 1] (B, m+2) and |a - c|^2."""
@@ -191,7 +192,8 @@ def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest
 def _stage(kernel: PrunedEuclidean, block, candidates, lowest_left, squared_norms, k: int):
     candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
     values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
-    return values, columns, ~tied & (kernel.lowest_distance(squared_norms, lowest_left) > values[:, -1])
+    # nothing left out may come within the tie tolerance either (real values: scikit-learn's rounding decides there)
+    return values, columns, ~tied & (kernel.lowest_distance(squared_norms, lowest_left) > values[:, -1] + kernel.full.tolerance(block))
 
 
 def _basis(references: torch.Tensor, dims: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

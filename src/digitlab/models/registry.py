@@ -26,10 +26,6 @@ MODELS: dict[str, tuple[type[Network], type]] = {
 }
 MODEL_NAMES = tuple(MODELS)
 
-# The course's own output layers: what --notebook-faithful builds (see docs/neural-networks.md).
-NOTEBOOK_OUTPUTS = {"simple": "sigmoid", "complex": "softmax"}
-
-
 def _lookup(name: str) -> tuple[type[Network], type]:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -44,18 +40,6 @@ def make_config(name: str, **overrides: Any) -> Any:
     if unknown:
         raise ValueError(f"model {name!r} has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
     return config_class(**overrides)
-
-
-def saved_settings(name: str, stored: dict[str, Any]) -> dict[str, Any]:
-    """A config as a checkpoint or run spec stored it, completed for settings added since.
-
-    A setting a config class added later has ``SAVED_BEFORE[field]`` as the value every older
-    network had (the CNN's ``padding`` was always "same" before it became a setting); a stored
-    config without the field means that value, not today's default.
-    """
-    _, config_class = _lookup(name)
-    earlier = getattr(config_class, "SAVED_BEFORE", {})
-    return {**{key: value for key, value in earlier.items() if key not in stored}, **stored}
 
 
 def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
@@ -91,23 +75,6 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     if clashes:
         raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
     return network_class(make_config(name, **{**overrides, **sized}))
-
-
-# The augmented setup's networks: the CNN gets more channels, which augmented digits have the variety to use.
-AUGMENTED_MODELS: dict[str, dict[str, Any]] = {"cnn": {"channels": (32, 64)}}
-
-
-def setup_overrides(name: str, setup: str) -> dict[str, Any]:
-    """Model settings a setup brings: the notebook's output layer, the augmented setup's wider CNN."""
-    if setup == "notebook":
-        return notebook_overrides(name)
-    return dict(AUGMENTED_MODELS.get(name, {})) if setup == "augmented" else {}
-
-
-def notebook_overrides(name: str) -> dict[str, Any]:
-    """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
-    _lookup(name)
-    return {"outputs": NOTEBOOK_OUTPUTS[name]} if name in NOTEBOOK_OUTPUTS else {}
 
 
 # Command-line options -> the config field they set; an option applies to a model whose config has the field.

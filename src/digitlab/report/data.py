@@ -27,7 +27,7 @@ def data_blocks(inputs: Inputs) -> list:
     last = indices[-1]  # the notebook prints the bottom-right image of its grid
     train_counts = dataset.train.class_counts(dataset.num_classes).tolist()
     test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
-    rows = [[str(t("data.train")), *map(count, train_counts)], [str(t("data.test")), *map(count, test_counts)]]
+    rows = [[t("figure.train"), *map(count, train_counts)], [t("figure.test"), *map(count, test_counts)]]
     counts = Table([t("head.class"), *dataset.classes], rows, caption=t("caption.per_class"))
     balanced = "data.equal" if min(train_counts) == max(train_counts) else "data.balanced"
     return [

@@ -42,6 +42,7 @@ REFERENCE_NETWORK = "mlp"  # the role of the network k-NN's times are set agains
 SLOWER = 2.0  # k-NN predicting at least this many times as long as the network counts as "the work is at prediction"
 KNN_TARGET = 0.97  # "Als het goed is, kun je nu tot zo'n 97% komen"
 CONFUSION_WIDTH = 680  # CSS pixels: the heatmap at about 90% of its size keeps its counts readable
+PER_IMAGE_MS_DIGITS = 3  # one image's predict time: 0,383 ms
 
 
 @dataclass
@@ -164,9 +165,9 @@ def grid_blocks(sweep: SweepRuns, links: Links) -> list:
         rows.append(row)
     blocks = [Text(sweep_description(sweep.name, sweep.description)), Table(["k", *names], rows, caption=t("caption.knn_grid"))]
     if K in sweep.grid:
-        blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, str(t("axis.neighbours")),
-                                                  str(t("axis.test_accuracy_percent")), str(t("figure.knn_k"))),
-                                     str(t("alt.knn_k")))]))
+        blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, t("figure.neighbours"),
+                                                  t("figure.test_accuracy_percent"), t("figure.knn_accuracy"), percent=True),
+                                     t("alt.knn_grid"))]))
     return blocks
 
 
@@ -204,7 +205,7 @@ def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     for label, run in [("k-NN", knn), *networks]:
         each = per_image_seconds(run)
         rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
-                     "–" if each is None else links.link(run, current().numbers.milliseconds(each))])
+                     "–" if each is None else links.link(run, current().numbers.milliseconds(each, PER_IMAGE_MS_DIGITS))])
     blocks = [Table([t("head.model"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.per_image")], rows,
                     caption=t("caption.knn_time"))]
     # Compare with the tuned MLP when it ran, else with whichever network did.
@@ -238,15 +239,14 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     sizes = [float(config_value(run.config, TRAIN_LIMIT)) for run in runs]
     rows = [[count(int(size)), links.accuracy(run), links.train_time(run), links.predict_time(run)]
             for size, run in zip(sizes, runs, strict=True)]
-    times = {"predict": [run.metrics.get("predict_seconds") for run in runs], "fit": [train_seconds(run) for run in runs]}
+    times = {t("figure.predict"): [run.metrics.get("predict_seconds") for run in runs], t("figure.fit"): [train_seconds(run) for run in runs]}
     blocks += [
         Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows, caption=t("caption.scaling")),
-        Figures([image(curve_figure(sizes, {str(t("axis.predict")): times["predict"], str(t("axis.fit")): times["fit"]},
-                                    str(t("axis.train_images")), str(t("axis.seconds")), str(t("figure.knn_scaling_time"))),
-                       str(t("alt.knn_scaling_time"))),
-                 image(curve_figure(sizes, {str(t("axis.test_accuracy")): [accuracy_percent(run) for run in runs]}, str(t("axis.train_images")),
-                                    str(t("axis.test_accuracy_percent")), str(t("figure.knn_scaling_accuracy"))),
-                       str(t("alt.knn_scaling_accuracy")))]),
+        Figures([image(curve_figure(sizes, times, t("figure.training_images"), t("figure.seconds"), t("figure.knn_time_size")),
+                       t("alt.knn_time_size")),
+                 image(curve_figure(sizes, {t("figure.test_accuracy"): [accuracy_percent(run) for run in runs]}, t("figure.training_images"),
+                                    t("figure.test_accuracy_percent"), t("figure.knn_accuracy_size"), percent=True),
+                       t("alt.knn_accuracy_size"))]),
     ]
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.i18n import current
-from digitlab.images.transforms import STRENGTH_LABELS
+from digitlab.images.transforms import TRANSFORMS, strength_label, transform_name
 from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differences, differs_sentence
 from digitlab.report.i18n import sweep_description, t
@@ -39,10 +39,8 @@ def run_label(run: Run) -> str:
         return str(t("label.knn", k=run_setting(run, "knn_options.n_neighbors", "?"), train=count(run.metrics.get("train_size"))))
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
     augment = run_setting(run, "train_options.augment", "")
-    if not augment:
-        return name
-    changes = ", ".join(str(t(f"augment.{change}", default=change)) for change in augment.split(","))
-    return str(t("label.augmented", name=name, augment=changes))
+    kinds = ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in str(augment).split(",") if kind)
+    return str(t("label.augmented", name=name, augment=kinds)) if augment else name
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
@@ -143,7 +141,8 @@ def augmentation_answer(inputs: Inputs, classes: int) -> list[Markup]:
     new = [item for item in HEADLINE if item[0] not in trained]
     links, paragraphs = inputs.links, []
     if helped := pair_cells(links, plain, augmented, seen):
-        better = all(gain > 0 for gain in gains(plain, augmented, seen))
+        moved = gains(plain, augmented, seen)  # helps: better somewhere, worse nowhere (beyond a point)
+        better = any(gain > NO_HELP for gain in moved) and all(gain > -NO_HELP for gain in moved)
         paragraphs.append(t("robustness.trained_on" if better else "robustness.trained_on_mixed", cells=Markup("; ").join(helped)))
     if unseen := pair_cells(links, plain, augmented, new):
         no_help = all(gain <= NO_HELP for gain in gains(plain, augmented, new))
@@ -200,18 +199,10 @@ def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
             continue
         rows = [[label, *(links.link(run, percent(measured[label][strength])) if strength in measured[label] else "–"
                           for strength in strengths)] for label, run in runs]
-        title = t(f"strength.{transform}", default=STRENGTH_LABELS.get(transform, transform))
-        tables.append(Table([f"{t('head.model')} \\ {title}", *map(strength_text, strengths)], rows,
-                            caption=t("caption.transform", change=t(f"transform.{transform}", default=transform))))
+        title = strength_label(transform)
+        header = [f"{t('head.model')} \\ {title}", *(_strength_text(strength) for strength in strengths)]
+        tables.append(Table(header, rows, caption=t("caption.transform", change=transform_name(transform))))
     return tables
-
-
-def strength_text(strength: str) -> str:
-    """A strength as the language writes it, without trailing zeros: '0,25', '4'."""
-    try:
-        return current().numbers.short(float(strength))
-    except ValueError:
-        return strength
 
 
 def _by_strength(run: Run, transform: str) -> dict[str, float]:
@@ -221,6 +212,11 @@ def _by_strength(run: Run, transform: str) -> dict[str, float]:
         return {}
     return {f"{float(key):g}" if _numeric_first(str(key))[0] == 0 else str(key): value for key, value in values.items()
             if value is not None}
+
+
+def _strength_text(strength: str) -> str:
+    """A strength as the language writes it: 0,25 in Dutch (a stored key like '0.25' is a number, not text)."""
+    return current().numbers.short(float(strength)) if _numeric_first(strength)[0] == 0 else strength
 
 
 def _numeric_first(text: str) -> tuple[int, float, str]:
@@ -246,8 +242,7 @@ def robustness_blocks(inputs: Inputs) -> list:
     rows = curve_rows(runs)
     if rows:
         known = len(runs[0][1].result.get("confusion") or []) or None
-        figure = robustness_figure(rows, chance=1 / known if known else None, title=str(t("figure.robustness")),
-                                   chance_label=str(t("figure.chance", share=target(1 / known) if known else "")))
+        figure = robustness_figure(rows, chance=1 / known if known else None, title=str(t("figure.robustness")))
         blocks.append(Figures([image(figure, t("alt.robustness"))]))
     classes = len(runs[0][1].result.get("confusion") or []) or inputs.dataset.num_classes
     paragraphs = [text for text in (plain_answer(inputs), *augmentation_answer(inputs, classes)) if text]

@@ -1,0 +1,259 @@
+"""Students' notebooks for the grading tests and the benchmark: right, unusual-but-right, mistaken, forging, hostile.
+
+Each notebook is the companion notebook's student edition with its code assignments filled in (and, for
+some, cells added under an assignment or check cells edited). ``HOSTILE`` probes the sandbox from inside
+a student's cell and reports what it reached on the checker's channel as a ``probe`` event, which the
+grader ignores and the tests read.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+from digitlab.notebooks.editions import CHECK, assignment_of, fill, read_notebook, student_edition, tags_of
+
+RIGHT = {
+    "simple-network": '''
+def __init__(self):
+    super().__init__()
+    self.fc1 = nn.Linear(784, 10)
+    self.fn_activate = nn.Sigmoid()
+
+def forward(self, x):
+    return self.fn_activate(self.fc1(x))
+''',
+    "training-loop": '''
+model.train()
+losses = []
+for batch in torch.randperm(len(inputs)).split(batch_size):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs[batch]), labels[batch])
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+return sum(losses) / len(losses)
+''',
+    "complex-network": '''
+def __init__(self):
+    super().__init__()
+    self.fc1 = nn.Linear(784, 512)
+    self.fc2 = nn.Linear(512, 512)
+    self.fc3 = nn.Linear(512, 10)
+
+def forward(self, x):
+    return self.fc3(torch.sigmoid(self.fc2(torch.sigmoid(self.fc1(x)))))
+''',
+    "knn": '''
+knn = KNNClassifier(n_neighbors=3)
+knn.fit(flatten_images(mnist.train.images), mnist.train.labels)
+y_pred = knn.predict(flatten_images(mnist.test.images))
+''',
+    "untrained-accuracy": "Ongeveer 10%: tien klassen, en het netwerk weet nog niets.",
+}
+
+# Right, written the way the course does not prescribe: scikit-learn's default k under another name, a ReLU
+# network from nn.Sequential, model.zero_grad() and a while loop, SimpleNetwork in a new cell (UNDER_SIMPLE).
+UNUSUAL = {
+    "training-loop": '''
+order, start = torch.randperm(len(inputs)), 0
+total = 0.0
+while start < len(order):
+    batch = order[start:start + batch_size]
+    model.zero_grad()
+    loss = loss_fn(model(inputs[batch]), labels[batch])
+    loss.backward()
+    optimizer.step()
+    total += loss.item() * len(batch)
+    start += batch_size
+return total / len(order)
+''',
+    "complex-network": '''
+def __init__(self):
+    super().__init__()
+    self.layers = nn.Sequential(nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+def forward(self, x):
+    return self.layers(x)
+''',
+    "knn": '''
+from sklearn.neighbors import KNeighborsClassifier as Buren
+clf = Buren()
+clf.fit(mnist.train.images.reshape(len(mnist.train), -1).numpy(), mnist.train.labels.numpy())
+y_pred = clf.predict(mnist.test.images.reshape(len(mnist.test), -1).numpy())
+''',
+    "untrained-accuracy": "Ongeveer 10%, want het netwerk heeft nog niets geleerd.",
+}
+UNDER_SIMPLE = '''class SimpleNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.layer(x)
+'''
+
+# The common mistakes, one per assignment (a loop that never ends among them); missing zero_grad is in FORGERY
+MISTAKES = {
+    "simple-network": '''
+def __init__(self):
+    super().__init__()
+    self.fc1 = nn.Linear(784, 9)
+
+def forward(self, x):
+    return torch.sigmoid(self.fc1(x))
+''',
+    "training-loop": '''
+start = 0
+while start < len(inputs):  # start never grows: the loop never ends
+    batch = slice(start, start + batch_size)
+    optimizer.zero_grad()
+    loss_fn(model(inputs[batch]), labels[batch]).backward()
+    optimizer.step()
+return 0.0
+''',
+    "complex-network": '''
+def __init__(self):
+    super().__init__()
+    self.fc1 = nn.Linear(784, 512)
+    self.fc2 = nn.Linear(512, 512)
+    self.fc3 = nn.Linear(512, 10)
+
+def forward(self, x):
+    x = torch.sigmoid(self.fc2(torch.sigmoid(self.fc1(x))))
+    return torch.softmax(self.fc3(x), dim=1)
+''',
+    "knn": '''
+knn = KNNClassifier(n_neighbors=3)
+knn.fit(mnist.train.images.numpy(), mnist.train.labels.numpy())
+y_pred = knn.predict(mnist.test.images.numpy())
+''',
+}
+# Wrong work dressed up to pass: swallowed errors, shadowed builtins and helpers, fake ticks, patched
+# torch and numpy, a fake result file, a forged event on the channel, check cells deleted.
+FORGERY_SETUP = '''
+import builtins, sys, json, os
+sys.excepthook = lambda *args: None
+get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+builtins.len = lambda obj: 10_000
+builtins.isinstance = lambda obj, kind: True
+torch.Tensor.argmax = lambda self, dim=None, keepdim=False: torch.as_tensor(mnist.test.labels)
+numpy.asarray = lambda *args, **kwargs: numpy.zeros(1000, dtype=int)
+import digitlab.evaluation
+digitlab.evaluation.accuracy = accuracy = lambda *args, **kwargs: 1.0
+open("results.json", "w").write(json.dumps({"simple-network": "passed", "knn": "passed"}))
+print("✓ SimpleNetwork: 7850 parameters, tien scores per plaatje")
+fd = int(sys.argv[-1])
+os.write(fd, (json.dumps({"event": "data", "assignment": "knn", "data": {"predictions": [1] * 1000}}) + "\\n").encode())
+'''
+NO_ZERO_GRAD = '''
+for start in range(0, len(inputs), batch_size):
+    loss = loss_fn(model(inputs[start:start + batch_size]), labels[start:start + batch_size])
+    loss.backward()
+    optimizer.step()
+return loss.item()
+'''
+FORGERY = {
+    "simple-network": '''
+def __init__(self):
+    super().__init__()
+    self.fc1 = nn.Linear(784, 10)
+
+def forward(self, x):
+    return torch.zeros(x.shape[0], 10, requires_grad=True) + 0 * self.fc1(x)
+''',
+    "training-loop": 'print("✓ train_epoch traint: 99.0% goed")\n' + NO_ZERO_GRAD,
+    "knn": "y_pred = [3] * 1000\nraise RuntimeError('hidden by the exception handlers')",
+}
+
+# Every escape the issue names, tried from a student's cell; the outcome of each goes out as a probe event.
+HOSTILE = '''
+import json, os, socket, subprocess, sys, importlib, _socket, urllib.request
+found = {}
+def _fail():
+    raise AssertionError("nothing found")
+def _ok(code):
+    if code != 0:
+        raise OSError(code)
+    return code
+def attempt(name, action):
+    try:
+        found[name] = repr(action())[:200]
+    except BaseException as error:
+        found[name] = "blocked: " + type(error).__name__
+attempt("read_other", lambda: open(OTHER_NOTEBOOK).read()[:20])
+attempt("other_jobs", lambda: [name for name in os.listdir("/checker") if name not in ("job.json", "inputs.npz")] or _fail())
+attempt("read_secret", lambda: open(SECRET_FILE).read())
+attempt("environment", lambda: [k for k in os.environ if "SECRET" in k] or _fail())
+attempt("proc_1_environ", lambda: open("/proc/1/environ", "rb").read()[:50])
+attempt("home", lambda: os.listdir("/root") or _fail())
+attempt("write_outside", lambda: open(OUTSIDE_FILE, "w").write("escaped"))
+attempt("patch_package", lambda: open(digitlab.__file__, "a").write("\\n# patched\\n"))
+attempt("socket", lambda: socket.create_connection(("127.0.0.1", HOST_PORT), timeout=2))
+attempt("raw_socket", lambda: _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM).connect(("127.0.0.1", HOST_PORT)))
+attempt("reloaded_socket", lambda: importlib.reload(socket).create_connection(("127.0.0.1", HOST_PORT), timeout=2))
+attempt("urllib", lambda: urllib.request.urlopen("http://example.com", timeout=2).status)
+attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("8.8.8.8", 53)))
+attempt("curl", lambda: _ok(subprocess.run(["curl", "-s", "-m", "2", "http://example.com"], capture_output=True).returncode))
+attempt("system", lambda: _ok(os.system("curl -s -m 2 http://1.1.1.1 >/dev/null 2>&1")))
+attempt("memory", lambda: len(bytearray(MEMORY_BYTES)))
+subprocess.Popen(["setsid", "sh", "-c", "sleep 4; echo late > " + CSV_FILE + "; sleep 60"], start_new_session=True)
+attempt("processes", lambda: [subprocess.Popen(["sleep", "30"]) for _ in range(400)] and _fail())
+os.write(int(sys.argv[-1]), (json.dumps({"event": "probe", "found": found}) + "\\n").encode())
+'''
+
+
+def code_cell(source: str) -> dict:
+    return {"cell_type": "code", "id": uuid.uuid4().hex[:8], "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+
+
+def edition() -> dict:
+    return student_edition(read_notebook())
+
+
+def add_under(notebook: dict, assignment: str, source: str, first: bool = False) -> dict:
+    """A copy with a new code cell right under ``assignment``'s student cell (above it with ``first``)."""
+    notebook = copy.deepcopy(notebook)
+    cells = notebook["cells"]
+    at = next(i for i, cell in enumerate(cells) if "student" in tags_of(cell) and assignment_of(cell) == assignment)
+    cells.insert(at if first else at + 1, code_cell(source))
+    return notebook
+
+
+def without_checks(notebook: dict) -> dict:
+    notebook = copy.deepcopy(notebook)
+    notebook["cells"] = [cell for cell in notebook["cells"] if CHECK not in tags_of(cell)]
+    return notebook
+
+
+def right() -> dict:
+    return fill(edition(), RIGHT)
+
+
+def unusual() -> dict:
+    return add_under(fill(edition(), UNUSUAL), "simple-network", UNDER_SIMPLE)
+
+
+def mistakes() -> dict:
+    return fill(edition(), MISTAKES)
+
+
+def wrong() -> dict:
+    """A common mistake per assignment, the loop one being a missing zero_grad (it ends)."""
+    return fill(edition(), {**MISTAKES, "training-loop": NO_ZERO_GRAD})
+
+
+def endless() -> dict:
+    """Right, except a training loop that never ends."""
+    return fill(edition(), {**RIGHT, "training-loop": MISTAKES["training-loop"]})
+
+
+def forgery() -> dict:
+    forged = fill(edition(), FORGERY)
+    return without_checks(add_under(forged, "simple-network", FORGERY_SETUP, first=False))
+
+
+def hostile(values: dict[str, object]) -> dict:
+    """The unusual-but-right notebook with a cell under its k-NN that tries every escape; ``values`` fill in paths and ports."""
+    header = "".join(f"{name} = {value!r}\n" for name, value in values.items())
+    return add_under(unusual(), "knn", header + HOSTILE, first=False)
