@@ -24,6 +24,7 @@ DIGITS = tuple(str(digit) for digit in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 TEST_SIZE = 120
 FULL_TRAIN = 55_000  # what a real run trains on: 60k minus the validation images
+VALIDATION = 5_000  # the images a run holds out of the training set by default
 
 
 def tiny_dataset(name: str = "mnist", train: int = 90, test: int = TEST_SIZE, seed: int = 0) -> Dataset:
@@ -91,12 +92,12 @@ def _robustness(config: ExperimentConfig, clean: float) -> dict:
     if not config.robustness:
         return {}
     augment = config.train_options.get("augment", "") if config.kind == "network" else ""
-    tolerance = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
-    tolerance *= 3 if augment else 1
+    base = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
     scores = {}
     for name in parse_transforms(config.robustness):
         strengths = STRENGTHS[name]
         span = max(abs(value - IDENTITY_STRENGTH[name]) for value in strengths)
+        tolerance = base * (3 if name in augment.split(",") else 1)  # augmentation helps against the changes it trained on only
         by_strength = {}
         for strength in strengths:
             change = abs(strength - IDENTITY_STRENGTH[name]) / span  # 0 (unchanged) .. 1 (the sweep's strongest)
@@ -123,7 +124,7 @@ def make_evaluate(dataset: Dataset):
         np.add.at(confusion, (labels, predicted), 1)
         test_accuracy = float((predicted == labels).mean())
         knn = config.kind == "knn"
-        train_size = config.train_limit or FULL_TRAIN
+        train_size = (config.train_limit or FULL_TRAIN + VALIDATION) - config.validation_size  # what the runner trains on
         train_seconds = 0.0 if knn or config.train_options.get("epochs") == 0 else _seconds(config)
         epochs = 0 if knn else config.train_options.get("epochs", 10)
         history = [{"epoch": e + 1, "train_loss": 1.5 / (e + 1), "train_accuracy": test_accuracy - 0.02 / (e + 1),

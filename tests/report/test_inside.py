@@ -10,12 +10,11 @@ from digitlab.report import inside
 from digitlab.report.blocks import Figures, Note, Table, Text
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
-from digitlab.report.parts import PARTS
 from digitlab.report.select import SweepRuns
 from digitlab.training.checkpoint import save_checkpoint
 from tests.report.fakes import tiny_dataset
 
-ROLES = next(part.roles for part in PARTS if part.anchor == "inside")
+ROLES = {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}  # the Verdieping's, by these names
 
 
 def kept_sweep(tmp_path, name: str, model, accuracy: float, run_id: int) -> SweepRuns:
@@ -52,7 +51,7 @@ def test_weights_mistakes_and_faithfulness_from_kept_checkpoints(tmp_path, small
     table = next(block for block in blocks if isinstance(block, Table))
     methods = {row[1] for row in table.rows}
     assert methods == {"saliency", "integrated gradients", "occlusion", "grad cam"}
-    assert "Most faithful for the CNN" in texts and "first 24 test digits" in texts
+    assert "Most faithful for the CNN" in texts and "first 24 test images" in texts
     assert sum(len(block.images) for block in blocks if isinstance(block, Figures)) >= 4  # weights, mistakes, two deletion figures
     assert {1, 2, 3} <= set(links.cited) and not {101, 102, 103} & set(links.cited)  # the overwritten grid point is not cited
     notes = [block for block in blocks if isinstance(block, Note)]

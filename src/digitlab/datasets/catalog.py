@@ -83,6 +83,13 @@ class DatasetSpec:
     fit_size: int = 0
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
     report_language: str = "en"  # the language its lab report is written in by default (the course's datasets: "nl")
+    # What its images show, as the report names them (a key of the report's words, "items.<subject>"): "digits",
+    # "garments"; "images" says nothing more than that.
+    subject: str = "images"
+    # Published k-NN results on this dataset's test set, (setting, accuracy), and where they come from: what the
+    # report sets its most accurate k-NN against.
+    knn_references: tuple[tuple[str, float], ...] = ()
+    knn_reference_source: str = ""
 
     def __post_init__(self) -> None:
         if len(self.files) != len(FILE_NAMES):
@@ -150,6 +157,17 @@ MNIST = DatasetSpec(
     fit_size=20,  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
     companion="fashion-mnist",
     report_language="nl",  # the course notebook is Dutch
+    subject="digits",
+    # k-NN rows of LeCun's MNIST table (yann.lecun.com/exdb/mnist), test accuracy.
+    knn_references=(
+        ("K-NN, Euclidean, deskewed", 0.9760),
+        ("K-NN, Euclidean, deskewed, noise removed, blurred", 0.9820),
+        ("K-NN, Euclidean, deskewed, noise removed, blurred, 2-pixel shifts", 0.9878),
+        ("K-NN, tangent distance, subsampled to 16x16", 0.9890),
+        ("K-NN, shape context matching", 0.9937),
+        ("K-NN, non-linear deformation (image distortion model)", 0.9946),
+    ),
+    knn_reference_source="LeCun",
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -182,7 +200,16 @@ FASHION_MNIST = DatasetSpec(
     fit_size=28,  # Fashion-MNIST filled the whole field
     companion="mnist",
     report_language="nl",
+    subject="garments",
+    # The k-NN rows of Zalando's scikit-learn benchmark (fashion-mnist.s3-website.eu-central-1.amazonaws.com), test accuracy.
+    knn_references=(
+        ('KNeighborsClassifier {"n_neighbors": 5, "p": 2, "weights": "uniform"}', 0.851),
+        ('KNeighborsClassifier {"n_neighbors": 5, "p": 1, "weights": "distance"}', 0.860),
+    ),
+    knn_reference_source="Zalando",
 )
+
+
 
 ENTRY_POINT_GROUP = "digitlab.datasets"  # installed packages declare their datasets here
 

@@ -21,6 +21,7 @@ from digitlab.i18n.ticks import localize_axes, percent_axis
 
 TILE_INCHES = 1.8  # room for a 28x28 digit and a two-line title
 CELL_INCHES = 0.55  # per confusion-matrix cell: fits a four-digit count
+COUNT_POINTS = 12  # the counts in a confusion matrix: readable when the page shows the figure at 560-620 px
 LONG_CLASS_NAME = 3  # longer tick labels (Fashion-MNIST's "T-shirt/top") are tilted to stay readable
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
 
@@ -77,7 +78,7 @@ def confusion_figure(confusion, classes: Sequence[str], title: str = "") -> Figu
     threshold = counts.max() / 2 if counts.size and counts.max() > 0 else 1
     for row, column in np.ndindex(counts.shape):
         value = counts[row, column]
-        axis.text(column, row, tr.numbers.short(float(value)), ha="center", va="center", fontsize=8,
+        axis.text(column, row, tr.numbers.short(float(value)), ha="center", va="center", fontsize=COUNT_POINTS,
                   color="white" if value > threshold else "black")
     tilt = 45 if max((len(name) for name in classes), default=0) > LONG_CLASS_NAME else 0
     ticks = range(len(classes))

@@ -21,6 +21,7 @@ from digitlab.i18n import current
 from digitlab.i18n.ticks import localize_axes, percent_axis
 
 TILE = 1.3  # inches per small image
+ROW_TITLE_INCHES = 0.35  # a row title above a row of weight images
 SHOWN = 8  # filters, feature maps or units per row
 TOP_CLASSES = 3  # classes named in a panel's title
 
@@ -112,15 +113,12 @@ def knn_figure(query, found: NeighbourVotes, title: str = "k-NN") -> Figure:
 def weight_images_figure(panels: Sequence[tuple[str, WeightImages]], classes: Sequence[str]) -> Figure:
     """Rows of ten weight images, one row per (title, weights): e.g. the course's setup and logits side by side."""
     columns = len(classes)
-    figure = Figure(figsize=(TILE * columns * 0.8, (TILE * 0.8 + 0.3) * len(panels)))
-    grid = figure.add_gridspec(len(panels), columns)
-    for row, (title, weights) in enumerate(panels):
-        for column, name in enumerate(classes):
-            axis = figure.add_subplot(grid[row, column])
-            _tile(axis, weights.weights[column], str(name), symmetric=True)
-            if column == 0:
-                axis.set_ylabel(title, fontsize=8)
-    figure.tight_layout()
+    # A row's title heads its own strip above the tiles (a side label of a 1-inch tile overlaps its neighbours).
+    figure = Figure(figsize=(TILE * columns * 0.8, (TILE * 0.8 + ROW_TITLE_INCHES) * len(panels)), layout="constrained")
+    for row, (title, weights) in zip(np.atleast_1d(figure.subfigures(len(panels), 1)), panels, strict=True):
+        row.suptitle(title, fontsize=10, x=0.01, ha="left")
+        for axis, column in zip(np.atleast_1d(row.subplots(1, columns)), range(columns), strict=True):
+            _tile(axis, weights.weights[column], str(classes[column]), symmetric=True)
     return figure
 
 

@@ -30,6 +30,7 @@ class Text:
 class Heading:
     text: str  # a sub-heading inside a section
     kind: str = "heading"
+    anchor: str = ""  # its id, for links from elsewhere on the page ("" = none)
 
 
 @dataclass
@@ -92,6 +93,23 @@ def figure_uri(figure: Figure) -> str:
 
 def image(figure: Figure, alt: str, caption: str = "", max_width: int | None = None) -> Image:
     return Image(figure_uri(figure), alt, caption, max_width)
+
+
+FURTHER = "further"  # the anchor of the Verdieping part (report/parts.py) and the prefix of its topics' anchors
+
+
+def further_anchor(topic: str) -> str:
+    return f"{FURTHER}-{topic}"
+
+
+def further_heading(topic: str) -> Heading:
+    """A topic's heading in the Verdieping, with the anchor :func:`further_link` points at."""
+    return Heading(str(t(f"further.heading.{topic}")), anchor=further_anchor(topic))
+
+
+def further_link(topic: str) -> Markup:
+    """'Meer hierover in de Verdieping: <topic>.', linking the main line to where the topic is worked out."""
+    return t("further.link", anchor=further_anchor(topic), title=t(f"further.heading.{topic}"))
 
 
 def not_run(sweep: str, dataset: str) -> Note:

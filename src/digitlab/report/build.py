@@ -32,7 +32,8 @@ from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, dataset_title, percent, seconds
 from digitlab.report.overview import compared, other_dataset, row_of
-from digitlab.report.parts import COMPARED, PARTS, numbered_titles
+from digitlab.report.parts import COMPARED, PARTS, PICKED, numbered_titles
+from digitlab.report.quick import banner, quick_cut, without_conclusions
 from digitlab.report.select import load_sweeps
 from digitlab.report.timing import contention
 
@@ -80,7 +81,7 @@ def build_report(storage: RDBStorage, dataset_name: str, out_dir: Path, dataset:
 def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, Any]]:
     """One dict per model (its sweep's best run): model, sweep, settings, run_id, test_accuracy,
     train_seconds, predict_seconds, num_parameters. Empty when nothing has run on the dataset."""
-    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED)]
+    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED, PICKED)]
 
 
 def render_report(storage: RDBStorage, dataset: Dataset, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -94,12 +95,16 @@ def _render(storage: RDBStorage, dataset: Dataset, lang: str) -> str:
     other = other_dataset(dataset.name)
     others = load_sweeps(storage, other) if other else {}
     links = Links()
-    sections = [Section(part.anchor, title, part.build(Inputs(dataset, links, sweeps, part.roles, others if part.compares_datasets else {})))
+    sections = [Section(part.anchor, title, part.build(Inputs(dataset, links, sweeps, part.roles, others if part.compares_datasets else {},
+                                                              part.picks, part.spread)))
                 for part, title in zip(PARTS, numbered_titles(dataset.name), strict=True)]
+    cut = quick_cut(sweeps)
+    if cut is not None:
+        sections = without_conclusions(sections)
     appendix = [appendix_entry(run) for run in sorted(links.cited.values(), key=lambda run: run.id)]
     busy = sum(contention(run) is not None for run in links.cited.values())
     return _environment().get_template(TEMPLATE).render(
-        lang=lang, t=t, busy_note=t("timing.note", count=busy) if busy else "",
+        lang=lang, t=t, busy_note=t("timing.note", count=busy) if busy else "", quick_note=banner(cut) if cut else "",
         dataset=dataset, title=dataset_title(dataset.name), sections=sections, appendix=appendix,
         store=_safe_url(storage.url), version=__version__,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), sweep_count=len(sweeps),

@@ -12,19 +12,22 @@ from digitlab.report.blocks import Answer, Figures, Heading, Text, image
 from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, accuracy_percent, target, train_seconds
-from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, outputs_comparison, summary, trained_blocks
+from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, summary, trained_blocks
+from digitlab.report.outputs import outputs_comparison
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
 HIDDEN = "model_options.hidden"
 COMPLEX_TARGETS = (0.95, 0.98)  # "in de buurt van 95%... Als het goed is, kun je nu tot zo'n 98% komen"
 UNPREDICTED_THRESHOLD = 0.95  # the validation accuracy whose first epoch shows the softmax network's plateau
-NETWORK_ROLES = ("notebook", "logits", "hidden", "layers", "tuned")  # the fully connected networks Opdracht 2b compares
+COURSE_ROLES = ("notebook", "seeds", "hidden")  # Opdracht 2b in the course's own setup: what its answer chooses from
+SOFTMAX = "softmax"  # the notebook's ComplexNetwork ends in a softmax
 
 
 def complex_blocks(inputs: Inputs) -> list:
-    """Roles: ``notebook`` (the course's ComplexNetwork), ``logits`` (the same with logits), ``hidden`` (widths),
-    ``layers`` (depths), ``tuned`` (the tuned MLP)."""
+    """Roles: ``notebook`` (the course's ComplexNetwork), ``logits`` (the same with logits), ``seeds`` (sigmoid, softmax
+    and logits outputs over three seeds), ``hidden`` (widths in the course's setup), ``layers`` (depths of digitlab's
+    MLP), ``tuned`` (the tuned MLP)."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     notebook = inputs.sweep("notebook")
     blocks.append(Heading(t("heading.complex_notebook")))
@@ -39,27 +42,33 @@ def complex_blocks(inputs: Inputs) -> list:
         blocks.append(inputs.not_run("logits"))
     else:
         blocks.append(Text(sweep_description(logits.name, logits.description)))
-        blocks += outputs_comparison(inputs, "complex-outputs", "softmax")
-        if notebook is not None:
-            blocks += unpredicted_blocks(notebook, logits, dataset, links)
+        blocks += outputs_comparison(inputs, "complex-outputs", SOFTMAX)
     blocks += [Heading(t("heading.hidden"))] + hidden_blocks(inputs, links)
-    blocks += [Heading(t("heading.layers"))] + layers_blocks(inputs, links)
+    blocks += [Heading(t("heading.beyond"))] + layers_blocks(inputs, links)
     best = inputs.sweep("tuned")
-    blocks.append(Heading(t("heading.tuned")))
     if best is None:
         blocks.append(inputs.not_run("tuned"))
     else:
         blocks += [Text(sweep_description(best.name, best.description))] + trained_blocks(best.best(), best, dataset, links, "MLP")
-    candidates = [pair for role in NETWORK_ROLES if inputs.sweep(role) for pair in described(inputs.sweep(role), dataset)]
-    if candidates:
-        top = max((run for run, _ in candidates), key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))
-        blocks.append(Answer(t("question.complex"), [
-            t("complex.best", accuracy=links.accuracy(top), settings=summary(top, dataset), parameters=links.parameters(top),
-              time=links.train_time(top), validation=links.metric(top, "val_accuracy")),
-            *(Markup("<strong>{}?</strong> {}").format(target(goal), reach_sentence(candidates, goal, links))
-              for goal in COMPLEX_TARGETS),
-        ]))
+    course = [pair for role in COURSE_ROLES if inputs.sweep(role) for pair in described(inputs.sweep(role), dataset)]
+    if course:
+        top = max((run for run, _ in course), key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))
+        answer = [t("complex.best", accuracy=links.accuracy(top), settings=summary(top, dataset), parameters=links.parameters(top),
+                    time=links.train_time(top), validation=links.metric(top, "val_accuracy")),
+                  *(Markup("<strong>{}?</strong> {}").format(target(goal), reach_sentence(course, goal, links)) for goal in COMPLEX_TARGETS)]
+        if best is not None:
+            tuned = best.best()
+            answer.append(t("complex.beyond", accuracy=links.accuracy(tuned), settings=summary(tuned, dataset), time=links.train_time(tuned)))
+        blocks.append(Answer(t("question.complex"), answer))
     return blocks
+
+
+def complex_further(inputs: Inputs) -> list:
+    """The Verdieping on the course's softmax output: the classes it stops predicting, measured."""
+    notebook, logits = inputs.sweep("notebook"), inputs.sweep("logits")
+    if notebook is None or logits is None:
+        return []
+    return unpredicted_blocks(notebook, logits, inputs.dataset, inputs.links)
 
 
 def first_epoch_reaching(run: Run, threshold: float) -> int | None:
@@ -100,14 +109,20 @@ def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, 
     return []
 
 
+def width_of(value: int | list[int]) -> int:
+    """Neurons per hidden layer of a grid value: the ComplexNetwork's one width, or the first of an MLP's list."""
+    return value if isinstance(value, int) else value[0]
+
+
 def hidden_blocks(inputs: Inputs, links: Links) -> list:
-    """Two hidden layers of 10 to 1024 neurons: accuracy, time and size."""
+    """The course's network with 10 to 512 neurons in each hidden layer: accuracy, time and size."""
     sweep = inputs.sweep("hidden")
-    if sweep is None:
+    if sweep is None or not sweep.grid:
         return [inputs.not_run("hidden")]
+    key = next(iter(sweep.grid))
     blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.hidden"), parameters=True)]
-    widths = [float(hidden[0]) for hidden in sweep.grid[HIDDEN]]
-    runs = [sweep.find(model_options__hidden=hidden) for hidden in sweep.grid[HIDDEN]]
+    widths = [float(width_of(value)) for value in sweep.grid[key]]
+    runs = [sweep.find(**{key.replace(".", "__"): value}) for value in sweep.grid[key]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
     blocks.append(Figures([
         image(curve_figure(widths, {t("figure.test_accuracy"): accuracy}, t("figure.neurons_per_layer"), t("figure.test_accuracy_percent"),
@@ -121,15 +136,16 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     finished = [run for run in runs if run is not None]
     if len(finished) >= 2:
         narrow, best = finished[0], sweep.best()
-        blocks.append(Text(t("hidden.sentence", narrow=layers_in_words(narrow), narrow_parameters=links.parameters(narrow),
-                             narrow_accuracy=links.accuracy(narrow), best=layers_in_words(best), parameters=links.parameters(best),
+        blocks.append(Text(t("hidden.sentence", narrow=layers_in_words(narrow, key), narrow_parameters=links.parameters(narrow),
+                             narrow_accuracy=links.accuracy(narrow), best=layers_in_words(best, key), parameters=links.parameters(best),
                              accuracy=links.accuracy(best), time=links.train_time(best))))
     return blocks
 
 
-def layers_in_words(run: Run) -> str:
-    """'2 hidden layers of 512' / 'hidden layers of 512, 256'."""
-    hidden = config_value(run.config, HIDDEN) or []
+def layers_in_words(run: Run, key: str = HIDDEN) -> str:
+    """'2 hidden layers of 512' / 'hidden layers of 512, 256' (``key``: the grid setting that holds the widths)."""
+    value = config_value(run.config, key)
+    hidden = [value, value] if isinstance(value, int) else value or []  # the ComplexNetwork: two layers of one width
     if len(set(hidden)) == 1:
         return str(t("layers.same" if len(hidden) > 1 else "layers.one", count=len(hidden), width=hidden[0]))
     return str(t("layers.mixed", widths=", ".join(map(str, hidden)) if hidden else "–")) if hidden else str(t("layers.none"))

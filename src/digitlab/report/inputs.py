@@ -21,6 +21,12 @@ class Inputs:
     sweeps: dict[str, SweepRuns]  # every lab sweep with finished runs on this dataset, by sweep name
     roles: dict[str, str]  # this part's role -> the sweep that plays it (in the part's order)
     others: dict[str, SweepRuns] = field(default_factory=dict)  # the same for the other dataset, when a part compares
+    picks: dict[str, dict] = field(default_factory=dict)  # role -> settings of the run that plays it (else the sweep's best)
+    spread: frozenset[str] = frozenset()  # roles shown as the mean and spread of their sweep's seeds
+
+    def with_roles(self, roles: dict[str, str]) -> Inputs:
+        """The same page's inputs for a builder written for other role names (the Verdieping reuses the parts' builders)."""
+        return Inputs(self.dataset, self.links, self.sweeps, roles, self.others)
 
     def sweep(self, role: str) -> SweepRuns | None:
         """The sweep playing ``role`` here, or None when it has not run on this dataset."""

@@ -48,6 +48,11 @@ def dataset_title(name: str) -> str:
     return CATALOG[name].title if name in CATALOG else name
 
 
+def items(name: str) -> str:
+    """What the dataset's images show, in the report's language: 'cijfers', 'kledingstukken' (its catalog entry's subject)."""
+    return str(t(f"items.{CATALOG[name].subject if name in CATALOG else 'images'}"))
+
+
 def count(value: int | None) -> str:
     """A count with the language's grouping: 60.000."""
     return current().numbers.integer(value)

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, history_figure
 from digitlab.experiments.store import Run
-from digitlab.report.blocks import Answer, Figures, Heading, Note, Table, Text, image
-from digitlab.report.compare import declared_pair, differs_sentence
+from digitlab.i18n import current
+from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_heading, further_link, image
 from digitlab.report.data import gallery_blocks
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, count, network_summary, percent, target
+from digitlab.report.links import Links, count, describe, items, network_summary, percent, target
+from digitlab.report.outputs import outputs_comparison
+from digitlab.report.seeds import Spread, noise_sentence, spread_in, spread_of, spread_text
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, pivot, reach_sentence
 from digitlab.report.timing import timings_comparable
 
 EPOCHS = "train_options.epochs"
 BATCH = "train_options.batch_size"
+SIGMOID = "sigmoid"  # the course's single layer activates its outputs with the sigmoid
 SIMPLE_TARGET = 0.92  # "Als je in de buurt bent van 92% accuracy op de testset..."
-CONFUSION_WIDTH = 560  # CSS pixels: the heatmap's natural size dwarfs the text
+CONFUSION_WIDTH = 680  # CSS pixels: the heatmap at about 90% of its size keeps its counts readable
 
 
 def confusion_of(run: Run) -> np.ndarray | None:
@@ -42,18 +43,6 @@ def summary(run: Run, dataset: Dataset) -> str:
     return network_summary(run, int(np.prod(dataset.image_shape)), dataset.num_classes)
 
 
-def loss_floor(classes: int) -> float:
-    """The least CrossEntropyLoss can be when the network's outputs lie in [0, 1] (sigmoid or softmax outputs):
-    the loss's own softmax then gives the right class at most e / (e + classes - 1)."""
-    return math.log(1 + (classes - 1) / math.e)
-
-
-def final_loss(run: Run) -> float | None:
-    """The training loss of the run's last epoch."""
-    history = run.result.get("history") or []
-    return history[-1].get("train_loss") if history else None
-
-
 def macro_gap(inputs: Inputs) -> tuple[Run, float] | None:
     """The run with the largest gap between plain accuracy and MulticlassAccuracy's macro default, over every run here."""
     gaps = [(run, abs(run.metrics["test_accuracy"] - run.metrics["macro_accuracy"])) for sweep in inputs.sweeps.values()
@@ -62,52 +51,69 @@ def macro_gap(inputs: Inputs) -> tuple[Run, float] | None:
 
 
 def untrained_blocks(inputs: Inputs) -> list:
-    """Roles: ``baseline`` (the untrained network over seeds)."""
+    """Roles: ``baseline`` (the untrained network over seeds). The why (a fixed function of the pixels, the chance
+    formula, macro accuracy) is in the Verdieping: :func:`untrained_further`."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep = inputs.sweep("baseline")
     if sweep is None:
         return [inputs.not_run("baseline")]
-    rows, scored = [], []
+    rows = []
     for run in sweep.runs:
         confusion = confusion_of(run)
         seed = str(config_value(run.config, "seed"))
-        macro = links.metric(run, "macro_accuracy")
         if confusion is None:
-            rows.append([seed, links.accuracy(run), macro, "–", "–", "–"])
+            rows.append([seed, links.accuracy(run), "–", "–"])
             continue
         favourite = int(confusion.sum(axis=0).argmax())
         share = links.link(run, percent(confusion.sum(axis=0)[favourite] / confusion.sum()))
-        rows.append([seed, links.accuracy(run), macro, dataset.classes[favourite], share, links.link(run, percent(chance_accuracy(confusion)))])
-        scored.append((run, confusion))
+        rows.append([seed, links.accuracy(run), dataset.classes[favourite], share])
     blocks += [
         Text(sweep_description(sweep.name, sweep.description)),
-        Table([t("head.seed"), t("head.test_accuracy"), t("head.macro"), t("head.most_predicted"), t("head.share"), t("head.chance")],
-              rows, caption=t("caption.untrained")),
+        Table([t("head.seed"), t("head.test_accuracy"), t("head.most_predicted"), t("head.share")], rows, caption=t("caption.untrained")),
     ]
     classes = dataset.num_classes
-    answer = [t("untrained.scores", scores=Markup(", ").join(links.accuracy(run) for run in sweep.runs), seeds=len(sweep.runs),
-                classes=classes, share=target(1 / classes))]
+    spread = spread_of(sweep.runs)
+    answer = [t("untrained.expect", classes=classes, share=target(1 / classes))]
+    if spread is not None:
+        answer.append(t("untrained.measured", spread=spread_text(spread, links), classes=classes, items=items(dataset.name)))
+    else:
+        answer.append(t("untrained.scores", scores=Markup(", ").join(links.accuracy(run) for run in sweep.runs)))
+    answer.append(further_link("guessing"))
+    blocks.append(Answer(t("question.untrained"), answer))
+    return blocks
+
+
+def untrained_further(inputs: Inputs) -> list:
+    """The Verdieping on the untrained network: why one seed can sit far from 1/classes, the chance formula, the
+    confusion matrix of the best seed, and plain against macro accuracy."""
+    dataset, links = inputs.dataset, inputs.links
+    sweep = inputs.sweep("baseline")
+    if sweep is None:
+        return []
+    scored = [(run, confusion) for run in sweep.runs if (confusion := confusion_of(run)) is not None]
+    blocks: list = [further_heading("guessing")]
     if scored:
         run, confusion = max(scored, key=lambda item: (item[0].metrics.get("test_accuracy") or 0.0, -item[0].id))
-        blocks.append(Figures([image(confusion_figure(confusion.astype(int), dataset.classes,
-                                                      title=t("figure.untrained_confusion", seed=config_value(run.config, "seed"))),
-                                     t("alt.untrained_confusion"), max_width=CONFUSION_WIDTH)]))
         off = confusion.copy()
         np.fill_diagonal(off, 0)
         true, predicted = np.unravel_index(int(off.argmax()), off.shape)
-        answer.append(t("untrained.function", seed=config_value(run.config, "seed"),
-                        group=links.link(run, count(int(off[true, predicted]))), size=count(int(confusion[true].sum())),
-                        true=dataset.classes[true], predicted=dataset.classes[predicted],
-                        right=links.link(run, count(int(np.trace(confusion)))), accuracy=links.accuracy(run)))
         low = min(scored, key=lambda item: item[0].metrics.get("test_accuracy") or 0.0)[0]
-        answer.append(t("untrained.chance", chance=links.link(run, percent(chance_accuracy(confusion))), seed=config_value(run.config, "seed"),
-                        classes=classes, low=links.accuracy(low), high=links.accuracy(run)))
+        blocks += [
+            Text(t("untrained.function", seed=config_value(run.config, "seed"), items=items(dataset.name),
+                   group=links.link(run, count(int(off[true, predicted]))), size=count(int(confusion[true].sum())),
+                   true=dataset.classes[true], predicted=dataset.classes[predicted],
+                   right=links.link(run, count(int(np.trace(confusion)))), accuracy=links.accuracy(run))),
+            Figures([image(confusion_figure(confusion.astype(int), dataset.classes,
+                                            title=t("figure.untrained_confusion", seed=config_value(run.config, "seed"))),
+                           t("alt.untrained_confusion"), max_width=CONFUSION_WIDTH)]),
+            Text(t("untrained.chance", chance=links.link(run, percent(chance_accuracy(confusion))), seed=config_value(run.config, "seed"),
+                   classes=dataset.num_classes, low=links.accuracy(low), high=links.accuracy(run))),
+        ]
     gap = macro_gap(inputs)
     if gap is not None:
         worst, value = gap
-        answer.append(t("untrained.macro", plain=links.accuracy(worst), macro=links.metric(worst, "macro_accuracy"),
-                        gap=links.link(worst, number(value * 100)), runs=sum(len(found.runs) for found in inputs.sweeps.values())))
-    blocks.append(Answer(t("question.untrained"), answer))
+        blocks.append(Text(t("untrained.macro", plain=links.accuracy(worst), macro=links.metric(worst, "macro_accuracy"),
+                             gap=links.link(worst, number(value * 100)), runs=sum(len(found.runs) for found in inputs.sweeps.values()))))
     return blocks
 
 
@@ -127,7 +133,7 @@ def epochs_batch_blocks(sweep: SweepRuns, links: Links, model: str) -> list:
             key = "batch.timing_contended"
         elif (small.metrics.get("train_seconds") or 0.0) > (large.metrics.get("train_seconds") or 0.0):
             key = "batch.timing_faster"
-        blocks.append(Text(t(key, epochs=most, small=min(sweep.grid[BATCH]), small_time=links.train_time(small),
+        blocks.append(Text(t(key, epochs=current().plural("unit.epochs", most), small=min(sweep.grid[BATCH]), small_time=links.train_time(small),
                              small_accuracy=links.accuracy(small), large=max(sweep.grid[BATCH]), large_time=links.train_time(large),
                              large_accuracy=links.accuracy(large))))
     return blocks
@@ -144,7 +150,8 @@ def trained_blocks(run: Run, sweep: SweepRuns, dataset: Dataset, links: Links, m
 
 
 def simple_blocks(inputs: Inputs) -> list:
-    """Roles: ``notebook`` (the course's single layer over epochs x batch size), ``logits`` (the same layer, logits)."""
+    """Roles: ``notebook`` (the course's single layer over epochs x batch size), ``logits`` (the same layer, logits),
+    ``seeds`` (both at the course's settings, three seeds)."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep = inputs.sweep("notebook")
     if sweep is None:
@@ -154,55 +161,26 @@ def simple_blocks(inputs: Inputs) -> list:
         blocks += [Heading(t("heading.epochs_batch"))] + epochs_batch_blocks(sweep, links, "SimpleNetwork")
         blocks += [Heading(t("heading.after_training"))] + trained_blocks(best, sweep, dataset, links, "SimpleNetwork")
         blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
-        blocks.append(Answer(t("question.simple"), [
-            t("simple.best", accuracy=links.accuracy(best), settings=summary(best, dataset)),
-            reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links),
-        ]))
+        answer = [t("simple.best", accuracy=links.accuracy(best), settings=summary(best, dataset)),
+                  reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links)]
+        noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), model_options__outputs=SIGMOID), links)
+        blocks.append(Answer(t("question.simple"), answer + ([noise] if noise else [])))
     logits = inputs.sweep("logits")
     blocks.append(Heading(t("heading.simple_logits")))
     if logits is None:
         blocks.append(inputs.not_run("logits"))
         return blocks
     blocks.append(Text(sweep_description(logits.name, logits.description)))
-    blocks += outputs_comparison(inputs, "simple-outputs", "sigmoid")
+    blocks += outputs_comparison(inputs, "simple-outputs", SIGMOID)
     return blocks
 
 
-def outputs_comparison(inputs: Inputs, key: str, squashed: str) -> list:
-    """The course's network against the same network with logits, epoch by epoch, then at the course's settings,
-    with the settings that differ and why the bounded outputs hold the loss up (``squashed``: sigmoid or softmax)."""
-    links, classes = inputs.links, inputs.dataset.num_classes
-    course, logits = inputs.sweep("notebook"), inputs.sweep("logits")
-    if course is None or logits is None:
-        return [inputs.not_run("notebook" if course is None else "logits")]
-    rows = []
-    for run in logits.runs:
-        twin = course.find(train_options__epochs=config_value(run.config, EPOCHS), train_options__batch_size=config_value(run.config, BATCH))
-        if twin is not None:
-            rows.append([str(config_value(run.config, EPOCHS)), str(config_value(run.config, BATCH)), links.accuracy(twin), links.accuracy(run),
-                         loss_text(twin, links), loss_text(run, links)])
-    blocks: list = []
-    if rows:
-        blocks.append(Table([t("head.epochs"), t("head.batch"), t(f"head.{squashed}_accuracy"), t("head.logits_accuracy"),
-                             t(f"head.{squashed}_loss"), t("head.logits_loss")], rows, caption=t("caption.outputs", squashed=squashed)))
-    found = declared_pair(inputs, key)
-    if found is None:
-        return blocks + [Note(t("compare.missing"))]
-    with_outputs, plain_logits = found
-    difference = ((plain_logits.metrics.get("test_accuracy") or 0.0) - (with_outputs.metrics.get("test_accuracy") or 0.0)) * 100
-    floor, measured = loss_floor(classes), final_loss(with_outputs)
-    paragraphs = [
-        t("outputs.course", squashed=squashed, epochs=config_value(plain_logits.config, EPOCHS), batch=config_value(plain_logits.config, BATCH),
-          logits=links.accuracy(plain_logits), course=links.accuracy(with_outputs), points=links.link(plain_logits, number(difference))),
-        differs_sentence(with_outputs, plain_logits),
-    ]
-    if measured is not None:
-        paragraphs.append(t(f"outputs.floor_{squashed}", others=classes - 1, classes=classes, floor=number(floor),
-                            measured=links.link(with_outputs, number(measured, 3)),
-                            logits_loss=loss_text(plain_logits, links)))
-    return blocks + [Text(paragraph) for paragraph in paragraphs]
-
-
-def loss_text(run: Run, links: Links) -> Markup | str:
-    value = final_loss(run)
-    return "–" if value is None else links.link(run, number(value, 3))
+def runner_up_sentence(sweep: SweepRuns, spread: Spread | None, links: Links) -> Markup | None:
+    """The best setting against the next best (each one seed), weighed against the spread of one setting over seeds."""
+    ranked = sorted(sweep.runs, key=lambda run: (-(run.value if run.value is not None else float("-inf")), run.id))
+    if spread is None or len(ranked) < 2 or None in (ranked[0].metrics.get("test_accuracy"), ranked[1].metrics.get("test_accuracy")):
+        return None
+    best, second = ranked[:2]
+    difference = best.metrics["test_accuracy"] - second.metrics["test_accuracy"]
+    return t("simple.runner_up", settings=describe(second, sweep.grid), accuracy=links.accuracy(second), seeds=len(spread.runs),
+             spread=spread_text(spread, links)) + " " + noise_sentence(difference, spread)

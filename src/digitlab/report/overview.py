@@ -10,6 +10,7 @@ from digitlab.report.blocks import Answer, Note, Table, Text
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import dataset_title, describe, train_seconds
+from digitlab.report.seeds import spread_of, spread_text
 from digitlab.report.select import SweepRuns
 
 
@@ -18,12 +19,21 @@ def other_dataset(name: str) -> str | None:
     return CATALOG[name].companion if name in CATALOG else None
 
 
-def compared(sweeps: dict[str, SweepRuns], roles: dict[str, str]) -> list[tuple[str, SweepRuns, Run]]:
-    """(model label, sweep, its best run by validation accuracy) for every compared sweep that ran.
+def compared(sweeps: dict[str, SweepRuns], roles: dict[str, str], picks: dict[str, dict] | None = None) -> list[tuple[str, SweepRuns, Run]]:
+    """(model label, sweep, its run) for every compared sweep that ran: the run ``picks`` names by its settings, else
+    the sweep's best by validation accuracy.
 
     ``roles`` maps model labels to sweep names, in the order the comparison shows them.
     """
-    return [(label, sweeps[name], sweeps[name].best()) for label, name in roles.items() if name in sweeps]
+    found = []
+    for label, name in roles.items():
+        if name not in sweeps:
+            continue
+        settings = (picks or {}).get(label)
+        run = sweeps[name].find(**settings) if settings else sweeps[name].best()
+        if run is not None:
+            found.append((label, sweeps[name], run))
+    return found
 
 
 def row_of(label: str, sweep: SweepRuns, run: Run) -> dict[str, Any]:
@@ -35,17 +45,29 @@ def row_of(label: str, sweep: SweepRuns, run: Run) -> dict[str, Any]:
 def comparison_blocks(inputs: Inputs) -> list:
     """Every model side by side: the best run of each compared sweep (roles: model labels)."""
     links, blocks = inputs.links, []
-    models = compared(inputs.sweeps, inputs.roles)
+    models = compared(inputs.sweeps, inputs.roles, inputs.picks)
     if not models:
         return [Note(t("summary.nothing", dataset=inputs.dataset.name))]
-    rows = [[label, describe(run, sweep.grid), links.accuracy(run), links.train_time(run), links.predict_time(run),
-             links.parameters(run)] for label, sweep, run in models]
+    rows = []
+    for label, sweep, run in models:
+        spread = spread_of(sweep.runs) if label in inputs.spread else None
+        settings = str(t("seeds.count", seeds=len(spread.runs))) if spread else describe(run, sweep.grid)
+        accuracy = spread_text(spread, links) if spread else links.accuracy(run)
+        rows.append([row_label(label, sweep), settings, accuracy, links.train_time(run), links.predict_time(run), links.parameters(run)])
     blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
                         rows, caption=t("caption.summary")))
-    label, sweep, best = max(models, key=lambda model: (model[2].value if model[2].value is not None else float("-inf"), -model[2].id))
-    blocks.append(Text(t("summary.best", label=label, validation=links.metric(best, "val_accuracy"), accuracy=links.accuracy(best),
+    validated = [model for model in models if model[2].metrics.get("val_accuracy") is not None]  # the test set chooses nothing
+    if not validated:
+        return blocks
+    label, sweep, best = max(validated, key=lambda model: (model[2].metrics["val_accuracy"], -model[2].id))
+    blocks.append(Text(t("summary.best", label=row_label(label, sweep), validation=links.metric(best, "val_accuracy"), accuracy=links.accuracy(best),
                          time=links.train_time(best))))
     return blocks
+
+
+def row_label(label: str, sweep: SweepRuns) -> str:
+    """A compared model's name in the report's language (the catalog's ``row.<sweep>``; the English label without one)."""
+    return str(t(f"row.{sweep.name}", default=label))
 
 
 def other_dataset_title(dataset: str) -> str:
@@ -63,13 +85,15 @@ def other_dataset_blocks(inputs: Inputs) -> list:
     if other is None:  # a dataset whose catalog entry names no companion
         return [Note(t("other.no_companion", name=dataset_title(this)))]
     here_title, there_title = dataset_title(this), dataset_title(other)
-    here = {label: run for label, _, run in compared(inputs.sweeps, inputs.roles)}
-    there = {label: run for label, _, run in compared(inputs.others, inputs.roles)}
+    found = compared(inputs.sweeps, inputs.roles, inputs.picks)
+    here = {label: run for label, _, run in found}
+    names = {label: row_label(label, sweep) for label, sweep, _ in found}
+    there = {label: run for label, _, run in compared(inputs.others, inputs.roles, inputs.picks)}
     both = [label for label in inputs.roles if label in here and label in there]
     untrained = next(iter(inputs.roles), None)  # guessing scores 1/classes on both datasets, trivially
     if not both:  # name the dataset that lacks runs: this page's own first
         return [Note(t("other.not_run", dataset=this if not here else other, name=dataset_title(this if not here else other)))]
-    rows = [[label, links.accuracy(here[label]), links.accuracy(there[label]), links.train_time(there[label]),
+    rows = [[names[label], links.accuracy(here[label]), links.accuracy(there[label]), links.train_time(there[label]),
              links.predict_time(there[label])] for label in both]
     blocks += [
         Text(t("other.intro", name=there_title, other=other)),
@@ -82,6 +106,7 @@ def other_dataset_blocks(inputs: Inputs) -> list:
     if len(change) >= 2:
         least, most = change[0], change[-1]
         blocks.append(Answer(t("question.other_dataset", name=there_title if this == DEFAULT_DATASET else here_title), [t(
-            "other.change", here=here_title, there=there_title, least=least, least_here=links.accuracy(here[least]),
-            least_there=links.accuracy(there[least]), most=most, most_here=links.accuracy(here[most]), most_there=links.accuracy(there[most]))]))
+            "other.change", here=here_title, there=there_title, least=names[least], least_here=links.accuracy(here[least]),
+            least_there=links.accuracy(there[least]), most=names[most], most_here=links.accuracy(here[most]),
+            most_there=links.accuracy(there[most]))]))
     return blocks

@@ -50,6 +50,11 @@ class SweepRuns:
                 return run
         return None
 
+    def matching(self, **settings: Any) -> list[Run]:
+        """Every run whose config has these values (keys use ``__`` for dots): one setting over its seeds."""
+        wanted = {key.replace("__", "."): value for key, value in settings.items()}
+        return [run for run in self.runs if all(config_value(run.config, path, MISSING) == value for path, value in wanted.items())]
+
     def best(self) -> Run:
         """The run with the highest objective (validation accuracy: the test set does not choose)."""
         return max(self.runs, key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))

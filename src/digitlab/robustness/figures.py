@@ -20,6 +20,7 @@ from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
 PANEL_COLUMNS = 3  # six default transforms -> a 2 x 3 grid
+LEGEND_COLUMNS = 4  # models per row of the legend below the panels
 TILE_INCHES = 1.6  # one digit in the example figure
 LINE_INCHES = 0.2  # one model's prediction under a digit (8-point text)
 TITLE_INCHES = 0.7  # figure title plus the column captions
@@ -44,7 +45,8 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
     """One panel per transform: accuracy (y) against strength (x), one line per model.
 
     ``rows`` come from :func:`~digitlab.robustness.evaluate.robustness_table`; ``chance`` (e.g. 0.1
-    for ten classes) draws a dashed floor: a model on that line is guessing.
+    for ten classes) draws a dashed floor, named in the legend: a model on that line is guessing.
+    The legend sits below the panels, where it covers no curve.
     """
     grid = accuracy_grid(rows)
     if not grid:
@@ -66,7 +68,8 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
         axis.grid(alpha=0.3)
         percent_axis(axis.yaxis, fractions=True)
     axes[0].set_ylabel(tr("figure.test_accuracy"))
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), LEGEND_COLUMNS), fontsize=9)
     if title:
         figure.suptitle(title)
     return localize_axes(figure)
