@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from digitlab.datasets import load
-
-PIXEL_MAX = 255
+from digitlab.pixels import PIXEL_MAX
 
 
 def to_tensor_like(picture: Image.Image) -> torch.Tensor:

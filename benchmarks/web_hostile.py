@@ -1,11 +1,14 @@
 """Hostile clients against the web app: a real server in its own process, attacks from this one.
 
-Two measurements, each with drawings sent one at a time beside the attack (as a student would):
+Three measurements, the first two with drawings sent one at a time beside the attack (as a student would):
 
 1. ``--large N`` uploads at once of a 16-bit 8192x2929 PNG (48 KB on the wire, 48 MB decoded):
    the server's peak memory (VmHWM, Linux) and the drawings' p50/p99 latency during the attack.
 2. ``--idle N`` sockets that connect and send nothing, plus N that send half a request's headers:
    what a normal request gets while they are open, and how long the server keeps them.
+3. ``--burst N`` drawings sent at once on N connections, from one address (a class behind one NAT
+   address) and spread over five loopback addresses (127.0.0.1-5): how many get 200, 503 (with
+   Retry-After) and no answer at all.
 
 The server loads one stand-in model (a fixed linear map, microseconds per drawing), so the
 numbers are the web layer's: decoding, preparing, connections. Run: ``python benchmarks/web_hostile.py``.
@@ -174,13 +177,61 @@ def idle_sockets(url: str, count: int) -> dict:
             "closed_within_s": closed_after + 0.5}
 
 
+def drawing_request() -> bytes:
+    png = drawing_png()
+    boundary = "digitlab-burst"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    return (f"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def answer_status(sock: socket.socket) -> tuple[str, bool]:
+    """The answer's status code ("none" when the socket closed without one) and whether it carried Retry-After."""
+    received = b""
+    try:
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    except OSError:
+        pass
+    if b"\r\n\r\n" not in received:
+        return "none", False
+    head = received.split(b"\r\n\r\n")[0].lower()
+    return head.split(b" ")[1].decode(), b"\r\nretry-after:" in head
+
+
+def burst(url: str, count: int, addresses: int) -> dict:
+    """``count`` connections opened first, then every request sent, then every answer read."""
+    port = int(url.rsplit(":", 1)[1])
+    request = drawing_request()
+    started = time.perf_counter()
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(f"127.0.0.{1 + i % addresses}", 0))
+               for i in range(count)]
+    for sock in sockets:
+        sock.sendall(request)
+    answers = [answer_status(sock) for sock in sockets]
+    seconds = time.perf_counter() - started
+    for sock in sockets:
+        sock.close()
+    statuses = [status for status, _ in answers]
+    return {"count": count, "addresses": addresses, "ok": statuses.count("200"), "busy": statuses.count("503"),
+            "busy_with_retry_after": sum(status == "503" and retry for status, retry in answers),
+            "none": statuses.count("none"), "other": count - statuses.count("200") - statuses.count("503") - statuses.count("none"),
+            "seconds": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", type=int, default=16, help="large uploads at once")
     parser.add_argument("--idle", type=int, default=64, help="idle sockets (and as many half-header ones)")
+    parser.add_argument("--burst", type=int, default=150, help="drawings sent at once, each on its own connection")
     args = parser.parse_args()
     process, url = start_server()
     try:
+        bursts = [burst(url, args.burst, addresses) for addresses in (1, 5)]
         large = large_uploads(url, process.pid, args.large)
         idle = idle_sockets(url, args.idle)
     finally:
@@ -195,6 +246,10 @@ def main() -> None:
     table.add_row("drawings meanwhile: p50 / p99", f"{large['p50_ms']:.1f} ms / {large['p99_ms']:.1f} ms")
     table.add_row(f"{idle['sockets']} idle and half-header sockets from one address: another's /api/health", idle["health_status_during"])
     table.add_row("attack sockets still open", f"{idle['still_open']} after {idle['closed_within_s']:.1f} s")
+    for result in bursts:
+        table.add_row(f"{result['count']} drawings at once from {result['addresses']} address(es): 200 / 503 / no answer / other",
+                      f"{result['ok']} / {result['busy']} ({result['busy_with_retry_after']} with Retry-After) / "
+                      f"{result['none']} / {result['other']}, {result['seconds']:.1f} s")
     console.print(table)
 
 

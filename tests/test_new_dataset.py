@@ -115,8 +115,7 @@ def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
 
     # lab --quick, then its report: every sweep on the new dataset, stored and reported
     storage = f"sqlite:///{folder}/runs.db"
-    lab = ["lab", "--quick", "--dataset", NAME, "--storage", storage, "--reports", str(folder / "reports"),
-           "--models", str(folder / "models")]
+    lab = ["lab", "--quick", "--dataset", NAME, "--storage", storage, "--out", str(folder)]
     assert main(lab) == 0, capsys.readouterr().err
     capsys.readouterr()
     assert main(["report", "--dataset", NAME, "--storage", storage, "--out", str(folder / "again")]) == 0

@@ -90,5 +90,5 @@ def test_a_wheel_install_runs_the_quick_lab_from_an_empty_folder(tmp_path):
     digitlab = python.parent / ("digitlab.exe" if os.name == "nt" else "digitlab")
     done = subprocess.run([digitlab, "lab", "--quick"], cwd=empty, env=env, capture_output=True, text=True, timeout=LAB_TIMEOUT_S)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "runs to do" in done.stdout and (empty / "reports" / "mnist" / "index.html").is_file()
+    assert "runs to do" in done.stdout and (empty / "runs" / "reports" / "mnist" / "index.html").is_file()
     assert (empty / "runs" / "digitlab.sqlite3").is_file()

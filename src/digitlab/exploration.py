@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 from digitlab.datasets import Dataset, Split
+from digitlab.pixels import to_float
 
 GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
 SHORT_CLASS_NAME = 2  # class names up to this long fit level under their bar ("0".."9")
@@ -66,7 +67,7 @@ def pixel_matrix(image: torch.Tensor, scale: bool = True, digits: int = 2) -> st
     """
     if image.ndim != 2:
         raise ValueError(f"expected one (H, W) image, got shape {tuple(image.shape)}")
-    values = image.to(torch.float32) / 255 if scale and image.dtype == torch.uint8 else image
+    values = to_float(image) if scale and image.dtype == torch.uint8 else image
     cells = [[f"{float(v):.{digits}g}" if scale else str(int(v)) for v in row] for row in values]
     widths = [max(len(row[col]) for row in cells) for col in range(len(cells[0]))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells)

@@ -26,6 +26,7 @@ from PIL import Image
 
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
+from digitlab.pixels import from_unit, in_pixel_range, to_unit
 
 CANVAS_SIZE = 28  # the default images' side (MNIST's); a dataset's catalog entry gives its own
 DIGIT_BOX = 20  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
@@ -37,7 +38,6 @@ NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
 WORK_SIDE = 1024  # larger images are shrunk to this before the float work; ink crops stay precise
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # what browsers and phones produce
-PIXEL_MAX = 255.0
 INVERT_THRESHOLD = 0.5  # a border brighter than mid-gray means paper, i.e. dark ink on light
 MIN_CONTRAST = 0.12  # ink must stand out from the background by 12% of full scale
 INK_THRESHOLD = 0.25  # a pixel is ink when it reaches 25% of the strongest ink
@@ -142,12 +142,12 @@ def to_gray(image: Image.Image) -> np.ndarray:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float scans: scale by their own maximum
         values = np.clip(np.asarray(image.convert("F"), dtype=np.float32), 0.0, None)
         peak = max(float(values.max()), 1e-6)
-        image = Image.fromarray(np.round(values / peak * PIXEL_MAX).astype(np.uint8))
+        image = Image.fromarray(from_unit(values / peak))
     if image.mode == "P":  # palette images keep their transparency only through RGBA
         image = image.convert("RGBA")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
     image = image.convert("LA" if has_alpha else "L")  # luminance (ITU-R 601 weights) [and alpha]
-    pixels = np.asarray(image, dtype=np.float32) / PIXEL_MAX  # (H, W) or (H, W, 2)
+    pixels = to_unit(np.asarray(image))  # (H, W) or (H, W, 2)
     if not has_alpha:
         return pixels
     luminance, alpha = pixels[..., 0], pixels[..., 1]
@@ -171,10 +171,10 @@ def array_to_gray(array: np.ndarray) -> np.ndarray:
     values = array.astype(np.float32)
     if not np.isfinite(values).all():
         raise BadImage("the image array contains NaN or infinite values")
-    if values.min() < 0 or values.max() > PIXEL_MAX:
+    if not in_pixel_range(values.min(), values.max()):
         raise BadImage(f"pixel values must lie in 0..255 (or 0..1), got {values.min():g}..{values.max():g}")
     is_unit_range = is_float and values.max() <= 1.0
-    return values if is_unit_range else values / PIXEL_MAX
+    return values if is_unit_range else to_unit(values)
 
 
 def border(gray: np.ndarray) -> np.ndarray:
@@ -272,7 +272,7 @@ def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CAN
     digit = fit_in_box(ink.level, fit_size)  # (h, w), max(h, w) == fit_size
     digit = digit / max(float(digit.max()), 1e-6)  # thin strokes fade when shrunk; MNIST ink peaks at 255
     field = centre_by_mass(digit, shape)  # (rows, columns)
-    return np.round(field * PIXEL_MAX).astype(np.uint8)
+    return from_unit(field)
 
 
 def place_ink_for(ink: Ink, dataset: str) -> np.ndarray:

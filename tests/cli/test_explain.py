@@ -35,7 +35,7 @@ def photo(path):
 
 def test_writes_a_panel_per_model_and_prints_the_top_classes(checkpoints, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["explain", *checkpoints, photo(tmp_path / "one.png"), "--out", str(out), "--knn", "mnist"]) == 0
+    assert main(["explain", *checkpoints, photo(tmp_path / "one.png"), "--out", str(out), "--knn", "--dataset", "mnist"]) == 0
     printed = flat(capsys.readouterr().out)
     for name in ("tiny-simple", "tiny-mlp", "tiny-cnn", "knn-mnist"):
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")

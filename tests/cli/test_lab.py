@@ -14,7 +14,7 @@ pytestmark = pytest.mark.realdata
 def quick_lab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     url = f"sqlite:///{folder}/runs.db"
-    argv = ["lab", "--quick", "--storage", url, "--reports", str(folder / "reports"), "--models", str(folder / "models")]
+    argv = ["lab", "--quick", "--storage", url, "--out", str(folder)]
     return folder, url, argv
 
 

@@ -30,7 +30,7 @@ def read_rows(path):
 def test_scores_checkpoints_and_knn_and_writes_outputs(tmp_path, data_dir, capsys):
     first, second, out = untrained(tmp_path / "a"), untrained(tmp_path / "b"), tmp_path / "out"
     assert main(["robustness", str(first), str(second), "--knn", "--knn-train-limit", "64", "--transforms", "shift,invert",
-                 "--limit", "40", "--out", str(out)]) == 0
+                 "--test-limit", "40", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     rows = read_rows(out / "robustness.csv")
     models = ["mlp", f"mlp ({second})", "knn"]  # a second checkpoint of the same model is named by its folder
@@ -65,7 +65,7 @@ def test_bad_input_gets_a_clear_message(tmp_path, data_dir, capsys, arguments, c
 def test_help_documents_the_options(capsys):
     assert main(["robustness", "--help"]) == 0
     text = flat(capsys.readouterr().out)
-    for option in ("--knn", "--knn-train-limit", "--dataset", "--transforms", "--limit", "--seed", "--out"):
+    for option in ("--knn", "--knn-train-limit", "--dataset", "--transforms", "--test-limit", "--seed", "--out"):
         assert option in text
 
 
@@ -74,7 +74,7 @@ def test_real_mnist_models_lose_accuracy_and_inversion_breaks_them(tmp_path, cap
     run, out = tmp_path / "mlp", tmp_path / "out"
     assert main(["train", "--model", "mlp", "--hidden", "64", "--epochs", "1", "--batch-size", "64", "--limit", "2000", "--out", str(run)]) == 0
     assert main(["robustness", str(run), "--knn", "--knn-train-limit", "2000", "--transforms", "shift,invert",
-                 "--limit", "500", "--out", str(out)]) == 0
+                 "--test-limit", "500", "--out", str(out)]) == 0
     capsys.readouterr()
     score = {(row["model"], row["transform"], float(row["strength"])): float(row["accuracy"]) for row in read_rows(out / "robustness.csv")}
     for model in ("mlp", "knn"):

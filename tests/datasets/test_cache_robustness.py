@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import pathlib
@@ -143,9 +144,71 @@ def test_an_old_record_without_sha256_is_checked_by_md5_and_upgraded(tmp_path, t
         cache.read(tiny.spec)
 
 
-def test_a_damaged_record_is_a_data_error(tmp_path, tiny):
-    cache = Cache(tmp_path)
+DAMAGE = {
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[:-100]),
+    "missing": lambda path: path.unlink(),
+    "bit-flipped": _corrupt_in_place,
+}
+
+
+def _cached(tmp_path, tiny) -> Cache:
+    cache = Cache(tmp_path / "cache")
     cache.write(tiny.spec, tiny.files, "test")
-    (cache.folder(tiny.spec) / "verified.json").write_text("[1, 2]")
-    with pytest.raises(DataError, match="not a cache record"):
-        cache.read(tiny.spec)
+    return cache
+
+
+@pytest.mark.parametrize("offline", ["remote-off", "no-source-reachable"])
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_offline_a_damaged_file_is_named_and_moved_aside_and_the_others_kept(tmp_path, tiny, damage, offline):
+    cache = _cached(tmp_path, tiny)
+    folder = cache.folder(tiny.spec)
+    DAMAGE[damage](folder / TRAIN_IMAGES)
+    with pytest.raises(DataError) as refused:
+        load(tiny.spec, cache_dir=cache.root, mirrors=(), remote=offline == "no-source-reachable")
+    message = " ".join(str(refused.value).split())
+    assert TRAIN_IMAGES in message and "digitlab data fetch tiny" in message and f"{TRAIN_IMAGES}.gz" in message
+    assert str(folder) in message and "intact and kept" in message
+    for name, data in tiny.files.items():
+        if name != TRAIN_IMAGES:
+            assert (folder / name).read_bytes() == data  # the intact files stay
+    assert (folder / f"{TRAIN_IMAGES}.damaged").exists() == (damage != "missing")
+    assert not (folder / TRAIN_IMAGES).exists()
+
+    (folder / f"{TRAIN_IMAGES}.gz").write_bytes(gzip.compress(tiny.files[TRAIN_IMAGES]))  # what the message says
+    dataset = load(tiny.spec, cache_dir=cache.root, remote=False)
+    assert dataset.train.images.numpy().tobytes() == tiny.arrays[TRAIN_IMAGES].tobytes()
+    assert (folder / TRAIN_IMAGES).read_bytes() == tiny.files[TRAIN_IMAGES] and not (folder / f"{TRAIN_IMAGES}.gz").exists()
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_online_a_damaged_file_is_fetched_again_and_the_damaged_copy_kept_aside(tmp_path, tiny, mirror, damage, caplog):
+    cache = _cached(tmp_path, tiny)
+    DAMAGE[damage](cache.folder(tiny.spec) / TRAIN_IMAGES)
+    with caplog.at_level(logging.WARNING):
+        dataset = load(tiny.spec, cache_dir=cache.root, mirrors=(mirror.serve_dataset("good", tiny.files),))
+    assert dataset.train.images.numpy().tobytes() == tiny.arrays[TRAIN_IMAGES].tobytes()
+    assert TRAIN_IMAGES in caplog.text and "fetching it again" in caplog.text
+    assert cache.read(tiny.spec)[TRAIN_IMAGES] == tiny.files[TRAIN_IMAGES]
+    assert (cache.folder(tiny.spec) / f"{TRAIN_IMAGES}.damaged").exists() == (damage != "missing")
+
+
+@pytest.mark.parametrize("record", ["missing", "damaged", "not-a-record"])
+def test_offline_intact_files_without_a_usable_record_are_verified_and_the_record_rebuilt(tmp_path, tiny, record):
+    import json
+
+    cache = _cached(tmp_path, tiny)
+    record_path = cache.folder(tiny.spec) / "verified.json"
+    {"missing": record_path.unlink, "damaged": lambda: record_path.write_text("{not json"),
+     "not-a-record": lambda: record_path.write_text("[1, 2]")}[record]()
+    dataset = load(tiny.spec, cache_dir=cache.root, remote=False)
+    assert dataset.train.images.numpy().tobytes() == tiny.arrays[TRAIN_IMAGES].tobytes()
+    rebuilt = json.loads(record_path.read_text())["files"]
+    assert sorted(rebuilt) == sorted(tiny.files) and all("sha256" in entry for entry in rebuilt.values())
+
+
+def test_without_a_record_a_damaged_file_is_still_caught(tmp_path, tiny):
+    cache = _cached(tmp_path, tiny)
+    (cache.folder(tiny.spec) / "verified.json").unlink()
+    _corrupt_in_place(cache.folder(tiny.spec) / TRAIN_IMAGES)
+    with pytest.raises(DataError, match="MD5 .* does not match the published"):
+        load(tiny.spec, cache_dir=cache.root, remote=False)

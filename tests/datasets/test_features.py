@@ -1,21 +1,8 @@
 import pytest
 import torch
 
-from digitlab.datasets import flatten, one_hot, to_features, to_float
+from digitlab.datasets import flatten, one_hot, to_features
 from digitlab.datasets.dataset import Dataset, Split, train_validation_split
-
-
-def test_to_float_matches_totensor_scaling():
-    images = torch.arange(256, dtype=torch.uint8).reshape(1, 16, 16)
-    scaled = to_float(images)
-    assert scaled.dtype == torch.float32
-    assert scaled.min() == 0 and scaled.max() == 1
-    torch.testing.assert_close(scaled[0, 0, 1], torch.tensor(1 / 255))
-
-
-def test_to_float_refuses_floats():
-    with pytest.raises(TypeError, match="uint8"):
-        to_float(torch.zeros(1, 2, 2))
 
 
 def test_flatten_and_features_shapes():

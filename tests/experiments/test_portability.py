@@ -74,4 +74,4 @@ def test_the_store_opens_locks_and_lists_without_fcntl(tmp_path):
 def test_the_quick_lab_runs_without_fcntl(tmp_path):
     done = _run_without_fcntl(["lab", "--quick"], tmp_path, LAB_TIMEOUT_S)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "runs to do" in done.stdout and (tmp_path / "reports" / "mnist" / "index.html").is_file()
+    assert "runs to do" in done.stdout and (tmp_path / "runs" / "reports" / "mnist" / "index.html").is_file()

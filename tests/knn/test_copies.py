@@ -6,7 +6,8 @@ from scipy import ndimage
 from sklearn.utils.estimator_checks import check_estimator
 
 from digitlab.knn import Blur, KNNClassifier, TrainingCopies
-from digitlab.knn.copies import MAX_COPY_BYTES, copy_list, shifted, zoomed
+from digitlab.knn.copies import MAX_COPY_BYTES, copy_list, zoomed
+from digitlab.pixels import shift
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
@@ -36,9 +37,9 @@ def test_blur_is_scipy_gaussian_per_image_and_keeps_float64():
 
 def test_shifted_moves_pixels_and_fills_zeros():
     image = np.arange(1, 10, dtype=np.uint8).reshape(1, 3, 3)
-    assert shifted(image, 1, 0)[0].tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
-    assert shifted(image, 0, -1)[0].tolist() == [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
-    assert shifted(image, 0, 0).dtype == np.uint8
+    assert shift(image, 1, 0)[0].tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
+    assert shift(image, 0, -1)[0].tolist() == [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
+    assert shift(image, 0, 0).dtype == np.uint8
 
 
 def test_training_copies_index_the_copies_and_forgive_a_one_pixel_shift():

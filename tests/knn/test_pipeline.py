@@ -7,7 +7,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from digitlab.errors import DigitlabError
 from digitlab.knn import PCA, Blur, Deskew, KNNPipelineConfig, TrainingCopies, build_pipeline, flatten_images
-from digitlab.knn.copies import shifted, zoomed
+from digitlab.knn.copies import zoomed
+from digitlab.pixels import shift
 from tests.training.synthetic import synthetic_dataset
 
 SIDE = 28
@@ -70,7 +71,7 @@ def test_training_copies_equal_scikit_learn_on_hand_made_copies(data):
     images = data.train.images.numpy()
     pca = PCA(10).fit(X)  # fitted on the originals, as TrainingCopies does
     offsets = [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
-    made = [shifted(images, dy, dx) for dy, dx in offsets] + [zoomed(images, 1.1), zoomed(images, 1 / 1.1)]
+    made = [shift(images, dy, dx) for dy, dx in offsets] + [zoomed(images, 1.1), zoomed(images, 1 / 1.1)]
     copies = np.concatenate([pca.transform(copy.reshape(len(X), -1)) for copy in made])
     reference = KNeighborsClassifier(4, weights="distance", algorithm="brute").fit(copies, np.tile(y, 11))
     assert np.array_equal(ours, reference.predict(pca.transform(queries)))

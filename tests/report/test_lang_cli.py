@@ -20,4 +20,4 @@ def test_report_is_dutch_for_mnist_unless_asked_for_english(tmp_path, monkeypatc
 
 def test_an_unknown_language_is_one_clear_error(tmp_path, store_dir, capsys):
     code = main(["report", "--dataset", "mnist", "--storage", f"sqlite:///{store_dir}/lang2.sqlite3", "--out", str(tmp_path), "--lang", "fr"])
-    assert code == 1 and "report language 'fr'" in capsys.readouterr().err
+    assert code == 1 and "language 'fr' is not one of nl, en" in capsys.readouterr().err

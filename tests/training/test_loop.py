@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
-from digitlab.images.pixel_shift import random_shift
 from digitlab.models import build
+from digitlab.pixels import random_shift
 from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
 from tests.training.synthetic import CLASSES, synthetic_dataset

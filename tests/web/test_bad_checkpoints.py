@@ -170,3 +170,36 @@ def test_docs_pages_that_need_a_cdn_are_gone(live_stand_in_server):
         answer = httpx.get(f"{live_stand_in_server.url}{path}", timeout=10)
         assert answer.status_code == 404 and answer.json()["error"] == "not_found"
     assert httpx.get(f"{live_stand_in_server.url}/openapi.json", timeout=10).status_code == 200
+
+
+def _saved_with(folder: Path, value: float) -> Path:
+    torch.manual_seed(0)
+    model = build("mlp", hidden=[16])
+    with torch.no_grad():
+        next(model.parameters()).fill_(value)  # 784 inputs x 1e37 overflow float32
+    save_checkpoint(folder, model, dataset="mnist", classes=DIGITS, metrics={"test_accuracy": 0.9})
+    return folder
+
+
+@pytest.mark.parametrize(("value", "message"), [(float("nan"), "NaN or infinite"), (float("inf"), "NaN or infinite"),
+                                                (-float("inf"), "NaN or infinite"), (1e37, "answers NaN or infinity")])
+def test_weights_or_outputs_that_are_not_finite_are_refused_at_load(tmp_path, value, message):
+    folder = _saved_with(tmp_path / "diverged", value)
+    with pytest.raises(CheckpointError, match=message) as refused:
+        load_network(folder)
+    assert "\n" not in str(refused.value) and "train it again" in str(refused.value)
+
+
+def test_serve_skips_a_checkpoint_with_nan_weights_and_predict_says_one_line(tmp_path, capsys, caplog):
+    models = tmp_path / "models"
+    _good(models / "good")
+    _saved_with(models / "nan", float("nan"))
+    with caplog.at_level(logging.WARNING, logger="digitlab.web.models"):
+        assert [model.name for model in load_models_dir(models)] == ["good"]
+    assert any("nan" in record.getMessage() and "NaN" in record.getMessage() for record in caplog.records)
+    capsys.readouterr()  # the warning, echoed on stderr
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.pad(np.full((20, 4), 255, np.uint8), 4)).save(image)
+    assert main(["predict", str(models / "nan"), str(image)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error:") and "NaN or infinite" in err and "Traceback" not in err

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from digitlab.atomic import atomic_write_bytes
-from digitlab.datasets import DEFAULT_DATASET, SOURCE_ORDER_HELP, dataset_names, get_spec
+from digitlab.cli.paths import OUTPUT_ROOT, writable_folder
+from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
@@ -68,7 +69,8 @@ DATASETS_HELP = f"One of: {', '.join(dataset_names())} (or a registered one)."
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="DIGITLAB_DATA_DIR", help="Folder with the IDX files. " + SOURCE_ORDER_HELP),
+    typer.Option("--data-dir", envvar="DIGITLAB_DATA_DIR",
+                 help="Folder with the IDX files [default: the cache, else downloaded; where from: digitlab data fetch --help]."),
 ]
 CacheDirOption = Annotated[
     Path | None,
@@ -84,6 +86,17 @@ DEFAULT_CHOICE = DatasetChoice(DEFAULT_DATASET)
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
 
 
+def _writable_out(value: Path | None) -> Path | None:
+    """--out is checked while the command line is parsed: a folder that cannot be written fails before any work."""
+    return None if value is None else writable_folder(value)
+
+
+def out_option(help_text: str, default_text: str | None = None) -> typer.models.OptionInfo:
+    """``--out/-o FOLDER``, one meaning in every command: the folder the results go to, below runs/ by default."""
+    return typer.Option("--out", "-o", callback=_writable_out, metavar="FOLDER", help=help_text,
+                        show_default=default_text if default_text is not None else True)
+
+
 def setup_logging(verbose: int) -> None:
     """Warnings by default, source-by-source progress with -v, everything with -vv."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -96,7 +109,7 @@ StorageOption = Annotated[
     typer.Option(
         "--storage",
         envvar="DIGITLAB_STORAGE",
-        help="Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///runs/digitlab.sqlite3].",
+        help=f"Results store: an SQLAlchemy URL, e.g. postgresql://user@host/db [default: sqlite:///{OUTPUT_ROOT}/digitlab.sqlite3].",
     ),
 ]
 DeviceOption = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto: CUDA, then MPS, then CPU].")]

@@ -21,12 +21,15 @@ from digitlab.cli.common import (
     SeedOption,
     console,
     err_console,
+    out_option,
 )
+from digitlab.cli.paths import under
 from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch, get_spec, load
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DataError
 
-app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST. " + SOURCE_ORDER_HELP,
+                  no_args_is_help=True)
 
 
 
@@ -90,7 +93,7 @@ def export_command(
 @app.command("show", help="Write a sample grid and a class-count chart (PNG) and print one image's pixel matrix.")
 def show_command(
     dataset: DatasetOption = DEFAULT,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG files.")] = Path("out/explore"),
+    out: Annotated[Path, out_option("Folder for the PNG files.")] = under("explore"),
     index: Annotated[int | None, typer.Option("--index", help="Training image whose pixel matrix is printed [default: the grid's last].")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Print bytes 0..255 instead of network inputs 0..1.")] = False,
     seed: SeedOption = 0,

@@ -1,8 +1,8 @@
 """``digitlab explain CHECKPOINT... IMAGE``: what each model looks at for one image, as a PNG panel per model.
 
 A photo or drawing goes through the web app's preprocessing (digitlab.preprocess, as each model's
-dataset prepares it); ``--test-index N`` explains test image N instead. ``--knn DATASET`` adds a
-k-NN fitted on that dataset's training images, shown with its nearest neighbours and their votes.
+dataset prepares it); ``--test-index N`` explains test image N instead. ``--knn`` adds a k-NN fitted
+on the training images of ``--dataset``, shown with its nearest neighbours and their votes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch
 import typer
 from rich.table import Table
 
-from digitlab.cli.common import console, save_figure
+from digitlab.cli.common import DatasetName, console, dataset_option, out_option, save_figure
+from digitlab.cli.paths import under
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
 
@@ -49,8 +50,10 @@ def split_paths(paths: list[Path], test_index: int | None) -> tuple[list[Path], 
 
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Checkpoint folders (digitlab train), then the image file (PNG, JPEG, ...).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG panels.")] = Path("explanations"),
-    knn: Annotated[str | None, typer.Option(help="Also explain a k-NN (k=3, distance votes) fitted on this dataset's training images.")] = None,
+    out: Annotated[Path, out_option("Folder for the PNG panels.")] = under("explanations"),
+    knn: Annotated[bool, typer.Option("--knn", help="Also explain a k-NN (k=3, distance votes) fitted on --dataset's training images.")] = False,
+    dataset: Annotated[DatasetName | None, dataset_option("The k-NN's dataset, and the test set of --test-index "
+                                                          "[default: the first checkpoint's, else mnist].")] = None,
     knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.")] = None,
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
@@ -61,31 +64,31 @@ def explain(
     from digitlab.inference import load_network
 
     checkpoints, image_path = split_paths(paths, test_index)
+    knn_dataset = dataset.value if dataset else _first_dataset(checkpoints)
     table = Table("model", "predicted", "probability", f"top {TOP}", title=str(image_path or f"test image {test_index}"))
 
-    def image_for(dataset: str) -> torch.Tensor:
-        return test_image(dataset, test_index)[0] if image_path is None else prepared_image(image_path, dataset)
+    def image_for(name: str) -> torch.Tensor:
+        return test_image(name, test_index)[0] if image_path is None else prepared_image(image_path, name)
 
     for path in checkpoints:
         saved = load_network(path)
-        dataset = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
-        found = explain_network(saved.model, image_for(dataset), classes=saved.classes or None, methods=METHODS if thorough else FAST_METHODS)
+        trained_on = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
+        found = explain_network(saved.model, image_for(trained_on), classes=saved.classes or None, methods=METHODS if thorough else FAST_METHODS)
         written = save_figure(network_figure(found, f"{path.name} ({saved.model_name})"), out / f"{path.name}.png")
         table.add_row(path.name, *_ranked(found.scores.top(TOP)))
         console.print(f"wrote {written}", highlight=False)
-    if knn is not None:
-        data = load(knn).limit(train=knn_train_limit)
+    if knn:
+        data = load(knn_dataset).limit(train=knn_train_limit)
         fitted = fit_knn(data.train.images, data.train.labels, classes=data.classes)
-        image = image_for(knn)
+        image = image_for(knn_dataset)
         votes = explain_knn(fitted, image)
-        name = f"knn-{knn}"
+        name = f"knn-{knn_dataset}"
         written = save_figure(knn_figure(image, votes, f"{name} (k={fitted.config.n_neighbors}, {fitted.config.weights} votes)"), out / f"{name}.png")
         shares = votes.probabilities
         table.add_row(name, *_ranked([(votes.classes[i], float(shares[i])) for i in shares.argsort()[::-1][:TOP]]))
         console.print(f"wrote {written}", highlight=False)
     if test_index is not None:
-        dataset = _first_dataset(checkpoints, knn)
-        table.caption = f"true class: {load(dataset).classes[test_image(dataset, test_index)[1]]}"
+        table.caption = f"true class: {load(knn_dataset).classes[test_image(knn_dataset, test_index)[1]]}"
     console.print(table)
 
 
@@ -93,7 +96,7 @@ def _ranked(top: list[tuple[str, float]]) -> tuple[str, str, str]:
     return top[0][0], f"{top[0][1]:.1%}", ", ".join(f"{name} {p:.1%}" for name, p in top)
 
 
-def _first_dataset(checkpoints: list[Path], knn: str | None) -> str:
+def _first_dataset(checkpoints: list[Path]) -> str:
     from digitlab.inference import load_network
 
-    return (load_network(checkpoints[0]).dataset or DEFAULT_DATASET) if checkpoints else (knn or DEFAULT_DATASET)
+    return (load_network(checkpoints[0]).dataset or DEFAULT_DATASET) if checkpoints else DEFAULT_DATASET

@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, save_figure
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option, save_figure
 from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
+from digitlab.cli.paths import under
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
@@ -63,7 +64,8 @@ TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, he
 TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
 BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Queries scored at once (memory: batch x train x 4 bytes).")]
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder [default: out/knn/DATASET].")]
+KNN_OUT = under("knn")  # each dataset's k-NN results go to runs/knn/DATASET
+OutOption = Annotated[Path | None, out_option("Output folder.", default_text=f"{KNN_OUT}/DATASET")]
 Kernel = Enum("Kernel", {name: name for name in KERNELS}, type=str)
 KernelOption = Annotated[Kernel, typer.Option("--kernel", help="Euclidean distance kernel (all exact): auto measures this "
                                               "machine once (see `digitlab doctor`); also applies to `knn tune` and `knn scaling`.")]
@@ -103,7 +105,7 @@ def knn(
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
     _print_evaluation(source.name, config, result)
-    _write_confusion(config, result, source.classes, out or Path("out/knn") / source.name)
+    _write_confusion(config, result, source.classes, out or KNN_OUT / source.name)
 
 
 @app.command("tune")
@@ -146,7 +148,7 @@ def tune_command(
     data = source.limit(train_limit, test_limit)
     if folds == 1 and not 0 < validation_size < len(data.train):
         raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
-    out = out or Path("out/knn") / data.name
+    out = out or KNN_OUT / data.name
     with _progress() as progress:
         task = progress.add_task("tune", total=len(grid.feature_spaces()) * folds)
         rows = search(data.train, grid, validation_size=validation_size, folds=folds, seed=seed, device=device, batch_size=batch_size,
@@ -194,7 +196,7 @@ def scaling_command(
     for size in train_sizes:
         _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)
-    out = out or Path("out/knn") / data.name
+    out = out or KNN_OUT / data.name
     with _progress() as progress:
         task = progress.add_task("scaling", total=len(train_sizes) + len(sides))
         update = lambda done, total, what: progress.update(task, completed=done, description=what)  # noqa: E731

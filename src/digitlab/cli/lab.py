@@ -11,8 +11,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digitlab.cli.common import DEFAULT_CHOICE, CacheDirOption, DataDirOption, DatasetChoiceOption, DeviceOption, StorageOption, console, err_console
+from digitlab.cli.common import (
+    DEFAULT_CHOICE,
+    CacheDirOption,
+    DataDirOption,
+    DatasetChoiceOption,
+    DeviceOption,
+    StorageOption,
+    console,
+    err_console,
+    out_option,
+)
 from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.paths import OUTPUT_ROOT
 from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
@@ -22,15 +33,17 @@ from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds
 
+REPORTS = "reports"  # below --out: one folder per dataset with its index.html
+MODELS = "models"  # below --out: the headline models' checkpoints
+
 
 def lab(
     dataset: DatasetChoiceOption = DEFAULT_CHOICE,
     quick: Annotated[bool, typer.Option("--quick", help="Small subsets and one epoch: a minute instead of many.")] = False,
     configs: Annotated[Path | None, typer.Option(
         "--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
-    reports: Annotated[Path, typer.Option("--reports", help="Where reports/<dataset>/index.html go.")] = Path("reports"),
-    models: Annotated[Path, typer.Option(
-        "--models", help="Where the headline models' checkpoints go ('digitlab serve' finds them there).")] = Path("runs/models"),
+    out: Annotated[Path, out_option("Where the lab writes: OUT/reports/<dataset>/index.html and the headline models' "
+                                    "checkpoints in OUT/models (digitlab serve finds them below runs).")] = OUTPUT_ROOT,
     storage: StorageOption = None,
     device: DeviceOption = None,
     data_dir: DataDirOption = None,
@@ -42,7 +55,7 @@ def lab(
     Runs already in the store are reused, so a second run takes seconds and an interrupted one resumes.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    names = dataset.names()
+    names, reports, models = dataset.names(), out / REPORTS, out / MODELS
     for name in names:
         with err_console.status(f"Fetching {name}..."):
             found = fetch(name, data_dir=data_dir, cache_dir=cache_dir)

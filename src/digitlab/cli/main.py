@@ -9,9 +9,10 @@ import typer
 from rich.markup import escape
 
 from digitlab import __version__
-from digitlab.cli import check, data, doctor, explain, knn, lab, notebook, report, robustness, runs, serve, sweep, train
+from digitlab.cli import check, data, doctor, explain, knn, lab, notebook, predict, report, robustness, runs, serve, sweep, train
 from digitlab.cli.common import err_console, setup_logging
 from digitlab.cli.interrupts import INTERRUPTED_EXIT_CODE, interrupted_message
+from digitlab.cli.paths import describe_disk_error
 from digitlab.errors import DigitlabError
 
 app = typer.Typer(
@@ -25,7 +26,8 @@ app = typer.Typer(
 # In the order a student meets them: the main job, the data, networks, k-NN, experiments, results.
 app.command("lab")(lab.lab)
 app.add_typer(data.app, name="data")
-app.add_typer(train.app)  # train, evaluate, predict, summary
+app.add_typer(train.app)  # train, evaluate, summary
+app.command("predict")(predict.predict)
 app.add_typer(knn.app, name="knn")  # knn, knn tune, knn scaling
 app.command("sweep")(sweep.sweep)
 app.command("tune")(sweep.tune)
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         from digitlab.experiments.store import describe_store_error
 
-        message = describe_store_error(error)
+        message = describe_disk_error(error) or describe_store_error(error)
         if message is None:
             raise  # a bug: the traceback is what a report needs
         err_console.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console
+from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console, out_option
+from digitlab.cli.paths import under
 from digitlab.experiments import open_storage
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import LANGUAGES, report_language
 from digitlab.report.links import NO_VALUE, count, percent, seconds
 
-DEFAULT_OUT = Path("reports")
+DEFAULT_OUT = under("reports")
 LangOption = Annotated[str | None, typer.Option(
     "--lang", help=f"The report's language: {' or '.join(LANGUAGES)} [default: the dataset's; Dutch for MNIST and Fashion-MNIST, as the course].")]
 
@@ -22,12 +23,12 @@ LangOption = Annotated[str | None, typer.Option(
 def report(
     dataset: DatasetChoiceOption = EVERY,
     storage: StorageOption = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports: OUT/<dataset>/index.html.")] = DEFAULT_OUT,
+    out: Annotated[Path, out_option("Folder for the reports: OUT/<dataset>/index.html.")] = DEFAULT_OUT,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
     lang: LangOption = None,
 ) -> None:
-    """Write reports/<dataset>/index.html: the notebook's questions answered with the lab's runs."""
+    """Write OUT/<dataset>/index.html: the notebook's questions answered with the lab's runs."""
     store = open_storage(storage)
     for name in dataset.names():
         with console.status(f"{name}: building the report"):

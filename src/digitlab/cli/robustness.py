@@ -13,7 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console
+from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option
+from digitlab.cli.paths import under
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.robustness.evaluate import (
@@ -43,8 +44,8 @@ KnnTrainLimitOption = Annotated[int, typer.Option("--knn-train-limit", min=1, he
 TransformsOption = Annotated[
     str, typer.Option("--transforms", "-t", help="Comma-separated: shift, rotate, scale, invert, noise, background, elastic."),
 ]
-LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="Use only the first N test images (quick runs).")]
-OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for robustness.csv, robustness.png and examples.png.")]
+TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use only the first N test images (quick runs).")]
+OutOption = Annotated[Path, out_option("Folder for robustness.csv, robustness.png and examples.png.")]
 
 
 def _transforms(text: str) -> tuple[str, ...]:
@@ -77,9 +78,9 @@ def robustness(
     knn_train_limit: KnnTrainLimitOption = DEFAULT_KNN_TRAIN_LIMIT,
     dataset: DatasetOption = DEFAULT,
     transforms: TransformsOption = ",".join(DEFAULT_TRANSFORMS),
-    limit: LimitOption = None,
+    test_limit: TestLimitOption = None,
     seed: SeedOption = 0,
-    out: OutOption = Path("out/robustness"),
+    out: OutOption = under("robustness"),
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -88,7 +89,7 @@ def robustness(
     Every model sees the same changed images. Prints accuracy per transform and strength, and writes a CSV,
     accuracy-vs-strength curves and one test digit under every change with each model's guess.
 
-    Example: digitlab robustness runs/mlp runs/cnn --knn --transforms shift,rotate --limit 2000
+    Example: digitlab robustness runs/mlp runs/cnn --knn --transforms shift,rotate --test-limit 2000
     """
     names = _transforms(transforms)
     if not checkpoints and not knn:
@@ -98,7 +99,7 @@ def robustness(
     if knn:
         with err_console.status(f"fitting k-NN (k={DEFAULT_KNN_K}) on {min(knn_train_limit, len(data.train)):,} training images..."):
             predictors["knn"] = knn_predictor(data, train_limit=knn_train_limit)
-    test = data.test.head(limit)
+    test = data.test.head(test_limit)
     strengths = sweep_strengths(names)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from digitlab.cli.common import (
     err_console,
 )
 from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.errors import DigitlabError
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
 from digitlab.experiments.reuse import reusing
@@ -30,6 +32,7 @@ from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
 from digitlab.experiments.spec import resolve
 
+MAX_GRID_POINTS = 10_000  # more points than a class runs in a week; checking each costs ~1 ms, so a huge grid is refused up front
 COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
 
@@ -48,6 +51,11 @@ def sweep(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_sweep_file(config, dataset=dataset.value if dataset else None)
     spec = quicken(spec) if quick else spec
+    sizes = [len(values) for values in spec.grid.values()]
+    if (count := math.prod(sizes)) > MAX_GRID_POINTS:
+        raise DigitlabError(f"{config} has a grid of {count:,} points ({' x '.join(map(str, sizes))}); at most {MAX_GRID_POINTS:,}: "
+                            "split it into smaller sweep files, or search it with digitlab tune")
+    err_console.print(f"{spec.name}: {count:,} grid points", highlight=False)
     for point in spec.points():
         resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
@@ -73,7 +81,7 @@ def tune(
     dataset: DatasetOption = DEFAULT,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="How many settings to try in total (resumes).")] = 20,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per trial (networks).")] = 5,
-    limit: Annotated[int | None, typer.Option("--limit", min=100, help="Use only the first N training images (quick).")] = None,
+    train_limit: Annotated[int | None, typer.Option("--train-limit", min=100, help="Use only the first N training images (quick).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the sampler and every run.")] = 0,
     storage: StorageOption = None,
     device: DeviceOption = None,
@@ -84,7 +92,7 @@ def tune(
     if model not in SEARCH_SPACES:
         raise typer.BadParameter(f"choose one of {', '.join(SEARCH_SPACES)}", param_hint="--model")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base, space = search_base(model, dataset.value, seed=seed, limit=limit, epochs=epochs), SEARCH_SPACES[model][1]
+    base, space = search_base(model, dataset.value, seed=seed, limit=train_limit, epochs=epochs), SEARCH_SPACES[model][1]
     store = open_storage(storage)
     with Progress(*COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(f"tune {model}", total=trials)

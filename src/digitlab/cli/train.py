@@ -1,4 +1,4 @@
-"""``digitlab train | evaluate | predict | summary``: the neural networks of Part I (and a CNN).
+"""``digitlab train | evaluate | summary``: the neural networks of Part I (and a CNN).
 
 Each command parses its options, calls the library and prints or writes what comes back: ``train``
 resolves a :class:`~digitlab.experiments.spec.RunSpec` and runs it through the run pipeline
@@ -13,19 +13,32 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import torch
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, DeviceOption, SeedOption, console, err_console, save_figure
-from digitlab.datasets import DEFAULT_DATASET, load
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetOption,
+    DeviceOption,
+    SeedOption,
+    console,
+    err_console,
+    out_option,
+    save_figure,
+)
+from digitlab.cli.paths import OUTPUT_ROOT, under, writable_folder
+from digitlab.cli.progress import Eta, progress_bar
+from digitlab.cli.sizes import check_augment, check_network_size, model_default, preset_default
+from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file, trains_on_mirror_images
+from digitlab.images import AUGMENT_KINDS
 from digitlab.models import CNNConfig, build, notebook_overrides, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.training import load_checkpoint, predict_proba
@@ -84,31 +97,37 @@ def _test_time_views(spec: RunSpec) -> int:
     return len(CNNConfig(**spec.model_config).test_time_views) if spec.model == "cnn" else 1
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                    TimeElapsedColumn(), console=err_console)
+def _header(spec: RunSpec) -> str:
+    """Every training setting that changes the result, in one line."""
+    config = spec.training()
+    return (f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
+            f"lr={config.lr:g}, schedule {config.schedule}, label smoothing {config.label_smoothing:g}, "
+            f"weight decay {config.weight_decay:g}" + (", notebook-faithful" if config.notebook_faithful else "")
+            + (f", augment {config.augment}" if config.augment else "")
+            + (f", shifts up to {config.augment_shift} px" if config.augment_shift else "")
+            + (f", answers from {views} views of each image" if (views := _test_time_views(spec)) > 1 else "")
+            + f", on {spec.device}")
 
 
 def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -> None:  # noqa: ANN001
     config = spec.training()
-    err_console.print(f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
-                      f"lr={config.lr:g}, schedule {config.schedule}" + (", notebook-faithful" if config.notebook_faithful else "")
-                      + (f", augment {config.augment}" if config.augment else "")
-                      + (f", answers from {views} views of each image" if (views := _test_time_views(spec)) > 1 else "")
-                      + f", on {spec.device}")
-    with _progress() as progress:
+    err_console.print(_header(spec), highlight=False)
+    eta = Eta(config.epochs)
+    with progress_bar(err_console, stats=True) as progress:
         tasks: dict[int, Any] = {}
 
         def on_batch(info: dict[str, Any]) -> None:
             if info["epoch"] not in tasks:
                 tasks[info["epoch"]] = progress.add_task(f"epoch {info['epoch']}/{config.epochs}", total=info["batches"], stats="")
-            stats = f"loss {info['loss']:.4f}  acc {info['accuracy'] * PERCENT:5.2f}%  {info['samples_per_second']:,.0f} img/s"
+            stats = f"loss {info['loss']:.4f}  acc {info['accuracy'] * PERCENT:5.2f}%"
             progress.update(tasks[info["epoch"]], completed=info["batch"], stats=stats)
 
-        def on_epoch(record: dict[str, Any]) -> None:
+        def on_epoch(record: dict[str, Any]) -> None:  # one plain line per epoch, on a terminal and in a log alike
             extra = f"  val {record['val_accuracy'] * PERCENT:.2f}%" if "val_accuracy" in record else ""
-            progress.update(tasks[record["epoch"]], stats=f"loss {record['train_loss']:.4f}  train {record['train_accuracy'] * PERCENT:.2f}%"
-                            f"{extra}  test {record['test_accuracy'] * PERCENT:.2f}%  ({record['seconds']:.1f} s)")
+            progress.update(tasks[record["epoch"]], visible=False)
+            progress.console.print(f"epoch {record['epoch']}/{config.epochs}  loss {record['train_loss']:.4f}  "
+                                   f"train {record['train_accuracy'] * PERCENT:.2f}%{extra}  test {record['test_accuracy'] * PERCENT:.2f}%  "
+                                   f"{record['seconds']:.1f} s  {eta.after(record['epoch'])}", highlight=False)
 
         result = run(spec, data_dir=data_dir, cache_dir=cache_dir, on_batch=on_batch, on_epoch=on_epoch, checkpoint_dir=out,
                      resume=resume)
@@ -131,49 +150,64 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
 def train_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).")] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.")] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.")] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none, the default) or same.")] = None,
+    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
+                                                     show_default=model_default("--hidden"))] = None,
+    activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
+                                                   show_default=model_default("--activation"))] = None,
+    dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))] = None,
+    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
+                                                       show_default=model_default("--channels"))] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
+                                                    show_default=model_default("--kernel-size"))] = None,
+    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
+                                                show_default=model_default("--padding"))] = None,
     test_time_mirror: Annotated[bool | None, typer.Option(
-        "--test-time-mirror/--no-test-time-mirror",
-        help="CNN: answer from each image and its left-right mirror (default: on for Fashion-MNIST, off for digits).")] = None,
+        "--test-time-mirror/--no-test-time-mirror", help="CNN: answer from each image and its left-right mirror.",
+        show_default="on for Fashion-MNIST, off for digits")] = None,
     test_time_shift: Annotated[int | None, typer.Option(
-        "--test-time-shift", help="CNN: also answer from copies moved N pixels left and right (Fashion-MNIST: 1; 0: none).")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Passes over the training set.")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Images per step.")] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (the peak for onecycle).")] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or adadelta.")] = None,
-    schedule: Annotated[str | None, typer.Option(help="none, linear, notebook-linear, onecycle, cosine or step.")] = None,
-    warmup: Annotated[float | None, typer.Option("--warmup", help="onecycle: fraction of the steps rising to --lr (0 to 1).")] = None,
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="L2 penalty.")] = None,
-    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.")] = None,
-    augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.")] = None,
-    augment: Annotated[str | None, typer.Option("--augment", help="Random changes per batch, comma separated: shift, rotate, "
-                                                "scale, elastic, noise, invert, thickness, mirror (left-right: clothing, not digits); "
-                                                "shifts up to 3 px, turns up to 15 degrees.")] = None,
-    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.")] = None,
+        "--test-time-shift", help="CNN: also answer from copies moved N pixels left and right (0: none).",
+        show_default="1 for Fashion-MNIST, 0 for digits")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the training set.", show_default=preset_default("epochs"))] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Images per step.", show_default=preset_default("batch_size"))] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (the peak for onecycle).", show_default=preset_default("lr"))] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or adadelta.", show_default=preset_default("optimizer"))] = None,
+    schedule: Annotated[str | None, typer.Option(help="none, linear, notebook-linear, onecycle, cosine or step.",
+                                                 show_default=preset_default("schedule"))] = None,
+    warmup: Annotated[float | None, typer.Option("--warmup", help="onecycle: fraction of the steps rising to --lr (0 to 1).",
+                                                 show_default=preset_default("warmup"))] = None,
+    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="L2 penalty.", show_default=preset_default("weight_decay"))] = None,
+    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.",
+                                                          show_default=preset_default("label_smoothing"))] = None,
+    augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.",
+                                                      show_default=preset_default("augment_shift"))] = None,
+    augment: Annotated[str | None, typer.Option("--augment", help="Random changes per batch, comma separated: " + ", ".join(AUGMENT_KINDS)
+                                                + " (mirror: left-right, for clothing, not digits); shifts up to 3 px, turns up to 15 degrees.",
+                                                show_default=preset_default("augment"))] = None,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.",
+                                                      show_default="no limit")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
                                                     "outputs into CrossEntropyLoss, Adam lr=0.01, batch 512 (simple, complex).")] = False,
     augmented: Annotated[bool, typer.Option("--augmented", help="The augmented setup (mlp, cnn): random shifts, turns and "
                                             "zooms every batch, more epochs, a wider CNN: the most accurate, slower.")] = False,
     dataset: DatasetOption = DEFAULT,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).", show_default="all")] = None,
     validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
     seed: SeedOption = 0,
     device: DeviceOption = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Checkpoint folder (default: runs/MODEL-DATASET).")] = None,
+    out: Annotated[Path | None, out_option("Checkpoint folder.", default_text=f"{OUTPUT_ROOT}/MODEL-DATASET")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run saved in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a checkpoint already in --out.")] = False,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch."""
+    """Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.
+
+    The defaults shown are the recommended preset of each model on MNIST; --augmented and --notebook-faithful
+    choose the other presets, and Fashion-MNIST changes a few (the training's first line prints every setting).
+    """
     name = ModelName(model).value
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
-    out = out or Path("runs") / f"{name}-{dataset.value}"
+    out = out or writable_folder(under(f"{name}-{dataset.value}"))
     if resume:
         if not (out / RUN_FILE).is_file():
             raise DigitlabError(f"nothing to resume in {out}: no {RUN_FILE} there (start with digitlab train --out {out})")
@@ -183,6 +217,8 @@ def train_command(
         return
     if has_checkpoint(out) and not force:
         raise DigitlabError(f"{out} already holds a checkpoint: pass --resume to continue it, --force to replace it, or another --out")
+    if augment is not None:
+        check_augment(augment)  # before the settings are resolved and printed
     if notebook_faithful and name not in NOTEBOOK_MODELS:
         raise DigitlabError(f"--notebook-faithful reproduces the course's simple and complex networks, not {name}")
     if notebook_faithful and augmented:
@@ -201,6 +237,7 @@ def train_command(
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
+    check_network_size(spec.model, spec.model_config, spec.training().optimizer)
     if spec.model_config.get("test_time_mirror") and not trains_on_mirror_images(spec.train_config):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
@@ -211,16 +248,18 @@ def train_command(
 @app.command("evaluate")
 def evaluate_command(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by digitlab train.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the figures (default: CHECKPOINT/evaluation).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate on the first N test images only.")] = None,
+    out: Annotated[Path | None, out_option("Folder for the figures.", default_text="CHECKPOINT/evaluation")] = None,
+    test_limit: Annotated[int | None, typer.Option("--test-limit", min=1, help="Evaluate on the first N test images only.",
+                                                   show_default="all")] = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Accuracy (micro and macro), per-class report, and figures: curves, confusion, galleries, worst mistakes."""
     saved = load_checkpoint(checkpoint)
+    out = out or writable_folder(Path(checkpoint) / "evaluation")
     if saved.dataset is None:
         raise DigitlabError(f"checkpoint {checkpoint} does not say which dataset it was trained on")
-    test = load(saved.dataset, data_dir=data_dir, cache_dir=cache_dir).test.head(limit)
+    test = load(saved.dataset, data_dir=data_dir, cache_dir=cache_dir).test.head(test_limit)
     classes = saved.classes
     result = assess(predict_proba(saved.model, test.images), test, classes, f"{saved.model_name} on {saved.dataset}", saved.history)
     console.print(f"{saved.model_name} on {saved.dataset} test ({result.test_images:,} images)")
@@ -231,45 +270,10 @@ def evaluate_command(
     for index, name in enumerate(classes):
         table.add_row(name, *(f"{result.report[key][index]:.3f}" for key in ("precision", "recall", "f1")), str(result.report["support"][index]))
     console.print(table)
-    out = out or Path(checkpoint) / "evaluation"
     for file_name, figure in result.figures.items():
         save_figure(figure, out / file_name, dpi=FIGURE_DPI)
     atomic_write_text(out / "evaluation.json", json.dumps(result.metrics(), indent=2) + "\n")
     console.print(f"figures and evaluation.json in {out}: {', '.join(sorted(result.figures))}")
-
-
-def read_image(path: Path, dataset: str | None) -> torch.Tensor:
-    """A picture file -> uint8 image prepared like ``dataset``'s training data (digitlab.preprocess)."""
-    from digitlab.preprocess import prepare_for, read_image_file
-
-    data = read_image_file(path)  # a regular file of bounded size: never /dev/zero until memory runs out
-    try:
-        prepared = prepare_for(data, dataset or DEFAULT_DATASET)  # checkpoints without a dataset are MNIST runs
-    except DigitlabError as error:
-        raise DigitlabError(f"{path}: {error}") from error
-    return torch.from_numpy(prepared.image)
-
-
-def _label(classes: tuple[str, ...], index) -> str:  # noqa: ANN001 (a tensor index)
-    """The class name of an output; its number when the checkpoint names fewer classes than outputs."""
-    return classes[int(index)] if int(index) < len(classes) else str(int(index))
-
-
-@app.command("predict")
-def predict_command(
-    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by digitlab train.")],
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...): one digit or garment each.")],
-    top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
-) -> None:
-    """Classify image files with a trained network."""
-    saved = load_checkpoint(checkpoint)
-    probabilities = predict_proba(saved.model, torch.stack([read_image(path, saved.dataset) for path in images]))  # (N, classes)
-    table = Table("image", "predicted", "probability", f"top {top}")
-    for path, row in zip(images, probabilities, strict=True):
-        best = row.topk(min(top, len(row)))
-        ranked = ", ".join(f"{_label(saved.classes, i)} {float(p) * PERCENT:.1f}%" for p, i in zip(best.values, best.indices, strict=True))
-        table.add_row(str(path), _label(saved.classes, best.indices[0]), f"{float(best.values[0]) * PERCENT:.1f}%", ranked)
-    console.print(table)
 
 
 @app.command("summary", context_settings={"allow_extra_args": True})

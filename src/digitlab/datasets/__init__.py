@@ -9,7 +9,7 @@
 from digitlab.datasets.cache import Cache, default_cache_dir
 from digitlab.datasets.catalog import CATALOG, DATASET_NAMES, DEFAULT_DATASET, DatasetSpec, dataset_names, get_spec, register
 from digitlab.datasets.dataset import Dataset, Split, train_validation_split
-from digitlab.datasets.features import flatten, one_hot, to_features, to_float
+from digitlab.datasets.features import flatten, one_hot, to_features
 from digitlab.datasets.idx import decode_idx, encode_idx
 from digitlab.datasets.load import SOURCE_ORDER_HELP, FetchResult, fetch, load
 
@@ -34,6 +34,5 @@ __all__ = [
     "one_hot",
     "register",
     "to_features",
-    "to_float",
     "train_validation_split",
 ]

@@ -1,6 +1,6 @@
 """Small pure helpers that turn uint8 images and int labels into what networks consume.
 
-They follow the notebook's steps: ``ToTensor()`` scaling to [0, 1], flattening 28x28 to 784,
+They follow the notebook's steps: ``ToTensor()`` scaling to [0, 1] (digitlab.pixels), flattening 28x28 to 784,
 one-hot targets. Each is one line of torch; they exist so no caller re-derives the constants.
 """
 
@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import torch
 
-PIXEL_MAX = 255  # uint8 white; torchvision's ToTensor divides by 255 too
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels -> float32 in [0, 1] (``x / 255``, exactly as ``ToTensor()``)."""
-    if images.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 pixels, got {images.dtype}")
-    return images.to(torch.float32) / PIXEL_MAX
+from digitlab.pixels import to_float
 
 
 def flatten(images: torch.Tensor) -> torch.Tensor:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from digitlab.datasets.cache import CACHE_ENV, Cache, default_cache_dir
+from digitlab.datasets.cache import CACHE_ENV, Cache, CacheIncomplete, default_cache_dir
 from digitlab.datasets.catalog import BUILT_IN, DatasetSpec, get_spec
 from digitlab.datasets.dataset import Dataset, Split
 from digitlab.datasets.idx import decode_idx
@@ -80,16 +81,19 @@ def fetch(
 
     cache = Cache(cache_dir if cache_dir is not None else default_cache_dir())
     failures = []
+    incomplete: CacheIncomplete | None = None
     try:
         log.info("%s: trying %s", spec.name, cache.label)
         files = cache.read(spec)
         return FetchResult(spec, (cache.record(spec) or {}).get("source", cache.label), files, cache.folder(spec))
     except SourceUnavailable as error:
         log.info("%s", error)
-    except DataError as error:
-        log.warning("%s; discarding the cached copy and fetching it again", error)
-        failures.append(f"{cache.label}: {error} (discarded)")
-        cache.remove(spec)
+    except CacheIncomplete as error:
+        if not remote:
+            raise DataError(f"{error}; remote sources are off. {how_to_get(spec, cache, error.problems)}") from None
+        log.warning("%s; fetching it again", error)
+        failures.append(str(error))
+        incomplete = error
 
     if not remote:
         raise DataError(f"{spec.name} is neither in --data-dir nor in the {cache.label}, and remote sources are off")
@@ -110,10 +114,19 @@ def fetch(
             return FetchResult(spec, source.label, files, None)
         log.info("%s: verified and cached from %s in %s", spec.name, source.label, cache.folder(spec))
         return FetchResult(spec, source.label, files, cache.folder(spec))
-    raise DataError(
-        f"could not get {spec.name} from any source:\n  - " + "\n  - ".join(failures)
-        + "\nDownload the four IDX files yourself and pass their folder with --data-dir."
-    )
+    advice = (how_to_get(spec, cache, incomplete.problems) if incomplete is not None
+              else "Download the four IDX files yourself and pass their folder with --data-dir.")
+    raise DataError(f"could not get {spec.name} from any source:\n  - " + "\n  - ".join(failures) + "\n" + advice)
+
+
+def how_to_get(spec: DatasetSpec, cache: Cache, names: Iterable[str]) -> str:
+    """What a user can do about the files a cache misses: fetch them, or put them in by hand."""
+    names = list(names)
+    where = spec.mirrors[0] if spec.mirrors else "where the dataset is published"
+    files = ", ".join(f"{name}.gz" for name in names)
+    return (f"To get {'it' if len(names) == 1 else 'them'}: `digitlab data fetch {spec.name}` on a network, or put "
+            f"{files} (from {where}) into {cache.folder(spec)}; digitlab verifies {'it' if len(names) == 1 else 'them'} "
+            "against the published checksums.")
 
 
 def _split(files: dict[str, bytes | bytearray], images_name: str, labels_name: str, spec: DatasetSpec) -> Split:

@@ -9,7 +9,6 @@ knows nothing of models, runs or datasets beyond the uint8 <-> float pixel conve
 """
 
 from digitlab.images.augmentation import AUGMENT_KINDS, Augmenter, parse_augment
-from digitlab.images.pixel_shift import random_shift
 from digitlab.images.transforms import (
     IDENTITY_STRENGTH,
     STRENGTH_LABELS,
@@ -36,7 +35,6 @@ __all__ = [
     "invert",
     "noise",
     "parse_augment",
-    "random_shift",
     "rotate",
     "scale",
     "shift",

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from digitlab.datasets.features import PIXEL_MAX, to_float
+from digitlab.pixels import from_unit, to_float
 
 
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:
@@ -33,7 +33,7 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
 def like_input(result: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """``result`` (float in [0, 1]) back in the dtype of ``images``: uint8 rounds to the nearest level."""
     if images.dtype == torch.uint8:
-        return (result * PIXEL_MAX).round().clamp(0, PIXEL_MAX).to(torch.uint8)
+        return from_unit(result)
     return result.to(images.dtype)
 
 

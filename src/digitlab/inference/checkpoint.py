@@ -139,6 +139,31 @@ def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict
                                   f"its config needs {tuple(tensor.shape)} {tensor.dtype}")
 
 
+def check_finite(folder: Path, weights: dict[str, torch.Tensor]) -> None:
+    """No NaN or infinite weight: such a network answers every image with garbage, and says nothing."""
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"checkpoint {folder}: weight {name} holds {bad:,} values that are NaN or infinite; "
+                                  "its training diverged: train it again (a lower --lr often helps)")
+
+
+@torch.no_grad()
+def check_probe(folder: Path, model: Network, image_shape: tuple[int, int] | None) -> None:
+    """Finite outputs on a blank and a full image: finite weights can still overflow (float32 ends at 3.4e38)."""
+    if image_shape is None:
+        return
+    probe = torch.stack([torch.zeros(image_shape), torch.ones(image_shape)])
+    try:
+        outputs = model(probe)
+    except RuntimeError as error:
+        raise CheckpointError(f"checkpoint {folder}: its network fails on a {image_shape[0]}x{image_shape[1]} "
+                              f"image: {error}") from error
+    if not bool(torch.isfinite(outputs).all()):
+        raise CheckpointError(f"checkpoint {folder}: its network answers NaN or infinity on a blank or a full image; "
+                              "its weights are too large to compute with: train it again (a lower --lr often helps)")
+
+
 def load_network(path: str | Path) -> SavedNetwork:
     """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
     folder, manifest = read_manifest(path)
@@ -153,6 +178,7 @@ def load_network(path: str | Path) -> SavedNetwork:
                               f"digitlab loads at most {MAX_NETWORK_BYTES:,}")
     weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
     check_weights(folder, expected, weights)
+    check_finite(folder, weights)
     try:
         model = build(manifest["model_name"], **saved_settings(manifest["model_name"], manifest["config"]))
         model.load_state_dict(weights)
@@ -160,6 +186,8 @@ def load_network(path: str | Path) -> SavedNetwork:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
     train_settings = manifest.get("train_config")
     model.eval()
+    image_shape = stored_image_shape(manifest, model)
+    check_probe(folder, model, image_shape)
     return SavedNetwork(
         path=folder,
         model=model,
@@ -173,7 +201,7 @@ def load_network(path: str | Path) -> SavedNetwork:
         created=manifest.get("created", ""),
         versions=manifest.get("versions", {}),
         train_settings=train_settings,
-        image_shape=stored_image_shape(manifest, model),
+        image_shape=image_shape,
     )
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from digitlab.datasets import Split
-from digitlab.datasets.features import to_float
+from digitlab.pixels import to_float
 
 DEFAULT_BATCH = 2048  # images per forward pass: large enough to be fast, small enough for any memory
 

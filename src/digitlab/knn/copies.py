@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from digitlab.knn.classifier import as_array
 from digitlab.knn.transforms import CHUNK_ROWS, image_shape_of
+from digitlab.pixels import shift
 
 MAX_COPY_BYTES = 4 * 2**30  # stored copies beyond 4 GiB fail with advice (use PCA) instead of swapping
 Copy = tuple[int, int, float]  # (rows down, columns right, zoom factor)
@@ -133,16 +134,7 @@ def copy_list(shift: int, zoom: float) -> list[Copy]:
 
 def moved(images: np.ndarray, dy: int, dx: int, zoom: float = 1.0) -> np.ndarray:
     """Images (N, H, W) zoomed by ``zoom`` about their centre, then moved ``dy`` down and ``dx`` right."""
-    return shifted(zoomed(images, zoom) if zoom != 1 else images, dy, dx)
-
-
-def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Images (N, H, W) moved ``dy`` pixels down and ``dx`` right, zeros moved in (same dtype)."""
-    out = np.zeros_like(images)
-    height, width = images.shape[1:]
-    out[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = \
-        images[:, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
-    return out
+    return shift(zoomed(images, zoom) if zoom != 1 else images, dy, dx)
 
 
 def zoomed(images: np.ndarray, zoom: float) -> np.ndarray:

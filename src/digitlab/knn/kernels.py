@@ -26,8 +26,8 @@ import torch
 
 from digitlab.knn.select import smallest_k
 from digitlab.knn.threads import one_thread
+from digitlab.pixels import in_pixel_range
 
-PIXEL_MAX = 255
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
 PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
 EXACT_CHUNK = 2048  # candidate rows whose float64 distances are computed at once (12 MB of 784 features)
@@ -46,7 +46,7 @@ def is_pixel_data(values: torch.Tensor) -> bool:
     if values.numel() == 0:
         return False
     low, high = values.min(), values.max()
-    if low < 0 or high > PIXEL_MAX:
+    if not in_pixel_range(low, high):
         return False
     return not values.is_floating_point() or bool(torch.equal(values, values.round()))
 

@@ -23,8 +23,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from digitlab.knn.classifier import as_array
 from digitlab.knn.threads import one_thread
+from digitlab.pixels import to_uint8
 
-PIXEL_MAX = 255
 CHUNK_ROWS = 8192  # rows converted to float at a time: 8192 x 784 x 8 bytes = 51 MB for MNIST
 BLUR_TRUNCATE = 3.0  # the Gaussian is cut at 3 sigma (99.7% of its weight): a 7x7 kernel at sigma 1
 
@@ -74,7 +74,7 @@ class Deskew(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _deskew_chunk(self, X: np.ndarray, out: np.ndarray, start: int, height: int, width: int) -> None:
         images = torch.from_numpy(np.array(X[start : start + CHUNK_ROWS], dtype=np.float32)).view(-1, height, width)
         straight = deskew_images(images).reshape(len(images), -1)
-        out[start : start + CHUNK_ROWS] = (straight.round().clamp(0, PIXEL_MAX) if self.round_to_pixels else straight).numpy()
+        out[start : start + CHUNK_ROWS] = (to_uint8(straight) if self.round_to_pixels else straight).numpy()
 
     def _shape(self, n_features: int) -> tuple[int, int]:
         return image_shape_of(n_features, self.image_shape, "Deskew")

@@ -24,6 +24,7 @@ from digitlab.datasets import Split, flatten, train_validation_split
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, vote
 from digitlab.knn.copies import copy_list
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
+from digitlab.pixels import to_uint8
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is running now)
 
@@ -225,4 +226,4 @@ def fit_line(xs: Sequence[float], ys: Sequence[float]) -> dict:
 
 def _resized(split: Split, side: int) -> Split:
     images = F.interpolate(split.images.unsqueeze(1).float(), size=(side, side), mode="bilinear", align_corners=False)
-    return Split(images.squeeze(1).round().clamp(0, 255).to(torch.uint8), split.labels)
+    return Split(to_uint8(images.squeeze(1)), split.labels)

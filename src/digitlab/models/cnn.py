@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from digitlab.models.base import Network, check_choice, check_positive
+from digitlab.pixels import shift
 
 POOL = 2  # each block halves height and width (after its convolution)
 PADDINGS = ("valid", "same")  # valid: no padding, the conv trims k-1 pixels; same: padded to keep the size
@@ -189,8 +189,4 @@ class CNN(Network):
 def view(images: torch.Tensor, offset: int, mirrored: bool) -> torch.Tensor:
     """Images (..., H, W) mirrored left-right (first) and moved ``offset`` columns right (left if negative), black in."""
     images = images.flip(-1) if mirrored else images
-    if offset > 0:
-        return F.pad(images, (offset, 0))[..., :-offset]
-    if offset < 0:
-        return F.pad(images, (0, -offset))[..., -offset:]
-    return images
+    return shift(images, 0, offset) if offset else images

@@ -4,7 +4,7 @@ Numbers and pictures come from the checkpoints the lab kept (a sweep file's ``sa
 SimpleNetwork's weight images (the course's setup and logits side by side), the most confident
 mistakes of the CNN (or the MLP) with their attributions and a k-NN's neighbours, and deletion
 curves on the first ``FAITHFULNESS_DIGITS`` test digits (digitlab.explain.deletion).
-Every sentence is a key ``inside.*`` of the report's message catalogs (report/catalog_en.py, catalog_nl.py).
+Every sentence is a key ``inside.*`` of the gettext catalogs of digitlab.i18n.
 """
 
 from __future__ import annotations

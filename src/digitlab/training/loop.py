@@ -20,8 +20,8 @@ from torch import nn
 
 from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
-from digitlab.images.pixel_shift import random_shift
 from digitlab.inference.predict import as_float_images, split_accuracy
+from digitlab.pixels import random_shift
 from digitlab.training import checkpoint as ckpt
 from digitlab.training.config import TrainConfig, augmenter
 from digitlab.training.device import pick_device, synchronize

@@ -29,7 +29,8 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
-from digitlab.preprocess import PIXEL_MAX, BadImage, EmptyDrawing
+from digitlab.pixels import to_uint8
+from digitlab.preprocess import BadImage, EmptyDrawing
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -79,7 +80,7 @@ def describe(errors: list) -> str:
 
 
 async def read_input(request: Request) -> bytes | np.ndarray:
-    """The request's image: uploaded file bytes, or the JSON array as (28, 28) float."""
+    """The request's image: uploaded file bytes, or the JSON array as (28, 28) uint8 pixels."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=4) as form:
@@ -93,7 +94,7 @@ async def read_input(request: Request) -> bytes | np.ndarray:
         except ValidationError as error:
             expected = '{"image": 28 rows of 28 numbers in 0..255}'
             raise HTTPException(422, f"expected {expected}: {describe(error.errors())}") from None
-        return np.array(array.image, dtype=np.float32) / PIXEL_MAX  # (28, 28) in [0, 1]
+        return to_uint8(np.array(array.image, dtype=np.float32))  # (28, 28) uint8: pixels stay uint8 until the model
     sent = media_type or "no content type"
     raise HTTPException(415, f"send the image as multipart/form-data (field {UPLOAD_FIELD!r}) or application/json, not {sent!r}")
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from digitlab.pixels import from_unit
 from digitlab.web.schemas import Explanation, FeatureMapLayer, Neighbour
 
 MAX_CHANNELS_SHOWN = 16  # feature maps per block sent to the page: the most active ones, a 4x4 grid
-PIXEL_MAX = 255
 Explainer = Callable[[np.ndarray, int], Explanation]
 
 
@@ -25,8 +25,8 @@ def to_pixels(values: np.ndarray) -> list:
     """Maps (..., h, w) of non-negative evidence -> 0..255 rows, each map scaled by its own maximum (zero stays zero)."""
     values = np.clip(np.asarray(values, dtype=np.float32), 0.0, None)  # negative evidence is not shown; NaN -> 0 below
     peaks = values.max(axis=(-2, -1), keepdims=True)  # (..., 1, 1)
-    scale = np.divide(PIXEL_MAX, peaks, out=np.zeros_like(peaks), where=peaks > 0)
-    return np.nan_to_num(np.round(values * scale)).astype(np.uint8).tolist()
+    unit = np.divide(values, peaks, out=np.zeros_like(values), where=peaks > 0)  # (..., h, w) in [0, 1]
+    return from_unit(np.nan_to_num(unit)).tolist()
 
 
 def network_method(model: object) -> str:

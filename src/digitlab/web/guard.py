@@ -9,10 +9,15 @@ uvicorn's own h11 one with three additions:
   (or of the previous response): a total deadline, so a byte every few seconds does not extend it;
 - a body must arrive within ``BODY_TIMEOUT_S`` of its headers (5 MB at 170 kB/s);
 - one client address may hold at most ``MAX_WAITING_PER_CLIENT`` connections that have not sent a
-  whole request, and the server at most ``MAX_CONNECTIONS``: beyond them a new connection is closed
-  at once, so one machine's idle sockets cannot use up the server's file descriptors.
+  whole request: a connection beyond that is *busy*: it has ``BUSY_HEADERS_TIMEOUT_S`` to send its
+  request, which is answered 503 with Retry-After, and then closed. A school class behind one NAT
+  address sending 150 drawings at once gets an answer for each (the page tries again); one
+  machine's idle sockets are closed within a second;
+- the server holds at most ``MAX_CONNECTIONS``: beyond that a new connection is closed at once, the
+  one case without an answer, so that no number of sockets uses up the server's file descriptors.
 
 The app then limits requests in progress itself (``InFlightLimit``): idle sockets are no requests.
+Every busy answer is :func:`reply_busy`'s.
 """
 
 from __future__ import annotations
@@ -29,6 +34,27 @@ BODY_TIMEOUT_S = 30.0  # the largest allowed body (5 MB) at 170 kB/s
 MAX_WAITING_PER_CLIENT = 32  # a browser opens at most 6 connections per host
 MAX_CONNECTIONS = 200  # well under the usual file-descriptor limits (256 on macOS, 1024 on Linux)
 MAX_IN_FLIGHT = 64  # requests being answered at once; beyond this a 503 at once instead of a queue
+BUSY_HEADERS_TIMEOUT_S = 1.0  # a burst's requests follow their connections within milliseconds; idle sockets go fast
+RETRY_AFTER_S = 1  # a drawing is answered in milliseconds: a second later the burst is over
+
+
+async def reply_busy(send: Send, detail: str, close: bool = False) -> None:
+    """The JSON 503 every busy refusal sends: Retry-After says when to try again."""
+    body = json.dumps({"detail": detail, "error": "busy"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"retry-after", str(RETRY_AFTER_S).encode())] + ([(b"connection", b"close")] if close else [])
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def answer_busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app of a busy connection: its body is read (and dropped) first, so that closing it resets nothing."""
+    if scope["type"] != "http":
+        return
+    message = await receive()
+    while message["type"] == "http.request" and message.get("more_body", False):
+        message = await receive()
+    await reply_busy(send, "too many connections from your address at once; try again in a moment", close=True)
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -38,15 +64,19 @@ class GuardedH11Protocol(H11Protocol):
     # "headers" (a request is due), "body" (reading one), "app" (answering it), "idle" (kept alive
     # after a response: uvicorn's keep-alive timer closes it; its first new byte starts "headers")
     phase: str = "headers"
+    busy: bool = False  # over its address's share of waiting connections: answered 503 (see the module docstring)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         host = self.client[0] if self.client else None
         waiting = sum(1 for other in self.connections
                       if getattr(other, "phase", None) in ("headers", "idle") and other.client and other.client[0] == host)
-        if len(self.connections) > MAX_CONNECTIONS or waiting > MAX_WAITING_PER_CLIENT:
+        if len(self.connections) > MAX_CONNECTIONS:
             transport.close()  # connection_lost follows and forgets it
             return
+        self.busy = waiting > MAX_WAITING_PER_CLIENT
+        if self.busy:
+            self.app = answer_busy  # this connection's request gets the 503 (uvicorn runs self.app per request)
         self._enter("headers")
 
     def data_received(self, data: bytes) -> None:
@@ -69,7 +99,7 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel()
         self.phase = phase
         if phase == "headers":
-            self.deadline = self.loop.call_later(HEADERS_TIMEOUT_S, self._expire)
+            self.deadline = self.loop.call_later(BUSY_HEADERS_TIMEOUT_S if self.busy else HEADERS_TIMEOUT_S, self._expire)
         elif phase == "body":
             self.deadline = self.loop.call_later(BODY_TIMEOUT_S, self._expire)
 
@@ -98,11 +128,7 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            body = json.dumps({"detail": f"the server is answering {self.limit} requests; try again in a moment",
-                               "error": "busy"}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"retry-after", b"1")]
-            await send({"type": "http.response.start", "status": 503, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await reply_busy(send, f"the server is answering {self.limit} requests; try again in a moment")
             return
         self.in_flight += 1
         try:

@@ -18,7 +18,7 @@ from digitlab.preprocess import Ink, extract_ink, place_ink_for
 from digitlab.web.models import LoadedModel
 from digitlab.web.schemas import Prediction, PredictResponse, PreparedImage
 
-Source = bytes | np.ndarray  # image file bytes, or a (28, 28) float array in [0, 1] from the JSON API
+Source = bytes | np.ndarray  # image file bytes, or a (28, 28) uint8 array from the JSON API
 
 
 class Predictor:

@@ -4,6 +4,7 @@
 "use strict";
 
 const LIVE_INTERVAL_MS = 120; // while drawing, ask at most this often
+const BUSY_RETRIES = 3;       // a busy server (503) says when to try again (Retry-After); a class's burst passes in seconds
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d");
@@ -96,7 +97,7 @@ async function send() {
     const form = new FormData();
     form.append("file", await nextSource(), "drawing.png");
     const url = explainBox.checked ? "/api/predict?explain=true" : "/api/predict";
-    const response = await fetch(url, { method: "POST", body: form });
+    const response = await postWhenFree(url, form);
     const body = await response.json();
     if (myEpoch !== epoch) return;
     if (response.ok) showPrediction(body);
@@ -107,6 +108,16 @@ async function send() {
     inFlight = false;
     if (dirty) send();
     else if (myEpoch === epoch && timer === null && !drawing) results.dataset.seq = String(Number(results.dataset.seq) + 1);
+  }
+}
+
+async function postWhenFree(url, form) {
+  for (let attempt = 0; ; attempt += 1) {
+    const response = await fetch(url, { method: "POST", body: form });
+    if (response.status !== 503 || attempt >= BUSY_RETRIES) return response;
+    const seconds = Number(response.headers.get("Retry-After")) || 1;
+    // a random share of a second more, so that a class's retries do not arrive together again
+    await new Promise((resolve) => setTimeout(resolve, 1000 * (seconds + Math.random())));
   }
 }
 
