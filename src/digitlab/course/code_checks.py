@@ -15,6 +15,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from torch import nn
 
 from digitlab.course.experiments import Verdict
+from digitlab.course.facts import NUMBERS
 from digitlab.course.placeholder import NotFilledIn, missing
 from digitlab.course.runs import course_data
 from digitlab.datasets import to_features
@@ -68,9 +69,10 @@ def training_loop(namespace: dict[str, Any]) -> Verdict:
     with torch.no_grad():
         score = accuracy(model(to_features(data.test.images[:LOOP_TEST])).argmax(dim=1), data.test.labels[:LOOP_TEST])
     if score < LOOP_FLOOR:
-        return Verdict("failed", f"na één epoch op {LOOP_TRAIN} plaatjes haalt het netwerk {score:.1%}, verwacht minstens "
-                                 f"{LOOP_FLOOR:.0%}: doet je lus zero_grad, forward, loss, backward en step, voor elke batch?")
-    return Verdict("passed", f"train_epoch traint: {score:.1%} goed na één epoch op {LOOP_TRAIN} plaatjes (gemiddelde loss {float(loss):.3f})")
+        return Verdict("failed", f"na één epoch op {LOOP_TRAIN} plaatjes haalt het netwerk {NUMBERS.percent(score, 1)}, verwacht minstens "
+                                 f"{NUMBERS.percent(LOOP_FLOOR, 0)}: doet je lus zero_grad, forward, loss, backward en step, voor elke batch?")
+    return Verdict("passed", f"train_epoch traint: {NUMBERS.percent(score, 1)} goed na één epoch op {LOOP_TRAIN} plaatjes "
+                             f"(gemiddelde loss {NUMBERS.decimal(float(loss), 3)})")
 
 
 def complex_network(namespace: dict[str, Any]) -> Verdict:
@@ -106,9 +108,11 @@ def knn(namespace: dict[str, Any]) -> Verdict:
     sample = torch.randperm(len(data.test), generator=torch.Generator().manual_seed(0))[:KNN_SAMPLE]
     agreement = float((reference.predict(flatten_images(data.test.images[sample]).numpy()) == predicted[sample].numpy()).mean())
     if agreement < KNN_AGREEMENT:
-        return Verdict("failed", f"op {KNN_SAMPLE} testplaatjes geeft scikit-learn's k-NN maar in {agreement:.0%} hetzelfde antwoord; "
+        return Verdict("failed", f"op {KNN_SAMPLE} testplaatjes geeft scikit-learn's k-NN maar in "
+                                 f"{NUMBERS.percent(agreement, 0)} hetzelfde antwoord; "
                                  "fit op de trainset, voorspel de testset")
     score = accuracy(predicted, data.test.labels)
     if score < KNN_FLOOR:
-        return Verdict("failed", f"k-NN haalt {score:.1%}; verwacht minstens {KNN_FLOOR:.0%}")
-    return Verdict("passed", f"k-NN: {score:.2%} goed, op {KNN_SAMPLE} testplaatjes {agreement:.0%} gelijk aan scikit-learn")
+        return Verdict("failed", f"k-NN haalt {NUMBERS.percent(score, 1)}; verwacht minstens {NUMBERS.percent(KNN_FLOOR, 0)}")
+    return Verdict("passed", f"k-NN: {NUMBERS.percent(score, 2)} goed, op {KNN_SAMPLE} testplaatjes "
+                             f"{NUMBERS.percent(agreement, 0)} gelijk aan scikit-learn")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from digitlab.course.facts import dutch
+from digitlab.course.facts import NUMBERS
 from digitlab.course.runs import Score, run_again, run_log
 from digitlab.course.table import TableError, rows_of
 
@@ -70,7 +70,7 @@ def _run_of(row: dict[str, Any], logged: list[Score]) -> Score | None:
 
 
 def _percent(value: float) -> str:
-    return dutch(f"{value:.2%}")
+    return NUMBERS.percent(value)
 
 
 def _matched(spec: Experiment, rows: list[dict[str, Any]]) -> tuple[list[Score], str | None]:

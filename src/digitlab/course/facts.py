@@ -13,9 +13,11 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitlab.i18n import translator
 from digitlab.training import TrainConfig
 from digitlab.training.config import preset
 
+COURSE_LANGUAGE = "nl"  # the companion notebook's language
 # The benchmark logs behind the training figures README.md and RESULTS.md publish ("Time to accuracy");
 # tests/experiments/test_published.py checks that each ran today's presets.
 PUBLISHED_TRAIN_LOGS = (*(f"train-avx2-2026-12-01b-{part}.json" for part in (
@@ -34,9 +36,7 @@ RESULTS_ROWS = {
 NOT_FOUND = "niet gevonden (de gepubliceerde runs staan in benchmarks/logs van een kloon van digitlab)"
 
 
-def dutch(text: str) -> str:
-    """A number written the Dutch way: a decimal comma (the notebook's language)."""
-    return text.replace(".", ",")
+NUMBERS = translator(COURSE_LANGUAGE).numbers  # every number the notebook's student reads, written the course's way
 
 
 def logs_folder() -> Path:
@@ -56,12 +56,12 @@ class Published:
         if not self.accuracies:
             return NOT_FOUND
         mean = statistics.fmean(self.accuracies)
-        return dutch(f"{mean:.2%} gemiddeld over {len(self.accuracies)} seeds, in {statistics.fmean(self.seconds):.0f} s "
-                     f"per run op een 2-core CPU")
+        return (f"{NUMBERS.percent(mean)} gemiddeld over {len(self.accuracies)} seeds, "
+                f"{NUMBERS.seconds(statistics.fmean(self.seconds))} per run")
 
     @property
     def percent(self) -> str:
-        return dutch(f"{statistics.fmean(self.accuracies):.1%}") if self.accuracies else NOT_FOUND
+        return NUMBERS.percent(statistics.fmean(self.accuracies), 1) if self.accuracies else NOT_FOUND
 
 
 def published(model: str, dataset: str = "mnist", folder: Path | None = None) -> Published:
@@ -88,7 +88,7 @@ def published_row(label: str, folder: Path | None = None) -> str:
     for line in path.read_text(encoding="utf-8").splitlines():
         columns = [column.strip(" *") for column in line.strip().strip("|").split("|")]
         if len(columns) > 2 and columns[0] == label and "±" in columns[2]:
-            return dutch(f"{float(columns[2].split('±')[0]):.1f}%")
+            return NUMBERS.percent(float(columns[2].split("±")[0]) / 100, 1)
     return NOT_FOUND
 
 
@@ -104,10 +104,10 @@ class Recommendation:
     def __str__(self) -> str:
         c = self.config
         extras = [f"schedule {c.schedule}"] if c.schedule != "none" else []
-        extras += [dutch(f"label smoothing {c.label_smoothing:g}")] if c.label_smoothing else []
+        extras += [f"label smoothing {NUMBERS.short(c.label_smoothing)}"] if c.label_smoothing else []
         extras += [f"verschuivingen tot {c.augment_shift} pixel"] if c.augment_shift else []
         extras += [f"augmentatie {c.augment}"] if c.augment else []
-        settings = f"{c.epochs} epochs, batch size {c.batch_size}, {c.optimizer} met learning rate {dutch(f'{c.lr:g}')}"
+        settings = f"{c.epochs} epochs, batch size {c.batch_size}, {c.optimizer} met learning rate {NUMBERS.short(c.lr)}"
         return f"{self.model} op {self.dataset}: {', '.join([settings, *extras])}; gepubliceerd: {self.result}"
 
 
@@ -123,8 +123,8 @@ def facts() -> dict[str, str]:
         prefix = model if dataset == "mnist" else f"{dataset}.{model}"
         chosen = recommended(model, dataset)
         for name in ("epochs", "batch_size", "augment_shift", "label_smoothing"):
-            values[f"{prefix}.{name}"] = dutch(f"{getattr(chosen.config, name):g}")
-        values[f"{prefix}.lr"] = dutch(f"{chosen.config.lr:g}")
+            values[f"{prefix}.{name}"] = NUMBERS.short(getattr(chosen.config, name))
+        values[f"{prefix}.lr"] = NUMBERS.short(chosen.config.lr)
         values[f"{prefix}.schedule"] = chosen.config.schedule
         values[f"published.{prefix}"] = chosen.result.percent
         values[f"published.{prefix}.full"] = str(chosen.result)
@@ -133,5 +133,5 @@ def facts() -> dict[str, str]:
     for model in ("simple", "complex"):
         course = preset("notebook", model)
         values[f"course.{model}.epochs"], values[f"course.{model}.batch_size"] = str(course.epochs), str(course.batch_size)
-        values[f"course.{model}.lr"] = dutch(f"{course.lr:g}")
+        values[f"course.{model}.lr"] = NUMBERS.short(course.lr)
     return values

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from digitlab.course.facts import dutch
+from digitlab.course.facts import NUMBERS
 from digitlab.course.runs import Score
 
 ACCURACY_KEYS = ("accuracy", "acc", "test_accuracy", "nauwkeurigheid")  # what a student may call the accuracy
@@ -57,7 +57,7 @@ def rows_of(table: Any) -> list[dict[str, Any]]:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return dutch(f"{value:.4g}")
+        return NUMBERS.short(value)
     if isinstance(value, tuple):
         return "-".join(map(str, value))
     return "" if value is None else str(value)
@@ -74,7 +74,7 @@ def show_table(table: Any) -> str:
     columns = [key for key in SHOWN if any(key in row for row in rows) and len({repr(row.get(key)) for row in rows}) > 1]
     columns = columns or [key for key in SHOWN if key in rows[0]][:2]
     header = [*columns, "accuracy", "seconden"]
-    body = [[*(_cell(row.get(key)) for key in columns), dutch(f"{row['accuracy']:.2%}"),
-             "" if row.get("seconds") is None else dutch(f"{row['seconds']:.1f}")] for row in rows]
+    body = [[*(_cell(row.get(key)) for key in columns), NUMBERS.percent(row["accuracy"]),
+             "" if row.get("seconds") is None else NUMBERS.decimal(row["seconds"], 1)] for row in rows]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     return "\n".join("  ".join(str(value).rjust(width) for value, width in zip(line, widths, strict=True)) for line in [header, *body])
