@@ -85,10 +85,10 @@ class Setup:
     reference: bool = False  # a yardstick, not a digitlab default: --reference-seeds runs it on fewer seeds
 
 
-def network(model: str, setup: str = "recommended", dataset: str = "mnist", model_options: dict | None = None,
+def network(model: str, preset: str = "recommended", dataset: str = "mnist", model_options: dict | None = None,
             **train_options: object) -> ExperimentConfig:
     """An experiment on the full training set (no validation split: the table reports the test set only)."""
-    return ExperimentConfig(dataset=dataset, model=model, setup=setup, model_options=model_options or {},
+    return ExperimentConfig(dataset=dataset, model=model, preset=preset, model_options=model_options or {},
                             train_options=dict(train_options), validation_size=0)
 
 

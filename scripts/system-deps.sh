@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite uses, from Debian: package lists (the Fashion-MNIST fallback
-# downloads Debian's dataset package), Chromium (the browser tests) and PostgreSQL (the shared
-# results-store tests start their own server from its binaries). As root they are installed;
+# downloads Debian's dataset package), Chromium (the browser tests), PostgreSQL (the shared
+# results-store tests start their own server from its binaries) and bubblewrap (`digitlab check`
+# runs each student's notebook in a bwrap sandbox; the grading tests escape-test real ones). As root they are installed;
 # otherwise this says what to run with sudo and the tests that need them skip.
 set -euo pipefail
 
@@ -10,9 +11,10 @@ need_update=0
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: not a Debian-based system; install Chromium yourself for the browser tests"
+  echo "system-deps: not a Debian-based system; install Chromium (browser tests) and bubblewrap (grading) yourself"
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then

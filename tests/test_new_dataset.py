@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitlab import presets
 from digitlab.cli.main import main
 from digitlab.datasets import catalog
 from digitlab.datasets.catalog import DatasetSpec, IdxFile, register
@@ -68,13 +69,17 @@ def write_dataset(folder) -> DatasetSpec:
         (folder / name).write_bytes(data)
         files.append(IdxFile(name, len(data), md5_hex(data)))
     return DatasetSpec(name=NAME, title="Shapes", classes=CLASSES, files=tuple(files), image_shape=(SIDE, SIDE),
-                       fit_size=16, train_changes={"mlp": {"epochs": 4, "batch_size": 32}})
+                       fit_size=16)
+
+
+EPOCHS = 4  # the dataset's own MLP preset: 4 epochs of batch 32
 
 
 @pytest.fixture
 def shapes(tmp_path, monkeypatch):
     """The dataset registered (and taken out of the catalog after the test) and the folders."""
     spec = register(write_dataset(tmp_path / "data"))
+    monkeypatch.setitem(presets.PRESETS, ("mlp", NAME, "recommended"), presets.Preset(presets.recommended("mlp", epochs=EPOCHS, batch_size=32)))
     monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DIGITLAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
@@ -92,12 +97,12 @@ def drawing(spec: DatasetSpec) -> bytes:
 
 def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
     spec, folder = shapes
-    # train: the network is sized from the entry (400 inputs, 5 outputs); the entry's 4 epochs of batch 32 are used
+    # train: the network is sized from the entry (400 inputs, 5 outputs); the dataset's preset (4 epochs of batch 32) is used
     assert main(["train", "--model", "mlp", "--hidden", "32", "--dataset", NAME, "--out", str(folder / "served" / "mlp")]) == 0
     saved = load_network(folder / "served" / "mlp")
     assert saved.dataset == NAME and saved.classes == CLASSES and saved.image_shape == (SIDE, SIDE)
     assert saved.model.config.input_size == SIDE * SIDE and saved.num_classes == len(CLASSES)
-    assert len(saved.history) == spec.train_changes["mlp"]["epochs"]
+    assert len(saved.history) == EPOCHS
     assert saved.metrics["test_accuracy"] > 0.8  # the shapes are easy: 5 classes, chance is 20%
     assert main(["train", "--model", "cnn", "--channels", "4,8", "--epochs", "1", "--dataset", NAME,
                  "--out", str(folder / "served" / "cnn")]) == 0

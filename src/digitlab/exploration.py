@@ -11,6 +11,8 @@ import torch
 from matplotlib.figure import Figure
 
 from digitlab.datasets import Dataset, Split
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes
 from digitlab.pixels import to_float
 
 GRID_INCHES_PER_IMAGE = 1.6  # room for a two-line title under each digit
@@ -42,21 +44,22 @@ def sample_grid(
 
 
 def class_count_chart(dataset: Dataset) -> Figure:
-    """Bars of examples per class for train and test side by side."""
+    """Bars of images per class for train and test side by side, in the current language."""
     train = dataset.train.class_counts(dataset.num_classes).tolist()
     test = dataset.test.class_counts(dataset.num_classes).tolist()
     positions = torch.arange(dataset.num_classes).numpy()
     width = 0.4
+    tr = current()
     figure = Figure(figsize=(8, 3.5), layout="tight")
     axis = figure.subplots()
-    axis.bar(positions - width / 2, train, width, label=f"train ({len(dataset.train):,})")
-    axis.bar(positions + width / 2, test, width, label=f"test ({len(dataset.test):,})")
+    for offset, counts, split, size in ((-width / 2, train, "figure.train", len(dataset.train)), (width / 2, test, "figure.test", len(dataset.test))):
+        axis.bar(positions + offset, counts, width, label=tr("figure.split_count", split=tr(split), count=tr.numbers.integer(size)))
     slanted = max(map(len, dataset.classes)) > SHORT_CLASS_NAME  # long names (T-shirt/top) would overlap
     axis.set_xticks(positions, dataset.classes, rotation=30 if slanted else 0, ha="right" if slanted else "center")
-    axis.set_ylabel("examples")
-    axis.set_title(f"{dataset.name}: examples per class")
+    axis.set_ylabel(tr("figure.examples"))
+    axis.set_title(tr("figure.examples_per_class", name=dataset.name))
     axis.legend()
-    return figure
+    return localize_axes(figure)
 
 
 def pixel_matrix(image: torch.Tensor, scale: bool = True, digits: int = 2) -> str:

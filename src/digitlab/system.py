@@ -20,15 +20,19 @@ import torch
 from digitlab.datasets import CATALOG, Cache, default_cache_dir
 from digitlab.errors import DataError
 from digitlab.knn import choice
+from digitlab.knn.search import NeighborIndex
+from digitlab.pixels import PIXEL_MAX
 
 FLAG_PREFIXES = ("avx", "fma", "amx", "sse4", "f16c")  # the instruction sets torch's kernels dispatch on
-MNIST_SHAPES = (  # the k-NN searches students run: (what, pixels?, references, features)
-    ("raw pixels (uint8), full MNIST", True, 60_000, 784),
-    ("float features (pixels/255, deskewed), full MNIST", False, 60_000, 784),
-    ("PCA features (60), full MNIST", False, 60_000, 60),
+MNIST_TRAIN = 60_000  # training images: the references of every typical search
+PCA_FEATURES = 60  # the PCA setting `digitlab knn` suggests (deskew + PCA 60)
+MNIST_SEARCHES = (  # the k-NN searches students run on MNIST: (what, data kind, features)
+    ("raw pixels (uint8), full MNIST", "pixels", 784),
+    ("float features (pixels/255), full MNIST", "real", 784),
+    (f"PCA features ({PCA_FEATURES}), full MNIST", "real", PCA_FEATURES),
 )
 FEW_CORES = 4  # below this many cores a full lab run is slow; say what to do
-SLOW_FLOAT32_GFLOPS = 10  # one thread's float32 product slower than this: a laptop on battery, a busy or old CPU
+SLOW_FLOAT32_GFLOPS = 10  # a float32 search slower than this (all threads): a laptop on battery, a busy or old CPU
 
 
 def cpu_flags() -> list[str]:
@@ -62,20 +66,60 @@ def machine() -> dict:
 
 
 def knn_kernels(measure: bool = True) -> dict:
-    """The probe of each device (measured now or read from its cache) and the kernel each typical search gets."""
+    """The kernel each k-NN search timed on this machine got, with every candidate's measured time.
+
+    With ``measure``, the typical MNIST searches (``MNIST_SEARCHES``) not timed yet are timed now on
+    MNIST's training set, when it is in the dataset cache (a few seconds, once per machine).
+    """
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    probes, choices = [], []
+    notes = []
+    if measure:
+        notes += [time_typical_searches(device) for device in devices]
+    rows = []
     for device in devices:
-        probe = choice.probe(device) if measure else choice.cached_probe(device)
-        probes += [asdict(probe)] if probe else []
-        for what, pixels, n, d in MNIST_SHAPES:
-            if pixels and probe is None:
-                choices.append({"search": what, "device": str(device), "kernel": "?", "reason": "not measured yet (run without --no-measure)"})
-                continue
-            picked = choice.choose(choice.requested_kernel(), pixels, n, d, device, probe_result=probe)
-            choices.append({"search": what, **asdict(picked)})
-    return {"requested": choice.requested_kernel(), "probes": probes, "choices": choices,
+        for picked in sorted(choice.cached_choices(device), key=lambda c: (c.data, -c.n_references, -c.n_features)):
+            rows.append({"search": search_name(picked), **asdict(picked)})
+    return {"requested": choice.requested_kernel(), "choices": rows, "notes": [note for note in notes if note],
             "override": f"kernel= on KNNClassifier, `digitlab knn --kernel`, or ${choice.KERNEL_ENV}"}
+
+
+def search_name(picked: choice.Choice) -> str:
+    typical = {(data, MNIST_TRAIN, features): what for what, data, features in MNIST_SEARCHES}
+    shape = f"{picked.n_references:,} x {picked.n_features}"
+    return typical.get((picked.data, picked.n_references, picked.n_features), f"{picked.data}, {shape}")
+
+
+def time_typical_searches(device: torch.device) -> str:
+    """Time the MNIST searches of ``MNIST_SEARCHES`` not timed on ``device`` yet; a note when MNIST is not cached."""
+    missing = [(what, data, features) for what, data, features in MNIST_SEARCHES
+               if choice.lookup(device, data, MNIST_TRAIN, features) is None]
+    if not missing:
+        return ""
+    if Cache(default_cache_dir()).record(CATALOG["mnist"]) is None:
+        return "MNIST is not in the dataset cache: `digitlab data fetch mnist`, then `digitlab doctor` times the k-NN kernels"
+    for what, data, _ in missing:
+        NeighborIndex(mnist_features(what), metric="cosine" if data == "cosine" else "euclidean", device=device)
+    return ""
+
+
+def mnist_features(what: str) -> torch.Tensor:
+    """The (60,000, D) training features of one of ``MNIST_SEARCHES``."""
+    from digitlab.datasets import flatten, load
+    from digitlab.knn.transforms import PCA
+
+    pixels = flatten(load("mnist").train.images)
+    if what == MNIST_SEARCHES[0][0]:
+        return pixels
+    scaled = pixels.float() / PIXEL_MAX
+    return scaled if what == MNIST_SEARCHES[1][0] else torch.from_numpy(PCA(PCA_FEATURES).fit_transform(scaled.numpy()))
+
+
+def float32_search_gflops(choices: list[dict]) -> float | None:
+    """Multiply-adds per second (x2) of the fastest float32 search timed on the CPU, None if none was."""
+    rates = [2 * picked["n_references"] * picked["n_features"] * picked["sample_queries"] / timing["seconds"] / 1e9
+             for picked in choices if picked["device"] == "cpu"
+             for timing in picked["timings"] if timing["kernel"] == "float32" and timing["seconds"]]
+    return max(rates, default=None)
 
 
 def dataset_cache() -> dict:
@@ -105,7 +149,7 @@ def advice(report: dict) -> list[str]:
     """Plain sentences for a student whose runs are slow."""
     tips = []
     info, knn = report["machine"], report["knn"]
-    cpu_probe = next((probe for probe in knn["probes"] if probe["device"] == "cpu"), None)
+    speed = float32_search_gflops(knn["choices"])
     if not info["int8_dot_product_instructions"]:
         tips.append("This CPU has no int8 dot-product instructions (VNNI/AMX): digitlab's k-NN uses exact float32 "
                     "products and pruning instead, which is the right choice here; nothing to change.")
@@ -115,8 +159,8 @@ def advice(report: dict) -> list[str]:
     if info["torch_threads"] and info["cores"] and info["torch_threads"] < info["cores"]:
         tips.append(f"torch uses {info['torch_threads']} of {info['cores']} cores: unset OMP_NUM_THREADS / MKL_NUM_THREADS "
                     "unless you set them on purpose.")
-    if cpu_probe and cpu_probe["float32_gflops"] < SLOW_FLOAT32_GFLOPS:
-        tips.append(f"The float32 product measured {cpu_probe['float32_gflops']:.0f} GFLOP/s on one thread, slow for a modern CPU: "
+    if speed is not None and speed < SLOW_FLOAT32_GFLOPS:
+        tips.append(f"The float32 k-NN search measured {speed:.0f} GFLOP/s, slow for a modern CPU: "
                     "plug in the charger, choose a performance power mode, and check that no other job is running.")
     if not info["cuda"] and not info["mps"]:
         tips.append("No GPU: the networks train on the CPU; use --quick or fewer epochs while trying things out.")

@@ -145,17 +145,17 @@ def test_augment_option_trains_on_changed_batches_and_is_saved(data_dir, tmp_pat
 
 
 def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
-    from digitlab.training.config import AUGMENTED
+    from digitlab.presets import preset
 
     out = tmp_path / "cnn-aug"
     assert main(["train", "-m", "cnn", "--augmented", "--channels", "4,8", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
     spec = json.loads((out / "run.json").read_text())
-    assert spec["train_config"]["augment"] == AUGMENTED["cnn"].augment != ""  # the preset's augmentation, epochs overridden
+    assert spec["train_config"]["augment"] == preset("cnn", name="augmented").train.augment != ""  # the preset's augmentation, epochs overridden
     assert spec["model_config"]["channels"] == [4, 8]  # a given option wins over the preset's wider CNN
     assert main(["summary", "cnn", "--kernel-size", "3", "--padding", "same", "--batch-size", "1"]) == 0
     assert "[1, 32, 7, 7]" in flat(capsys.readouterr().out)  # 'same' padding keeps 28 -> 14 -> 7
     assert main(["train", "-m", "simple", "--augmented", "--out", str(tmp_path / "x")]) == 1
-    assert "the augmented setup trains mlp and cnn" in flat(capsys.readouterr().err)
+    assert "the augmented preset trains cnn and mlp" in flat(capsys.readouterr().err)
     assert main(["train", "-m", "complex", "--augmented", "--notebook-faithful", "--out", str(tmp_path / "x")]) == 1
     assert "choose one" in flat(capsys.readouterr().err)
     assert main(["summary", "cnn", "--kernel-size", "4", "--batch-size", "1"]) == 1

@@ -142,3 +142,38 @@ def test_todo_lets_a_cell_run_and_marks_what_is_still_open(capsys):
     assert exec("ok = filled_in('written')", {"filled_in": filled_in, **namespace}) is None
     exec("result = filled_in('Open', 'nope')", scope := {"filled_in": filled_in, **namespace})
     assert scope["result"] is False and "Open, nope zijn nog niet ingevuld" in capsys.readouterr().out
+
+
+def test_the_graders_judge_verifies_a_table_with_what_the_sandbox_never_sees(course, monkeypatch):
+    """The grader's half (digitlab.notebooks.checks.experiments): runs scored in the sandbox against all-zero
+    test labels, verified by the judge against the real ones and by k-NN computed again on its own data."""
+    from types import SimpleNamespace
+
+    from digitlab.notebooks.checks import CHECKS
+    from digitlab.notebooks.checks.contract import Truth
+
+    monkeypatch.setenv("DIGITLAB_NOTEBOOK_QUICK", "1")
+    real = course["mnist"]
+    sandbox = Dataset("mnist", real.classes, real.train, Split(real.test.images, torch.zeros_like(real.test.labels)))
+    runs._DATA["mnist"] = sandbox  # what the sandbox serves: test labels 0
+    truth = Truth(real.train.images.numpy(), real.train.labels.numpy(), real.test.images.numpy(), real.test.labels.numpy())
+    kit = SimpleNamespace(test_images=real.test.images)
+
+    def graded(assignment, table):
+        check = CHECKS[assignment]
+        return check.judge(check.extract({EXPERIMENTS[assignment].table: table}, kit), truth)
+
+    table = [runs.train_and_score(Simple(), epochs=epochs, batch_size=batch) for epochs, batch in ((1, 128), (1, 256), (2, 128))]
+    assert graded("opdracht-1-runs", table).status == "passed"
+    import dataclasses
+    forged = [dataclasses.replace(run, accuracy=0.99) for run in table]
+    assert graded("opdracht-1-runs", forged).saw == "experiment.rerun"
+    typed = [{"epochs": 1, "batch_size": 64, "accuracy": 0.9}, {"epochs": 2, "batch_size": 128, "accuracy": 0.95}]
+    assert graded("opdracht-1-runs", typed).saw == "experiment.no-run"
+    assert graded("opdracht-1-runs", table[:1]).hint == "experiment.vary-epochs"
+    assert graded("opdracht-1-runs", []).status == "not answered"
+    grid = [runs.knn_and_score(k=k, metric=metric) for k in (1, 3) for metric in ("euclidean", "cosine")]
+    assert graded("opdracht-3b-runs", [*grid, runs.knn_and_score(k=3, on="test")]).status == "passed"
+    lied = [{**run.row(), "accuracy": 0.5} for run in grid]
+    assert graded("opdracht-3b-runs", lied).saw == "experiment.rerun"
+    assert graded("opdracht-3b-runs", [runs.knn_and_score(k=k, on="test") for k in (1, 3)]).hint == "experiment.on-test"

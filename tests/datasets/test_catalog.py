@@ -6,7 +6,6 @@ import pytest
 
 from digitlab.datasets import catalog, load
 from digitlab.datasets.catalog import FASHION_MNIST, MNIST, DatasetSpec, dataset_names, get_spec, register
-from digitlab.training import TrainConfig, recommended
 
 
 def test_builtin_entries_hold_their_facts():
@@ -15,17 +14,15 @@ def test_builtin_entries_hold_their_facts():
     assert (MNIST.fit_size, FASHION_MNIST.fit_size) == (20, 28)  # MNIST's 20x20 box; Fashion fills the field
     assert MNIST.companion == "fashion-mnist" and FASHION_MNIST.companion == "mnist"
     assert MNIST.train_images == "train-images-idx3-ubyte" and MNIST.test_labels == "t10k-labels-idx1-ubyte"
-    assert recommended("cnn", "fashion-mnist").epochs == FASHION_MNIST.train_changes["cnn"]["epochs"] > recommended("cnn").epochs
 
 
 def test_registered_dataset_is_known_and_loads(tmp_path, monkeypatch, tiny):
-    spec = dataclasses.replace(tiny.spec, name="my-set", title="My set", train_changes={"mlp": {"epochs": 3}})
+    spec = dataclasses.replace(tiny.spec, name="my-set", title="My set")
     monkeypatch.delitem(catalog.CATALOG, "my-set", raising=False)
     monkeypatch.setitem(catalog.CATALOG, "my-set", spec)  # so that the catalog forgets it after the test
     del catalog.CATALOG["my-set"]
     assert register(spec) is spec and register(spec) is spec  # twice is harmless
     assert get_spec("my-set") is spec and dataset_names()[-1] == "my-set"
-    assert recommended("mlp", "my-set") == TrainConfig(**{**recommended("mlp").to_dict(), "epochs": 3})
     for name, data in tiny.files.items():
         (tmp_path / name).write_bytes(data)
     dataset = load("my-set", data_dir=tmp_path, cache_dir=tmp_path / "cache")

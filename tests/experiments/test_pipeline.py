@@ -9,7 +9,8 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
 from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
-from digitlab.training import load_checkpoint, recommended
+from digitlab.presets import recommended
+from digitlab.training import load_checkpoint
 from tests.cli.helpers import register_synthetic_mnist
 from tests.training.synthetic import synthetic_dataset
 
@@ -73,9 +74,9 @@ def test_the_spec_holds_every_setting_resolved_and_survives_json():
     assert spec.train_config["epochs"] == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
     assert spec.model_config["channels"] == [16, 32] and spec.model_config["num_classes"] == 10  # the default CNN (16-32 channels)
     assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
-    notebook = resolve(ExperimentConfig(model="simple", setup="notebook"), "cpu")
+    notebook = resolve(ExperimentConfig(model="simple", preset="notebook"), "cpu")
     assert notebook.model_config["outputs"] == "sigmoid" and notebook.train_config["notebook_faithful"]
-    untrained = resolve(ExperimentConfig(model="simple", setup="notebook", train_options={"epochs": 0}), "cpu")
+    untrained = resolve(ExperimentConfig(model="simple", preset="notebook", train_options={"epochs": 0}), "cpu")
     assert untrained.train_config["epochs"] == 0 and not untrained.trains
 
 
@@ -83,7 +84,7 @@ def test_a_catalog_entry_changes_the_model_of_its_setup_only():
     fashion = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn"), "cpu")
     assert fashion.model_config["test_time_mirror"] and fashion.train_config["augment"] == "mirror"  # trained as it predicts
     assert not resolve(ExperimentConfig(dataset="mnist", model="cnn"), "cpu").model_config["test_time_mirror"]
-    augmented = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", setup="augmented"), "cpu")
+    augmented = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", preset="augmented"), "cpu")
     assert not augmented.model_config["test_time_mirror"]  # the entry names "cnn", not "cnn-augmented"
     own = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", model_options={"test_time_mirror": False}), "cpu")
     assert not own.model_config["test_time_mirror"]  # a config's own setting wins

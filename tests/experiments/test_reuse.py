@@ -57,14 +57,14 @@ def test_a_different_seed_or_a_cut_short_run_is_not_reused(tmp_path):
     assert all(REUSED_FROM not in run.result for run in list_runs(storage))
 
 
-def test_a_recipe_trains_one_model_with_another_models_preset():
-    mlp_as_cnn = resolve(ExperimentConfig(model="mlp", recipe="cnn"), "cpu")
+def test_a_preset_model_trains_one_model_with_another_models_preset():
+    mlp_as_cnn = resolve(ExperimentConfig(model="mlp", preset_model="cnn"), "cpu")
     cnn = resolve(ExperimentConfig(model="cnn"), "cpu")
     mlp = resolve(ExperimentConfig(model="mlp"), "cpu")
     assert mlp_as_cnn.train_config == cnn.train_config != mlp.train_config
     assert mlp_as_cnn.model_config == mlp.model_config
-    with pytest.raises(DigitlabError, match="recipe"):
-        resolve(ExperimentConfig(model="mlp", recipe="transformer"))
+    with pytest.raises(DigitlabError, match="preset_model"):
+        resolve(ExperimentConfig(model="mlp", preset_model="transformer"))
 
 
 def test_robustness_is_scored_on_the_first_n_test_images_when_limited():

@@ -3,7 +3,21 @@ import math
 import pytest
 import torch
 
-from digitlab.images import IDENTITY_STRENGTH, STRENGTH_LABELS, STRENGTHS, TRANSFORMS, apply, elastic, invert, noise, rotate, scale, shift
+from digitlab.i18n import LANGUAGES, speaking
+from digitlab.images import (
+    IDENTITY_STRENGTH,
+    STRENGTHS,
+    TRANSFORMS,
+    apply,
+    elastic,
+    invert,
+    noise,
+    rotate,
+    scale,
+    shift,
+    strength_label,
+    transform_name,
+)
 from digitlab.images.grids import elastic_grid, identity_grid
 
 SIDE = 28
@@ -67,9 +81,12 @@ def test_same_seed_same_images_other_seed_other_images(name):
 
 
 def test_registry_tables_cover_the_same_names():
-    assert set(STRENGTHS) == set(IDENTITY_STRENGTH) == set(STRENGTH_LABELS) == set(TRANSFORMS)
+    assert set(STRENGTHS) == set(IDENTITY_STRENGTH) == set(TRANSFORMS)
     for name, values in STRENGTHS.items():
         assert IDENTITY_STRENGTH[name] in values, name
+    for lang in LANGUAGES:  # every transform has a name and an axis label in each language
+        with speaking(lang):
+            assert all(transform_name(name) and strength_label(name) for name in TRANSFORMS)
 
 
 def test_fixed_shift_moves_the_centre_of_mass_by_exactly_that():

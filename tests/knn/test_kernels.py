@@ -54,7 +54,7 @@ def test_pruned_equals_the_float32_kernel_on_tied_real_values(pixel_data):
 def test_int8_asked_for_real_valued_data_takes_the_automatic_choice(smooth_data):
     X, y, queries = smooth_data
     model = KNNClassifier(3, kernel="int8").fit(X, y)
-    assert model.kernel_ == "float32" and "not pixels" in model.index_.choice.reason
+    assert model.kernel_ == "float32" and "does not apply to real data" in model.index_.choice.reason
     assert np.array_equal(model.predict(queries), KNNClassifier(3).fit(X, y).predict(queries))
 
 

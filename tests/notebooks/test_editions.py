@@ -113,13 +113,13 @@ def _text(notebook, cell_type=None):
 
 
 def test_every_number_the_text_names_comes_from_the_presets_or_the_published_runs():
-    from digitlab.training.config import preset
+    from digitlab.presets import preset
 
     values = facts()
     assert fact_names(SOURCE) and fact_names(SOURCE) <= set(values)
     student, teacher = render(student_edition(SOURCE), values), render(teacher_edition(SOURCE), values)
     assert "{{" not in _text(student) + _text(teacher)
-    mlp, cnn = preset("recommended", "mlp", "mnist"), preset("recommended", "cnn", "mnist")
+    mlp, cnn = preset("mlp", "mnist").train, preset("cnn", "mnist").train
     assert f"{mlp.epochs} epochs, batch\n{mlp.batch_size}" in _text(student, "markdown")  # one source: the preset
     assert f"tot {cnn.augment_shift} pixel verschoven" in _text(teacher, "markdown")  # the CNN's shift, from the preset
     for contradiction in ("8 epochs, batch 256", "98,6%", "98,7%", "tot 2 pixels", "255 de\ndonkerste inkt"):

@@ -1,157 +1,146 @@
-"""`digitlab check`'s grader on a small generated class: right, wrong, empty, crashing, endless and hung notebooks.
+"""`digitlab check`'s grader on a real class in real bubblewrap sandboxes: fair, unforgeable, contained.
 
-The notebooks are generated from a tiny reference notebook (no data, no training), so each one costs
-a kernel start and little else; the companion notebook itself is graded in test_student_edition.py.
+One class is graded once (module fixture, two sandboxes at a time): an unusual-but-right notebook, one with
+a common mistake per assignment (an endless loop among them), a forging one, and a right one that also
+tries every escape from inside a student's cell and reports what it reached. Each notebook costs one
+sandbox start (Python, torch, the notebook's setup) plus its checks.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import socket
 import time
-import uuid
+from pathlib import Path
 
 import pytest
 
-from digitlab.errors import DigitlabError
-from digitlab.notebooks.editions import BEGIN, END, fill, student_edition, write_notebook
-from digitlab.notebooks.grading import ANSWERED, FAILED, NOT_ANSWERED, PASSED, Limits, class_table, grade, grade_all, write_class_csv
+from digitlab.notebooks import sandbox
+from digitlab.notebooks.checks import ANSWERED, CHECKS, FAILED, NOT_ANSWERED, PASSED
+from digitlab.notebooks.editions import assignments, read_notebook, write_notebook
+from digitlab.notebooks.feedback import write_class_csv, write_feedback
+from digitlab.notebooks.grading import Limits, grade_all
+from tests.notebooks import grading_class as students
 
-pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
+pytestmark = [pytest.mark.realdata, pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/system-deps.sh installs it)")]
 
-LIMITS = Limits(cell_s=4, total_s=30)  # the cells here need milliseconds; the endless ones are cut at 4 s
-# The notebook limit counts from a started kernel: starting and stopping one take seconds more on a busy machine
-KERNEL_START_STOP_S = 20
-BOUND_S = LIMITS.total_s + KERNEL_START_STOP_S
-
-
-def _code(source, *tags, assignment=None):
-    metadata = {"tags": list(tags), **({"digitlab": {"assignment": assignment}} if assignment else {})}
-    return {"cell_type": "code", "id": uuid.uuid4().hex[:8], "source": source, "metadata": metadata, "outputs": [], "execution_count": None}
-
-
-def _markdown(source, *tags, assignment=None):
-    metadata = {"tags": list(tags), **({"digitlab": {"assignment": assignment}} if assignment else {})}
-    return {"cell_type": "markdown", "id": uuid.uuid4().hex[:8], "source": source, "metadata": metadata}
-
-
-REFERENCE = {
-    "nbformat": 4, "nbformat_minor": 5,
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                 "digitlab": {"assignments": [{"id": "add", "title": "Opdracht 1: optellen", "kind": "code"},
-                                              {"id": "offline", "title": "Opdracht 2: offline", "kind": "code"},
-                                              {"id": "why", "title": "Vraag", "kind": "answer"}]}},
-    "cells": [
-        _code("import socket\nbase = 10"),
-        _code(f"def add(a, b):\n    {BEGIN}\n    return a + b\n    {END}", "student", assignment="add"),
-        _code("assert add(2, 3) == 5, f'add(2, 3) gaf {add(2, 3)}, verwacht 5'\nprint('ok')", "check", assignment="add"),
-        _code(f"{BEGIN}\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=2)\n    blocked = False\n"
-              f"except OSError as error:\n    blocked = 'offline' in str(error)\n{END}", "student", assignment="offline"),
-        _code("assert blocked, 'the network was reachable'", "check", assignment="offline"),
-        _markdown("Omdat het kan.", "student", assignment="why"),
-        _code("time_wasted = sum(range(10**6))", "demo"),
-    ],
-}
-OFFLINE = ("try:\n    socket.create_connection(('192.0.2.1', 80), timeout=2)\n    blocked = False\n"
-           "except OSError as error:\n    blocked = 'offline' in str(error)")
-
-
-def _student(**answers):
-    return fill(student_edition(REFERENCE), answers)
-
-
-def _statuses(graded):
-    return {outcome.assignment: outcome.status for outcome in graded.outcomes}
+CELL_S = 20  # a student cell or a check: the slowest here trains the 3-layer network one epoch (seconds)
+MEMORY = 2 * 2**30  # the sandbox's cap in these tests; the hostile notebook asks for more
+LIMITS = Limits(cell_s=CELL_S, total_s=240, memory_bytes=MEMORY)
+CODE = [a.id for a in assignments(read_notebook()) if a.kind == "code"]
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
-    wrong = _student(add="return a - b", offline=OFFLINE)
-    for cell in wrong["cells"]:  # a student who "fixes" the check: the reference check is run anyway
-        if "check" in cell["metadata"]["tags"] and cell["metadata"]["digitlab"]["assignment"] == "add":
-            cell["source"] = "pass"
-    notebooks = {
-        "right": _student(add="return a + b", offline=OFFLINE, why="Omdat een sigmoid ..."),
-        "wrong": wrong,
-        "empty": student_edition(REFERENCE),
-        "crashing": _student(add="import os\nos._exit(1)", offline=OFFLINE),
-        "endless": _student(add="while True:\n    pass", offline=OFFLINE),
-        "noisy": _student(add="while True:\n    print('x' * 10_000)", offline=OFFLINE),
-        "hung": _student(add="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", offline=OFFLINE),
-    }
-    paths = {name: write_notebook(notebook, folder / f"{name}.ipynb") for name, notebook in notebooks.items()}
-    (folder / "broken.ipynb").write_text("{not json")
-    paths["broken"] = folder / "broken.ipynb"
-    results = {}
-    for name, path in paths.items():
-        if name not in ("right", "wrong"):  # those two are graded together, two at a time, below
-            started = time.monotonic()
-            results[name] = (grade(path, REFERENCE, LIMITS), time.monotonic() - started)
-    right, wrong = grade_all([paths["right"], paths["wrong"]], LIMITS, jobs=2, reference=REFERENCE)
-    results["right"], results["wrong"] = (right, right.seconds), (wrong, wrong.seconds)
-    return results
+    outside = tmp_path_factory.mktemp("teacher")
+    secret = outside / "secret.txt"
+    secret.write_text("the answers")
+    secret.chmod(0o644)
+    listener = socket.create_server(("127.0.0.1", 0))  # a service on the grader's loopback
+    probes = []
+    original_run = sandbox.run
+
+    def recording_run(*args, **kwargs):
+        finished = original_run(*args, **kwargs)
+        probes.extend(line for line in finished.channel.decode().splitlines() if '"probe"' in line)
+        return finished
+
+    hostile = {"OTHER_NOTEBOOK": str(folder / "unusual.ipynb"), "SECRET_FILE": str(secret), "OUTSIDE_FILE": str(outside / "escaped.txt"),
+               "HOST_PORT": listener.getsockname()[1], "MEMORY_BYTES": MEMORY + 2**30, "CSV_FILE": str(outside / "class.csv")}
+    notebooks = {"hostile": students.hostile(hostile), "mistakes": students.mistakes(), "unusual": students.unusual(),
+                 "forgery": students.forgery()}
+    paths = [write_notebook(notebook, folder / f"{name}.ipynb") for name, notebook in notebooks.items()]
+    os.environ["DIGITLAB_TEST_SECRET"] = "grader-only"
+    sandbox.run = recording_run
+    try:
+        grades = grade_all(paths, LIMITS, jobs=2)
+    finally:
+        sandbox.run = original_run
+        os.environ.pop("DIGITLAB_TEST_SECRET")
+        listener.close()
+    items = assignments(read_notebook())
+    csv_path = write_class_csv(grades, outside / "class.csv", items)
+    written = csv_path.read_text()
+    pages = write_feedback(grades, outside / "feedback", items)
+    return {"grades": {graded.path.stem: graded for graded in grades}, "probes": probes, "outside": outside, "secret": secret,
+            "csv": csv_path, "csv_text": written, "pages": pages}
 
 
-def test_a_right_notebook_passes_and_runs_offline(graded_class):
-    graded, _ = graded_class["right"]
-    assert _statuses(graded) == {"add": PASSED, "offline": PASSED, "why": ANSWERED} and not graded.problem
+def _outcomes(graded, name):
+    return {outcome.assignment: outcome for outcome in graded["grades"][name].outcomes}
 
 
-def test_a_wrong_notebook_fails_with_the_reference_check_s_message(graded_class):
-    graded, _ = graded_class["wrong"]
-    assert _statuses(graded) == {"add": FAILED, "offline": PASSED, "why": NOT_ANSWERED}
-    (add,) = [o for o in graded.outcomes if o.assignment == "add"]
-    assert "AssertionError" in add.detail and "add(2, 3) gaf -1" in add.detail
+def test_right_and_unusual_but_right_notebooks_pass(graded):
+    for name in ("hostile", "unusual"):  # the hostile notebook's own solutions are the course's
+        outcomes = _outcomes(graded, name)
+        assert {a: outcomes[a].status for a in CODE} == dict.fromkeys(CODE, PASSED), {a: outcomes[a].saw for a in CODE}
+    unusual = _outcomes(graded, "unusual")
+    assert "k=5" in unusual["knn"].saw  # scikit-learn's default KNeighborsClassifier(), found under the name clf
+    assert _outcomes(graded, "hostile")["untrained-accuracy"].status == ANSWERED
 
 
-def test_an_empty_notebook_is_not_answered_without_starting_a_kernel(graded_class):
-    graded, seconds = graded_class["empty"]
-    assert set(_statuses(graded).values()) == {NOT_ANSWERED} and seconds < 1
+def test_each_common_mistake_fails_with_its_dutch_hint(graded):
+    outcomes = _outcomes(graded, "mistakes")
+    assert {a: outcomes[a].status for a in CODE} == dict.fromkeys(CODE, FAILED)
+    assert "9 uitgangen" in outcomes["simple-network"].hint
+    assert "softmax" in outcomes["complex-network"].saw and "logits" in outcomes["complex-network"].hint
+    assert "plaatjes plat te slaan" in outcomes["knn"].hint
+    assert "je lus stopt niet: wordt je teller opgehoogd?" in outcomes["training-loop"].hint.lower()  # stopped after CELL_S
+    assert graded["grades"]["mistakes"].seconds < LIMITS.total_s
+    assert "zero_grad" in _outcomes(graded, "forgery")["training-loop"].hint
 
 
-def test_a_crashing_kernel_fails_its_notebook_only(graded_class):
-    graded, seconds = graded_class["crashing"]
-    statuses = _statuses(graded)
-    assert statuses["add"] == FAILED and statuses["offline"] == FAILED
-    assert "died" in next(o.detail for o in graded.outcomes if o.assignment == "add")
-    assert seconds < BOUND_S
+def test_forged_work_fails_every_assignment(graded):
+    outcomes = _outcomes(graded, "forgery")
+    assert {a: outcomes[a].status for a in CODE} == {**dict.fromkeys(CODE, FAILED), "complex-network": NOT_ANSWERED}
 
 
-def test_an_endless_cell_is_interrupted_and_the_rest_still_graded(graded_class):
-    graded, seconds = graded_class["endless"]
-    assert _statuses(graded) == {"add": FAILED, "offline": PASSED, "why": NOT_ANSWERED}
-    assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
-    assert seconds < BOUND_S
+def test_hostile_code_reaches_nothing_outside_its_sandbox(graded):
+    assert len(graded["probes"]) == 1, "the hostile cell did not run"
+    import json
+
+    found = json.loads(graded["probes"][0])["found"]
+    expected_blocked = ["read_other", "read_secret", "environment", "proc_1_environ", "write_outside", "patch_package", "socket",
+                        "raw_socket", "reloaded_socket", "urllib", "udp", "curl", "system", "memory", "processes"]
+    assert {name: found[name] for name in expected_blocked if not found[name].startswith("blocked")} == {}
+    assert found["home"] in ("['.pyenv']", "[]") or found["home"].startswith("blocked")
+    assert not (graded["outside"] / "escaped.txt").exists() and graded["secret"].read_text() == "the answers"
+    import digitlab
+
+    assert "# patched" not in Path(digitlab.__file__).read_text()
 
 
-def test_an_endless_print_loop_is_cut_off_like_any_endless_cell(graded_class):
-    graded, seconds = graded_class["noisy"]
-    assert _statuses(graded)["add"] == FAILED and _statuses(graded)["offline"] == PASSED
-    assert "time limit" in next(o.detail for o in graded.outcomes if o.assignment == "add")
-    assert seconds < BOUND_S
+def test_no_sandbox_process_outlives_its_notebook_nor_rewrites_the_csv(graded):
+    time.sleep(5)  # the hostile notebook's setsid child meant to write the CSV 4 s after it started
+    uids = {sandbox.FIRST_UID + slot for slot in range(2)}
+    alive = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = int(next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            continue
+        if uid in uids:
+            alive.append(status.parent.name)
+    assert alive == []
+    assert graded["csv"].read_text() == graded["csv_text"]
+    assert _outcomes(graded, "hostile")["knn"].status == PASSED  # its own k-NN still graded
 
 
-def test_a_kernel_that_ignores_the_interrupt_is_killed_in_time(graded_class):
-    graded, seconds = graded_class["hung"]
-    statuses = _statuses(graded)
-    assert statuses["add"] == FAILED and statuses["offline"] == FAILED
-    assert "killed" in next(o.detail for o in graded.outcomes if o.assignment == "offline")
-    assert seconds < LIMITS.cell_s + 10 + 20  # the cell's limit, the probe's, and a kernel start on a busy machine
+def test_the_class_csv_and_feedback_pages(graded):
+    rows = list(csv.DictReader(graded["csv_text"].splitlines()))
+    assert [Path(row["notebook"]).stem for row in rows] == list(graded["grades"])
+    mistakes = next(row for row in rows if Path(row["notebook"]).stem == "mistakes")
+    assert mistakes["simple-network"] == FAILED and "parameters" in mistakes["simple-network reason"]
+    assert {row["sandbox"] for row in rows} == {"bwrap"}
+    page = next(p for p in graded["pages"] if p.stem == "mistakes").read_text()
+    assert "<html lang='nl'>" in page and "plaatjes plat te slaan" in page and "Je geschreven antwoorden" in page
+    right = next(p for p in graded["pages"] if p.stem == "hostile").read_text()
+    assert "Ongeveer 10%" in right
 
 
-def test_an_unreadable_notebook_is_one_line_not_a_crash(graded_class):
-    graded, _ = graded_class["broken"]
-    assert "not valid JSON" in graded.problem and _statuses(graded)["add"] == FAILED
-
-
-def test_the_class_table_has_one_row_per_notebook(graded_class, tmp_path):
-    grades = [graded for graded, _ in graded_class.values()]
-    header, rows = class_table(grades, REFERENCE)
-    assert header[:4] == ["notebook", "add", "offline", "why"] and len(rows) == len(grades)
-    right = next(row for row in rows if row[0].endswith("right.ipynb"))
-    assert right[1:8] == [PASSED, PASSED, ANSWERED, "2", "0", "0", "1"]
-    written = write_class_csv(grades, tmp_path / "class.csv", REFERENCE)
-    assert list(csv.reader(written.read_text().splitlines())) == [header, *rows]
-    with pytest.raises(DigitlabError, match="cannot write the class table"):
-        write_class_csv(grades, tmp_path)  # a folder, not a file
+def test_every_code_assignment_has_a_registered_check():
+    assert set(CODE) <= set(CHECKS)

@@ -57,7 +57,7 @@ def _accuracy(config: ExperimentConfig) -> float:
         return -1.0  # untrained: decided by its predictions
     batch = config.train_options.get("batch_size", 128)
     if config.model == "simple":
-        base = 0.925 if config.setup == "recommended" else 0.83 + 0.01 * epochs - batch / 20_000
+        base = 0.925 if config.preset == "recommended" else 0.83 + 0.01 * epochs - batch / 20_000
     elif config.model == "complex":
         base = 0.90 + 0.0075 * epochs - batch / 40_000
     elif config.model == "cnn":

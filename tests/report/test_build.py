@@ -20,10 +20,10 @@ from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 PARTS = ("data", "untrained", "simple", "complex", "cnn", "robustness", "knn", "other-dataset", "comparison", "runs")
 LAB_SWEEPS = ("untrained", "simple-notebook", "simple-logits", "complex-notebook", "complex-logits", "mlp-hidden", "mlp-layers", "mlp-best",
               "cnn", "knn", "knn-preprocess", "knn-scaling", "knn-best")
-FIGURES = ("mnist: nine random training images", "mnist: images per class", "simple-notebook: test accuracy against epochs",
-           "simple-notebook: training seconds against epochs", "SimpleNetwork: loss and accuracy per epoch",
+FIGURES = ("mnist: nine random training images", "mnist: images per class", "test accuracy against epochs",
+           "training time against epochs", "SimpleNetwork: loss and accuracy per epoch",
            "SimpleNetwork: the first 9 rightly predicted", "SimpleNetwork: the first 9 wrongly predicted",
-           "ComplexNetwork: loss and accuracy", "test accuracy against hidden layer width", "CNN: loss and accuracy",
+           "ComplexNetwork: loss and accuracy", "test accuracy against neurons per hidden layer", "CNN: loss and accuracy",
            "k-NN test accuracy against k", "confusion matrix of the best k-NN",
            "k-NN predict and fit seconds against training-set size")
 LINK = re.compile(r'href="#run-(\d+)"')
@@ -227,7 +227,7 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     assert "MLP against CNN: shifted 4 px: " in answer
     plain = f"Settings that differ between runs {runs['mlp', ''].id} and {runs['cnn', ''].id} (read from their stored specs)"
     assert f"{plain}: model: mlp → cnn." in answer
-    assert "augment: none → shift,rotate,scale,invert. Nothing else differs." in answer
+    assert "augmentation: none → shift,rotate,scale,invert. Nothing else differs." in answer
     best_plain = max((runs["mlp", ""], runs["cnn", ""], knn), key=lambda run: run.result["robustness"]["invert"]["1"])
     assert "No model that never saw an inverted digit copes with inversion" in answer
     assert linked(best_plain.id, percent(best_plain.result["robustness"]["invert"]["1"])).search(answer)

@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+from digitlab import presets
 from digitlab.cli.main import main
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import run
@@ -10,7 +11,6 @@ from digitlab.experiments.spec import resolve
 from digitlab.experiments.store import Run
 from digitlab.report import render_report
 from digitlab.report.links import network_summary, run_setting
-from digitlab.training import config as presets
 from tests.report.fakes import tiny_dataset
 
 
@@ -23,7 +23,7 @@ def test_the_report_shows_what_ran_after_a_preset_changes(tmp_path, monkeypatch,
     assert stored.spec["train_config"]["epochs"] == ran.epochs and len(stored.result["history"]) == ran.epochs
 
     changed = replace(ran, epochs=ran.epochs + 3, batch_size=ran.batch_size // 2, augment="rotate")
-    monkeypatch.setitem(presets.RECOMMENDED, "mlp", changed)  # a later version tunes the preset
+    monkeypatch.setitem(presets.PRESETS, ("mlp", presets.ANY_DATASET, "recommended"), presets.Preset(changed))  # a later version tunes the preset
     html = render_report(open_storage(url), data)
     assert f"784-16-10, {ran.epochs} epochs, batch size {ran.batch_size}" in html
     assert f"{changed.epochs} epochs" not in html and "+ augmentation" not in html

@@ -4,7 +4,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from digitlab.images.transforms import IDENTITY_STRENGTH
+from digitlab.images.transforms import IDENTITY_STRENGTH, transform_name
 from digitlab.robustness import evaluate as evaluate_module
 from digitlab.robustness.evaluate import (
     first_of_class,
@@ -112,7 +112,7 @@ def test_mean_accuracy_and_figures(data):
     assert summary["oracle"]["shift"] == pytest.approx(sum(shift_scores) / len(shift_scores))
     curves = robustness_figure(rows, chance=1 / len(CLASSES))
     assert isinstance(curves, Figure)
-    assert [axis.get_title() for axis in curves.axes if axis.axison] == list(SWEEP)
+    assert [axis.get_title() for axis in curves.axes if axis.axison] == [transform_name(name) for name in SWEEP]
     assert [len(axis.lines) for axis in curves.axes if axis.axison] == [3] * len(SWEEP)  # two models + chance
     index = first_of_class(data.test, 3)
     assert int(data.test.labels[index]) == 3

@@ -10,7 +10,8 @@ import torch
 from digitlab.errors import DigitlabError
 from digitlab.models import build
 from digitlab.pixels import random_shift
-from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, notebook, seed_everything, train
+from digitlab.presets import preset
+from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
@@ -53,12 +54,12 @@ def test_same_seed_same_run_other_seed_other_run(data):
 def test_squashed_outputs_need_notebook_faithful(data):
     with pytest.raises(DigitlabError, match="outputs sigmoid values, but CrossEntropyLoss expects logits"):
         train(_fresh("simple", outputs="sigmoid"), data, TrainConfig(epochs=1))
-    result = train(_fresh("simple", outputs="sigmoid"), data, notebook("simple", epochs=1, batch_size=32))
+    result = train(_fresh("simple", outputs="sigmoid"), data, replace(preset("simple", name="notebook").train, epochs=1, batch_size=32))
     assert result.history[0]["lr"] == pytest.approx(0.01)
 
 
 def test_notebook_linear_schedule_keeps_a_third_of_the_rate(data):
-    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, notebook("complex", epochs=2))
+    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, replace(preset("complex", name="notebook").train, epochs=2))
     assert [h["lr"] for h in result.history] == pytest.approx([0.01 / 3] * 2)
 
 
@@ -139,14 +140,16 @@ def test_bad_settings_name_the_value():
         TrainConfig.from_dict({"epoch": 3})
 
 
-def test_recommended_setups_per_dataset_and_overrides_win():
-    from digitlab.training import recommended
+def test_recommended_presets_per_dataset_and_overrides_win():
+    from digitlab.presets import recommended
 
     assert recommended("cnn", "fashion-mnist").epochs > recommended("cnn").epochs  # harder data, longer training
     assert recommended("cnn", "fashion-mnist", epochs=2).epochs == 2
     assert recommended("unknown-model") == TrainConfig()
-    with pytest.raises(ValueError, match="only trains 'simple' and 'complex'"):
-        notebook("cnn")
+    with pytest.raises(ValueError, match="the notebook preset trains complex and simple, not 'cnn'"):
+        preset("cnn", name="notebook")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        preset("cnn", name="fast")
 
 
 def test_augment_setting_is_checked_and_canonical():

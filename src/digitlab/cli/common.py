@@ -19,7 +19,7 @@ from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
 console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # results go to stdout
-err_console = Console(stderr=True)  # logs, progress and errors go to stderr
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())  # logs, progress, errors; one line each in a log file
 
 
 ALL_DATASETS = "all"
@@ -55,9 +55,9 @@ def parse_dataset_choice(value: str) -> DatasetChoice:
     return DatasetChoice(ALL_DATASETS if str(value) == ALL_DATASETS else parse_dataset(value))
 
 
-def dataset_option(help_text: str = "Which dataset.") -> typer.models.OptionInfo:
+def dataset_option(help_text: str = "Which dataset.", show_default: bool | str = True) -> typer.models.OptionInfo:
     """``--dataset/-d NAME``, checked against the catalog."""
-    return typer.Option("--dataset", "-d", parser=parse_dataset, metavar="NAME", help=f"{help_text} {DATASETS_HELP}")
+    return typer.Option("--dataset", "-d", parser=parse_dataset, metavar="NAME", help=f"{help_text} {DATASETS_HELP}", show_default=show_default)
 
 
 def dataset_choice_option(help_text: str = "Which dataset, or all.") -> typer.models.OptionInfo:

@@ -28,8 +28,7 @@ from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DataError
 
-app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST. " + SOURCE_ORDER_HELP,
-                  no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
 
 
 

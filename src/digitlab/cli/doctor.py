@@ -13,12 +13,12 @@ import typer
 from rich.table import Table
 
 from digitlab.cli.common import console
-from digitlab.knn.choice import Probe
 from digitlab.system import doctor as collect
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON (for a bug report or a script).")]
 MeasureOption = Annotated[bool, typer.Option("--measure/--no-measure",
-                                             help="Time the k-NN products now if no earlier measurement is cached (tens of ms).")]
+                                             help="Time the k-NN kernels on MNIST's typical searches now where this machine "
+                                                  "has not timed them yet (a few seconds, once).")]
 
 
 def doctor(as_json: JsonOption = False, measure: MeasureOption = True) -> None:
@@ -41,20 +41,16 @@ def doctor(as_json: JsonOption = False, measure: MeasureOption = True) -> None:
         machine.add_row(label, str(value))
     console.print(machine)
     knn = report["knn"]
-    probes = Table(title="k-NN product probe (small exact products, one CPU thread, measured on this machine)")
-    for column in ("device", "int8 GOP/s", "float32 GFLOP/s", "faster", "took", "from"):
-        probes.add_column(column)
-    for probe in knn["probes"]:
-        int8 = "n/a" if probe["int8_gops"] is None else f"{probe['int8_gops']:.1f}"
-        faster = Probe(**probe).faster_product
-        probes.add_row(probe["device"], int8, f"{probe['float32_gflops']:.1f}", faster, f"{probe['seconds'] * 1000:.0f} ms", probe["source"])
-    console.print(probes)
-    choices = Table(title=f"k-NN kernels chosen (asked for: {knn['requested']}; force one with {knn['override']})")
-    for column in ("search", "device", "kernel", "why"):
+    choices = Table(title=f"k-NN kernels: each candidate search timed on this machine (asked for: {knn['requested']}; "
+                          f"force one with {knn['override']})")
+    for column in ("search", "device", "chosen", "candidates: ms per sample", "timing took", "from"):
         choices.add_column(column)
     for picked in knn["choices"]:
-        choices.add_row(picked["search"], picked["device"], picked["kernel"], picked["reason"])
+        choices.add_row(picked["search"], picked["device"], picked["kernel"], candidate_times(picked),
+                        f"{picked['seconds']:.2f} s", picked["source"])
     console.print(choices)
+    for note in knn["notes"]:
+        console.print(f"[yellow]{note}[/yellow]")
     cache = Table(title=f"Dataset cache ({report['cache']['root']})")
     for column in ("dataset", "state", "detail"):
         cache.add_column(column)
@@ -64,3 +60,10 @@ def doctor(as_json: JsonOption = False, measure: MeasureOption = True) -> None:
     console.print("[bold]Advice[/bold]")
     for tip in report["advice"]:
         console.print(f"- {tip}")
+
+
+def candidate_times(picked: dict) -> str:
+    """'float32 152 ms, pruned 41 ms, int8 stopped: ...' with the sample's size."""
+    said = [f"{timing['kernel']} {timing['seconds'] * 1000:.0f}" if timing["seconds"] is not None
+            else f"{timing['kernel']} ({timing['note']})" for timing in picked["timings"]]
+    return (", ".join(said) + f" ({picked['sample_queries']} queries)") if said else picked["reason"]

@@ -54,8 +54,10 @@ def explain(
     knn: Annotated[bool, typer.Option("--knn", help="Also explain a k-NN (k=3, distance votes) fitted on --dataset's training images.")] = False,
     dataset: Annotated[DatasetName | None, dataset_option("The k-NN's dataset, and the test set of --test-index "
                                                           "[default: the first checkpoint's, else mnist].")] = None,
-    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.")] = None,
-    test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.")] = None,
+    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.",
+                                                                show_default="all")] = None,
+    test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.",
+                                                             show_default="none: the image file")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""

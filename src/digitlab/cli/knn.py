@@ -60,8 +60,8 @@ DistortionOption = Annotated[int, typer.Option(
     "--distortion", min=0, help="Re-rank the euclidean-nearest candidates by the image distortion model with this window radius (0: none).")]
 CandidatesOption = Annotated[int, typer.Option(
     "--candidates", min=1, help="Euclidean-nearest training images the distortion model re-ranks.")]
-TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.")]
-TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.")]
+TrainLimitOption = Annotated[int | None, typer.Option("--train-limit", min=1, help="Use the first N training images.", show_default="all")]
+TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use the first N test images.", show_default="all")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")]
 BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Queries scored at once (memory: batch x train x 4 bytes).")]
 KNN_OUT = under("knn")  # each dataset's k-NN results go to runs/knn/DATASET

@@ -11,9 +11,10 @@ from rich.table import Table
 from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console, out_option
 from digitlab.cli.paths import under
 from digitlab.experiments import open_storage
+from digitlab.i18n import NO_VALUE
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import LANGUAGES, report_language
-from digitlab.report.links import NO_VALUE, count, percent, seconds
+from digitlab.report.links import count, percent, seconds
 
 DEFAULT_OUT = under("reports")
 LangOption = Annotated[str | None, typer.Option(

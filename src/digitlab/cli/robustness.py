@@ -44,7 +44,8 @@ KnnTrainLimitOption = Annotated[int, typer.Option("--knn-train-limit", min=1, he
 TransformsOption = Annotated[
     str, typer.Option("--transforms", "-t", help="Comma-separated: shift, rotate, scale, invert, noise, background, elastic."),
 ]
-TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use only the first N test images (quick runs).")]
+TestLimitOption = Annotated[int | None, typer.Option("--test-limit", min=1, help="Use only the first N test images (quick runs).",
+                                                     show_default="all")]
 OutOption = Annotated[Path, out_option("Folder for robustness.csv, robustness.png and examples.png.")]
 
 

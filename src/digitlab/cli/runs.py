@@ -18,7 +18,7 @@ from digitlab.experiments.store import Run
 
 app = typer.Typer(rich_markup_mode=None, help="List, show, compare and export the runs in the results store.", no_args_is_help=True)
 
-StudyOption = Annotated[str | None, typer.Option("--study", help="Only this study (see 'runs list').")]
+StudyOption = Annotated[str | None, typer.Option("--study", help="Only this study (see 'runs list').", show_default="every study")]
 AllOption = Annotated[bool, typer.Option("--all", help="Include unfinished, failed and pruned runs.")]
 
 

@@ -16,7 +16,7 @@ from digitlab.errors import DigitlabError
 from digitlab.images import parse_augment
 from digitlab.inference.checkpoint import MAX_NETWORK_BYTES, skeleton
 from digitlab.models.registry import MODEL_NAMES, MODELS, OPTION_FIELDS
-from digitlab.training.config import preset
+from digitlab.presets import preset
 
 OPTIMIZER_COPIES = {"adam": 2, "adamw": 2, "sgd": 1, "adadelta": 2}  # tensors of state per weight each optimizer keeps
 TRAINING_COPIES = 2  # the weights themselves and their gradients
@@ -62,7 +62,7 @@ def _show(value: object) -> str:
 
 def preset_default(field: str) -> str:
     """What the recommended preset sets ``field`` to for each model on the default dataset: the default --help shows."""
-    shown = {name: _show(getattr(preset("recommended", name, DEFAULT_DATASET), field)) for name in MODEL_NAMES}
+    shown = {name: _show(getattr(preset(name, DEFAULT_DATASET).train, field)) for name in MODEL_NAMES}
     if len(set(shown.values())) == 1:
         return next(iter(shown.values()))
     return ", ".join(f"{name} {value}" for name, value in shown.items())

@@ -39,8 +39,10 @@ from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file, trains_on_mirror_images
 from digitlab.images import AUGMENT_KINDS
-from digitlab.models import CNNConfig, build, notebook_overrides, summary
+from digitlab.models import CNNConfig, build, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
+from digitlab.presets import preset
+from digitlab.presets import table as preset_table
 from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
 
@@ -52,6 +54,20 @@ NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
 
 ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
 DEFAULT_MODEL = ModelName("mlp")
+
+
+# The network's options, shared by train and summary; the defaults shown are each model's own.
+HiddenOption = Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
+                                                        show_default=model_default("--hidden"))]
+ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
+                                                      show_default=model_default("--activation"))]
+DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
+ChannelsOption = Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
+                                                          show_default=model_default("--channels"))]
+KernelSizeOption = Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
+                                                      show_default=model_default("--kernel-size"))]
+PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
+                                                   show_default=model_default("--padding"))]
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
@@ -89,7 +105,7 @@ def model_overrides(model: str, hidden: list[int] | None, activation: str | None
                                       test_time_shift=test_time_shift)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
-    return {**(notebook_overrides(model) if notebook_faithful else {}), **given}
+    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **given}
 
 
 def _test_time_views(spec: RunSpec) -> int:
@@ -100,13 +116,9 @@ def _test_time_views(spec: RunSpec) -> int:
 def _header(spec: RunSpec) -> str:
     """Every training setting that changes the result, in one line."""
     config = spec.training()
-    return (f"{spec.model} on {spec.dataset}: {config.epochs} epochs of batch {config.batch_size}, {config.optimizer} "
-            f"lr={config.lr:g}, schedule {config.schedule}, label smoothing {config.label_smoothing:g}, "
-            f"weight decay {config.weight_decay:g}" + (", notebook-faithful" if config.notebook_faithful else "")
-            + (f", augment {config.augment}" if config.augment else "")
-            + (f", shifts up to {config.augment_shift} px" if config.augment_shift else "")
+    return (f"{spec.model} on {spec.dataset}: {config.describe()}"
             + (f", answers from {views} views of each image" if (views := _test_time_views(spec)) > 1 else "")
-            + f", on {spec.device}")
+            + f", seed {config.seed}, on {spec.device}")
 
 
 def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -> None:  # noqa: ANN001
@@ -146,21 +158,21 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
 
 
-@app.command("train", context_settings={"allow_extra_args": True})
+TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.\n\n"
+              "Training options left out take the preset's value: the course's with --notebook-faithful, the augmented one with "
+              "--augmented, else the recommended one for the model and dataset (digitlab.presets):\n\n\b\n" + "\n".join(preset_table()))
+
+
+@app.command("train", context_settings={"allow_extra_args": True}, help=TRAIN_HELP)
 def train_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
-                                                     show_default=model_default("--hidden"))] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
-                                                   show_default=model_default("--activation"))] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.",
-                                                       show_default=model_default("--channels"))] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size, one for all blocks or one per block: 5,3.",
-                                                    show_default=model_default("--kernel-size"))] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid (none) or same.",
-                                                show_default=model_default("--padding"))] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     test_time_mirror: Annotated[bool | None, typer.Option(
         "--test-time-mirror/--no-test-time-mirror", help="CNN: answer from each image and its left-right mirror.",
         show_default="on for Fashion-MNIST, off for digits")] = None,
@@ -228,7 +240,7 @@ def train_command(
              "augment": augment, "time_budget": time_budget}
     config = ExperimentConfig(
         dataset=dataset.value, kind="network", model=name,
-        setup="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
+        preset="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
         model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False,
                                       kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding,
                                       test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
@@ -280,14 +292,15 @@ def evaluate_command(
 def summary_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Argument(help=", ".join(MODEL_NAMES) + ".")],
-    hidden: Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512,512.")] = None,
-    activation: Annotated[str | None, typer.Option(help="MLP activation.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout probability.")] = None,
-    channels: Annotated[list[str] | None, typer.Option("--channels", help="CNN channels per block: --channels 16,32.")] = None,
-    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="CNN kernel size(s): 3, or 5,3 per block.")] = None,
-    padding: Annotated[str | None, typer.Option("--padding", help="CNN padding: valid or same.")] = None,
+    hidden: HiddenOption = None,
+    activation: ActivationOption = None,
+    dropout: DropoutOption = None,
+    channels: ChannelsOption = None,
+    kernel_size: KernelSizeOption = None,
+    padding: PaddingOption = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's output layer.")] = False,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Also show output shapes for a batch this big.",
+                                                   show_default="no batch")] = None,
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)

@@ -1,6 +1,7 @@
 """The checks of the course's experiments: a results table the student filled with their own runs.
 
-What each assignment asks for is data (:data:`EXPERIMENTS`); one function checks any of them. A table
+What each assignment asks for is data (digitlab.notebooks.checks.experiments.EXPERIMENTS, which the grader
+judges by too); one function checks any of them, in the notebook, for the student's immediate feedback. A table
 passes when every row is a run made in this kernel (its settings and accuracy are in the run log), the
 settings the assignment asks to vary take at least two values, and one row, run again here by the checker,
 gives the accuracy the table claims: a number typed in, or copied from somewhere else, does not pass.
@@ -14,28 +15,12 @@ from typing import Any
 from digitlab.course.facts import NUMBERS
 from digitlab.course.runs import Score, run_again, run_log
 from digitlab.course.table import TableError, rows_of
+from digitlab.notebooks.checks.experiments import EXPERIMENTS, Experiment
 
 MATCH_TOLERANCE = 0.0005  # a row's accuracy may be rounded to 0.1 percentage point and still be its run's
 RERUN_TOLERANCE = 0.002  # the same setting run again: equal on one machine; this allows other thread counts
 
 
-@dataclass(frozen=True)
-class Experiment:
-    """What one assignment's results table must hold."""
-
-    table: str  # the table's name in the notebook
-    dataset: str  # the runs' dataset
-    kind: str  # "network", "knn", or "any"
-    vary: tuple[str, ...]  # settings that must each take two values or more
-    on: str | None = None  # k-NN: the rows that compare settings are scored here ("validatie")
-
-
-EXPERIMENTS = {
-    "opdracht-1-runs": Experiment("resultaten_1", "mnist", "network", ("epochs", "batch_size")),
-    "opdracht-2b-runs": Experiment("resultaten_2b", "mnist", "network", ("layers",)),
-    "opdracht-3b-runs": Experiment("resultaten_3b", "mnist", "knn", ("k", "metric"), on="validatie"),
-    "fashion-runs": Experiment("resultaten_fashion", "fashion-mnist", "any", ("model",)),
-}
 VARY_HINTS = {
     "epochs": "probeer minstens twee verschillende aantallen epochs",
     "batch_size": "probeer minstens twee verschillende batch sizes",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitlab.i18n import translator
+from digitlab.presets import preset
 from digitlab.training import TrainConfig
-from digitlab.training.config import preset
 
 COURSE_LANGUAGE = "nl"  # the companion notebook's language
 # The benchmark logs behind the training figures README.md and RESULTS.md publish ("Time to accuracy");
@@ -113,7 +113,7 @@ class Recommendation:
 
 def recommended(model: str, dataset: str = "mnist") -> Recommendation:
     """digitlab's recommended settings for ``model`` on ``dataset`` (from the presets) and their published result."""
-    return Recommendation(model, dataset, preset("recommended", model, dataset), published(model, dataset))
+    return Recommendation(model, dataset, preset(model, dataset).train, published(model, dataset))
 
 
 def facts() -> dict[str, str]:
@@ -131,7 +131,7 @@ def facts() -> dict[str, str]:
     for name, label in RESULTS_ROWS.items():
         values[f"published.course.{name}"] = published_row(label)
     for model in ("simple", "complex"):
-        course = preset("notebook", model)
+        course = preset(model, name="notebook").train
         values[f"course.{model}.epochs"], values[f"course.{model}.batch_size"] = str(course.epochs), str(course.batch_size)
         values[f"course.{model}.lr"] = NUMBERS.short(course.lr)
     return values

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -19,13 +19,14 @@ from torch import nn
 
 from digitlab.datasets import Dataset, load, train_validation_split
 from digitlab.knn import KNNClassifier, flatten_images
-from digitlab.notebooks.grading import QUICK_ENV
-from digitlab.training import pick_device, seed_everything, train
-from digitlab.training.config import preset
+from digitlab.notebooks.checks.experiments import QUICK_VALIDATION_IMAGES as QUICK_KNN_VALIDATION
+from digitlab.notebooks.checks.experiments import VALIDATION_IMAGES as KNN_VALIDATION
+from digitlab.notebooks.checks.experiments import VALIDATION_SEED
+from digitlab.notebooks.grading import QUICK_ENV, QUICK_TEST, QUICK_TRAIN
+from digitlab.presets import preset
+from digitlab.training import pick_device, predict_labels, seed_everything, train
 
-QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # images per split in the quick mode: a Run All within minutes
 KNN_TRAIN = 10_000  # training images k-NN searches by default while tuning: ~6x faster than all 60,000
-KNN_VALIDATION, QUICK_KNN_VALIDATION = 2_000, 500  # images held out of the training set to choose k on
 SEED = 0  # every run's weights and batch order; the same seed makes a setting's runs comparable
 COURSE_DATASET = "mnist"
 EVAL_ON = ("validatie", "test")  # where a k-NN run is scored: held-out training images, or the test set
@@ -65,6 +66,10 @@ class Score:
     def __iter__(self):
         yield self.accuracy
         yield self.seconds
+
+    def again(self, images: torch.Tensor) -> list[int]:
+        """The labels this run's setting predicts for ``images`` when run again from the same start (a network run)."""
+        return predictions_again(self, images)
 
     def row(self) -> dict[str, Any]:
         """The run as one table row: its settings, then accuracy and seconds."""
@@ -108,34 +113,35 @@ def _trainable(model: nn.Module) -> nn.Module:
     return model if hasattr(model, "config") and hasattr(model, "name") else nn.Sequential(nn.Flatten(), model)
 
 
-def _train(model: nn.Module, data: Dataset, epochs: int, batch_size: int, setup: str, lr: float | None,
-           seed: int) -> tuple[float, float]:
-    name = model.name if hasattr(model, "config") and hasattr(model, "name") else "simple"
+def _train(model: nn.Module, data: Dataset, epochs: int, batch_size: int, name: str, lr: float | None,
+           seed: int) -> tuple[nn.Module, float, float]:
+    """Train ``model`` from fresh weights; the trained network (as trained), its test accuracy and seconds."""
+    model_name = model.name if hasattr(model, "config") and hasattr(model, "name") else "simple"
     changes = {"epochs": epochs, "batch_size": batch_size, "seed": seed, **({} if lr is None else {"lr": lr})}
-    if setup == "notebook":
-        changes["notebook_faithful"] = True  # the course feeds sigmoid/softmax outputs to the loss: allowed here
-        config = preset(setup, "simple", **changes)  # the course's settings (Adam, lr 0.01) for any network
+    if name == "notebook":  # the course's settings (Adam, lr 0.01, sigmoid/softmax outputs allowed) for any network
+        config = replace(preset("simple", name=name).train, **changes)
     else:
-        config = preset(setup, name, data.name, **changes)
+        config = replace(preset(model_name, data.name, name).train, **changes)
     _reset(model, seed)
-    result = train(_trainable(model), data, config, device=pick_device())
-    return float(result.test_accuracy), float(result.train_seconds)
+    trainable = _trainable(model)
+    result = train(trainable, data, config, device=pick_device())
+    return trainable, float(result.test_accuracy), float(result.train_seconds)
 
 
 def train_and_score(model: nn.Module, *, epochs: int, batch_size: int, data: Dataset | None = None, lr: float | None = None,
-                    setup: str = "notebook", seed: int = SEED) -> Score:
+                    preset: str = "notebook", seed: int = SEED) -> Score:
     """Train ``model`` from fresh weights for ``epochs`` in batches of ``batch_size``; its test accuracy and seconds.
 
     The training is the visible loop of Stap 4 (digitlab.training.loop) with the course's settings (Adam,
-    learning rate 0.01: ``setup="notebook"``), or, for a network built by name, digitlab's tuned ones
-    (``setup="recommended"``). ``data`` is MNIST unless given (``load("fashion-mnist")``).
+    learning rate 0.01: ``preset="notebook"``), or, for a network built by name, digitlab's tuned ones
+    (``preset="recommended"``). ``data`` is MNIST unless given (``load("fashion-mnist")``).
     """
     data = course_data() if data is None else data
     start = copy.deepcopy(model)
-    accuracy, seconds = _train(model, data, epochs, batch_size, setup, lr, seed)
+    _, accuracy, seconds = _train(model, data, epochs, batch_size, preset, lr, seed)
     settings = {"dataset": data.name, "model": type(model).__name__, "layers": layers_of(model),
                 "parameters": sum(p.numel() for p in model.parameters()), "epochs": epochs, "batch_size": batch_size,
-                "setup": setup, "lr": lr, "seed": seed, "train_size": len(data.train)}
+                "preset": preset, "lr": lr, "seed": seed, "train_size": len(data.train)}
     score = Score(accuracy, seconds, settings)
     _LOG.append(_Logged(score, start))
     return score
@@ -147,7 +153,7 @@ def _knn_splits(data: Dataset, on: str, train_size: int | None):
     if on == "test":
         fit, scored = data.train, data.test
     else:
-        fit, scored = train_validation_split(data.train, QUICK_KNN_VALIDATION if quick() else KNN_VALIDATION, seed=SEED)
+        fit, scored = train_validation_split(data.train, QUICK_KNN_VALIDATION if quick() else KNN_VALIDATION, seed=VALIDATION_SEED)
     return fit.head(train_size), scored
 
 
@@ -184,6 +190,18 @@ def run_again(score: Score, data: Dataset | None = None) -> float | None:
     if start is None:
         return None
     with torch.random.fork_rng(devices=[]):  # the student's own random state is left as it was
-        accuracy, _ = _train(copy.deepcopy(start), data, settings["epochs"], settings["batch_size"], settings["setup"],
-                             settings["lr"], settings["seed"])
+        _, accuracy, _ = _train(copy.deepcopy(start), data, settings["epochs"], settings["batch_size"], settings["preset"],
+                                settings["lr"], settings["seed"])
     return accuracy
+
+
+def predictions_again(score: Score, images: torch.Tensor) -> list[int]:
+    """The labels ``score``'s network setting predicts for ``images`` when trained again from its start (for the grader)."""
+    start = next((entry.start for entry in _LOG if entry.score.settings == score.settings and entry.start is not None), None)
+    if start is None:
+        raise ValueError("deze run is niet in deze kernel gemaakt: er is niets om opnieuw te draaien")
+    settings = score.settings
+    with torch.random.fork_rng(devices=[]):
+        trained, _, _ = _train(copy.deepcopy(start), course_data(settings["dataset"]), settings["epochs"], settings["batch_size"],
+                               settings["preset"], settings["lr"], settings["seed"])
+    return [int(label) for label in predict_labels(trained, images)]

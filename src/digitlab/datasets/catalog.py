@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Any
 
 from digitlab.errors import DigitlabError
@@ -82,11 +81,6 @@ class DatasetSpec:
     # A user's drawing or photo is prepared like the training images: its ink fitted in a square of this
     # many pixels, centred by mass in the image (MNIST: 20 of 28; 0 = the whole image, as Fashion-MNIST).
     fit_size: int = 0
-    # Changes to the recommended training setup per model on this dataset, e.g. {"cnn": {"epochs": 10}}
-    # (keys: :func:`setup_key`).
-    train_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
-    # Changes to a model's own settings on this dataset, keyed the same way, e.g. {"cnn": {"test_time_mirror": True}}.
-    model_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
     report_language: str = "en"  # the language its lab report is written in by default (the course's datasets: "nl")
 
@@ -102,8 +96,6 @@ class DatasetSpec:
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         object.__setattr__(self, "title", self.title or self.name)
         object.__setattr__(self, "fit_size", self.fit_size or min(self.image_shape))
-        object.__setattr__(self, "train_changes", MappingProxyType(dict(self.train_changes)))
-        object.__setattr__(self, "model_changes", MappingProxyType(dict(self.model_changes)))
 
     @property
     def num_classes(self) -> int:
@@ -188,21 +180,9 @@ FASHION_MNIST = DatasetSpec(
     ),
     fallbacks=(DebianFallback(package="dataset-fashion-mnist", data_dir="/usr/share/datasets/fashion-mnist"),),
     fit_size=28,  # Fashion-MNIST filled the whole field
-    # Harder than MNIST: the same setups keep improving for longer (benchmarks/RESULTS.md). The 16-32 CNN sees
-    # garments mirrored at random for 10 epochs and answers from each image, its mirror and both moved a pixel left
-    # and right: 93.09% validation (seeds 0-2; from the image and its mirror 92.93%, the image alone 92.67%;
-    # trained without mirror images 92.47%, seeds 0-1).
-    train_changes={"mlp": {"epochs": 15}, "cnn": {"epochs": 10, "augment": "mirror"}},
-    model_changes={"cnn": {"test_time_mirror": True, "test_time_shift": 1}},
     companion="mnist",
     report_language="nl",
 )
-
-def setup_key(model: str, setup: str) -> str | None:
-    """The key of a setup's changes in ``train_changes`` and ``model_changes``: "cnn" for the recommended setup,
-    "cnn-augmented" for the augmented one; None for the notebook's, which no dataset changes."""
-    return {"recommended": model, "augmented": f"{model}-augmented"}.get(setup)
-
 
 ENTRY_POINT_GROUP = "digitlab.datasets"  # installed packages declare their datasets here
 

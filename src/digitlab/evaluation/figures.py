@@ -3,7 +3,8 @@
 Every function returns a matplotlib ``Figure`` and never shows or saves it: the CLI, the report
 and notebooks decide where it goes. Figures are built without pyplot, so no global figure list
 grows and nothing needs closing; they render with the Agg canvas (``figure.savefig``) and
-display inline in Jupyter.
+display inline in Jupyter. Their words and numbers are in the current language (digitlab.i18n:
+the report draws inside ``speaking(lang)``); callers pass their own labels already translated.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes, percent_axis
 
 TILE_INCHES = 1.8  # room for a 28x28 digit and a two-line title
 CELL_INCHES = 0.55  # per confusion-matrix cell: fits a four-digit count
@@ -38,20 +42,22 @@ def history_figure(history: list[dict]) -> Figure:
         if missing:
             raise ValueError(f"history entry {number} lacks {', '.join(missing)}")
     epochs = [entry["epoch"] for entry in history]
+    tr = current()
     figure = Figure(figsize=(10, 3.8), layout="constrained")
     loss_axis, accuracy_axis = figure.subplots(1, 2)
-    loss_axis.plot(epochs, [entry["train_loss"] for entry in history], marker="o", label="train")
-    loss_axis.set(title="loss per epoch", xlabel="epoch", ylabel="loss")
-    for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation"), ("test_accuracy", "test")):
+    loss_axis.plot(epochs, [entry["train_loss"] for entry in history], marker="o", label=tr("figure.train"))
+    loss_axis.set(title=tr("figure.loss_per_epoch"), xlabel=tr("figure.epoch"), ylabel=tr("figure.loss"))
+    for key, label in (("train_accuracy", tr("figure.train")), ("val_accuracy", tr("figure.validation")), ("test_accuracy", tr("figure.test"))):
         points = [(entry["epoch"], entry[key]) for entry in history if entry.get(key) is not None]
         if points:
             accuracy_axis.plot(*zip(*points, strict=True), marker="o", label=label)
-    accuracy_axis.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy")
+    accuracy_axis.set(title=tr("figure.accuracy_per_epoch"), xlabel=tr("figure.epoch"), ylabel=tr("figure.accuracy"))
+    percent_axis(accuracy_axis.yaxis, fractions=True)
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
         axis.legend()
         axis.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
-    return figure
+    return localize_axes(figure)
 
 
 def confusion_figure(confusion, classes: Sequence[str], title: str = "") -> Figure:
@@ -64,26 +70,27 @@ def confusion_figure(confusion, classes: Sequence[str], title: str = "") -> Figu
     size = max(4.0, CELL_INCHES * len(counts) + 2)
     figure = Figure(figsize=(size + 1, size), layout="constrained")
     axis = figure.subplots()
+    tr = current()
     image = axis.imshow(counts, cmap="Greens")
-    figure.colorbar(image, ax=axis, label="images")
+    figure.colorbar(image, ax=axis, label=tr("figure.images"))
     # Dark cells get white text; the threshold is half the darkest shade.
     threshold = counts.max() / 2 if counts.size and counts.max() > 0 else 1
     for row, column in np.ndindex(counts.shape):
         value = counts[row, column]
-        axis.text(column, row, f"{value:g}", ha="center", va="center", fontsize=8,
+        axis.text(column, row, tr.numbers.short(float(value)), ha="center", va="center", fontsize=8,
                   color="white" if value > threshold else "black")
     tilt = 45 if max((len(name) for name in classes), default=0) > LONG_CLASS_NAME else 0
     ticks = range(len(classes))
     axis.set_xticks(ticks, classes, rotation=tilt, ha="right" if tilt else "center")
     axis.set_yticks(ticks, classes)
-    axis.set(xlabel="predicted class", ylabel="true class", title=title)
-    return figure
+    axis.set(xlabel=tr("figure.predicted_class"), ylabel=tr("figure.true_class"), title=title)
+    return localize_axes(figure)
 
 
 def gallery_figure(
     images, predicted, labels, classes: Sequence[str], indices, title: str = "", cols: int = 3,
 ) -> Figure:
-    """Chosen images in a grid, each titled 'predicted <class> / class <class>'.
+    """Chosen images in a grid, each titled with its predicted and its true class.
 
     ``images`` (N, H, W), ``predicted`` and ``labels`` (N,) cover the whole set; ``indices`` picks
     the tiles (e.g. from :func:`~digitlab.evaluation.metrics.most_confident_mistakes`).
@@ -105,19 +112,22 @@ def gallery_figure(
     for axis in axes:
         axis.axis("off")
     if not chosen:
-        axes[0].text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].text(0.5, 0.5, current()("figure.nothing"), ha="center", va="center", transform=axes[0].transAxes)
     for axis, index in zip(axes, chosen, strict=False):
         axis.imshow(images[index], cmap="binary", interpolation="none")
-        axis.set_title(f"predicted {classes[int(predicted[index])]}\nclass {classes[int(labels[index])]}", fontsize=9)
+        axis.set_title(current()("figure.guess", predicted=classes[int(predicted[index])], true=classes[int(labels[index])]), fontsize=9)
     if title:
         figure.suptitle(title)
     return figure
 
 
 def curve_figure(
-    x, ys: dict[str, list], xlabel: str, ylabel: str, title: str, logx: bool = False,
+    x, ys: dict[str, list], xlabel: str, ylabel: str, title: str, logx: bool = False, percent: bool = False,
 ) -> Figure:
-    """Lines sharing one x axis, one per entry of ``ys`` (a legend names them); None is a gap."""
+    """Lines sharing one x axis, one per entry of ``ys`` (a legend names them); None is a gap.
+
+    ``percent``: the values are percentages (accuracy), and the y ticks say so.
+    """
     xs = _numpy(x).astype(float)
     if xs.ndim != 1:
         raise ValueError(f"x must be 1-D, got shape {xs.shape}")
@@ -134,7 +144,9 @@ def curve_figure(
     axis.grid(alpha=0.3)
     if ys:
         axis.legend()
-    return figure
+    if percent:
+        percent_axis(axis.yaxis)
+    return localize_axes(figure)
 
 
 def time_to_accuracy_figure(curves: dict[str, list[list[tuple[float, float]]]], title: str = "",
@@ -157,11 +169,12 @@ def time_to_accuracy_figure(curves: dict[str, list[list[tuple[float, float]]]], 
             axis.plot(seconds, [100 * value for value in accuracy], marker="o", markersize=3, color=colour,
                       alpha=0.9 if number == 0 else 0.45, label=label if number == 0 else None)
     axis.set_xscale("log")
-    axis.set(title=title or "test accuracy against training time", xlabel="training seconds (log scale)",
-             ylabel="test accuracy %")
+    tr = current()
+    axis.set(title=title or tr("figure.time_to_accuracy"), xlabel=tr("figure.training_seconds_log"), ylabel=tr("figure.test_accuracy_percent"))
+    percent_axis(axis.yaxis)
     best = max(value for runs in curves.values() for points in runs for _, value in points)
     if floor is not None and best > floor:  # else nothing would be left to see
         axis.set_ylim(100 * floor, 100 * best + 0.1 * (100 * best - 100 * floor))
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize="small", loc="lower right")
-    return figure
+    return localize_axes(figure)

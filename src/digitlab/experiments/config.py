@@ -17,9 +17,9 @@ from typing import Any
 
 from digitlab.datasets.catalog import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.presets import NAMES as PRESET_NAMES
 
 KINDS = ("network", "knn")
-SETUPS = ("recommended", "augmented", "notebook")  # training/config.py SETUP_NAMES: the presets
 DEFAULT_VALIDATION_SIZE = 5000  # held out of the 60k training images; tuning never sees the test set
 
 
@@ -31,8 +31,8 @@ class ExperimentConfig:
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
     model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
-    setup: str = "recommended"  # starting TrainConfig: "recommended" (tuned), "augmented" or "notebook" (the course's)
-    train_options: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the setup
+    preset: str = "recommended"  # the training it starts from: "recommended" (tuned), "augmented" or "notebook" (the course's)
+    train_options: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the preset
     knn_options: dict[str, Any] = field(default_factory=dict)  # KNNClassifier params plus pca / deskew
     train_limit: int | None = None  # first N training images only (quick runs); None = all
     test_limit: int | None = None  # first N test images only; None = all
@@ -40,13 +40,13 @@ class ExperimentConfig:
     seed: int = 0  # seeds weights, shuffling and the validation split
     robustness: str = ""  # also score changed test sets, comma separated: shift, rotate, scale, invert, noise, ... ("" = no)
     robustness_limit: int | None = None  # score the changed sets on the first N test images only (None = all of them)
-    recipe: str = ""  # train with this model's preset instead of the model's own ("" = its own): one recipe, two networks
+    preset_model: str = ""  # train with this model's preset instead of the model's own ("" = its own): one training, two networks
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DigitlabError(f"experiment kind must be one of {KINDS}, got {self.kind!r}")
-        if self.setup not in SETUPS:
-            raise DigitlabError(f"experiment setup must be one of {SETUPS}, got {self.setup!r}")
+        if self.preset not in PRESET_NAMES:
+            raise DigitlabError(f"experiment preset must be one of {PRESET_NAMES}, got {self.preset!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,25 +1,25 @@
 """What a run is: a resolved, serialisable spec, made from an experiment config in one place.
 
 An :class:`~digitlab.experiments.config.ExperimentConfig` says what a person asked for ("the
-recommended setup, 5 epochs, hidden 512-512"). A :class:`RunSpec` says what runs: the model's full
+recommended preset, 5 epochs, hidden 512-512"). A :class:`RunSpec` says what runs: the model's full
 config, every training setting, the k-NN pipeline, the limits, the seed and the device. The presets
-(``recommended`` / ``notebook``, with their dataset-specific changes) are applied by :func:`resolve`
-and nowhere else; ``digitlab train``, the sweeps, the lab, ``tune``, the benchmarks and the notebook
-all run specs made here. The store keeps each run's spec, so a preset changed later cannot rewrite
+(:mod:`digitlab.presets`) are applied by :func:`resolve` and nowhere else; ``digitlab train``, the sweeps,
+the lab, ``tune``, the benchmarks and the notebook all run specs made here. The store keeps each run's spec, so a preset changed later cannot rewrite
 what an old run says it did.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from digitlab.datasets.catalog import get_spec, setup_key
+from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.models.registry import MODELS, data_settings, make_config, saved_settings, setup_overrides
-from digitlab.training.config import TrainConfig, preset
+from digitlab.models.registry import MODELS, data_settings, make_config, saved_settings
+from digitlab.presets import preset
+from digitlab.training.config import TrainConfig
 from digitlab.training.device import pick_device
 
 SPEC_VERSION = 1  # bump when a field changes meaning; stored with every run
@@ -76,40 +76,41 @@ class RunSpec:
         return cls(**data)
 
 
-def model_options(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
+def model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
     """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
-    (its catalog entry; unless set), the entry's model changes for the setup (Fashion-MNIST's CNN answers
-    from each image and its mirror), and with the notebook setup the notebook's output layer."""
-    faithful = setup_overrides(config.model, config.setup)
+    (its catalog entry), then the preset's (the notebook's output layer, Fashion-MNIST's test-time views), then
+    the config's own."""
     dataset = get_spec(config.dataset)
     sized = data_settings(config.model, dataset.image_shape, dataset.num_classes) if config.model in MODELS else {}
-    return {**sized, **faithful, **catalog_model_changes(config, training), **config.model_options}
+    return {**sized, **preset_model_settings(config, training), **config.model_options}
 
 
-def catalog_model_changes(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
-    """The dataset entry's changes to the model of this setup, for the training this run resolved to."""
-    key = setup_key(config.model, config.setup)
-    changes = dict(get_spec(config.dataset).model_changes.get(key, {})) if key is not None else {}
+def preset_model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
+    """The model settings of the network's own preset, for the training this run resolved to."""
+    try:
+        changes = dict(preset(config.model, config.dataset, config.preset).model)
+    except ValueError:  # trained with another model's preset that this model has no entry for
+        return {}
     if changes.get("test_time_mirror") and not trains_on_mirror_images(training):
         # Mirror views help only a network that saw mirrored images in training (Fashion-MNIST validation: 90.8%
-        # against 92.6% from the image alone): a run that replaces the entry's augmentation answers unmirrored.
+        # against 92.6% from the image alone): a run that replaces the preset's augmentation answers unmirrored.
         changes["test_time_mirror"] = False
     return changes
 
 
 def trains_on_mirror_images(training: dict[str, Any]) -> bool:
-    """Whether a resolved training setup mirrors images at random (the 'mirror' augmentation)."""
+    """Whether a resolved training mirrors images at random (the 'mirror' augmentation)."""
     return "mirror" in training.get("augment", "").split(",")
 
 
 def train_config(config: ExperimentConfig) -> dict[str, Any]:
-    """Every training setting as used: the setup's preset for this model and dataset, the config's overrides, its seed."""
+    """Every training setting as used: the preset for this model and dataset, the config's overrides, its seed."""
     options = {**config.train_options, "seed": config.seed}
     untrained = options.get("epochs") == UNTRAINED_EPOCHS
     if untrained:
         options.pop("epochs")  # TrainConfig needs at least one epoch; the spec records the 0 below
-    resolved = preset(config.setup, config.recipe or config.model, config.dataset, **options)
-    values = resolved.to_dict()
+    trained = preset(config.preset_model or config.model, config.dataset, config.preset).train
+    values = replace(trained, **options).to_dict()
     return {**values, "epochs": UNTRAINED_EPOCHS} if untrained else values
 
 
@@ -121,7 +122,7 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
     try:
         if config.kind == "network":
             training, knn = train_config(config), {}
-            model, model_config = config.model, asdict(make_config(config.model, **model_options(config, training)))
+            model, model_config = config.model, asdict(make_config(config.model, **model_settings(config, training)))
         else:
             model, model_config, training = "", {}, {}
             knn = knn_config(config.knn_options)
@@ -129,8 +130,8 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
             from digitlab.robustness.evaluate import parse_transforms
 
             parse_transforms(config.robustness)
-        if config.recipe and config.recipe not in MODELS:
-            raise ValueError(f"recipe must name a model ({', '.join(MODELS)}) or be empty, got {config.recipe!r}")
+        if config.preset_model and config.preset_model not in MODELS:
+            raise ValueError(f"preset_model must name a model ({', '.join(MODELS)}) or be empty, got {config.preset_model!r}")
         limit = config.robustness_limit
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValueError(f"robustness_limit must be a positive number of test images or absent, got {limit!r}")

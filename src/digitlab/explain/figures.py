@@ -1,7 +1,8 @@
 """Pictures of explanations: one panel per network or k-NN, weight images, deletion curves.
 
 Every function returns a matplotlib ``Figure`` built without pyplot (nothing to close, renders
-with Agg); the CLI saves it, the report embeds it, a notebook shows it.
+with Agg); the CLI saves it, the report embeds it, a notebook shows it. Words and numbers are in
+the current language (digitlab.i18n).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from digitlab.explain.deletion import Faithfulness
 from digitlab.explain.explanation import NetworkExplanation
 from digitlab.explain.neighbours import NeighbourVotes
 from digitlab.explain.units import WeightImages
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes, percent_axis
 
 TILE = 1.3  # inches per small image
 SHOWN = 8  # filters, feature maps or units per row
@@ -50,18 +53,20 @@ def _overlay(axis, image, attribution, title: str) -> None:
 
 
 def _ranked(scores) -> str:
-    return ", ".join(f"{name} {probability:.0%}" for name, probability in scores.top(TOP_CLASSES))
+    numbers = current().numbers
+    return ", ".join(f"{name} {numbers.percent(probability, 0)}" for name, probability in scores.top(TOP_CLASSES))
 
 
 def network_figure(found: NetworkExplanation, title: str = "network") -> Figure:
     """Input, one overlay per attribution method, then what the architecture shows (weights, units or feature maps)."""
+    tr = current()
     rows: list[tuple[str, list[tuple[np.ndarray, str, bool]]]] = []
     if found.weight_images is not None:
         rows.append(("weights", [(w, f"w {name}", True) for w, name in zip(found.weight_images.weights, found.scores.classes, strict=True)]))
-        rows.append(("weight x pixel", [(c, f"{name}: {float(c.sum() + b):+.1f}", True) for c, name, b in
+        rows.append(("weight x pixel", [(c, f"{name}: {tr.numbers.signed(float(c.sum() + b))}", True) for c, name, b in
                                         zip(found.weight_images.contributions, found.scores.classes, found.weight_images.bias, strict=True)]))
     if found.units is not None:
-        rows.append(("most active units", [(w, f"unit {int(u)}: {float(a):.2f}", True) for u, a, w in
+        rows.append(("most active units", [(w, tr("figure.unit", unit=int(u), activation=tr.numbers.decimal(float(a))), True) for u, a, w in
                                            zip(found.units.units, found.units.activations, found.units.weights, strict=True)]))
     if found.filters is not None:
         rows.append(("filters", [(f, f"filter {i}", True) for i, f in enumerate(found.filters[:SHOWN])]))
@@ -70,35 +75,38 @@ def network_figure(found: NetworkExplanation, title: str = "network") -> Figure:
     columns = max([1 + len(found.attributions), *(len(row) for _, row in rows)])
     figure = Figure(figsize=(TILE * columns, TILE * (1 + len(rows)) + 0.6))
     grid = figure.add_gridspec(1 + len(rows), columns)
-    _tile(figure.add_subplot(grid[0, 0]), found.image, "input")
+    _tile(figure.add_subplot(grid[0, 0]), found.image, tr("figure.input"))
     for column, (method, attribution) in enumerate(found.attributions.items(), start=1):
         _overlay(figure.add_subplot(grid[0, column]), found.image, attribution, method.replace("_", " "))
     for row, (_, tiles) in enumerate(rows, start=1):
         for column, (picture, label, symmetric) in enumerate(tiles):
             _tile(figure.add_subplot(grid[row, column]), picture, label, cmap="viridis", symmetric=symmetric, fontsize=7)
-    figure.suptitle(f"{title}: {_ranked(found.scores)} (explaining {found.scores.classes[found.target]})", fontsize=10)
+    figure.suptitle(tr("figure.explaining", title=title, ranked=_ranked(found.scores), target=found.scores.classes[found.target]), fontsize=10)
     figure.tight_layout()
     return figure
 
 
 def knn_figure(query, found: NeighbourVotes, title: str = "k-NN") -> Figure:
     """The query, its neighbours (label, distance, vote) and the votes per class."""
-    count = len(found.indices)
+    count, tr = len(found.indices), current()
     figure = Figure(figsize=(TILE * (count + 1) + 3, TILE + 0.8))
     grid = figure.add_gridspec(1, count + 2, width_ratios=[1] * (count + 1) + [2.5])
-    _tile(figure.add_subplot(grid[0, 0]), query, "query")
+    _tile(figure.add_subplot(grid[0, 0]), query, tr("figure.query"))
     for column in range(count):
         label = found.classes[int(found.labels[column])]
         _tile(figure.add_subplot(grid[0, column + 1]), found.images[column],
-              f"{label}  d={found.distances[column]:.3g}\nvote {found.weights[column]:.3g}", fontsize=7)
+              tr("figure.neighbour", label=label, distance=tr.numbers.significant(float(found.distances[column])),
+                 vote=tr.numbers.significant(float(found.weights[column]))), fontsize=7)
     bars = figure.add_subplot(grid[0, count + 1])
     bars.bar(range(len(found.classes)), found.probabilities, color="tab:blue")
     bars.set_xticks(range(len(found.classes)), found.classes, fontsize=7, rotation=90 if max(map(len, found.classes)) > 2 else 0)
     bars.set_ylim(0, 1)
-    bars.set_title("vote share", fontsize=8)
-    figure.suptitle(f"{title}: {found.classes[found.predicted]} ({found.probabilities[found.predicted]:.0%} of the votes)", fontsize=10)
+    bars.set_title(tr("figure.vote_share"), fontsize=8)
+    percent_axis(bars.yaxis, fractions=True)
+    share = tr.numbers.percent(float(found.probabilities[found.predicted]), 0)
+    figure.suptitle(tr("figure.votes", title=title, label=found.classes[found.predicted], share=share), fontsize=10)
     figure.tight_layout()
-    return figure
+    return localize_axes(figure)
 
 
 def weight_images_figure(panels: Sequence[tuple[str, WeightImages]], classes: Sequence[str]) -> Figure:
@@ -118,36 +126,43 @@ def weight_images_figure(panels: Sequence[tuple[str, WeightImages]], classes: Se
 
 def deletion_figure(results: Sequence[Faithfulness], title: str) -> Figure:
     """Accuracy against the share of pixels deleted, one line per method and the random order dashed."""
+    tr = current()
     figure = Figure(figsize=(5, 3.4))
     axis = figure.add_subplot()
     for result in results:
-        axis.plot(result.curve.fractions * 100, result.curve.accuracy * 100, label=f"{result.method.replace('_', ' ')} ({result.area:.2f})")
+        axis.plot(result.curve.fractions * 100, result.curve.accuracy * 100,
+                  label=f"{result.method.replace('_', ' ')} ({tr.numbers.decimal(result.area)})")
     if results:
         chance = results[0].random
-        axis.plot(chance.fractions * 100, chance.accuracy * 100, "k--", label=f"random order ({results[0].random_area:.2f})")
-    axis.set_xlabel("pixels deleted (%)")
-    axis.set_ylabel("accuracy (%)")
+        random_label = tr("figure.random_order", area=tr.numbers.decimal(results[0].random_area))
+        axis.plot(chance.fractions * 100, chance.accuracy * 100, "k--", label=random_label)
+    axis.set_xlabel(tr("figure.pixels_deleted"))
+    axis.set_ylabel(tr("figure.accuracy_percent"))
     axis.set_ylim(0, 100)
     axis.set_title(title, fontsize=10)
     axis.legend(fontsize=7)
+    percent_axis(axis.xaxis)
+    percent_axis(axis.yaxis)
     figure.tight_layout()
-    return figure
+    return localize_axes(figure)
 
 
 def mistakes_figure(images, labels, predicted, confidence, attributions, neighbours: Sequence[NeighbourVotes],
                     classes: Sequence[str], method: str) -> Figure:
     """One row per mistake: the digit (true -> predicted, confidence), the attribution for the wrong answer, the k-NN's neighbours."""
-    rows = len(images)
+    rows, tr = len(images), current()
     count = max((len(found.indices) for found in neighbours), default=0)
     figure = Figure(figsize=(TILE * (2 + count), (TILE + 0.2) * max(rows, 1)))
     grid = figure.add_gridspec(max(rows, 1), 2 + count)
     for row in range(rows):
-        answer = f"{classes[int(labels[row])]} -> {classes[int(predicted[row])]} ({float(confidence[row]):.0%})"
+        answer = tr("figure.mistake", true=classes[int(labels[row])], predicted=classes[int(predicted[row])],
+                    confidence=tr.numbers.percent(float(confidence[row]), 0))
         _tile(figure.add_subplot(grid[row, 0]), images[row], answer)
         _overlay(figure.add_subplot(grid[row, 1]), images[row], attributions[row], method.replace("_", " "))
         found = neighbours[row] if row < len(neighbours) else None
         for column in range(len(found.indices) if found else 0):
             _tile(figure.add_subplot(grid[row, 2 + column]), found.images[column],
-                  f"k-NN: {classes[int(found.labels[column])]} d={found.distances[column]:.3g}", fontsize=7)
+                  tr("figure.neighbour_short", label=classes[int(found.labels[column])],
+                     distance=tr.numbers.significant(float(found.distances[column]))), fontsize=7)
     figure.tight_layout()
     return figure

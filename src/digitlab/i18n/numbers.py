@@ -76,3 +76,16 @@ class Numbers:
         if float(value).is_integer():
             return self.integer(value)
         return format_decimal(value, format="#,##0." + "#" * max(digits, 1), locale=self.locale)
+
+    def significant(self, value: float | None, digits: int = 3) -> str:
+        """A measurement with ``digits`` significant digits, never in exponent notation: 1.440 / 0,0123."""
+        if value is None:
+            return NO_VALUE
+        if value == 0 or not math.isfinite(value):
+            return self.short(value)
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+        return self.short(round(value, decimals), decimals)
+
+    def signed(self, value: float, digits: int = 1) -> str:
+        """A decimal with its sign always written: +1,5 / -0,3."""
+        return ("+" if value >= 0 else "") + self.decimal(value, digits)

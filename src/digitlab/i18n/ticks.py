@@ -15,6 +15,7 @@ from digitlab.i18n.numbers import Numbers
 from digitlab.i18n.translator import current
 
 TICK_DIGITS = 3  # decimals a tick may need (0,125); trailing zeros are dropped
+PERCENT = 100
 
 
 def number_formatter(numbers: Numbers | None = None) -> FuncFormatter:
@@ -23,14 +24,16 @@ def number_formatter(numbers: Numbers | None = None) -> FuncFormatter:
     return FuncFormatter(lambda value, _position: numbers.short(value, TICK_DIGITS))
 
 
-def percent_formatter(numbers: Numbers | None = None) -> FuncFormatter:
-    """Ticks of values already in percent: 92% / 97,5%."""
+def percent_formatter(numbers: Numbers | None = None, fractions: bool = False) -> FuncFormatter:
+    """Ticks of values in percent (92 -> 92%), or of fractions with ``fractions`` (0.925 -> 92,5%)."""
     numbers = numbers or current().numbers
-    return FuncFormatter(lambda value, _position: f"{numbers.short(value, TICK_DIGITS)}%")
+    scale = PERCENT if fractions else 1
+    return FuncFormatter(lambda value, _position: f"{numbers.short(value * scale, TICK_DIGITS)}%")
 
 
-def percent_axis(axis: Axis, numbers: Numbers | None = None) -> None:
-    axis.set_major_formatter(percent_formatter(numbers))
+def percent_axis(axis: Axis, numbers: Numbers | None = None, fractions: bool = False) -> None:
+    """Mark ``axis`` as a percentage axis: accuracy reads as a percentage in every figure."""
+    axis.set_major_formatter(percent_formatter(numbers, fractions))
 
 
 def localize_axes(figure: Figure, numbers: Numbers | None = None) -> Figure:

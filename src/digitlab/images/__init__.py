@@ -11,7 +11,6 @@ knows nothing of models, runs or datasets beyond the uint8 <-> float pixel conve
 from digitlab.images.augmentation import AUGMENT_KINDS, Augmenter, parse_augment
 from digitlab.images.transforms import (
     IDENTITY_STRENGTH,
-    STRENGTH_LABELS,
     STRENGTHS,
     TRANSFORMS,
     apply,
@@ -21,16 +20,19 @@ from digitlab.images.transforms import (
     rotate,
     scale,
     shift,
+    strength_label,
+    transform_name,
 )
 
 __all__ = [
     "AUGMENT_KINDS",
     "IDENTITY_STRENGTH",
     "STRENGTHS",
-    "STRENGTH_LABELS",
     "TRANSFORMS",
     "Augmenter",
     "apply",
+    "strength_label",
+    "transform_name",
     "elastic",
     "invert",
     "noise",

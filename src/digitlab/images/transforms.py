@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import torch
 
+from digitlab.i18n import current
 from digitlab.images.grids import (
     affine_grid,
     draw,
@@ -167,16 +168,16 @@ STRENGTHS: dict[str, tuple[float, ...]] = {
 IDENTITY_STRENGTH: dict[str, float] = {name: 1.0 if name == "scale" else 0.0 for name in TRANSFORMS}
 """The strength that leaves images unchanged: the baseline of a sweep."""
 
-STRENGTH_LABELS: dict[str, str] = {
-    "shift": "shift (pixels, random direction)",
-    "rotate": "rotation (degrees, random sign)",
-    "scale": "scale factor",
-    "invert": "inversion (0 = none, 1 = full)",
-    "noise": "Gaussian noise std (0..1 pixel units)",
-    "background": "background level added (0..1)",
-    "elastic": "elastic distortion (RMS pixels, sigma 4)",
-}
-"""Axis labels for sweep plots."""
+
+
+def transform_name(name: str) -> str:
+    """A transform's name in the current language (digitlab.i18n's ``transform.<name>``): 'verschuiving'."""
+    return current()(f"transform.{name}")
+
+
+def strength_label(name: str) -> str:
+    """What a transform's strength means, in the current language (``strength.<name>``): an axis label."""
+    return current()(f"strength.{name}")
 
 
 def apply(name: str, images: torch.Tensor, strength: float, seed: int = 0) -> torch.Tensor:

@@ -1,85 +1,90 @@
-"""Which exact euclidean kernel runs: measured on the running machine at first use, never assumed.
+"""Which exact kernel answers a euclidean or cosine search: the candidate searches themselves, timed.
 
 Kernels (every one gives scikit-learn's answer, ties included):
 
-- ``"int8"``: shifted pixels multiplied as int8 (``torch._int_mm``). Fastest where the CPU has
-  int8 dot-product instructions (AVX-512 VNNI, AMX) or on a GPU; about 1-4 GOP/s on an AVX2-only
-  CPU, 30x slower than its float32 product. Pixels only.
+- ``"int8"``: shifted pixels multiplied as int8 (``torch._int_mm``), exact in int32. Pixels only.
+  Fast where the CPU has int8 dot-product instructions (AVX-512 VNNI, AMX) or on a GPU; on an
+  AVX2-only CPU about 30x slower than the float32 product.
 - ``"float32"``: one float32 product against every reference: exact for pixels (the products of
   shifted pixels are integers below 2^24), re-ranked in float64 for real-valued data.
-- ``"pruned"``: lower bounds from a projection (:mod:`digitlab.knn.pruning`) skip most
-  distances; the product the probe prefers settles the rows the bounds cannot.
+- ``"pruned"``: lower bounds from a projection (:mod:`digitlab.knn.pruning`) skip most distances;
+  the full kernel settles the rows the bounds cannot.
 
-``"auto"`` (the default) runs a short probe per device the first time it is needed: the same small
-int8 and float32 products, timed (tens of milliseconds). int8 is used where it is clearly faster (2x); else
-large, wide searches are pruned and the rest use float32. The probe is kept for the process and
-on disk (``<cache dir>/knn-probe.json``, keyed by torch version, CPU capability and device;
-``DIGITLAB_KNN_PROBE_CACHE=0`` keeps it in memory only). A kernel can be forced with the
-``kernel=`` parameter, :func:`set_kernel` (``digitlab knn --kernel``) or ``DIGITLAB_KNN_KERNEL``;
-where a forced kernel does not apply (int8 for real-valued data), the automatic choice is used.
+``"auto"`` (the default): the first search of a shape (data kind, references, features) on a
+device builds every candidate that applies and times it answering ``SAMPLE_QUERIES`` of the
+references as queries, the same blocked search a real query runs, round-robin over
+``ROUNDS`` rounds so that a change of load touches every candidate alike; the fastest wins. A
+kernel whose cost is a full product (int8) is first timed on ``SCREEN_REFERENCES`` references
+and timed on all of them only if that, scaled to the whole set, could still win: an int8 product
+on an AVX2-only CPU would otherwise spend seconds losing. The kernel that wins is the one the
+search then uses (nothing is built twice). The result is kept for the process and on disk in
+``<cache dir>/knn-probe.json`` (keyed by torch version, CPU capability, device name, threads,
+data kind and shape; ``DIGITLAB_KNN_PROBE_CACHE=0`` keeps it in memory only), so a machine times
+a shape once. Searches too small to matter (``TIMED_MIN_WORK``) take float32 untimed.
+
+A kernel can be forced with the ``kernel=`` parameter, :func:`set_kernel` (``digitlab knn
+--kernel``) or ``DIGITLAB_KNN_KERNEL``; where a forced kernel does not apply (int8 for real-valued
+data), the automatic choice is used and its reason says so.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 
 import torch
-
-from digitlab.knn.kernels import fits_int8_product
-from digitlab.knn.threads import one_thread
 
 KERNELS = ("auto", "int8", "float32", "pruned")
 KERNEL_ENV = "DIGITLAB_KNN_KERNEL"
 PROBE_CACHE_ENV = "DIGITLAB_KNN_PROBE_CACHE"
 PROBE_FILE = "knn-probe.json"
-PROBE_VERSION = 2  # part of the cache key: a change to how the probe measures invalidates old entries
-PROBE_REFERENCES, PROBE_FEATURES, PROBE_QUERIES = 512, 256, 64  # 8 M multiply-adds: 16 ms at 1 GOP/s, 0.2 ms at 50 GFLOP/s
-PROBE_REPEATS = 3  # the fastest of these is kept (the first call of a product also warms it up)
-INT8_MARGIN = 2.0  # int8 must be this much faster: measured 6x faster (AVX-512 VNNI) or 30-100x slower (AVX2), never close
-PRUNE_MIN_REFERENCES = 8192  # below this a full product is cheap and pruning's fit cost is not repaid
-PRUNE_MIN_FEATURES = 256  # pruning projects on at most a quarter of the features
+PROBE_VERSION = 3  # part of the cache key: a change to how kernels are timed invalidates old entries
+DATA_KINDS = ("pixels", "real", "cosine")
+SAMPLE_QUERIES = 128  # queries per timed search: one block, as a real search runs it (float32: 12 GFLOP on MNIST)
+ROUNDS = 2  # timed runs per candidate, the fastest kept (after one untimed warm-up query)
+TIMED_NEIGHBOURS = 5  # k of the timed searches (the course's default); the kernels' ranking barely depends on it
+SCREEN_REFERENCES = 512  # a full-product kernel is timed on this many references first (0.1 s at 1 GOP/s)
+LINEAR_KERNELS = ("int8",)  # kernels whose cost is a full product, linear in the references: screened first
+TIMED_MIN_WORK = 2**20  # references x features below this (1,337 MNIST images): float32, untimed (milliseconds)
 
-_probes: dict[str, Probe] = {}  # by device key, for this process
-_choices: dict[tuple, Choice] = {}  # what was chosen, for `digitlab doctor`
+_timed: dict[str, Choice] = {}  # timed choices by key, for this process
+_choices: dict[tuple, Choice] = {}  # every choice made in this process (:func:`choices`)
 _forced: str | None = None  # set_kernel()
 
 
 @dataclass(frozen=True)
-class Probe:
-    """Measured speed of the two exact products on one device."""
+class Timing:
+    """One candidate's measurement: the fastest timed search of the sample, or why it was not timed in full."""
 
-    device: str
-    key: str  # torch version | capability | device name | threads: what the numbers depend on
-    int8_gops: float | None  # None where the int8 product is not available (CPU: per thread)
-    float32_gflops: float  # CPU: per thread
-    seconds: float  # how long measuring took
-    source: str = "measured"  # or "disk"
-
-    @property
-    def faster_product(self) -> str:
-        return "int8" if self.int8_gops is not None and self.int8_gops > INT8_MARGIN * self.float32_gflops else "float32"
+    kernel: str
+    seconds: float | None  # the sample's fastest search; None: stopped after the screen
+    prepare_seconds: float = 0.0  # building it and its warm-up query (the pruned projection, the int8 copy)
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One decision: which kernel serves which kind of search, and why."""
+    """One decision: which kernel serves a search of ``n_references`` x ``n_features``, and why."""
 
     kernel: str  # "int8", "float32" or "pruned"
-    product: str  # the full product: "int8" or "float32" (pruned rows that fall back use it)
     reason: str
-    data: str  # "pixels" or "real"
+    data: str  # "pixels", "real" or "cosine"
     device: str
     n_references: int
     n_features: int
+    timings: tuple[Timing, ...] = ()
+    source: str = "measured"  # "measured", "disk", "forced" or "untimed"
+    seconds: float = 0.0  # what timing took (building included)
+    key: str = ""
+    sample_queries: int = SAMPLE_QUERIES
 
 
 def set_kernel(name: str | None) -> None:
-    """Force a kernel for this process (``None`` or ``"auto"``: back to the environment / the probe)."""
+    """Force a kernel for this process (``None`` or ``"auto"``: back to the environment / the timing)."""
     global _forced
     _forced = None if name in (None, "auto") else check_kernel(name)
 
@@ -102,37 +107,87 @@ def requested_kernel(explicit: str = "auto") -> str:
     return from_env
 
 
-def choose(requested: str, pixels: bool, n: int, d: int, device: torch.device, probe_result: Probe | None = None) -> Choice:
-    """The kernel for an euclidean search of ``n`` references of ``d`` features (``pixels``: integer 0..255).
+def candidates(data: str) -> tuple[str, ...]:
+    """The kernels that apply to ``data``, cheapest to build first (the first is the incumbent of the timing)."""
+    return ("float32", "pruned", "int8") if data == "pixels" else ("float32", "pruned")
 
-    ``product`` is the full product under it: for pixels ``"int8"`` or ``"float32"`` (exact while
-    ``d`` < 1,024, else the float64-refined one), for real-valued data always ``"float32"``.
+
+Timer = Callable[[Sequence[str]], tuple[Timing, ...]]
+
+
+def choose(requested: str, data: str, n: int, d: int, device: torch.device, timer: Timer) -> Choice:
+    """The kernel for a search of ``n`` references of ``d`` features of kind ``data`` on ``device``.
+
+    ``timer`` times the given candidates on the real references (see :func:`time_candidates`);
+    it runs only when ``requested`` is ``"auto"`` and this shape was not timed on this machine.
     """
-    pixels = pixels and fits_int8_product(d)
-    prunable = n >= PRUNE_MIN_REFERENCES and d >= PRUNE_MIN_FEATURES
-    note = ""
-    if requested == "int8" and not pixels:
-        requested, note = "auto", "int8 asked for, but the data is not pixels; "
-    measured = (probe_result or probe(device)) if pixels and requested in ("auto", "pruned") else None
-    faster = measured.faster_product if measured else "float32"
+    if data not in DATA_KINDS:
+        raise ValueError(f"data must be one of {DATA_KINDS}, got {data!r}")
+    applicable, note = candidates(data), ""
+    if requested not in ("auto", *applicable):
+        requested, note = "auto", f"{requested} asked for, but it does not apply to {data} data; "
     if requested != "auto":
-        kernel, product, reason = requested, (requested if requested != "pruned" else faster), "forced"
-    elif faster == "int8":
-        kernel, product, reason = "int8", "int8", _speeds(measured) + ": int8 is faster"
-    elif prunable:
-        kernel, product, reason = "pruned", "float32", f"{n} references of {d} features: pruning pays"
+        return _made_now(Choice(requested, "forced", data, str(device), n, d, source="forced"))
+    if n * d < TIMED_MIN_WORK:
+        return _made_now(Choice("float32", note + f"{n} x {d}: a small search, one float32 product (not timed)",
+                                data, str(device), n, d, source="untimed"))
+    key = shape_key(device, data, n, d)
+    known = _timed.get(key) or _read_disk(key)
+    if known is None:
+        started = time.perf_counter()
+        timings = timer(applicable)
+        known = decide(timings, data, str(device), n, d, time.perf_counter() - started, key)
+        _timed[key] = known
+        _write_disk(known)
     else:
-        kernel, product, reason = "float32", "float32", f"{n} references of {d} features: too few to prune"
-    if measured and requested == "auto" and faster != "int8":
-        reason = _speeds(measured) + "; " + reason
-    choice = Choice(kernel, product, note + reason, "pixels" if pixels else "real", str(device), n, d)
-    _choices[(choice.data, choice.device, n, d, requested)] = choice
+        _timed[key] = known
+    return _made_now(replace(known, reason=note + known.reason) if note else known)
+
+
+def decide(timings: Sequence[Timing], data: str, device: str, n: int, d: int, seconds: float, key: str) -> Choice:
+    """The fastest timed candidate, with every candidate's time in the reason."""
+    timed = [timing for timing in timings if timing.seconds is not None]
+    fastest = min(timed, key=lambda timing: timing.seconds)
+    said = ", ".join(f"{t.kernel} {t.seconds * 1000:.0f} ms" if t.seconds is not None else f"{t.kernel} {t.note}" for t in timings)
+    reason = f"fastest on {SAMPLE_QUERIES} queries: {said}"
+    return Choice(fastest.kernel, reason, data, device, n, d, tuple(timings), "measured", seconds, key)
+
+
+def time_candidates(names: Sequence[str], build: Callable[[str], None], search: Callable[[str, int], None],
+                    screen: Callable[[str], float]) -> tuple[Timing, ...]:
+    """Time the candidate searches: ``build(name)`` prepares a kernel (untimed), ``search(name, rows)``
+    answers the first ``rows`` sample queries with it, and ``screen(name)`` returns the seconds of the
+    sample against ``SCREEN_REFERENCES`` references, scaled to all (for :data:`LINEAR_KERNELS`)."""
+    runs: dict[str, list[float]] = {}
+    prepared: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    for name in names:
+        if name in LINEAR_KERNELS and runs:
+            estimate, best = screen(name), min(min(times) for times in runs.values())
+            if estimate > best:
+                notes[name] = f"stopped: {estimate:.2f} s estimated from {SCREEN_REFERENCES} references"
+                continue
+        started = time.perf_counter()
+        build(name)
+        search(name, 1)  # warm-up: first-call allocations, the pruned projection, waking threads
+        prepared[name] = time.perf_counter() - started
+        runs[name] = [_seconds(search, name)]
+    for _ in range(ROUNDS - 1):
+        for name in runs:  # round-robin: a change of load touches every candidate alike
+            runs[name].append(_seconds(search, name))
+    return tuple(Timing(name, min(runs[name]), prepared[name]) if name in runs else Timing(name, None, note=notes[name])
+                 for name in names)
+
+
+def _seconds(search: Callable[[str, int], None], name: str) -> float:
+    started = time.perf_counter()
+    search(name, SAMPLE_QUERIES)
+    return time.perf_counter() - started
+
+
+def _made_now(choice: Choice) -> Choice:
+    _choices[(choice.data, choice.device, choice.n_references, choice.n_features, choice.source)] = choice
     return choice
-
-
-def _speeds(measured: Probe) -> str:
-    int8 = "n/a" if measured.int8_gops is None else f"{measured.int8_gops:.1f} GOP/s"
-    return f"int8 {int8} vs float32 {measured.float32_gflops:.1f} GFLOP/s"
 
 
 def choices() -> list[Choice]:
@@ -140,17 +195,28 @@ def choices() -> list[Choice]:
     return list(_choices.values())
 
 
-def probes() -> list[Probe]:
-    return list(_probes.values())
+def lookup(device: torch.device, data: str, n: int, d: int) -> Choice | None:
+    """The timed choice of this shape on ``device`` from this process or the disk cache, without timing."""
+    key = shape_key(device, data, n, d)
+    return _timed.get(key) or _read_disk(key)
+
+
+def cached_choices(device: torch.device) -> list[Choice]:
+    """Every timed choice of ``device`` (this process and the disk cache), for `digitlab doctor`."""
+    prefix = device_key(device)
+    found = {key: choice for key, choice in _disk_entries().items() if key.startswith(prefix)}
+    found.update({key: choice for key, choice in _timed.items() if key.startswith(prefix)})
+    return list(found.values())
 
 
 def device_key(device: torch.device) -> str:
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = cpu_model()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     capability = torch.backends.cpu.get_cpu_capability()
-    return f"probe v{PROBE_VERSION} | torch {torch.__version__} | {capability} | {device.type}: {name} | {torch.get_num_threads()} threads"
+    return f"torch {torch.__version__} | {capability} | {device.type}: {name} | {torch.get_num_threads()} threads"
+
+
+def shape_key(device: torch.device, data: str, n: int, d: int) -> str:
+    return f"{device_key(device)} | {data} {n} x {d}"
 
 
 def cpu_model() -> str:
@@ -161,62 +227,6 @@ def cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-def cached_probe(device: torch.device) -> Probe | None:
-    """The probe of ``device`` from this process or the disk cache, without measuring."""
-    key = device_key(device)
-    return _probes.get(key) or _read_disk(key)
-
-
-def probe(device: torch.device) -> Probe:
-    """The measured products of ``device``: from this process, else the disk cache, else measured now."""
-    key = device_key(device)
-    if key in _probes:
-        return _probes[key]
-    result = _read_disk(key) or measure(device)
-    if result.source == "measured":
-        _write_disk(result)
-    _probes[key] = result
-    return result
-
-
-def measure(device: torch.device) -> Probe:
-    """Time a small int8 and float32 product (references x queries, as the search runs them).
-
-    On the CPU both run on one thread: a product this small is dominated by waking threads on a
-    busy machine (measured: 1 GFLOP/s on two busy threads against 40 on one), and the choice is
-    about the instructions, which every core has alike.
-    """
-    key = device_key(device)  # before leaving one thread: the key names the process's thread count
-    with one_thread() if device.type == "cpu" else contextlib.nullcontext():
-        return _measure(device, key)
-
-
-def _measure(device: torch.device, key: str) -> Probe:
-    started = time.perf_counter()
-    generator = torch.Generator().manual_seed(0)
-    references = torch.randint(-128, 128, (PROBE_REFERENCES, PROBE_FEATURES), dtype=torch.int8, generator=generator).to(device)
-    queries = torch.randint(-128, 128, (PROBE_QUERIES, PROBE_FEATURES), dtype=torch.int8, generator=generator).to(device)
-    operations = 2 * PROBE_REFERENCES * PROBE_FEATURES * PROBE_QUERIES
-    try:
-        int8 = operations / _fastest(lambda: torch._int_mm(references, queries.T), device) / 1e9
-    except (RuntimeError, NotImplementedError):  # no int8 product for this device or build
-        int8 = None
-    float_references, float_queries = references.float(), queries.float()
-    float32 = operations / _fastest(lambda: torch.mm(float_references, float_queries.T), device) / 1e9
-    return Probe(str(device), key, int8, float32, time.perf_counter() - started)
-
-
-def _fastest(product, device: torch.device) -> float:
-    times = []
-    for _ in range(PROBE_REPEATS + 1):  # the first run warms up and is not counted
-        started = time.perf_counter()
-        product()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - started)
-    return max(min(times[1:]), 1e-9)
-
-
 def _cache_file():
     if os.environ.get(PROBE_CACHE_ENV, "1") == "0":
         return None
@@ -225,29 +235,37 @@ def _cache_file():
     return default_cache_dir() / PROBE_FILE
 
 
-def _read_disk(key: str) -> Probe | None:
+def _disk_entries() -> dict[str, Choice]:
+    """The cache file's choices (another version's file, or a damaged one, reads as empty)."""
     path = _cache_file()
     try:
-        entry = json.loads(path.read_text())[key] if path else None
-        return Probe(**{**entry, "source": "disk"}) if entry else None
-    except (OSError, ValueError, KeyError, TypeError):  # missing, unreadable or from another version: measure
-        return None
+        stored = json.loads(path.read_text()) if path else {}
+        if stored.get("version") != PROBE_VERSION:
+            return {}
+        return {key: _from_json(entry) for key, entry in stored["choices"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # missing, unreadable or damaged: time again
+        return {}
 
 
-def _write_disk(result: Probe) -> None:
+def _read_disk(key: str) -> Choice | None:
+    return _disk_entries().get(key)
+
+
+def _from_json(entry: dict) -> Choice:
+    timings = tuple(Timing(**timing) for timing in entry.pop("timings"))
+    return Choice(**{**entry, "timings": timings, "source": "disk"})
+
+
+def _write_disk(choice: Choice) -> None:
     path = _cache_file()
     if path is None:
         return
     from digitlab.atomic import atomic_write_text
 
-    try:
-        entries = json.loads(path.read_text()) if path.exists() else {}
-        entries = entries if isinstance(entries, dict) else {}
-    except (OSError, ValueError):
-        entries = {}
-    entries[result.key] = asdict(result)
+    entries = {key: {**asdict(entry), "source": "measured"} for key, entry in _disk_entries().items()}
+    entries[choice.key] = asdict(choice)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(entries, indent=1))
-    except OSError:  # a read-only cache costs a probe per process, nothing more
+        atomic_write_text(path, json.dumps({"version": PROBE_VERSION, "choices": entries}, indent=1))
+    except OSError:  # a read-only cache costs a timing per process, nothing more
         pass

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 
 from digitlab.evaluation.figures import curve_figure
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes, percent_axis
 from digitlab.knn.tuning import row_config
 
 PERCENT = 100
 PLOTTED_SPACES = 8  # lines in the accuracy-against-k plot: the legend stays readable
 LOG_SPREAD = 1  # predict times spanning more than this many decades get a log axis
-SCALING_AXES = {"train_size": "training images", "pixels": "pixels per image"}  # scaling row kind -> x axis
+SCALING_AXES = {"train_size": "figure.training_images", "pixels": "figure.pixels_per_image"}  # scaling row kind -> x axis label key
 
 
 def accuracy_vs_k(rows: list[dict]) -> Figure:
@@ -30,22 +31,24 @@ def accuracy_vs_k(rows: list[dict]) -> Figure:
         series = lines.setdefault(name, [None] * len(ks))
         position = ks.index(row["n_neighbors"])
         series[position] = max(series[position] or 0.0, row["accuracy"] * PERCENT)
-    return curve_figure(ks, lines, "k (neighbours)", "validation accuracy (%)", "k-NN: accuracy against k (best feature spaces)")
+    tr = current()
+    return curve_figure(ks, lines, tr("figure.neighbours"), tr("figure.validation_accuracy_percent"), tr("figure.knn_accuracy_k"), percent=True)
 
 
 def accuracy_vs_time(rows: list[dict]) -> Figure:
     """Each setting as a point: predict seconds against validation accuracy; the best labelled."""
+    tr = current()
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     axis = figure.subplots()
     axis.scatter([row["predict_seconds"] for row in rows], [row["accuracy"] * PERCENT for row in rows], s=12, alpha=0.6)
     best = rows[0]
     axis.annotate(row_config(best).label(),
                   (best["predict_seconds"], best["accuracy"] * PERCENT), fontsize=8, xytext=(5, -12), textcoords="offset points")
-    axis.set(xlabel=f"predict seconds ({best['n_validation']:,} validation images)", ylabel="validation accuracy (%)",
-             title="k-NN: accuracy against predict time", xscale="log" if _spread(rows) else "linear")
-    axis.xaxis.set_major_formatter(ScalarFormatter())  # 2, 5, 10 rather than 2x10^0 on a log axis
+    axis.set(xlabel=tr("figure.predict_seconds_on", count=tr.numbers.integer(best["n_validation"])), ylabel=tr("figure.validation_accuracy_percent"),
+             title=tr("figure.knn_accuracy_time"), xscale="log" if _spread(rows) else "linear")
     axis.grid(alpha=0.3)
-    return figure
+    percent_axis(axis.yaxis)
+    return localize_axes(figure)  # 2, 5, 10 rather than 2x10^0 on a log axis
 
 
 def _spread(rows: list[dict]) -> bool:
@@ -55,10 +58,12 @@ def _spread(rows: list[dict]) -> bool:
 
 def scaling_figures(rows: list[dict], label: str, queries: int, dataset: str) -> dict[str, Figure]:
     """Predict time against what :func:`digitlab.knn.tuning.scaling` varied: {kind: figure}, for kinds with two points or more."""
-    figures = {}
-    for kind, xlabel in SCALING_AXES.items():
+    figures, tr = {}, current()
+    for kind, key in SCALING_AXES.items():
         points = [row for row in rows if row["kind"] == kind]
         if len(points) >= 2:
-            figures[kind] = curve_figure([row["x"] for row in points], {f"{label}, {queries} queries": [row["predict_seconds"] for row in points]},
-                                         xlabel, "predict seconds", f"k-NN predict time against {xlabel} ({dataset})")
+            xlabel = tr(key)
+            line = tr("figure.queries", label=label, count=tr.numbers.integer(queries))
+            figures[kind] = curve_figure([row["x"] for row in points], {line: [row["predict_seconds"] for row in points]},
+                                         xlabel, tr("figure.predict_seconds"), tr("figure.knn_scaling", axis=xlabel, dataset=dataset))
     return figures

@@ -30,6 +30,7 @@ from digitlab.pixels import in_pixel_range
 
 PIXEL_OFFSET = 128  # uint8 - 128 fits int8; shifting both sides changes no distance
 PRODUCTS = ("int8", "float32")  # the two exact products of shifted pixels
+PIXEL_CHECK_ROWS = 64  # rows looked at first when asking whether data is pixels: real values show at once
 EXACT_CHUNK = 2048  # candidate rows whose float64 distances are computed at once (12 MB of 784 features)
 PRODUCT_CHUNK = 4096  # references per float32 product before its exact conversion to int32 (16 MB per 1,024 queries)
 INT_PAD_SCORE = 2**30  # score of padding references: above any real int32 score (see fits_int8_product)
@@ -37,6 +38,8 @@ FLOAT_PAD_SCORE = 1e30  # the same for float32 scores of data scaled to about 1
 FLOAT32_EXACT_INTEGER = 2**24  # float32 holds every integer up to this exactly
 QUERY_CLIP = 1e15  # scaled queries are clipped here so float32 products stay finite
 ROUNDING_SAFETY = 2.0  # the rounding bound is rigorous; doubling it costs a few re-ranked rows at most
+SKLEARN_SAFETY = 4.0  # the same margin on scikit-learn's rounding: rows closer than it are left to scikit-learn
+FLOAT32_UNIT, FLOAT64_UNIT = 2.0**-24, 2.0**-53  # unit roundoffs
 
 
 def is_pixel_data(values: torch.Tensor) -> bool:
@@ -45,10 +48,16 @@ def is_pixel_data(values: torch.Tensor) -> bool:
         return True
     if values.numel() == 0:
         return False
-    low, high = values.min(), values.max()
+    if values.is_floating_point() and not _integers(values[:PIXEL_CHECK_ROWS]):  # real-valued data shows it at once
+        return False
+    low, high = torch.aminmax(values)
     if not in_pixel_range(low, high):
         return False
-    return not values.is_floating_point() or bool(torch.equal(values, values.round()))
+    return not values.is_floating_point() or _integers(values)
+
+
+def _integers(values: torch.Tensor) -> bool:
+    return bool(torch.equal(values, values.round()))
 
 
 def fits_int8_product(n_features: int) -> bool:
@@ -73,7 +82,7 @@ def matmul_unit_roundoff(device: torch.device) -> float:
         return 2.0**-11  # TF32 keeps 10 mantissa bits
     if torch.get_float32_matmul_precision() != "highest":
         return 2.0**-8  # bfloat16 keeps 7
-    return 2.0**-24
+    return FLOAT32_UNIT
 
 
 class PixelEuclidean:
@@ -138,6 +147,10 @@ class PixelEuclidean:
         squared = self.reference_terms[columns].to(torch.int64) + own - 2 * products.to(torch.int64)
         return squared.to(torch.float64).masked_fill(columns >= self.n, math.inf)
 
+    def tolerance(self, queries: torch.Tensor) -> torch.Tensor:
+        """(B,) zeros: integer distances are exact here and in scikit-learn alike."""
+        return torch.zeros(len(queries), dtype=torch.float64, device=self.device)
+
     def select_candidates(self, queries: torch.Tensor, columns: torch.Tensor, k: int):
         """The k nearest of each row's candidate ``columns`` (B, C), sorted by column: exact squared
         distances (B, k) float64, their columns in (distance, column) order, rows tied at the k-th place."""
@@ -155,24 +168,35 @@ class FloatEuclidean:
 
     def __init__(self, references: torch.Tensor, width: int, device: torch.device, cosine: bool) -> None:
         n, d = references.shape
-        exact = references.to(device=device, dtype=torch.float64)
-        self.cosine = cosine
+        self.cosine, self.device = cosine, device
+        # Euclidean keeps the references as given (float32 or float64; integers widened), each gathered
+        # row widened to float64 exactly when it is re-ranked: no float64 copy of the whole set.
+        # Cosine keeps the rows normalised in float64, as scikit-learn normalises them.
+        exact = references.to(device=device, dtype=_exact_dtype(references))
         if cosine:
-            exact = torch.nn.functional.normalize(exact, dim=1)  # zero rows stay zero, as in sklearn
-        largest = exact.abs().max().item() if exact.numel() else 0.0
+            exact = torch.nn.functional.normalize(exact.to(torch.float64), dim=1)  # zero rows stay zero, as in sklearn
+        low, high = torch.aminmax(exact) if exact.numel() else (torch.zeros(()), torch.zeros(()))
+        largest = max(-low.item(), high.item())
         # A power of two scales the data to about 1 without rounding, so float32 cannot overflow
         # (cosine data is normalized already).
         self.scale = 2.0 ** -math.floor(math.log2(largest)) if largest > 0 and not cosine else 1.0
-        scaled = exact * self.scale
-        augmented = torch.zeros(width, d + 1, dtype=torch.float64, device=device)  # rows [-2b, |b|^2]
-        augmented[:n, :d] = -scaled if cosine else -2 * scaled
-        augmented[:n, d] = 0.0 if cosine else scaled.square().sum(dim=1)
-        augmented[n:, d] = FLOAT_PAD_SCORE
-        self.references = augmented.to(torch.float32)  # (N_padded, D+1)
-        self.exact_references = exact  # (N, D) float64
-        self.largest_norm = scaled.norm(dim=1).max().item() if n else 0.0
+        self.references = torch.zeros(width, d + 1, dtype=torch.float32, device=device)  # rows [-2b, |b|^2], scaled
+        self.references[n:, d] = FLOAT_PAD_SCORE
+        norms = torch.zeros(max(n, 1), dtype=torch.float64, device=device)
+        for start in range(0, n, EXACT_CHUNK * 4):  # float64 a chunk at a time, rounded to float32 once, as a whole copy would
+            scaled = exact[start : start + EXACT_CHUNK * 4].to(torch.float64) * self.scale
+            rows = slice(start, start + len(scaled))
+            self.references[rows, :d] = -scaled if cosine else -2 * scaled
+            self.references[rows, d] = 0.0 if cosine else scaled.square().sum(dim=1)
+            norms[rows] = scaled.norm(dim=1)
+        self.exact_references = exact  # (N, D) float32 or float64
+        self.largest_norm = norms.max().item()
         self.rounding = ROUNDING_SAFETY * _gamma(d + 3, matmul_unit_roundoff(device))
-        self.device = device
+        # scikit-learn computes euclidean distances as |a|^2 - 2a.b + |b|^2 in float64 (float32 data
+        # upcast), cosine ones in the data's own precision: each within gamma_(D+2) of (|a| + |b|)^2,
+        # resp. of 2 (normalised rows), of the true value.
+        unit = FLOAT32_UNIT if cosine and references.dtype == torch.float32 else FLOAT64_UNIT
+        self.sklearn_rounding = SKLEARN_SAFETY * _gamma(d + 2, unit)
 
     def prepare(self, block: torch.Tensor) -> torch.Tensor:
         block = block.to(device=self.device, dtype=torch.float64)
@@ -217,7 +241,7 @@ class FloatEuclidean:
         rows = max(1, EXACT_CHUNK // max(1, columns.shape[1]))  # queries per step: (rows, C, D) stays in cache
         for start in range(0, len(columns), rows):
             picked = clamped[start : start + rows]
-            candidates = self.exact_references.index_select(0, picked.flatten()).view(*picked.shape, -1)  # (rows, C, D)
+            candidates = self.exact_references.index_select(0, picked.flatten()).view(*picked.shape, -1).to(torch.float64)  # (rows, C, D)
             query = queries[start : start + rows].unsqueeze(1)
             if self.cosine:
                 values[start : start + rows] = (1.0 - candidates.mul_(query).sum(dim=2)).clamp(0.0, 2.0)  # sklearn clips too
@@ -239,11 +263,12 @@ class FloatEuclidean:
         """
         rows, count = columns.shape
         approximate, bound = self.approximate(self.candidate_scores(queries, columns), queries)
+        tolerance = self.tolerance(queries)
         firsts, order = approximate.topk(min(k + 1, count), dim=1, largest=False, sorted=True)
-        certain = firsts[:, -1] - firsts[:, k - 1] > 2 * bound if count > k else torch.ones(rows, dtype=torch.bool)
+        certain = firsts[:, -1] - firsts[:, k - 1] > 2 * bound + tolerance if count > k else torch.ones(rows, dtype=torch.bool)
         chosen = columns.gather(1, order[:, :k]).sort(dim=1).values  # by column, so equal distances keep index order
         values = self.exact(queries, chosen)
-        picked, tied = smallest_k(values, k)
+        picked, tied = smallest_k(values, k, tolerance)
         values, chosen = values.gather(1, picked), chosen.gather(1, picked)
         unsure = torch.nonzero(~certain).flatten()
         if len(unsure):  # the candidates that may be among the k nearest, in float64
@@ -253,23 +278,26 @@ class FloatEuclidean:
 
     def _settle(self, queries: torch.Tensor, columns: torch.Tensor, approximate: torch.Tensor, limit: torch.Tensor, k: int):
         """The k nearest of ``columns`` (R, C) in float64, computing only those whose float32 value is within
-        ``limit`` (R,): any other lies above the k-th exact distance (each of the k float32-first is below
-        its value + bound, and the limit is the k-th float32 value + 2 bounds), so it cannot be chosen or tied."""
-        possible = approximate <= limit.unsqueeze(1)  # (R, C), at least k per row
+        ``limit`` (R,) plus the tie tolerance: any other lies above the k-th exact distance by more than the
+        tolerance (each of the k float32-first is below its value + bound, and the limit is the k-th float32
+        value + 2 bounds), so it cannot be chosen or tied."""
+        tolerance = self.tolerance(queries)
+        possible = approximate <= (limit + tolerance).unsqueeze(1)  # (R, C), at least k per row
         width = max(k, int(possible.sum(dim=1).max()))
         order = approximate.masked_fill(~possible, math.inf).topk(width, dim=1, largest=False).indices
         kept = torch.where(possible.gather(1, order), columns.gather(1, order), self.exact_references.shape[0] + columns.shape[1])
         kept = kept.sort(dim=1).values  # by column (impossible ones, marked past the end, last): equal values keep index order
         exact = self.exact(queries, kept)  # columns past the references come back as inf
-        picked, tied = smallest_k(exact, k)
+        picked, tied = smallest_k(exact, k, tolerance)
         return exact.gather(1, picked), kept.gather(1, picked), tied
 
-    def exact_all(self, query: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-        """float64 distances (N,) of one query to every reference, chunked to bound memory."""
-        n = len(self.exact_references)
-        parts = [self.exact(query.unsqueeze(0), torch.arange(s, min(s + chunk, n), device=self.device).unsqueeze(0))[0]
-                 for s in range(0, n, chunk)]
-        return torch.cat(parts)
+    def tolerance(self, queries: torch.Tensor) -> torch.Tensor:
+        """(B,) how far apart two of a row's exact values must be for scikit-learn's rounded ones to be
+        ordered alike (twice its error, plus ours): closer ones are left to scikit-learn itself."""
+        if self.cosine:
+            return torch.full((len(queries),), 2 * 2 * self.sklearn_rounding, dtype=torch.float64, device=self.device)
+        reach = queries.norm(dim=1) + self.largest_norm / self.scale  # |a| + max |b|, in the data's units
+        return 2 * self.sklearn_rounding * reach.square()
 
     def distances(self, values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         return values if self.cosine else values.sqrt()
@@ -301,6 +329,13 @@ class Minkowski:
 
     def distances(self, scores: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         return scores.to(torch.float64)
+
+
+def _exact_dtype(references: torch.Tensor) -> torch.dtype:
+    """float32 or float64 data as it is; integers widened exactly (uint8 fits float32, others float64)."""
+    if references.dtype in (torch.float32, torch.float64):
+        return references.dtype
+    return torch.float32 if references.dtype in (torch.uint8, torch.bool) else torch.float64
 
 
 def _gamma(n: int, unit: float) -> float:

@@ -31,7 +31,7 @@ import math
 
 import torch
 
-from digitlab.knn.kernels import FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
+from digitlab.knn.kernels import FLOAT64_UNIT, FLOAT_PAD_SCORE, _gamma, matmul_unit_roundoff
 from digitlab.knn.select import smallest_with_bound
 from digitlab.knn.threads import one_thread, threads, threads_for
 
@@ -42,7 +42,6 @@ WIDE_STAGE = 4  # rows 64 candidates cannot settle try 256 from the same scores 
 #                 full searches 43 -> 1, 0.05 s less; 2-8 times measured alike within noise)
 PCA_SAMPLE = 10_000  # references used to estimate the basis (it changes speed, never answers)
 CHUNK = 8192  # rows projected at once, to bound float64 memory
-FLOAT64_UNIT = 2.0**-53
 NORM_SAFETY = 1e-12  # the basis is divided by its spectral norm times (1 + this), so that |G| <= 1 for sure
 ROUNDING_SAFETY = 4.0  # the rounding bound is rigorous; a margin above it costs a few fallback rows at most
 
@@ -191,7 +190,8 @@ def _settle_in_stages(kernel: PrunedEuclidean, block, scores, candidates, lowest
 def _stage(kernel: PrunedEuclidean, block, candidates, lowest_left, squared_norms, k: int):
     candidates = candidates.sort(dim=1).values  # by index, so that equal distances keep index order
     values, columns, tied = kernel.full.select_candidates(block, candidates, k)  # (B, k) float64 squared distances
-    return values, columns, ~tied & (kernel.lowest_distance(squared_norms, lowest_left) > values[:, -1])
+    # nothing left out may come within the tie tolerance either (real values: scikit-learn's rounding decides there)
+    return values, columns, ~tied & (kernel.lowest_distance(squared_norms, lowest_left) > values[:, -1] + kernel.full.tolerance(block))
 
 
 def _basis(references: torch.Tensor, dims: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

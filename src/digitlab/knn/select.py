@@ -22,13 +22,14 @@ from digitlab.knn.threads import one_thread, threads_for
 GROUP = 32  # columns per group in the two-stage selection: one pass over a row, then 32*k entries
 
 
-def smallest_k(values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def smallest_k(values: torch.Tensor, k: int, tolerance: torch.Tensor | float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Columns (B, k) of the k first entries of each row of ``values`` (B, N) in (value, column) order.
 
-    Also returns ``tied`` (B,): whether the entry after the k-th has the k-th value (a boundary tie).
+    Also returns ``tied`` (B,): whether the entry after the k-th has the k-th value (a boundary tie),
+    or lies within ``tolerance`` (per row) of it.
     """
     firsts, columns = _first(values, min(k + 1, values.shape[1]))
-    return columns[:, :k], _boundary_tie(firsts, k)
+    return columns[:, :k], _boundary_tie(firsts, k, tolerance)
 
 
 def grouped_smallest_k(scores: torch.Tensor, k: int, group: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,10 +97,10 @@ def _group_minima(scores: torch.Tensor, group: int) -> torch.Tensor:
     return scores.T.view(width // group, group, batch).amin(dim=1).T  # stored (N, B): reduce the middle axis
 
 
-def _boundary_tie(firsts: torch.Tensor, k: int) -> torch.Tensor:
+def _boundary_tie(firsts: torch.Tensor, k: int, tolerance: torch.Tensor | float = 0.0) -> torch.Tensor:
     if firsts.shape[1] <= k:  # no entry after the k-th
         return torch.zeros(len(firsts), dtype=torch.bool, device=firsts.device)
-    return firsts[:, k] == firsts[:, k - 1]
+    return (firsts[:, k] == firsts[:, k - 1]) | (firsts[:, k] - firsts[:, k - 1] <= tolerance)
 
 
 def heap_select(values: np.ndarray, k: int) -> np.ndarray:

@@ -26,10 +26,6 @@ MODELS: dict[str, tuple[type[Network], type]] = {
 }
 MODEL_NAMES = tuple(MODELS)
 
-# The course's own output layers: what --notebook-faithful builds (see docs/neural-networks.md).
-NOTEBOOK_OUTPUTS = {"simple": "sigmoid", "complex": "softmax"}
-
-
 def _lookup(name: str) -> tuple[type[Network], type]:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -91,23 +87,6 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     if clashes:
         raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
     return network_class(make_config(name, **{**overrides, **sized}))
-
-
-# The augmented setup's networks: the CNN gets more channels, which augmented digits have the variety to use.
-AUGMENTED_MODELS: dict[str, dict[str, Any]] = {"cnn": {"channels": (32, 64)}}
-
-
-def setup_overrides(name: str, setup: str) -> dict[str, Any]:
-    """Model settings a setup brings: the notebook's output layer, the augmented setup's wider CNN."""
-    if setup == "notebook":
-        return notebook_overrides(name)
-    return dict(AUGMENTED_MODELS.get(name, {})) if setup == "augmented" else {}
-
-
-def notebook_overrides(name: str) -> dict[str, Any]:
-    """Settings that rebuild the course's version of ``name`` (its sigmoid/softmax outputs), if any."""
-    _lookup(name)
-    return {"outputs": NOTEBOOK_OUTPUTS[name]} if name in NOTEBOOK_OUTPUTS else {}
 
 
 # Command-line options -> the config field they set; an option applies to a model whose config has the field.

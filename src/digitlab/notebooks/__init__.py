@@ -2,12 +2,10 @@
 
 ``editions`` turns the one companion notebook (its cells tagged ``student``, ``check``, ``teacher``,
 ``demo``) into the student edition (open cells and checks) and the teacher's edition (worked answers);
-``grading`` runs students' copies in a real Jupyter kernel and says per assignment passed / failed /
-not answered.
+``grading`` checks students' copies, each in its own sandbox (``sandbox``, ``checker``), with the checks
+of ``checks`` judged outside the sandbox; ``feedback`` writes the class CSV and a page per student.
 """
 
 from digitlab.notebooks.editions import fill, read_notebook, student_edition, teacher_edition, write_edition
-from digitlab.notebooks.grading import Limits, class_table, grade, grade_all
 
-__all__ = ["Limits", "class_table", "fill", "grade", "grade_all", "read_notebook", "student_edition", "teacher_edition",
-           "write_edition"]
+__all__ = ["fill", "read_notebook", "student_edition", "teacher_edition", "write_edition"]

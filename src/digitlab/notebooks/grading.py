@@ -1,60 +1,52 @@
-"""Grade students' notebooks: run each one in a real Jupyter kernel, time-limited and offline, and say per
-assignment whether it passed its checks, failed them, or was not answered.
+"""Grade students' notebooks: each one's code checked in its own sandbox, every verdict decided outside it.
 
-A student's copy is graded with the companion notebook's own check cells (put back in place of whatever
-the student's copy holds), so a changed or deleted check cannot pass an assignment. Each notebook runs in a
-fresh kernel in its own temporary folder; a cell that runs past its time limit is interrupted, a kernel
-that ignores the interrupt or dies is killed, and grading goes on with the next notebook.
+Per notebook the grader (this process, which never runs student code) collects each assignment's cells:
+the student's cell and any cells the student added right under it. Written answers are read from the
+notebook's JSON. For the code assignments it starts a sandbox (:mod:`digitlab.notebooks.sandbox`) running
+:mod:`digitlab.notebooks.checker`, which executes the companion notebook's own setup cells and the
+students' assignment cells, and lets each check extract data (predictions, parameter shapes, raw
+outputs). The grader judges that data (:mod:`digitlab.notebooks.checks`) against what the sandbox never
+sees: the test labels. Printed text, the notebook's outputs, its check cells, its exception handlers and
+files never count. A check that runs past its time is a verdict with a hint; a sandbox that dies or runs
+out of time is restarted for the assignments it had not reached.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import csv
-import io
-import multiprocessing
-import os
-import subprocess
+import importlib.util
+import json
+import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitlab.atomic import atomic_write_text
-from digitlab.errors import DigitlabError
-from digitlab.notebooks.editions import CHECK, DEMO, STUDENT, assignment_of, assignments, is_open, read_notebook, source_of, tags_of
+import numpy as np
 
-PASSED, FAILED, NOT_ANSWERED, ANSWERED = "passed", "failed", "not answered", "answered"
-PROBE_TIMEOUT_S = 10  # after an interrupt, a kernel that cannot run `pass` within this is hung: killed
-QUICK_ENV = "DIGITLAB_NOTEBOOK_QUICK"  # the notebook's quick mode: small data, one epoch (its SNEL flag)
-# Run first in every kernel: Python sockets may reach this machine only (the kernel's own channels are ZeroMQ's).
-OFFLINE_CODE = '''
-import socket as _socket
-def _digitlab_offline(_connect):
-    def connect(self, address, *rest):
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (_socket.AF_INET, _socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError(f"digitlab check runs notebooks offline: no connection to {host}")
-        return _connect(self, address, *rest)
-    return connect
-_socket.socket.connect = _digitlab_offline(_socket.socket.connect)
-_socket.socket.connect_ex = _digitlab_offline(_socket.socket.connect_ex)
-del _digitlab_offline
-'''
+from digitlab.errors import DigitlabError
+from digitlab.notebooks import sandbox
+from digitlab.notebooks.catalog import language_of, say
+from digitlab.notebooks.checker import QUICK_ENV
+from digitlab.notebooks.checks import ANSWERED, CHECKS, FAILED, NOT_ANSWERED, PASSED, Truth, Verdict
+from digitlab.notebooks.checks.contract import error_hint
+from digitlab.notebooks.collect import answer_text, assignment_cells, is_blank
+from digitlab.notebooks.editions import CHECK, DEMO, STUDENT, TEACHER, assignment_of, assignments, read_notebook, source_of, tags_of
+
+QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # the notebook's quick mode: the data the checks run on
+THREADS_PER_SANDBOX = 1  # torch threads per sandbox: --jobs sandboxes share the cores
 
 
 @dataclass(frozen=True)
 class Limits:
-    """How long and how much a notebook may take while it is graded."""
+    """How long and how much one notebook may take while it is graded."""
 
-    cell_s: int = 300  # one cell at most (the full notebook's longest cell, the CNN, needs ~2 minutes)
-    total_s: int = 900  # the whole notebook at most, checks included
-    output_bytes: int = 200_000  # output kept per cell; a print loop cannot fill the memory
-    quick: bool = True  # run the notebook in its quick mode (small data): checks need no more
-    all_cells: bool = False  # also run the cells tagged "demo" (training runs and figures nothing checks)
+    cell_s: int = 60  # one student cell or one check (the quick mode's slowest, an epoch of the 3-layer network, needs seconds)
+    total_s: int = 300  # the whole notebook, restarts included
+    memory_bytes: int = sandbox.Resources.memory_bytes  # per sandboxed process
+    sandbox: str = sandbox.AUTO  # auto, bwrap or none
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,9 @@ class Outcome:
 
     assignment: str
     status: str  # PASSED, FAILED, NOT_ANSWERED, or ANSWERED (a written answer, for the teacher to read)
-    detail: str = ""  # why it failed: the check's message, the error, the time limit
+    saw: str = ""  # what the check saw, in the notebook's language
+    hint: str = ""  # what to change, in the notebook's language
+    answer: str = ""  # a written answer's text
 
 
 @dataclass
@@ -71,245 +65,222 @@ class Grade:
     """One notebook, graded."""
 
     path: Path
+    language: str = "nl"
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
-    problem: str = ""  # the notebook could not be read or run at all
+    problem: str = ""  # the notebook could not be read at all
+    sandbox: str = sandbox.BWRAP  # what isolated it ("none": the CSV row says so)
 
 
 @dataclass
-class _Ran:
-    """The fate of one executed cell: None while fine, else a short reason."""
+class Context:
+    """What every notebook of a class is graded with: made once, its data loaded when a notebook first needs it."""
 
-    error: str | None = None
-    missing: bool = False  # never ran (the kernel died or the time ran out before it)
+    reference: dict
+    limits: Limits
+    sandbox: str  # the chosen kind: bwrap or none
+    inputs: Path  # a folder with inputs.npz (no test labels), bound read-only into each sandbox
+    truth: Truth | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ready(self) -> Truth:
+        """Load the data, write the sandbox's inputs and the checks' shared work, once."""
+        with self.lock:
+            if self.truth is None:
+                self.truth = _load_truth(self.inputs)
+        return self.truth
 
 
-def prepare(student: dict, reference: dict, all_cells: bool = False) -> tuple[list[dict], dict[str, list[int]], dict[str, list[int]]]:
-    """The cells to run: the student's, with the reference's checks after each assignment's last student cell.
+def prepare(limits: Limits = Limits(), reference: dict | None = None, folder: Path | None = None) -> Context:
+    """Choose the sandbox (a one-line error when there is none) and a folder for its inputs (a temp dir by default)."""
+    kind = sandbox.choose(limits.sandbox)
+    if importlib.util.find_spec("IPython") is None:
+        raise DigitlabError("digitlab check runs students' cells in IPython, which is not installed: pip install 'digitlab[course]'")
+    folder = Path(tempfile.mkdtemp(prefix="digitlab-check-")) if folder is None else Path(folder)
+    folder.chmod(0o755)
+    return Context(read_notebook() if reference is None else reference, limits, kind, folder)
 
-    Returns the cells and, per assignment, the indices of its student cells and of its check cells.
-    """
-    checks: dict[str, list[dict]] = {}
+
+def _load_truth(folder: Path) -> Truth:
+    from digitlab.datasets import load
+
+    dataset = load("mnist").limit(train=QUICK_TRAIN, test=QUICK_TEST)
+    truth = Truth(dataset.train.images.numpy(), dataset.train.labels.numpy(), dataset.test.images.numpy(), dataset.test.labels.numpy())
+    np.savez(folder / "inputs.npz", train_images=truth.train_images, train_labels=truth.train_labels, test_images=truth.test_images)
+    (folder / "inputs.npz").chmod(0o644)
+    for check in CHECKS.values():  # class-wide judge work (the k-NN references), once
+        if check.prepare is not None:
+            check.prepare(truth)
+    return truth
+
+
+def _steps(reference: dict, cells: dict[str, list[dict]]) -> list[dict]:
+    """The checker's program: the reference's setup cells, and each answered code assignment where it belongs."""
+    steps, done = [], set()
     for cell in reference["cells"]:
-        if CHECK in tags_of(cell):
-            checks.setdefault(assignment_of(cell), []).append(copy.deepcopy(cell))
-    kept = [cell for cell in student["cells"]
-            if CHECK not in tags_of(cell) and (all_cells or DEMO not in tags_of(cell))]
-    last = {assignment_of(cell): index for index, cell in enumerate(kept) if STUDENT in tags_of(cell)}
-    cells, solutions, tests = [], {}, {}
-    for index, cell in enumerate(kept):
-        name = assignment_of(cell)
-        if STUDENT in tags_of(cell):
-            solutions.setdefault(name, []).append(len(cells))
-        cells.append(cell)
-        if last.get(name) == index and STUDENT in tags_of(cell):
-            for check in checks.get(name, []):
-                tests.setdefault(name, []).append(len(cells))
-                cells.append(check)
-    return cells, solutions, tests
+        tags, name = tags_of(cell), assignment_of(cell)
+        if cell.get("cell_type") != "code" or tags & {CHECK, DEMO, TEACHER}:
+            continue
+        if STUDENT not in tags:  # cells before the first assignment cannot fail on a student's code
+            steps.append({"assignment": None, "source": source_of(cell), "required": not done and not steps_with_assignment(steps)})
+        elif name in cells and name not in done:
+            done.add(name)
+            steps.append({"assignment": name, "sources": [source_of(c) for c in cells[name]]})
+    return steps
 
 
-def _load_nbclient():
+def steps_with_assignment(steps: list[dict]) -> bool:
+    return any(step["assignment"] for step in steps)
+
+
+def _run_sandbox(context: Context, notebook: Path, steps: list[dict], slot: int, seconds: float) -> list[dict]:
+    """Run the checker on ``steps`` in a fresh sandbox; its events, in order (data from it, never verdicts)."""
+    with tempfile.TemporaryDirectory(prefix="digitlab-notebook-") as work:
+        workdir = Path(work) / "notebook"
+        workdir.mkdir()
+        shutil.copyfile(notebook, workdir / notebook.name)
+        job = Path(work) / "job.json"
+        job.write_text(json.dumps({"cell_s": context.limits.cell_s, "setup_s": max(1, int(seconds)), "steps": steps}))
+        job.chmod(0o644)
+        Path(work).chmod(0o755)
+        read_end, write_end = sandbox.channel()
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/notebook", "MPLBACKEND": "agg", QUICK_ENV: "1",
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": sandbox.package_root(), "MPLCONFIGDIR": "/tmp/matplotlib",
+               "DIGITLAB_CACHE_DIR": "/tmp/no-cache", "DIGITLAB_MIRRORS": "", "OMP_NUM_THREADS": str(THREADS_PER_SANDBOX),
+               "MKL_NUM_THREADS": str(THREADS_PER_SANDBOX)}
+        python = str(Path(sandbox.python_prefix()) / "bin" / "python")
+        if context.sandbox == sandbox.BWRAP:
+            shutil.copyfile(job, context.inputs / f"job-{slot}.json")
+            (context.inputs / f"job-{slot}.json").chmod(0o644)
+            sandbox.prepare_workdir(workdir, slot)
+            argv = [python, "-m", "digitlab.notebooks.checker", f"/checker/job-{slot}.json", "/checker/inputs.npz", str(write_end)]
+            resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
+            command = sandbox.bwrap_command(argv, workdir, context.inputs, slot, resources, env)
+            finished = sandbox.run(command, (read_end, write_end), seconds)
+        else:
+            argv = [python, "-m", "digitlab.notebooks.checker", str(job), str(context.inputs / "inputs.npz"), str(write_end)]
+            finished = sandbox.run(argv, (read_end, write_end), seconds, env=env, cwd=workdir)
+    events = []
+    for line in finished.channel.decode("utf-8", "replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a student's stray bytes on the channel are no event
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            events.append(event)
+    if finished.timed_out:
+        events.append({"event": "killed", "reason": "time"})
+    elif not any(e["event"] == "done" for e in events):
+        events.append({"event": "killed", "reason": "crash"})
+    return events
+
+
+def _check(context: Context, path: Path, cells: dict[str, list[dict]], slot: int, started: float) -> tuple[dict[str, Verdict], str]:
+    """Verdicts for the answered code assignments, restarting the sandbox after a crash or a hang; and a problem."""
+    verdicts: dict[str, Verdict] = {}
+    problem, truth = "", context.ready()
+    todo = _steps(context.reference, cells)
+    memory = f"{context.limits.memory_bytes / 2**30:g} GB"
+    while any(step["assignment"] for step in todo):
+        remaining = context.limits.total_s - (time.monotonic() - started)
+        if remaining < 1:
+            break
+        running = None
+        for event in _run_sandbox(context, path, todo, slot, remaining):
+            name = event.get("assignment")
+            if event["event"] == "setup-error" and not problem:
+                problem = f"the companion notebook's setup failed in the sandbox: {event.get('error')}"
+            elif event["event"] == "start" and name in cells:
+                running = name
+            elif event["event"] == "timeout" and name == running and name not in verdicts:
+                verdicts[name] = Verdict(FAILED, "timeout", "endless", {"seconds": context.limits.cell_s})
+            elif event["event"] == "data" and name == running and name not in verdicts:
+                verdicts[name] = _judged(name, event.get("data"), truth)
+            elif event["event"] == "killed" and running and running not in verdicts:
+                verdicts[running] = (Verdict(FAILED, "timeout", "endless", {"seconds": int(remaining)}) if event["reason"] == "time"
+                                     else Verdict(FAILED, "crashed", "memory", {"memory": memory}))
+        todo = _after(todo, verdicts) if running else []
+    for name in cells:
+        verdicts.setdefault(name, Verdict(FAILED, "not-run", "", {}))
+    return verdicts, problem
+
+
+def _after(steps: list[dict], verdicts: dict[str, Verdict]) -> list[dict]:
+    """The steps still to run: setup cells stay (the next assignments need them), judged assignments go."""
+    return [step for step in steps if step["assignment"] is None or step["assignment"] not in verdicts]
+
+
+def _judged(name: str, data, truth: Truth) -> Verdict:
+    if not isinstance(data, dict):
+        return Verdict(FAILED, "bad-data", "", {})
+    if name not in CHECKS:
+        return Verdict(FAILED, "no-check", "", {})
     try:
-        import nbclient
-        import nbformat
-        from nbclient.exceptions import CellTimeoutError, DeadKernelError
-        from nbclient.util import run_sync
-    except ImportError as error:
-        raise DigitlabError(f"digitlab check needs nbclient, nbformat and ipykernel ({error.name} is missing): "
-                            "pip install 'digitlab[course]'") from None
-    return nbclient, nbformat, CellTimeoutError, DeadKernelError, run_sync
+        verdict = CHECKS[name].judge(data, truth)
+    except Exception:  # hostile data a judge did not foresee is the student's failure, not the grader's crash
+        return Verdict(FAILED, "bad-data", "", {})
+    cell_error = data.get("cell_error")
+    if verdict.status != PASSED and isinstance(cell_error, dict) and cell_error.get("type"):
+        kind, message = str(cell_error["type"])[:80], str(cell_error.get("message", ""))[:300]
+        if kind == "NotImplementedError":
+            return Verdict(NOT_ANSWERED, "placeholder", "", {})
+        return Verdict(FAILED, "cell-error", error_hint(kind, message), {"error": f"{kind}: {message}"})
+    return verdict
 
 
-def _bounded_client(nbclient, output_bytes: int):
-    """An nbclient NotebookClient that keeps at most ``output_bytes`` of output per cell."""
-
-    class BoundedClient(nbclient.NotebookClient):
-        def output(self, outs, msg, display_id, cell_index):
-            kept = self.__dict__.setdefault("_kept_bytes", {})  # per cell index, of this client
-            size = len(str(msg.get("content", "")))
-            used = kept.get(cell_index, 0)
-            kept[cell_index] = used + size
-            if used + size > output_bytes and msg["msg_type"] != "error":  # errors are what grading reads
-                return None
-            return super().output(outs, msg, display_id, cell_index)
-
-    return BoundedClient
-
-
-def _error_of(cell: dict) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            message = str(output.get("evalue", "")).strip().split("\n")[0]
-            return f"{output.get('ename', 'Error')}: {message}" if message else str(output.get("ename", "Error"))
-    return None
-
-
-def _execute(cells: list[dict], limits: Limits, workdir: Path) -> list[_Ran]:
-    """Run ``cells`` in one fresh kernel; the fate of each cell, in order."""
-    nbclient, nbformat, CellTimeoutError, DeadKernelError, run_sync = _load_nbclient()
-
-    # nbclient stores each executed cell at its index in the notebook: the offline guard is a real first cell
-    offline = nbformat.v4.new_code_cell(OFFLINE_CODE)
-    notebook = nbformat.v4.new_notebook(cells=[offline, *(nbformat.from_dict(cell) for cell in cells)],
-                                        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    env = {**os.environ, "MPLBACKEND": "agg", QUICK_ENV: "1" if limits.quick else "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    client = _bounded_client(nbclient, limits.output_bytes)(
-        notebook, timeout=limits.cell_s, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
-        startup_timeout=min(120, limits.total_s), resources={"metadata": {"path": str(workdir)}})
-    fates = [_Ran() for _ in notebook.cells]
-    deadline = time.monotonic() + limits.total_s
-    with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):  # the kernel's own log is noise here
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining < 1:
-                fates[index] = _Ran(f"the notebook ran past its {limits.total_s} s limit before this cell", missing=True)
-                continue
-            client.timeout = int(min(limits.cell_s, remaining))
-            try:
-                client.execute_cell(cell, index)
-            except CellTimeoutError:
-                fates[index] = _Ran(f"ran past its time limit ({client.timeout} s)")
-                if not _interrupted(client, index, nbformat, run_sync):
-                    run_sync(client.km.shutdown_kernel)(now=True)  # a kernel that ignores the interrupt is killed
-                    for later in range(index + 1, len(fates)):
-                        fates[later] = _Ran("not run: the kernel hung and was killed", missing=True)
-                    break
-                continue
-            except DeadKernelError:
-                fates[index] = _Ran("the kernel died in this cell (a crash, or out of memory)")
-                for later in range(index + 1, len(fates)):
-                    fates[later] = _Ran("not run: the kernel died in an earlier cell", missing=True)
-                break
-            fates[index] = _Ran(_error_of(cell))
-    if fates[0].error:
-        raise RuntimeError(f"the offline guard failed: {fates[0].error}")
-    return fates[1:]
-
-
-def _interrupted(client, index: int, nbformat, run_sync) -> bool:
-    """Interrupt the kernel; True when it answers again (runs ``pass``, in place of cell ``index``) in time."""
-    with contextlib.suppress(Exception):  # a kernel that is gone cannot be interrupted: the probe says so
-        run_sync(client.km.interrupt_kernel)()
-    client.timeout = PROBE_TIMEOUT_S
-    try:
-        client.execute_cell(nbformat.v4.new_code_cell("pass"), index)
-    except Exception:  # CellTimeoutError (hung) or DeadKernelError: either way it cannot go on
-        return False
-    return True
-
-
-def _judge(name: str, kind: str, cells: list[dict], solutions: list[int], tests: list[int], fates: list[_Ran]) -> Outcome:
-    if kind == "answer":
-        answered = [index for index in solutions if not is_open(cells[index])]
-        return Outcome(name, ANSWERED if answered else NOT_ANSWERED)
-    if not solutions or all(is_open(cells[index]) for index in solutions):
-        return Outcome(name, NOT_ANSWERED)
-    for index in solutions:
-        fate = fates[index]
-        if fate.error and fate.error.startswith("NotImplementedError"):
-            return Outcome(name, NOT_ANSWERED, "a placeholder still raises NotImplementedError")
-        if fate.error:
-            return Outcome(name, FAILED, f"your cell: {fate.error}")
-    if not tests:
-        return Outcome(name, FAILED, "no check cell for this assignment in the companion notebook")
-    for index in tests:
-        if fates[index].error:
-            return Outcome(name, FAILED, f"check: {fates[index].error}")
-    return Outcome(name, PASSED)
-
-
-def grade(path: Path, reference: dict | None = None, limits: Limits = Limits()) -> Grade:
-    """Run the notebook at ``path`` and judge each assignment; never raises for a student's notebook."""
-    reference = read_notebook() if reference is None else reference
+def grade(path: Path, context: Context, slot: int = 0) -> Grade:
+    """Grade the notebook at ``path``; never raises for a student's notebook."""
     started = time.monotonic()
-    result = Grade(Path(path))
+    result = Grade(Path(path), sandbox=context.sandbox)
     try:
         student = read_notebook(path)
     except DigitlabError as error:
-        result.problem = str(error)
-        result.outcomes = [Outcome(a.id, NOT_ANSWERED if a.kind == "answer" else FAILED, "the notebook could not be read")
-                           for a in assignments(reference)]
+        result.problem = say("unreadable", problem=str(error))
+        result.outcomes = [Outcome(a.id, NOT_ANSWERED if a.kind == "answer" else FAILED, result.problem)
+                           for a in assignments(context.reference)]
         return result
-    cells, solutions, tests = prepare(student, reference, limits.all_cells)
-    needs_kernel = any(source_of(cells[i]).strip() and not is_open(cells[i]) for ids in solutions.values() for i in ids)
-    if needs_kernel:
-        with tempfile.TemporaryDirectory(prefix="digitlab-check-") as workdir:
-            try:
-                fates = _execute(cells, limits, Path(workdir))
-            except DigitlabError:
-                raise
-            except Exception as error:  # the kernel would not start, or nbclient gave up: this notebook only
-                result.problem = f"could not run the notebook: {type(error).__name__}: {error}"
-                fates = [_Ran(result.problem, missing=True) for _ in cells]
-    else:
-        fates = [_Ran() for _ in cells]  # nothing answered in code: no kernel needed
-    result.outcomes = [_judge(a.id, a.kind, cells, solutions.get(a.id, []), tests.get(a.id, []), fates)
-                       for a in assignments(reference)]
+    result.language = language = language_of(student)
+    cells = assignment_cells(student, context.reference)
+    code = {a.id for a in assignments(context.reference) if a.kind == "code"}
+    answered = {name: found for name, found in cells.items() if name in code and not is_blank(found)}
+    verdicts, result.problem = _check(context, Path(path), answered, slot, started) if answered else ({}, "")
+    for item in assignments(context.reference):
+        if item.kind == "answer":
+            text = answer_text(cells.get(item.id, []))
+            result.outcomes.append(Outcome(item.id, ANSWERED if text else NOT_ANSWERED, answer=text))
+            continue
+        verdict = verdicts.get(item.id, Verdict(NOT_ANSWERED, "open", "", {}))
+        result.outcomes.append(Outcome(item.id, verdict.status, say(verdict.saw, language, **verdict.params),
+                                       say("hint." + verdict.hint, language, **verdict.params) if verdict.hint else ""))
     result.seconds = time.monotonic() - started
     return result
 
 
 def grade_all(paths: Iterable[Path], limits: Limits = Limits(), on_graded: Callable[[Grade], None] | None = None,
               jobs: int = 1, reference: dict | None = None) -> list[Grade]:
-    """Grade every notebook with the companion notebook's checks; one notebook's trouble stays its own.
-
-    ``jobs`` notebooks run at once, each in its own process and kernel with ``cpu_count // jobs`` threads;
-    the grades come back in the order of ``paths``, ``on_graded`` is called as each one finishes.
-    """
-    reference = read_notebook() if reference is None else reference
+    """Grade every notebook, ``jobs`` sandboxes at a time; the grades come back in the order of ``paths``."""
     paths = [Path(path) for path in paths]
     if jobs < 1:
         raise DigitlabError(f"--jobs {jobs}: give 1 or more notebooks to run at once")
-    if jobs == 1 or len(paths) < 2:
-        grades = []
-        for path in paths:
-            grades.append(grade(path, reference, limits))
-            if on_graded is not None:
-                on_graded(grades[-1])
-        return grades
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))  # the kernels share the cores instead of fighting over them
-    # spawn, not fork: the parent has torch and its thread pools loaded
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_set_threads,
-                             initargs=(threads,)) as pool:
-        futures = {pool.submit(grade, path, reference, limits): index for index, path in enumerate(paths)}
-        grades: list[Grade | None] = [None] * len(paths)
-        for future in as_completed(futures):
-            grades[futures[future]] = future.result()
-            if on_graded is not None:
-                on_graded(grades[futures[future]])
-    return grades
+    context = prepare(limits, reference)
+    free = list(range(jobs))
+    lock = threading.Lock()
 
+    def one(path: Path) -> Grade:
+        with lock:
+            slot = free.pop()
+        try:
+            graded = grade(path, context, slot)
+        finally:
+            with lock:
+                free.append(slot)
+        if on_graded is not None:
+            with lock:
+                on_graded(graded)
+        return graded
 
-def _set_threads(threads: str) -> None:
-    """In a grading worker: the kernels it starts inherit this environment."""
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
-
-
-def class_table(grades: list[Grade], reference: dict | None = None) -> tuple[list[str], list[list[str]]]:
-    """The whole class as a table: one row per notebook, one column per assignment, and the totals."""
-    names = [a.id for a in assignments(read_notebook() if reference is None else reference)]
-    header = ["notebook", *names, PASSED, FAILED, NOT_ANSWERED, ANSWERED, "seconds", "problem"]
-    rows = []
-    for graded in grades:
-        status = {outcome.assignment: outcome.status for outcome in graded.outcomes}
-        counts = [sum(outcome.status == wanted for outcome in graded.outcomes) for wanted in (PASSED, FAILED, NOT_ANSWERED, ANSWERED)]
-        rows.append([str(graded.path), *(status.get(name, "") for name in names), *map(str, counts),
-                     f"{graded.seconds:.1f}", graded.problem])
-    return header, rows
-
-
-def write_class_csv(grades: list[Grade], path: Path, reference: dict | None = None) -> Path:
-    """Write :func:`class_table` as CSV, atomically (a spreadsheet open on the old file sees it whole)."""
-    header, rows = class_table(grades, reference)
-    lines = io.StringIO()
-    writer = csv.writer(lines)
-    writer.writerow(header)
-    writer.writerows(rows)
     try:
-        atomic_write_text(path, lines.getvalue())
-    except OSError as error:
-        raise DigitlabError(f"cannot write the class table to {path}: {error.strerror or error}") from error
-    return Path(path)
+        with ThreadPoolExecutor(jobs) as pool:
+            return list(pool.map(one, paths))
+    finally:
+        shutil.rmtree(context.inputs, ignore_errors=True)

@@ -26,6 +26,7 @@ from digitlab.datasets import Dataset, load
 from digitlab.errors import DigitlabError
 from digitlab.experiments.reuse import REUSED_FROM
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 from digitlab.report.blocks import Section
 from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
 from digitlab.report.inputs import Inputs
@@ -37,6 +38,7 @@ from digitlab.report.timing import contention
 
 REPORT_FILE = "index.html"
 READABLE = 0o644
+METRIC_DIGITS = 4  # significant digits of a stored metric that is neither accuracy, seconds nor a count
 NUMBER = re.compile(r"[-–+]?[\d,.]*\d[\d,.]*\s*(%|s|ms)?|–")  # 12,345 / 97.50% / 3.2 s / a dash for none
 TEMPLATE = "report.html.j2"
 ENVIRONMENT_KEYS = ("device", "torch", "python", "digitlab", "git_commit", "cpu_count", "torch_threads", "cpu_seconds",
@@ -125,7 +127,7 @@ def format_metric(name: str, value: Any) -> str:
         return percent(value)
     if name.endswith("seconds"):
         return seconds(value)
-    return count(value) if isinstance(value, int) else f"{value:g}"
+    return count(value) if isinstance(value, int) else current().numbers.significant(value, METRIC_DIGITS)
 
 
 def _safe_url(url: str) -> str:

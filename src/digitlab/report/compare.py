@@ -18,9 +18,10 @@ from typing import Any
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import setting_label
+from digitlab.report.links import setting_label, setting_value
 from digitlab.report.select import SweepRuns
 
 # Spec fields that say nothing about how a run trained or was scored: left out of the differences.
@@ -64,23 +65,15 @@ def differences(first: Run, second: Run) -> dict[str, tuple[Any, Any]]:
 def field_label(path: str) -> str:
     """How the report names a spec field: 'train_config.batch_size' -> 'batch size'."""
     head, _, tail = path.partition(".")
-    english = setting_label(f"{SPEC_TO_CONFIG[head]}.{tail}" if head in SPEC_TO_CONFIG and tail else path)
-    return str(t(f"setting.{path}", default=english))  # other languages may name it ("setting.<field>" in their catalog)
-
-
-def value_text(value: Any) -> str:
-    if value is None or value == "":
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return "-".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if current().has(f"setting.{path}"):
+        return current()(f"setting.{path}")
+    return setting_label(f"{SPEC_TO_CONFIG[head]}.{tail}" if head in SPEC_TO_CONFIG and tail else path)
 
 
 def differences_text(found: dict[str, tuple[Any, Any]]) -> str:
     """'outputs: sigmoid → logits; batch size: 128 → 512'; 'nothing' when the runs are alike."""
-    return "; ".join(f"{field_label(key)}: {value_text(a)} → {value_text(b)}" for key, (a, b) in found.items()) or "nothing"
+    text = "; ".join(f"{field_label(key)}: {setting_value(a)} → {setting_value(b)}" for key, (a, b) in found.items())
+    return text or current()("value.nothing")
 
 
 @dataclass(frozen=True)

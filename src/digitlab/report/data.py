@@ -12,7 +12,7 @@ from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
 from digitlab.report.blocks import Figures, Note, Pre, Table, Text, image
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, count, dataset_title
+from digitlab.report.links import Links, count, dataset_title, target
 
 GALLERY_SIZE = 9  # the notebook shows 3 x 3 right and 3 x 3 wrong predictions
 SAMPLE_SEED = 0  # the same sample grid in every report
@@ -27,14 +27,14 @@ def data_blocks(inputs: Inputs) -> list:
     last = indices[-1]  # the notebook prints the bottom-right image of its grid
     train_counts = dataset.train.class_counts(dataset.num_classes).tolist()
     test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
-    rows = [["train", *(f"{n:,}" for n in train_counts)], ["test", *(f"{n:,}" for n in test_counts)]]
+    rows = [[t("figure.train"), *map(count, train_counts)], [t("figure.test"), *map(count, test_counts)]]
     counts = Table([t("head.class"), *dataset.classes], rows, caption=t("caption.per_class"))
     return [
         Text(t("data.sizes", name=dataset_title(dataset.name), train=count(len(dataset.train)), test=count(len(dataset.test)),
                height=height, width=width, pixels=height * width, classes=dataset.num_classes, source=dataset.source)),
         Figures([image(grid, t("alt.samples", name=dataset.name)), image(class_count_chart(dataset), t("alt.per_class", name=dataset.name))]),
         Text(t("data.balanced", smallest=count(min(train_counts)), largest=count(max(train_counts)), classes=dataset.num_classes,
-               share=f"{100 / dataset.num_classes:.0f}%")),
+               share=target(1 / dataset.num_classes))),
         counts,
         Pre(pixel_matrix(dataset.train.images[last], scale=False),  # bytes: 3 characters a pixel keep 28 columns readable
             caption=t("data.matrix", index=last, label=dataset.classes[int(dataset.train.labels[last])], pixels=height * width)),

@@ -110,11 +110,13 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     runs = [sweep.find(model_options__hidden=hidden) for hidden in sweep.grid[HIDDEN]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
     blocks.append(Figures([
-        image(curve_figure(widths, {"test accuracy": accuracy}, "neurons per hidden layer", "test accuracy (%)",
-                           "accuracy against width", logx=True), "test accuracy against hidden layer width"),
-        image(curve_figure(widths, {"training": [None if run is None else train_seconds(run) for run in runs]},
-                           "neurons per hidden layer", "seconds", "training time against width", logx=True),
-              "training seconds against hidden layer width"),
+        image(curve_figure(widths, {t("figure.test_accuracy"): accuracy}, t("figure.neurons_per_layer"), t("figure.test_accuracy_percent"),
+                           t("figure.accuracy_against", x=t("figure.neurons_per_layer")), logx=True, percent=True),
+              t("figure.accuracy_against", x=t("figure.neurons_per_layer"))),
+        image(curve_figure(widths, {t("figure.training"): [None if run is None else train_seconds(run) for run in runs]},
+                           t("figure.neurons_per_layer"), t("figure.training_seconds"), t("figure.time_against", x=t("figure.neurons_per_layer")),
+                           logx=True),
+              t("figure.time_against", x=t("figure.neurons_per_layer"))),
     ]))
     finished = [run for run in runs if run is not None]
     if len(finished) >= 2:
@@ -154,7 +156,8 @@ def cnn_blocks(inputs: Inputs) -> list:
         return [inputs.not_run("cnn")]
     run = sweep.best()
     blocks += [Text(sweep_description(sweep.name, sweep.description))] + trained_blocks(run, sweep, dataset, links, "CNN")
-    text = " ".join(filter(None, [t("cnn.size", parameters=links.parameters(run), time=links.predict_time(run)), views_sentence(run)]))
+    # Markup's join keeps the links as links (a plain str join made the page show '<a class="run" ...>' as text)
+    text = Markup(" ").join(filter(None, [t("cnn.size", parameters=links.parameters(run), time=links.predict_time(run)), views_sentence(run)]))
     mlp = inputs.sweep("tuned")
     if mlp is not None:
         other = mlp.best()
@@ -169,7 +172,7 @@ def cnn_blocks(inputs: Inputs) -> list:
     return blocks
 
 
-def views_sentence(run: Run) -> str:
+def views_sentence(run: Run) -> Markup | str:
     """What the CNN answers from when it scores more than the image itself (its test-time views; "" otherwise)."""
     settings = (run.spec or {}).get("model_config", {})
     mirror, shift = bool(settings.get("test_time_mirror")), int(settings.get("test_time_shift") or 0)
@@ -177,4 +180,4 @@ def views_sentence(run: Run) -> str:
         return ""
     views = len(CNNConfig(test_time_mirror=mirror, test_time_shift=shift).test_time_views)
     which = [t("cnn.view_image"), *([t("cnn.view_mirror")] if mirror else []), *([t("cnn.view_moved", pixels=shift)] if shift else [])]
-    return str(t("cnn.views", views=views, which=", ".join(map(str, which))))
+    return t("cnn.views", views=views, which=Markup(", ").join(which))

@@ -69,7 +69,7 @@ def weights_blocks(inputs: Inputs, kept: dict[str, tuple[Run, SavedNetwork] | No
     values = {role: role_label(role) for role in ("notebook", "logits")}
     values |= {f"{role}_accuracy": inputs.links.accuracy(kept[role][0]) if kept.get(role) else "–" for role in ("notebook", "logits")}
     blocks.append(Text(t("inside.weights", **values)))
-    blocks.append(Figures([image(weight_images_figure(panels, inputs.dataset.classes), "the SimpleNetwork's weight images per class")]))
+    blocks.append(Figures([image(weight_images_figure(panels, inputs.dataset.classes), t("alt.weights"))]))
     return blocks + [no_checkpoint(inputs, role) for role in ("notebook", "logits") if not kept.get(role)]
 
 
@@ -90,7 +90,7 @@ def mistakes_blocks(dataset: Dataset, links: Links, run: Run, saved: SavedNetwor
     return [
         Heading(str(t("inside.mistakes_heading"))),
         Text(t("inside.mistakes", count=len(chosen), model=links.link(run, label), knn_train=number(len(train), 0))),
-        Figures([image(figure, f"{label}: its most confident mistakes, their attributions and nearest training digits")]),
+        Figures([image(figure, t("alt.mistakes", model=label))]),
     ]
 
 
@@ -109,7 +109,7 @@ def faithfulness_blocks(dataset: Dataset, links: Links, kept: dict[str, tuple[Ru
         best = results[0]
         sentences.append(t("inside.most_faithful", model=label, method=method_name(best.method), area=number(best.area, 3),
                            random=number(best.random_area, 3)))
-        pictures.append(image(deletion_figure(results, f"{label}: deletion curves"), f"{label}: accuracy as attributed pixels are deleted"))
+        pictures.append(image(deletion_figure(results, str(t("figure.deletion", model=label))), t("alt.deletion", model=label)))
     if not rows:
         return []
     return [

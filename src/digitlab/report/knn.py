@@ -11,6 +11,7 @@ from markupsafe import Markup
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, image
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
@@ -51,6 +52,7 @@ LECUN_KNN = (
     ("K-NN, shape context matching", 0.9937),
     ("K-NN, non-linear deformation (image distortion model)", 0.9946),
 )
+PER_IMAGE_MS_DIGITS = 3  # one image's predict time: 0,383 ms
 CONFUSION_WIDTH = 620  # CSS pixels: the heatmap's natural size dwarfs the text
 
 
@@ -111,14 +113,14 @@ def large_image_blocks(inputs: Inputs) -> list:
     if knn is not None and knn.metrics.get("predict_seconds") and knn.metrics.get("train_size") and knn.metrics.get("test_size"):
         per_image = knn.metrics["predict_seconds"] / knn.metrics["test_size"]
         paragraphs.append(t("large.knn", train=links.metric(knn, "train_size", count), pixels=count(ours),
-                            per_image=links.link(knn, f"{number(per_image * 1000)} ms"),
+                            per_image=links.link(knn, current().numbers.milliseconds(per_image)),
                             large=count(inputs_large), factor=count(round(inputs_large / ours)),
                             large_time=links.link(knn, seconds(per_image * inputs_large / ours))))
     else:
         paragraphs.append(t("large.knn_not_run", pixels=count(ours), large=count(inputs_large), factor=count(round(inputs_large / ours)),
                             dataset=dataset.name))
     hidden = (model_settings(mlp.best()).get("hidden") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
-    paragraphs.append(t("large.dense", large=count(inputs_large), units=hidden, weights=f"{inputs_large * hidden / 1e9:.1f}",
+    paragraphs.append(t("large.dense", large=count(inputs_large), units=hidden, weights=number(inputs_large * hidden / 1e9, 1),
                         ours=count(ours * hidden), megabytes=count(round(inputs_large * hidden * 4 / 1e9))))
     if cnn is not None:
         run = cnn.best()
@@ -180,10 +182,10 @@ def best_blocks(sweep: SweepRuns, links: Links) -> list:
              k=options.get("n_neighbors", 5), weights=options.get("weights", "uniform"), metric=options.get("metric", "euclidean"),
              accuracy=links.accuracy(best), validation=links.metric(best, "val_accuracy"), fit=links.train_time(best),
              predict=links.predict_time(best))
-    rows = [[name, f"{value * 100:.2f}%", ""] for name, value in LECUN_KNN]
+    rows = [[name, percent(value), "", value] for name, value in LECUN_KNN]
     rows.append([Markup("<strong>digitlab: {}</strong>").format(", ".join(steps) or "raw pixels"), links.accuracy(best),
-                 links.predict_time(best)])
-    rows.sort(key=lambda row: accuracy_percent(best) / 100 if row[2] else float(row[1].rstrip("%")) / 100)
+                 links.predict_time(best), best.metrics.get("test_accuracy") or 0.0])
+    rows = [row[:-1] for row in sorted(rows, key=lambda row: row[-1])]  # by accuracy; the last cell is only the sort key
     return [Text(text), Table(["k-NN", t("head.test_accuracy"), t("head.predict")], rows, caption=t("caption.lecun"))]
 
 
@@ -203,9 +205,9 @@ def grid_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     blocks = [Text(sweep_description(sweep.name, sweep.description)),
               Table(["k \\ " + ", ".join(setting_label(p) for p in others), *names], rows, caption=t("caption.knn_grid"))]
     if K in sweep.grid:
-        blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, "k (neighbours)",
-                                                  "test accuracy (%)", "k-NN: accuracy against k"),
-                                     "k-NN test accuracy against k for each weighting and distance")]))
+        blocks.append(Figures([image(curve_figure([float(k) for k in sweep.grid[K]], lines, t("figure.neighbours"),
+                                                  t("figure.test_accuracy_percent"), t("figure.knn_accuracy"), percent=True),
+                                     t("alt.knn_grid"))]))
     return blocks
 
 
@@ -215,7 +217,7 @@ def confusion_blocks(best: Run, sweep: SweepRuns, dataset: Dataset, links: Links
     if confusion is None or len(confusion) != dataset.num_classes:
         return []
     figure = confusion_figure(confusion.astype(int), dataset.classes, title=f"k-NN ({describe(best, sweep.grid)})")
-    return [Figures([image(figure, "confusion matrix of the best k-NN: true class in rows, predicted in columns",
+    return [Figures([image(figure, t("alt.knn_confusion"),
                            max_width=CONFUSION_WIDTH)]),
             Text(mistake_sentence(best, confusion, dataset, links))]
 
@@ -242,7 +244,7 @@ def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     for label, run in [("k-NN", knn), *networks]:
         ms = per_image_ms(run)
         rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
-                     "–" if ms is None else links.link(run, f"{ms:.3f} ms")])
+                     "–" if ms is None else links.link(run, current().numbers.milliseconds(ms / 1000, PER_IMAGE_MS_DIGITS))])
     blocks = [Table([t("head.model"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.per_image")], rows,
                     caption=t("caption.knn_time"))]
     # Compare with the tuned MLP when it ran, else with whichever network did.
@@ -274,16 +276,16 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     if not runs:
         return blocks
     sizes = [float(config_value(run.config, TRAIN_LIMIT)) for run in runs]
-    rows = [[f"{int(size):,}", links.accuracy(run), links.train_time(run), links.predict_time(run)]
+    rows = [[count(size), links.accuracy(run), links.train_time(run), links.predict_time(run)]
             for size, run in zip(sizes, runs, strict=True)]
-    times = {"predict": [run.metrics.get("predict_seconds") for run in runs], "fit": [train_seconds(run) for run in runs]}
+    times = {t("figure.predict"): [run.metrics.get("predict_seconds") for run in runs], t("figure.fit"): [train_seconds(run) for run in runs]}
     blocks += [
         Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows, caption=t("caption.scaling")),
-        Figures([image(curve_figure(sizes, times, "training images", "seconds", "k-NN: time against training-set size"),
-                       "k-NN predict and fit seconds against training-set size"),
-                 image(curve_figure(sizes, {"test accuracy": [accuracy_percent(run) for run in runs]}, "training images",
-                                    "test accuracy (%)", "k-NN: accuracy against training-set size"),
-                       "k-NN test accuracy against training-set size")]),
+        Figures([image(curve_figure(sizes, times, t("figure.training_images"), t("figure.seconds"), t("figure.knn_time_size")),
+                       t("alt.knn_time_size")),
+                 image(curve_figure(sizes, {t("figure.test_accuracy"): [accuracy_percent(run) for run in runs]}, t("figure.training_images"),
+                                    t("figure.test_accuracy_percent"), t("figure.knn_accuracy_size"), percent=True),
+                       t("alt.knn_accuracy_size"))]),
     ]
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
@@ -299,7 +301,7 @@ def growth_sentence(first: Run, last: Run, smallest: float, largest: float, link
     pixels, ours = LARGE_IMAGE[0] * LARGE_IMAGE[1], int(np.prod(dataset.image_shape))
     gained = (last.metrics.get("test_accuracy") or 0.0) > (first.metrics.get("test_accuracy") or 0.0)
     return t("knn.growth_gained" if gained else "knn.growth", smallest=count(int(smallest)), largest=count(int(largest)),
-             times=f"{largest / smallest:.0f}", first=links.predict_time(first), last=links.predict_time(last),
+             times=count(round(largest / smallest)), first=links.predict_time(first), last=links.predict_time(last),
              slower=number(last.metrics["predict_seconds"] / first.metrics["predict_seconds"], 1), first_accuracy=links.accuracy(first),
              last_accuracy=links.accuracy(last), width=LARGE_IMAGE[0], height=LARGE_IMAGE[1], pixels=count(pixels),
              factor=count(round(pixels / ours)), ours=count(ours))

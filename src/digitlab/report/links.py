@@ -13,31 +13,18 @@ from markupsafe import Markup
 
 from digitlab.datasets.catalog import CATALOG
 from digitlab.experiments.store import Run
+from digitlab.i18n import NO_VALUE, current
 from digitlab.models.registry import make_config
-from digitlab.report.i18n import number, t
+from digitlab.report.i18n import t
 from digitlab.report.select import config_value
 from digitlab.report.timing import contention
 
-NO_VALUE = "–"  # a metric the run did not record
-SETTING_LABELS = {  # dotted config setting -> how the report names it
-    "train_options.epochs": "epochs",
-    "train_options.batch_size": "batch size",
-    "model_options.hidden": "hidden layers",
-    "knn_options.n_neighbors": "k",
-    "knn_options.weights": "weights",
-    "knn_options.metric": "distance",
-    "knn_options.pca": "PCA components",
-    "knn_options.deskew": "deskewed",
-    "knn_options.blur": "blur sigma",
-    "knn_options.shifts": "shifted copies (pixels)",
-    "train_limit": "training images",
-    "test_limit": "test images",
-    "seed": "seed",
-}
+SHORT_DIGITS = 6  # a setting's decimals as written (lr 0.0005), trailing zeros dropped
 
 
 def percent(value: float | None) -> str:
-    return NO_VALUE if value is None else f"{number(value * 100)}%"
+    """A fraction as a percentage in the report's language: 97,60%."""
+    return current().numbers.percent(value)
 
 
 def accuracy_percent(run: Run) -> float | None:
@@ -48,16 +35,12 @@ def accuracy_percent(run: Run) -> float | None:
 
 def target(value: float) -> str:
     """A threshold as the notebook writes it: 0.92 -> '92%'."""
-    return f"{value * 100:g}%"
+    return f"{current().numbers.short(value * 100)}%"
 
 
 def seconds(value: float | None) -> str:
-    """Seconds with sensible precision: 0.004 s, 3.2 s, 412 s."""
-    if value is None:
-        return NO_VALUE
-    if value >= 100:
-        return f"{number(value, 0)} s"
-    return f"{number(value, 1)} s" if value >= 1 else f"{number(value, 3)} s"
+    """Seconds with sensible precision: 0,004 s, 3,2 s, 412 s."""
+    return current().numbers.seconds(value)
 
 
 def dataset_title(name: str) -> str:
@@ -66,24 +49,33 @@ def dataset_title(name: str) -> str:
 
 
 def count(value: int | None) -> str:
-    return NO_VALUE if value is None else number(value, 0)
+    """A count with the language's grouping: 60.000."""
+    return current().numbers.integer(value)
 
 
 def setting_label(path: str) -> str:
-    return SETTING_LABELS.get(path, path.split(".")[-1].replace("_", " "))
+    """How the report names a dotted setting (the catalog's ``setting.<path>``; the field's own name without one)."""
+    words = current()
+    return words(f"setting.{path}") if words.has(f"setting.{path}") else path.split(".")[-1].replace("_", " ")
 
 
 def setting_value(value: Any) -> str:
-    """A grid value as people write it: hidden layers [512, 512] as 512-512, False as no."""
+    """A setting's value as people write it: hidden layers [512, 512] as 512-512, False as no (nee), lr 0,01,
+    a k-NN distance or vote by its name in the language ('value.<name>': 'euclidische afstand')."""
+    words = current()
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return words("value.yes" if value else "value.no")
+    if value is None or value == "" or (isinstance(value, list | tuple) and not value):
+        return words("value.none")
     if isinstance(value, list | tuple):
-        return "-".join(str(item) for item in value) if value else "none"
-    return str(value)
+        return "-".join(setting_value(item) for item in value)
+    if isinstance(value, int | float):
+        return words.numbers.short(value, SHORT_DIGITS)
+    return words(f"value.{value}") if isinstance(value, str) and words.has(f"value.{value}") else str(value)
 
 
 def describe(run: Run, grid: dict[str, list[Any]]) -> str:
-    """The run's grid settings in words: 'epochs 5, batch size 128', 'k=3, distance euclidean'."""
+    """The run's grid settings in words: 'epochs 5, batch size 128', 'k=3, distance euclidean distance'."""
     words = [(setting_label(path), setting_value(config_value(run.config, path))) for path in grid]
     return ", ".join(f"{label}={value}" if len(label) == 1 else f"{label} {value}" for label, value in words)
 
@@ -188,10 +180,10 @@ def architecture(run: Run, inputs: int, outputs: int) -> str:
 
 def network_summary(run: Run, inputs: int, outputs: int) -> str:
     """What the notebook asks to report: structure, epochs and batch size ('784-512-512-10, 10 epochs, batch 128')."""
-    settings = training_settings(run)
+    settings, words = training_settings(run), current()
     parts = [architecture(run, inputs, outputs)]
     if "epochs" in settings:
-        parts.append(f"{settings['epochs']} epochs")
+        parts.append(words.plural("unit.epochs", settings["epochs"]))
     if "batch_size" in settings:
-        parts.append(f"batch size {settings['batch_size']}")
+        parts.append(words("summary.batch", size=words.numbers.integer(settings["batch_size"])))
     return ", ".join(part for part in parts if part)

@@ -15,7 +15,7 @@ from digitlab.report.compare import declared_pair, differs_sentence
 from digitlab.report.data import gallery_blocks
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, network_summary, percent, target
+from digitlab.report.links import Links, count, network_summary, percent, target
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, pivot, reach_sentence
 from digitlab.report.timing import timings_comparable
@@ -96,9 +96,9 @@ def untrained_blocks(inputs: Inputs) -> list:
         np.fill_diagonal(off, 0)
         true, predicted = np.unravel_index(int(off.argmax()), off.shape)
         answer.append(t("untrained.function", seed=config_value(run.config, "seed"),
-                        group=links.link(run, f"{int(off[true, predicted]):,}"), size=f"{int(confusion[true].sum()):,}",
+                        group=links.link(run, count(int(off[true, predicted]))), size=count(int(confusion[true].sum())),
                         true=dataset.classes[true], predicted=dataset.classes[predicted],
-                        right=links.link(run, f"{int(np.trace(confusion)):,}"), accuracy=links.accuracy(run)))
+                        right=links.link(run, count(int(np.trace(confusion)))), accuracy=links.accuracy(run)))
         low = min(scored, key=lambda item: item[0].metrics.get("test_accuracy") or 0.0)[0]
         answer.append(t("untrained.chance", chance=links.link(run, percent(chance_accuracy(confusion))), seed=config_value(run.config, "seed"),
                         classes=classes, low=links.accuracy(low), high=links.accuracy(run)))

@@ -12,12 +12,12 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
-from digitlab.images.transforms import STRENGTH_LABELS
+from digitlab.images.transforms import strength_label, transform_name
 from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differs_sentence
 from digitlab.report.i18n import sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, count, percent, run_setting
+from digitlab.report.links import Links, count, percent, run_setting, setting_label
 from digitlab.robustness.figures import robustness_figure
 
 PART = "robustness"  # this part's anchor in report/parts.py (its declared comparisons name it)
@@ -35,7 +35,7 @@ def run_label(run: Run) -> str:
     config = run.config
     if config.get("kind") == "knn":
         limit = config.get("train_limit")
-        reference = f", {limit:,} training images" if limit else ""
+        reference = f", {count(limit)} {setting_label('train_limit')}" if limit else ""
         return f"k-NN (k={run_setting(run, 'knn_options.n_neighbors', '?')}{reference})"
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
     augment = run_setting(run, "train_options.augment", "")
@@ -145,8 +145,8 @@ def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
             continue
         rows = [[label, *(links.link(run, percent(measured[label][strength])) if strength in measured[label] else "–"
                           for strength in strengths)] for label, run in runs]
-        title = STRENGTH_LABELS.get(transform, transform)
-        tables.append(Table([f"{t('head.model')} \\ {title}", *strengths], rows, caption=t("caption.transform", change=transform)))
+        title = strength_label(transform)
+        tables.append(Table([f"{t('head.model')} \\ {title}", *strengths], rows, caption=t("caption.transform", change=transform_name(transform))))
     return tables
 
 

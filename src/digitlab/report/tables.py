@@ -82,11 +82,10 @@ def accuracy_time_curves(sweep: SweepRuns, x_path: str, line_path: str | None, l
     accuracy = series(sweep, x_path, line_path, accuracy_percent)
     time = series(sweep, x_path, line_path, train_seconds)
     label = setting_label(x_path)
+    against, time_against = t("figure.accuracy_against", x=label), t("figure.time_against", x=label)
     return Figures([
-        image(curve_figure(xs, accuracy, label, "test accuracy (%)", f"{sweep.name}: accuracy", logx=logx),
-              f"{sweep.name}: test accuracy against {label}"),
-        image(curve_figure(xs, time, label, "training seconds", f"{sweep.name}: training time", logx=logx),
-              f"{sweep.name}: training seconds against {label}"),
+        image(curve_figure(xs, accuracy, label, t("figure.test_accuracy_percent"), against, logx=logx, percent=True), against),
+        image(curve_figure(xs, time, label, t("figure.training_seconds"), time_against, logx=logx), time_against),
     ])
 
 

@@ -10,6 +10,7 @@ runs on a quiet machine to draw it). Runs stored before this was recorded are ta
 from __future__ import annotations
 
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 
 # A run is contended when the runnable processes clearly outnumber the cores at its start or end ... The load counts
 # the run's own threads: a quiet 2-core machine running one 2-thread run reads 2.0-2.2 (short-lived processes come and
@@ -28,10 +29,10 @@ def contention(run: Run) -> str | None:
     cores, threads = env.get("cpu_count"), env.get("torch_threads") or env.get("cpu_count")
     loads = [value for value in (env.get("load_start"), env.get("load_end")) if isinstance(value, int | float)]
     if cores and loads and max(loads) > LOAD_PER_CORE * cores:
-        return f"load {max(loads):.1f} on {cores} cores"
+        return current()("timing.load", load=current().numbers.decimal(max(loads), 1), cores=cores)
     ratio, wall = env.get("cpu_per_wall"), env.get("wall_seconds") or 0.0
     if threads and isinstance(ratio, int | float) and wall >= MIN_WALL_SECONDS and ratio < CPU_SHARE * min(threads, cores or threads):
-        return f"{ratio:.2f} CPU seconds per second with {min(threads, cores or threads)} threads"
+        return current()("timing.cpu", ratio=current().numbers.decimal(ratio), threads=min(threads, cores or threads))
     return None
 
 

@@ -11,7 +11,6 @@ training uses too); they are re-exported here for existing callers.
 from digitlab.images import (
     AUGMENT_KINDS,
     IDENTITY_STRENGTH,
-    STRENGTH_LABELS,
     STRENGTHS,
     TRANSFORMS,
     Augmenter,
@@ -29,7 +28,6 @@ __all__ = [
     "AUGMENT_KINDS",
     "IDENTITY_STRENGTH",
     "STRENGTHS",
-    "STRENGTH_LABELS",
     "TRANSFORMS",
     "Augmenter",
     "apply",

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTH_LABELS, apply
+from digitlab.i18n import current
+from digitlab.i18n.ticks import localize_axes, percent_axis
+from digitlab.images.transforms import IDENTITY_STRENGTH, apply, strength_label, transform_name
 from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
@@ -51,6 +53,7 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
     panels = math.ceil(len(grid) / cols)
     figure = Figure(figsize=(cols * PANEL_INCHES[0], panels * PANEL_INCHES[1]), layout="constrained")
     axes = np.atleast_1d(figure.subplots(panels, cols, squeeze=False, sharey=True)).reshape(-1)
+    tr = current()
     for axis in axes[len(grid):]:
         axis.axis("off")  # the grid's last row may be partly empty
     for axis, (transform, models) in zip(axes, grid.items(), strict=False):
@@ -58,14 +61,15 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
             strengths = sorted(by_strength)
             axis.plot(strengths, [by_strength[s] for s in strengths], marker="o", label=model)
         if chance is not None:
-            axis.axhline(chance, color="gray", linestyle="--", linewidth=1)
-        axis.set(title=transform, xlabel=STRENGTH_LABELS.get(transform, "strength"), ylim=(0, 1.02))
+            axis.axhline(chance, color="gray", linestyle="--", linewidth=1, label=tr("figure.chance"))
+        axis.set(title=transform_name(transform), xlabel=strength_label(transform), ylim=(0, 1.02))
         axis.grid(alpha=0.3)
-    axes[0].set_ylabel("test accuracy")
+        percent_axis(axis.yaxis, fractions=True)
+    axes[0].set_ylabel(tr("figure.test_accuracy"))
     axes[0].legend(fontsize=8)
     if title:
         figure.suptitle(title)
-    return figure
+    return localize_axes(figure)
 
 
 def example_figure(
@@ -77,11 +81,13 @@ def example_figure(
     Guesses are green when right and red when wrong, as in the notebook's pictures of one 3
     that is shifted, turned or inverted until the network no longer sees a 3.
     """
+    tr = current()
     chosen = {**EXAMPLE_STRENGTHS, **(strengths or {})}
-    columns = [("original", image)]
+    columns = [(tr("figure.original"), image)]
     for name in transforms:
         strength = chosen.get(name, IDENTITY_STRENGTH[name])
-        columns.append((f"{name} {strength:g}", apply(name, image.unsqueeze(0), strength, seed=seed)[0]))
+        caption = tr("figure.change_strength", change=transform_name(name), strength=tr.numbers.short(strength))
+        columns.append((caption, apply(name, image.unsqueeze(0), strength, seed=seed)[0]))
     # Fixed margins, not constrained layout: that one does not reserve room for the guesses below the tiles.
     guesses_inches = len(predictors) * LINE_INCHES + MARGIN_INCHES
     height = TITLE_INCHES + TILE_INCHES + guesses_inches
@@ -100,5 +106,5 @@ def example_figure(
             axis.annotate(f"{model}: {named}", xy=(0.5, 0), xycoords="axes fraction", ha="center", va="top",
                           xytext=(0, -MARGIN_POINTS - line * LINE_INCHES * POINTS_PER_INCH), textcoords="offset points",
                           color=color, fontsize=8)
-    figure.suptitle(f"one test image (class {classes[label]}) under each change; model guesses below", fontsize=10)
+    figure.suptitle(tr("figure.one_image", label=classes[label]), fontsize=10)
     return figure

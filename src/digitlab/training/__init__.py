@@ -11,26 +11,22 @@
 
 from digitlab.inference import predict_labels, predict_proba, split_accuracy  # re-exported: inference is below training
 from digitlab.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from digitlab.training.config import NOTEBOOK, OPTIMIZERS, RECOMMENDED, SCHEDULES, TrainConfig, notebook, recommended
+from digitlab.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from digitlab.training.device import pick_device
 from digitlab.training.loop import TrainResult, train
 from digitlab.training.seeding import seed_everything
 
 __all__ = [
-    "NOTEBOOK",
     "OPTIMIZERS",
-    "RECOMMENDED",
     "SCHEDULES",
     "Checkpoint",
     "CheckpointError",
     "TrainConfig",
     "TrainResult",
     "load_checkpoint",
-    "notebook",
     "pick_device",
     "predict_labels",
     "predict_proba",
-    "recommended",
     "save_checkpoint",
     "seed_everything",
     "split_accuracy",

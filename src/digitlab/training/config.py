@@ -1,17 +1,15 @@
 """How to train: one typed, JSON-able config per run (stored in every checkpoint).
 
-``TrainConfig()`` is a sound default; :func:`recommended` gives the tuned setup per model and
-:func:`notebook` the course's own (Adam lr=0.01, LinearLR, batch 512, CrossEntropyLoss applied to
-whatever the network outputs, sigmoid/softmax included).
+``TrainConfig()`` is a sound default; the tuned and the course's settings per model and dataset are
+the presets (:mod:`digitlab.presets`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from digitlab.datasets.catalog import get_spec, setup_key
 from digitlab.images.augmentation import Augmenter, parse_augment
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
@@ -75,6 +73,29 @@ class TrainConfig:
         if self.time_budget is not None and not self.time_budget > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
 
+    def describe(self) -> str:
+        """Every setting that changes what is learnt, in one line: the training header and ``train --help``."""
+        parts = [f"{self.epochs} epochs x batch {self.batch_size}", f"{self.optimizer} lr {self.lr:.3g}"]
+        if self.optimizer == "sgd":
+            parts.append(f"momentum {self.momentum:g}")
+        if self.weight_decay:
+            parts.append(f"weight decay {self.weight_decay:g}")
+        parts.append({"onecycle": f"onecycle ({self.warmup:.0%} warm-up)", "step": f"step (x{self.step_gamma:g} per epoch)",
+                      "none": "no schedule"}.get(self.schedule, self.schedule))
+        parts.append(f"label smoothing {self.label_smoothing:g}")
+        if self.augment_shift:
+            parts.append(f"shifts <= {self.augment_shift} px")
+        if self.augment:
+            kinds = self.augment.split(",")
+            ranges = [text for kind, text in (("shift", f"{self.augment_max_shift:g} px"), ("rotate", f"{self.augment_max_degrees:g} deg"),
+                                              ("scale", f"zoom {self.augment_max_zoom:.0%}")) if kind in kinds]
+            parts.append(f"augment {self.augment}" + (f" ({', '.join(ranges)})" if ranges else ""))
+        if self.time_budget is not None:
+            parts.append(f"time budget {self.time_budget:g} s")
+        if self.notebook_faithful:
+            parts.append("notebook-faithful")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -97,69 +118,3 @@ def augmenter(config: TrainConfig) -> Augmenter | None:
         raise ValueError(f"augment_max_zoom must be in [0, 1), got {zoom!r}")
     return Augmenter(kinds=parse_augment(config.augment), max_shift=config.augment_max_shift,
                      max_degrees=config.augment_max_degrees, scale_range=(1 - zoom, 1 + zoom), seed=config.seed)
-
-
-# The course's setup (Part I): Adam lr=0.01, batch 512, 10 epochs. The notebook builds
-# LinearLR(optimizer) for ComplexNetwork but its train() never calls scheduler.step(), so the
-# scheduler only applies its start factor (1/3) once: 'notebook-linear' reproduces exactly that.
-NOTEBOOK = {
-    "simple": TrainConfig(epochs=10, batch_size=512, lr=0.01, schedule="none", notebook_faithful=True),
-    "complex": TrainConfig(epochs=10, batch_size=512, lr=0.01, schedule="notebook-linear", notebook_faithful=True),
-}
-
-# Tuned setups: what `digitlab train --model NAME` uses. Every choice was made on 5,000 validation
-# images held out of the training set, on a 2-core AVX2 CPU (benchmarks/RESULTS.md, "Time to accuracy").
-RECOMMENDED = {
-    "simple": TrainConfig(epochs=10, batch_size=128, lr=5e-3, schedule="cosine"),
-    # The course's setup with logits: lr 0.01 / 3 is what the notebook's unstepped LinearLR leaves of 0.01.
-    "complex": TrainConfig(epochs=10, batch_size=512, lr=0.01 * (1 / 3)),
-    # Dropout off (MLPConfig's default; 0.2 gave 98.04%). 4 epochs of batch 512: 98.12% validation (5 epochs: 98.16%;
-    # batch 1024 / lr 0.01: 97.84%) in 80% of the seconds.
-    "mlp": TrainConfig(epochs=4, batch_size=512, lr=5e-3, schedule="onecycle", label_smoothing=0.1),
-    # For CNNConfig's 16-32 channels: lr 0.015 with a short warm-up (10% of the steps) reaches 99.06-99.14% validation
-    # after 2 epochs and 99.42-99.44% after 6 (seeds 1, 2); 5 epochs gave 98.92-99.06% after 2.
-    "cnn": TrainConfig(epochs=6, batch_size=256, lr=0.015, warmup=0.1, schedule="onecycle", label_smoothing=0.1, augment_shift=1),
-}
-
-# The augmented setups (`digitlab train --augmented`): every batch shifted, turned and zoomed at random,
-# trained longer, for the last tenths of a percent (and digits drawn off-centre or slanted).
-# Milder than the augment_max_* defaults (2 px, 10 degrees): the aim here is clean accuracy, not robustness.
-AUGMENTED = {
-    "mlp": replace(RECOMMENDED["mlp"], epochs=16, augment="shift,rotate,scale", augment_max_shift=2.0, augment_max_degrees=10.0),
-    # lr 0.01 and OneCycle's own 30% warm-up: the settings it was measured with (99.63%, RESULTS.md 2026-12-01).
-    "cnn": replace(RECOMMENDED["cnn"], epochs=12, lr=1e-2, warmup=0.3, augment="shift,rotate,scale", augment_shift=0,
-                   augment_max_shift=2.0, augment_max_degrees=10.0),
-}
-SETUP_NAMES = ("recommended", "augmented", "notebook")  # what an experiment's ``setup`` may name
-
-
-def recommended(model_name: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
-    """The tuned setup for ``model_name`` (changed as ``dataset``'s catalog entry says) with ``overrides`` applied."""
-    changes = get_spec(dataset).train_changes.get(setup_key(model_name, "recommended"), {}) if dataset else {}
-    return replace(RECOMMENDED.get(model_name, TrainConfig()), **{**changes, **overrides})
-
-
-def augmented(model_name: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
-    """The augmented setup for ``model_name`` ("mlp" or "cnn") with ``overrides`` applied."""
-    if model_name not in AUGMENTED:
-        raise ValueError(f"the augmented setup trains {' and '.join(AUGMENTED)}, not {model_name!r}")
-    changes = get_spec(dataset).train_changes.get(setup_key(model_name, "augmented"), {}) if dataset else {}
-    return replace(AUGMENTED[model_name], **{**changes, **overrides})
-
-
-def preset(setup: str, model_name: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
-    """The TrainConfig of ``setup`` ("recommended", "augmented" or "notebook") for a model and dataset."""
-    if setup == "notebook":
-        return notebook(model_name, **overrides)
-    if setup == "augmented":
-        return augmented(model_name, dataset, **overrides)
-    if setup == "recommended":
-        return recommended(model_name, dataset, **overrides)
-    raise ValueError(f"setup must be one of {', '.join(SETUP_NAMES)}; got {setup!r}")
-
-
-def notebook(model_name: str, **overrides: Any) -> TrainConfig:
-    """The course's setup for ``model_name`` ("simple" or "complex") with ``overrides`` applied."""
-    if model_name not in NOTEBOOK:
-        raise ValueError(f"the notebook only trains 'simple' and 'complex', not {model_name!r}")
-    return replace(NOTEBOOK[model_name], **overrides)
