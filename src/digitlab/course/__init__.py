@@ -8,7 +8,7 @@ show it. The experiments of the course are one call per run (:func:`train_and_sc
 from digitlab.course.checks import CHECKS, CheckFailed, check, verdict
 from digitlab.course.facts import facts, published, recommended
 from digitlab.course.pipeline import train_model
-from digitlab.course.placeholder import NotFilledIn, filled_in, todo
+from digitlab.course.placeholder import filled_in, todo
 from digitlab.course.runs import Score, course_data, knn_and_score, quick, run_log, train_and_score
 from digitlab.course.table import show_table
 from digitlab.datasets import one_hot, to_features, train_validation_split
@@ -30,7 +30,7 @@ from digitlab.training import load_checkpoint, predict_labels, predict_proba
 
 load = course_data  # `load("fashion-mnist")` in the notebook: the dataset as the course uses it (small in the quick mode)
 
-__all__ = ["CHECKS", "CheckFailed", "KNNClassifier", "NotFilledIn", "Score", "accuracy", "build", "check", "class_count_chart",
+__all__ = ["CHECKS", "CheckFailed", "KNNClassifier", "Score", "accuracy", "build", "check", "class_count_chart",
            "confusion_figure", "confusion_matrix", "correct_and_incorrect", "course_data", "example_figure", "facts", "filled_in",
            "flatten_images", "gallery_figure", "history_figure", "knn_and_score", "load", "load_checkpoint",
            "most_confident_mistakes", "one_hot", "pixel_matrix", "predict_labels", "predict_proba",

@@ -1,8 +1,8 @@
 """What an open cell of the student edition holds, and how a later cell tells that it is still open.
 
 The student edition puts ``todo()`` where the solution goes. It never stops a Run All: in a cell or a class
-body it only notes that the cell is open; inside a function it raises :class:`NotFilledIn` (a
-``NotImplementedError``) when the function is called, since the function has nothing to return. The cells
+body it only notes that the cell is open; inside a function it raises ``NotImplementedError`` when the
+function is called, since the function has nothing to return (the grader reads that error as "not answered"). The cells
 that use a student's names ask :func:`filled_in` first and say "nog niet ingevuld" instead of a NameError.
 """
 
@@ -16,15 +16,11 @@ OPEN_MARK = "__nog_niet_ingevuld__"  # set in a class body that still holds todo
 PLACEHOLDER_CALL = "todo"  # the name the placeholder line calls (notebooks.editions.CODE_PLACEHOLDER)
 
 
-class NotFilledIn(NotImplementedError):
-    """A function of the student edition was called before its body was written."""
-
-
 def todo() -> None:
-    """The placeholder of an open cell: a no-op in a cell or class body, NotFilledIn when a function runs it."""
+    """The placeholder of an open cell: a no-op in a cell or class body, NotImplementedError when a function runs it."""
     caller = sys._getframe(1)
     if caller.f_code.co_flags & inspect.CO_OPTIMIZED:  # a function's body
-        raise NotFilledIn(f"nog niet ingevuld: schrijf de code van {caller.f_code.co_name}() op de plek van todo()")
+        raise NotImplementedError(f"nog niet ingevuld: schrijf de code van {caller.f_code.co_name}() op de plek van todo()")
     if "__qualname__" in caller.f_locals and "__module__" in caller.f_locals:  # a class body
         caller.f_locals[OPEN_MARK] = True
         return
