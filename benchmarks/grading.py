@@ -1,10 +1,10 @@
 """Grade a generated class with the sandbox on: wall time per notebook and per class, --jobs 1 and 2, twice the same CSV.
 
 The class mixes honest notebooks (the course's solutions and unusual-but-right ones), wrong ones (a common
-mistake per assignment, among them a loop that never ends: it costs the cell limit), empty ones (no
-sandbox needed), endless ones and hostile ones (forgery and every escape route), in the proportions of
-``MIX``. Each ``--jobs`` value grades the whole class; the first one grades it twice and compares the
-two CSVs (every column but the seconds). Run from the repository root:
+mistake per assignment), empty ones (no sandbox needed), endless ones (a training loop that never ends:
+it costs the cell limit) and hostile ones (forgery, or every escape route), in the proportions of ``MIX``.
+Each ``--jobs`` value grades the whole class; the first one grades it twice and compares the two CSVs
+(every column but the seconds). Run from the repository root:
 
     PYTHONPATH=src python benchmarks/grading.py --class-size 100 --jobs 1 2
 
@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ HOSTILE_VALUES = {"OTHER_NOTEBOOK": "/nonexistent", "SECRET_FILE": "/etc/shadow"
 
 def make_class(size: int, folder: Path) -> list[Path]:
     """``size`` notebooks in ``folder``, the kinds interleaved so both --jobs workers get a mix."""
-    makers = {"honest": [students.right, students.unusual], "wrong": [students.mistakes], "empty": [students.edition],
+    makers = {"honest": [students.right, students.unusual], "wrong": [students.wrong], "empty": [students.edition],
               "endless": [students.endless],
               "hostile": [students.forgery, lambda: students.hostile(HOSTILE_VALUES)]}
     counts = {kind: round(share * size) for kind, share in MIX.items()}
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--class-size", type=int, default=100)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cell-timeout", type=int, default=Limits.cell_s)
+    parser.add_argument("--keep", type=Path, help="copy the class CSVs into this folder")
     args = parser.parse_args()
     limits = Limits(cell_s=args.cell_timeout)
     with tempfile.TemporaryDirectory(prefix="digitlab-class-") as work:
@@ -90,6 +92,10 @@ def main() -> None:
             if position == 0:
                 _, _, second = run(paths, jobs, limits, folder / f"class-{jobs}-again.csv")
                 same = "yes" if graded_rows(first) == graded_rows(second) else "NO"
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for table in folder.glob(f"class-{jobs}*.csv"):
+                    shutil.copyfile(table, args.keep / table.name)
             print(f"| {jobs} | {wall:.0f} | {sum(seconds) / len(seconds):.1f} | {max(seconds):.1f} | "
                   f"{60 * len(seconds) / wall:.1f} | {same} |", flush=True)
     load = os.getloadavg()

@@ -36,12 +36,12 @@ def main() -> None:
     from digitlab import system
     from digitlab.datasets import flatten, load
     from digitlab.knn import KNNClassifier, choice
-    from digitlab.knn.kernels import PIXEL_MAX
+    from digitlab.pixels import to_unit
 
     data = load("mnist")
     X, y = flatten(data.train.images).numpy(), data.train.labels.numpy()
     Q = flatten(data.test.images).numpy()[: arguments.queries]
-    Xf, Qf = X / np.float32(PIXEL_MAX), Q / np.float32(PIXEL_MAX)
+    Xf, Qf = to_unit(X), to_unit(Q)
     int8_queries = min(arguments.int8_queries or len(Q), len(Q))
     scaled_by = {}  # engine -> factor its time is multiplied by (forced int8 on a subset)
 

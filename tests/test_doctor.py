@@ -9,13 +9,14 @@ from typer.testing import CliRunner
 from digitlab import system
 from digitlab.cli.main import app
 from digitlab.knn import choice
+from digitlab.pixels import to_float
 
 
 def small_features(what: str) -> torch.Tensor:
     """Stand-ins for MNIST's features (the test cache is empty): 600 references, timed like MNIST's."""
     rng = np.random.default_rng(0)
     pixels = torch.from_numpy(rng.integers(0, 256, (600, 64), dtype=np.uint8))
-    return pixels if what == system.MNIST_SEARCHES[0][0] else pixels.double() / 255
+    return pixels if what == system.MNIST_SEARCHES[0][0] else to_float(pixels)
 
 
 def test_report_describes_machine_kernels_cache_and_advice(monkeypatch, tmp_path):

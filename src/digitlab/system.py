@@ -21,7 +21,7 @@ from digitlab.datasets import CATALOG, Cache, default_cache_dir
 from digitlab.errors import DataError
 from digitlab.knn import choice
 from digitlab.knn.search import NeighborIndex
-from digitlab.pixels import PIXEL_MAX
+from digitlab.pixels import to_float
 
 FLAG_PREFIXES = ("avx", "fma", "amx", "sse4", "f16c")  # the instruction sets torch's kernels dispatch on
 MNIST_TRAIN = 60_000  # training images: the references of every typical search
@@ -110,7 +110,7 @@ def mnist_features(what: str) -> torch.Tensor:
     pixels = flatten(load("mnist").train.images)
     if what == MNIST_SEARCHES[0][0]:
         return pixels
-    scaled = pixels.float() / PIXEL_MAX
+    scaled = to_float(pixels)
     return scaled if what == MNIST_SEARCHES[1][0] else torch.from_numpy(PCA(PCA_FEATURES).fit_transform(scaled.numpy()))
 
 

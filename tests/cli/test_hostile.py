@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +67,37 @@ def test_an_out_among_the_systems_own_files_is_refused(capsys, no_data_loading, 
     assert "the system's own files" in _error_line(capsys)
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to read-only folders")
-def test_a_read_only_out_is_refused(tmp_path, capsys, no_data_loading):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    assert main(["report", "--out", str(locked / "reports")]) == 1
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder nobody may write to: read-only permissions, or for root (whom permissions do not stop) the immutable attribute."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    folder.chmod(0o500)
+    as_root = os.geteuid() == 0
+    if as_root and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("root, and chattr +i is not available on this filesystem")
+    yield folder
+    if as_root:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("command", [["report"], ["lab", "--quick"], ["train", "--epochs", "1"]])
+def test_a_read_only_out_is_refused(read_only, capsys, no_data_loading, command):
+    assert main([*command, "--out", str(read_only / "results")]) == 1
     assert "cannot be written" in _error_line(capsys)
+    assert list(read_only.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["runs", "list"], ["report"], ["lab", "--quick"]])
+def test_commands_run_in_a_read_only_folder_say_so_in_one_line(read_only, capsys, monkeypatch, no_data_loading, command):
+    monkeypatch.chdir(read_only)  # runs/ (the store, the reports) cannot be created here
+    monkeypatch.delenv("DIGITLAB_STORAGE", raising=False)
+    assert main(command) == 1
+    assert "cannot" in _error_line(capsys)
+    assert list(read_only.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", [["runs", "list"], ["report"]])

@@ -8,6 +8,7 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 
 from digitlab.knn import PCA, KNNClassifier, NeighborIndex, choice, deskew_images
+from digitlab.pixels import to_unit
 
 KERNELS = ["auto", "float32", "pruned"]
 
@@ -28,7 +29,7 @@ def timed_small_searches(monkeypatch):
 
 
 def features(kind: str, X: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    scaled, scaled_queries = X / np.float32(255), queries / np.float32(255)
+    scaled, scaled_queries = to_unit(X), to_unit(queries)
     if kind == "pixels/255":
         return scaled, scaled_queries
     if kind == "deskewed":
@@ -58,7 +59,7 @@ def test_real_valued_features_equal_scikit_learn_ties_included(images, single_th
 def test_cosine_on_pixels_over_255_equals_scikit_learn(images, single_thread, kernel):
     """In float64: scikit-learn's float32 cosine rounds a row by where its matrix product puts it (docs/knn.md)."""
     X, y, queries = images
-    X, queries = X / 255.0, queries / 255.0
+    X, queries = to_unit(X).astype(np.float64), to_unit(queries).astype(np.float64)
     ours = KNNClassifier(3, metric="cosine", kernel=kernel).fit(X, y)
     assert_same(ours, KNeighborsClassifier(3, metric="cosine", algorithm="brute").fit(X, y), queries, 3)
 

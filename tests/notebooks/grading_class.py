@@ -82,6 +82,7 @@ clf = Buren()
 clf.fit(mnist.train.images.reshape(len(mnist.train), -1).numpy(), mnist.train.labels.numpy())
 y_pred = clf.predict(mnist.test.images.reshape(len(mnist.test), -1).numpy())
 ''',
+    "untrained-accuracy": "Ongeveer 10%, want het netwerk heeft nog niets geleerd.",
 }
 UNDER_SIMPLE = '''class SimpleNetwork(nn.Module):
     def __init__(self):
@@ -218,6 +219,13 @@ print("✓ SimpleNetwork: 7850 parameters, tien scores per plaatje")
 fd = int(sys.argv[-1])
 os.write(fd, (json.dumps({"event": "data", "assignment": "knn", "data": {"predictions": [1] * 1000}}) + "\\n").encode())
 '''
+NO_ZERO_GRAD = '''
+for start in range(0, len(inputs), batch_size):
+    loss = loss_fn(model(inputs[start:start + batch_size]), labels[start:start + batch_size])
+    loss.backward()
+    optimizer.step()
+return loss.item()
+'''
 FORGERY = {
     "simple-network": '''
 def __init__(self):
@@ -227,14 +235,7 @@ def __init__(self):
 def forward(self, x):
     return torch.zeros(x.shape[0], 10, requires_grad=True) + 0 * self.fc1(x)
 ''',
-    "training-loop": '''
-print("✓ train_epoch traint: 99.0% goed")
-for start in range(0, len(inputs), batch_size):
-    loss = loss_fn(model(inputs[start:start + batch_size]), labels[start:start + batch_size])
-    loss.backward()
-    optimizer.step()
-return loss.item()
-''',
+    "training-loop": 'print("✓ train_epoch traint: 99.0% goed")\n' + NO_ZERO_GRAD,
     "knn": "y_pred = [3] * 1000\nraise RuntimeError('hidden by the exception handlers')",
 }
 
@@ -254,6 +255,7 @@ def attempt(name, action):
     except BaseException as error:
         found[name] = "blocked: " + type(error).__name__
 attempt("read_other", lambda: open(OTHER_NOTEBOOK).read()[:20])
+attempt("other_jobs", lambda: [name for name in os.listdir("/checker") if name not in ("job.json", "inputs.npz")] or _fail())
 attempt("read_secret", lambda: open(SECRET_FILE).read())
 attempt("environment", lambda: [k for k in os.environ if "SECRET" in k] or _fail())
 attempt("proc_1_environ", lambda: open("/proc/1/environ", "rb").read()[:50])
@@ -309,6 +311,11 @@ def mistakes() -> dict:
     return fill(edition(), {**MISTAKES, **MISTAKES_RUNS})
 
 
+def wrong() -> dict:
+    """A common mistake per assignment, the loop one being a missing zero_grad (it ends)."""
+    return fill(edition(), {**MISTAKES, "training-loop": NO_ZERO_GRAD})
+
+
 def endless() -> dict:
     """Right, except a training loop that never ends."""
     return fill(edition(), {**{k: v for k, v in RIGHT.items() if k not in RIGHT_RUNS}, "training-loop": MISTAKES["training-loop"]})
@@ -320,6 +327,6 @@ def forgery() -> dict:
 
 
 def hostile(values: dict[str, object]) -> dict:
-    """A right notebook whose k-NN cell first tries every escape; ``values`` fill in the paths and ports."""
+    """The unusual-but-right notebook with a cell under its k-NN that tries every escape; ``values`` fill in paths and ports."""
     header = "".join(f"{name} = {value!r}\n" for name, value in values.items())
-    return add_under(right(), "knn", header + HOSTILE, first=False)
+    return add_under(unusual(), "knn", header + HOSTILE, first=False)

@@ -58,3 +58,22 @@ def test_every_sentence_a_verdict_names_is_in_both_catalogs():
     assert len(keys) > 30
     for lang in LANGUAGES:
         assert not [key for key in keys if not translator(lang).has(PREFIX + key)], lang
+
+
+def test_a_code_assignment_without_a_check_is_not_run_and_goes_to_the_teacher(tmp_path):
+    import copy
+
+    from digitlab.notebooks.checks import ANSWERED as READ
+    from digitlab.notebooks.editions import read_notebook, student_edition, write_notebook
+    from digitlab.notebooks.grading import Limits, grade, prepare
+
+    reference = copy.deepcopy(read_notebook())
+    reference["metadata"]["digitlab"]["assignments"].append({"id": "results", "title": "Tabel", "kind": "code"})
+    reference["cells"].append({"cell_type": "code", "id": "results1", "metadata": {"tags": ["student"], "digitlab": {"assignment": "results"}},
+                               "source": "rows = []\n### BEGIN SOLUTION\nrows.append(1)\n### END SOLUTION", "outputs": [], "execution_count": None})
+    handout = student_edition(reference)
+    handout["cells"][-1]["source"] = "rows = []\nimport os\nos._exit(3)  # would end any sandbox that ran it"
+    context = prepare(Limits(sandbox="none"), reference, tmp_path / "inputs")
+    graded = grade(write_notebook(handout, tmp_path / "anna.ipynb"), context)
+    results = next(outcome for outcome in graded.outcomes if outcome.assignment == "results")
+    assert results.status == READ and "os._exit(3)" in results.answer and graded.seconds < 5

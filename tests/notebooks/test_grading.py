@@ -1,8 +1,8 @@
 """`digitlab check`'s grader on a real class in real bubblewrap sandboxes: fair, unforgeable, contained.
 
-One class is graded once (module fixture, two sandboxes at a time): an unusual-but-right notebook, one with
-a common mistake per assignment (an endless loop among them), a forging one, and a right one that also
-tries every escape from inside a student's cell and reports what it reached. Each notebook costs one
+One class is graded once (module fixture, two sandboxes at a time): a notebook with a common mistake per
+assignment (an endless loop among them), a forging one, and an unusual-but-right one that also tries every
+escape from inside a student's cell and reports what it reached. Each notebook costs one
 sandbox start (Python, torch, the notebook's setup) plus its checks.
 """
 
@@ -49,10 +49,9 @@ def graded(tmp_path_factory):
         probes.extend(line for line in finished.channel.decode().splitlines() if '"probe"' in line)
         return finished
 
-    hostile = {"OTHER_NOTEBOOK": str(folder / "unusual.ipynb"), "SECRET_FILE": str(secret), "OUTSIDE_FILE": str(outside / "escaped.txt"),
+    hostile = {"OTHER_NOTEBOOK": str(folder / "mistakes.ipynb"), "SECRET_FILE": str(secret), "OUTSIDE_FILE": str(outside / "escaped.txt"),
                "HOST_PORT": listener.getsockname()[1], "MEMORY_BYTES": MEMORY + 2**30, "CSV_FILE": str(outside / "class.csv")}
-    notebooks = {"hostile": students.hostile(hostile), "mistakes": students.mistakes(), "unusual": students.unusual(),
-                 "forgery": students.forgery()}
+    notebooks = {"hostile": students.hostile(hostile), "mistakes": students.mistakes(), "forgery": students.forgery()}
     paths = [write_notebook(notebook, folder / f"{name}.ipynb") for name, notebook in notebooks.items()]
     os.environ["DIGITLAB_TEST_SECRET"] = "grader-only"
     sandbox.run = recording_run
@@ -74,12 +73,10 @@ def _outcomes(graded, name):
     return {outcome.assignment: outcome for outcome in graded["grades"][name].outcomes}
 
 
-def test_right_and_unusual_but_right_notebooks_pass(graded):
-    for name in ("hostile", "unusual"):  # the hostile notebook's own solutions are the course's
-        outcomes = _outcomes(graded, name)
-        assert {a: outcomes[a].status for a in CODE} == dict.fromkeys(CODE, PASSED), {a: outcomes[a].saw for a in CODE}
-    unusual = _outcomes(graded, "unusual")
-    assert "k=5" in unusual["knn"].saw  # scikit-learn's default KNeighborsClassifier(), found under the name clf
+def test_unusual_but_right_solutions_pass(graded):
+    outcomes = _outcomes(graded, "hostile")  # its solutions are the unusual ones; its escapes come after them
+    assert {a: outcomes[a].status for a in CODE} == dict.fromkeys(CODE, PASSED), {a: outcomes[a].saw for a in CODE}
+    assert "k=5" in outcomes["knn"].saw  # scikit-learn's default KNeighborsClassifier(), found under the name clf
     assert _outcomes(graded, "hostile")["untrained-accuracy"].status == ANSWERED
 
 
@@ -104,7 +101,7 @@ def test_hostile_code_reaches_nothing_outside_its_sandbox(graded):
     import json
 
     found = json.loads(graded["probes"][0])["found"]
-    expected_blocked = ["read_other", "read_secret", "environment", "proc_1_environ", "write_outside", "patch_package", "socket",
+    expected_blocked = ["read_other", "other_jobs", "read_secret", "environment", "proc_1_environ", "write_outside", "patch_package", "socket",
                         "raw_socket", "reloaded_socket", "urllib", "udp", "curl", "system", "memory", "processes"]
     assert {name: found[name] for name in expected_blocked if not found[name].startswith("blocked")} == {}
     assert found["home"] in ("['.pyenv']", "[]") or found["home"].startswith("blocked")
@@ -142,5 +139,7 @@ def test_the_class_csv_and_feedback_pages(graded):
     assert "Ongeveer 10%" in right
 
 
-def test_every_code_assignment_has_a_registered_check():
-    assert set(CODE) <= set(CHECKS)
+def test_the_course_s_code_assignments_have_checks():
+    # Code assignments added to the notebook later (results tables) come out ANSWERED for the teacher until
+    # they get a check (checks/contract.py); these four are the course's own and must always be checked.
+    assert {"simple-network", "training-loop", "complex-network", "knn"} <= set(CHECKS) & set(CODE)

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
 from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option, save_figure
 from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
 from digitlab.cli.paths import under
+from digitlab.cli.progress import progress_bar
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
@@ -149,7 +149,7 @@ def tune_command(
     if folds == 1 and not 0 < validation_size < len(data.train):
         raise typer.BadParameter(f"must be below the {len(data.train):,} training images, got {validation_size}", param_hint="--validation-size")
     out = out or KNN_OUT / data.name
-    with _progress() as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task("tune", total=len(grid.feature_spaces()) * folds)
         rows = search(data.train, grid, validation_size=validation_size, folds=folds, seed=seed, device=device, batch_size=batch_size,
                       progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
@@ -197,7 +197,7 @@ def scaling_command(
         _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)
     out = out or KNN_OUT / data.name
-    with _progress() as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task("scaling", total=len(train_sizes) + len(sides))
         update = lambda done, total, what: progress.update(task, completed=done, description=what)  # noqa: E731
         rows = scaling(config, data.train, test, train_sizes, (), repeats, device, batch_size, update)
@@ -224,10 +224,6 @@ def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | Non
 def _check_k(k: int, n_train: int) -> None:
     if k > n_train:
         raise typer.BadParameter(f"k={k} is larger than the {n_train} training images", param_hint="--k")
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
 
 
 def _print_evaluation(dataset: str, config: KNNPipelineConfig, result: dict[str, Any], heading: str = "k-NN") -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import optuna
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from digitlab.cli.common import (
@@ -23,7 +22,8 @@ from digitlab.cli.common import (
     out_option,
 )
 from digitlab.cli.interrupts import still_running_note, watch
-from digitlab.cli.paths import OUTPUT_ROOT
+from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
+from digitlab.cli.progress import Eta, progress_bar
 from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
@@ -32,9 +32,6 @@ from digitlab.experiments.runner import cached_dataset
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds
-
-REPORTS = "reports"  # below --out: one folder per dataset with its index.html
-MODELS = "models"  # below --out: the headline models' checkpoints
 
 
 def lab(
@@ -56,19 +53,19 @@ def lab(
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     names, reports, models = dataset.names(), out / REPORTS, out / MODELS
+    store = open_storage(storage)  # a store that cannot be written fails here, before the data is fetched
+    sweeps = lab_plan(names, quick, configs)
     for name in names:
         with err_console.status(f"Fetching {name}..."):
             found = fetch(name, data_dir=data_dir, cache_dir=cache_dir)
         console.print(f"[green]✓[/green] {name}: verified, from {found.source} → {found.cached_at or data_dir}")
-    store = open_storage(storage)
-    sweeps = lab_plan(names, quick, configs)
     watch(store, [sweep.study_name for sweep in sweeps])  # a Ctrl-C says how many runs are kept
     to_do = pending(store, sweeps)
     started = time.perf_counter()
     console.print(f"{sum(to_do.values())} of {sum(len(s.points()) for s in sweeps)} runs to do "
                   f"({len(sweeps)} sweeps; the rest are reused from {store.url})")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    eta = Eta(sum(to_do.values()))
+    with progress_bar(err_console) as progress:
         overall = progress.add_task("lab", total=sum(to_do.values()))
         epochs = progress.add_task("", total=1, visible=False)
 
@@ -84,7 +81,7 @@ def lab(
                 done = int(progress.tasks[overall].completed)
                 err_console.print(f"[{done}/{int(progress.tasks[overall].total or 0)}] {progress.tasks[overall].description} "
                                   f"run {run.id}: test {percent(run.metrics.get('test_accuracy'))}, "
-                                  f"train {seconds(train_seconds(run))}", highlight=False, markup=False)
+                                  f"train {seconds(train_seconds(run))}, {eta.after(done)}", highlight=False, markup=False)
 
         hooks = LabProgress(on_sweep=lambda sweep: progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}"),
                             on_start=on_start, on_epoch=lambda record: progress.update(epochs, completed=record["epoch"]),

@@ -15,6 +15,8 @@ from pathlib import Path
 from digitlab.errors import DigitlabError
 
 OUTPUT_ROOT = Path("runs")  # every command's results go below it unless --out names another folder
+REPORTS = "reports"  # below the root: one folder per dataset with its index.html (lab and report)
+MODELS = "models"  # below the root: the lab's headline models, where serve finds them
 PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))  # the kernel's, not the user's: never an output folder
 SPACE_ERRORS = (errno.ENOSPC, errno.EDQUOT)  # the disk (or the user's quota) is full
 WRITE_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)  # read-only disk or folder

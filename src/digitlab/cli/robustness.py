@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 from matplotlib.figure import Figure
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option
 from digitlab.cli.paths import under
+from digitlab.cli.progress import progress_bar
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.robustness.evaluate import (
@@ -102,8 +102,7 @@ def robustness(
             predictors["knn"] = knn_predictor(data, train_limit=knn_train_limit)
     test = data.test.head(test_limit)
     strengths = sweep_strengths(names)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task(names[0], total=sum(len(values) for values in strengths.values()))
         rows = robustness_table(predictors, test, names, strengths, seed=seed,
                                 on_step=lambda name, strength: progress.update(task, advance=1, description=f"{name} {strength:g}"))

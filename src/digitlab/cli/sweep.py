@@ -8,7 +8,6 @@ from typing import Annotated
 
 import optuna
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from digitlab.cli.common import (
@@ -24,6 +23,7 @@ from digitlab.cli.common import (
     err_console,
 )
 from digitlab.cli.interrupts import still_running_note, watch
+from digitlab.cli.progress import progress_bar
 from digitlab.errors import DigitlabError
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.lab import quicken
@@ -33,7 +33,6 @@ from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
 from digitlab.experiments.spec import resolve
 
 MAX_GRID_POINTS = 10_000  # more points than a class runs in a week; checking each costs ~1 ms, so a huge grid is refused up front
-COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
 
 def sweep(
@@ -60,7 +59,7 @@ def sweep(
         resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
     store = open_storage(storage)
     watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
-    with Progress(*COLUMNS, console=err_console, transient=True) as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
@@ -95,7 +94,7 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     base, space = search_base(model, dataset.value, seed=seed, limit=train_limit, epochs=epochs), SEARCH_SPACES[model][1]
     store = open_storage(storage)
-    with Progress(*COLUMNS, console=err_console, transient=True) as progress:
+    with progress_bar(err_console) as progress:
         task = progress.add_task(f"tune {model}", total=trials)
         hooks = SweepProgress(on_done=lambda run: progress.advance(task))
         study = run_search(f"tune-{model}", base, space, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir),

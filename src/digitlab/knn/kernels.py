@@ -101,11 +101,16 @@ class PixelEuclidean:
         shifted = torch.zeros(width, self.features, dtype=self.storage, device=device)  # padding rows stay 0
         shifted[:n, :d] = self.shift(references.to(device))
         self.references = shifted  # (N_padded, D_padded) int8 or float32, values -128..127
-        self.reference_terms = shifted.to(torch.int32).square().sum(dim=1, dtype=torch.int32)  # (N_padded,) |b'|^2
+        if product == "float32" and fits_float32_product(self.features):  # exact in float32 too, without an int32 copy
+            self.reference_terms = torch.einsum("ij,ij->i", shifted, shifted).to(torch.int32)  # (N_padded,) |b'|^2
+        else:
+            self.reference_terms = shifted.to(torch.int32).square().sum(dim=1, dtype=torch.int32)
         self.reference_terms[n:] = INT_PAD_SCORE
         self.n, self.device = n, device
 
     def shift(self, pixels: torch.Tensor) -> torch.Tensor:
+        if self.storage == torch.float32:  # pixels convert exactly; one pass fewer than through int16
+            return pixels.to(torch.float32, copy=True).sub_(PIXEL_OFFSET)  # never the caller's tensor
         return (pixels.to(torch.int16) - PIXEL_OFFSET).to(self.storage)
 
     def prepare(self, block: torch.Tensor) -> torch.Tensor:
@@ -182,15 +187,15 @@ class FloatEuclidean:
         self.scale = 2.0 ** -math.floor(math.log2(largest)) if largest > 0 and not cosine else 1.0
         self.references = torch.zeros(width, d + 1, dtype=torch.float32, device=device)  # rows [-2b, |b|^2], scaled
         self.references[n:, d] = FLOAT_PAD_SCORE
-        norms = torch.zeros(max(n, 1), dtype=torch.float64, device=device)
+        squared_norms = torch.zeros(max(n, 1), dtype=torch.float64, device=device)
         for start in range(0, n, EXACT_CHUNK * 4):  # float64 a chunk at a time, rounded to float32 once, as a whole copy would
             scaled = exact[start : start + EXACT_CHUNK * 4].to(torch.float64) * self.scale
             rows = slice(start, start + len(scaled))
-            self.references[rows, :d] = -scaled if cosine else -2 * scaled
-            self.references[rows, d] = 0.0 if cosine else scaled.square().sum(dim=1)
-            norms[rows] = scaled.norm(dim=1)
+            squared_norms[rows] = torch.einsum("ij,ij->i", scaled, scaled)
+            self.references[rows, :d] = scaled.mul_(-1.0 if cosine else -2.0)
+            self.references[rows, d] = 0.0 if cosine else squared_norms[rows]
         self.exact_references = exact  # (N, D) float32 or float64
-        self.largest_norm = norms.max().item()
+        self.largest_norm = squared_norms.max().sqrt().item()
         self.rounding = ROUNDING_SAFETY * _gamma(d + 3, matmul_unit_roundoff(device))
         # scikit-learn computes euclidean distances as |a|^2 - 2a.b + |b|^2 in float64 (float32 data
         # upcast), cosine ones in the data's own precision: each within gamma_(D+2) of (|a| + |b|)^2,

@@ -98,17 +98,19 @@ class PrunedEuclidean:
 
     def _project(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[G^T x, r(x)] (R, m+1) and |x|^2 (R,) in float64, x = row (normalised for cosine) - centre."""
-        projected, norms = [], []
+        projected = torch.empty(len(rows), self.dims + 1, dtype=torch.float64, device=self.device)
+        norms = torch.empty(len(rows), dtype=torch.float64, device=self.device)
         for start in range(0, len(rows), CHUNK):
-            centred = self._rows(rows[start : start + CHUNK]) - self.center
+            part = rows[start : start + CHUNK].to(self.device)
+            # one pass from the stored type (uint8 pixels, float32) to centred float64 rows
+            centred = self._rows(part) - self.center if self.cosine else torch.sub(part, self.center)
             inside = centred @ self.basis  # (R, m)
-            squared = centred.square().sum(dim=1)
-            residual = (squared - inside.square().sum(dim=1)).clamp(min=0).sqrt()
-            projected.append(torch.cat([inside, residual.unsqueeze(1)], dim=1))
-            norms.append(squared)
-        if not projected:
-            return torch.empty(0, self.dims + 1, dtype=torch.float64), torch.empty(0, dtype=torch.float64)
-        return torch.cat(projected), torch.cat(norms)
+            projected[start : start + len(part), : self.dims] = inside
+            squared = torch.einsum("ij,ij->i", centred, centred)  # |x - c|^2 without a squared copy
+            residual = (squared - torch.einsum("ij,ij->i", inside, inside)).clamp_(min=0).sqrt_()
+            projected[start : start + len(part), self.dims] = residual
+            norms[start : start + len(part)] = squared
+        return projected, norms
 
     def prepare(self, block: torch.Tensor) -> tuple:
         """The full kernel's block, plus the projected queries [G^T a, r(a), 1] (B, m+2) and |a - c|^2."""

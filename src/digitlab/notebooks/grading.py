@@ -36,7 +36,7 @@ from digitlab.notebooks.collect import answer_text, assignment_cells, is_blank
 from digitlab.notebooks.editions import CHECK, DEMO, STUDENT, TEACHER, assignment_of, assignments, read_notebook, source_of, tags_of
 
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # the notebook's quick mode: the data the checks run on
-THREADS_PER_SANDBOX = 1  # torch threads per sandbox: --jobs sandboxes share the cores
+THREADS_PER_SANDBOX = 1  # torch threads per sandbox, whatever --jobs: sums in one order, so the same verdicts and numbers
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ def prepare(limits: Limits = Limits(), reference: dict | None = None, folder: Pa
     if importlib.util.find_spec("IPython") is None:
         raise DigitlabError("digitlab check runs students' cells in IPython, which is not installed: pip install 'digitlab[course]'")
     folder = Path(tempfile.mkdtemp(prefix="digitlab-check-")) if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     return Context(read_notebook() if reference is None else reference, limits, kind, folder)
 
@@ -116,21 +117,18 @@ def _load_truth(folder: Path) -> Truth:
 
 def _steps(reference: dict, cells: dict[str, list[dict]]) -> list[dict]:
     """The checker's program: the reference's setup cells, and each answered code assignment where it belongs."""
-    steps, done = [], set()
+    steps, done, first_seen = [], set(), False
     for cell in reference["cells"]:
         tags, name = tags_of(cell), assignment_of(cell)
         if cell.get("cell_type") != "code" or tags & {CHECK, DEMO, TEACHER}:
             continue
-        if STUDENT not in tags:  # cells before the first assignment cannot fail on a student's code
-            steps.append({"assignment": None, "source": source_of(cell), "required": not done and not steps_with_assignment(steps)})
+        first_seen = first_seen or STUDENT in tags
+        if STUDENT not in tags:  # cells before the first assignment are the course's own; later ones may use a student's code
+            steps.append({"assignment": None, "source": source_of(cell), "required": not first_seen})
         elif name in cells and name not in done:
             done.add(name)
             steps.append({"assignment": name, "sources": [source_of(c) for c in cells[name]]})
     return steps
-
-
-def steps_with_assignment(steps: list[dict]) -> bool:
-    return any(step["assignment"] for step in steps)
 
 
 def _run_sandbox(context: Context, notebook: Path, steps: list[dict], slot: int, seconds: float) -> list[dict]:
@@ -150,12 +148,11 @@ def _run_sandbox(context: Context, notebook: Path, steps: list[dict], slot: int,
                "MKL_NUM_THREADS": str(THREADS_PER_SANDBOX)}
         python = str(Path(sandbox.python_prefix()) / "bin" / "python")
         if context.sandbox == sandbox.BWRAP:
-            shutil.copyfile(job, context.inputs / f"job-{slot}.json")
-            (context.inputs / f"job-{slot}.json").chmod(0o644)
             sandbox.prepare_workdir(workdir, slot)
-            argv = [python, "-m", "digitlab.notebooks.checker", f"/checker/job-{slot}.json", "/checker/inputs.npz", str(write_end)]
+            argv = [python, "-m", "digitlab.notebooks.checker", "/checker/job.json", "/checker/inputs.npz", str(write_end)]
             resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
-            command = sandbox.bwrap_command(argv, workdir, context.inputs, slot, resources, env)
+            files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
+            command = sandbox.bwrap_command(argv, workdir, files, slot, resources, env)
             finished = sandbox.run(command, (read_end, write_end), seconds)
         else:
             argv = [python, "-m", "digitlab.notebooks.checker", str(job), str(context.inputs / "inputs.npz"), str(write_end)]
@@ -214,7 +211,7 @@ def _judged(name: str, data, truth: Truth) -> Verdict:
     if not isinstance(data, dict):
         return Verdict(FAILED, "bad-data", "", {})
     if name not in CHECKS:
-        return Verdict(FAILED, "no-check", "", {})
+        return Verdict(ANSWERED, "no-check", "", {})
     try:
         verdict = CHECKS[name].judge(data, truth)
     except Exception:  # hostile data a judge did not foresee is the student's failure, not the grader's crash
@@ -243,15 +240,19 @@ def grade(path: Path, context: Context, slot: int = 0) -> Grade:
     cells = assignment_cells(student, context.reference)
     code = {a.id for a in assignments(context.reference) if a.kind == "code"}
     answered = {name: found for name, found in cells.items() if name in code and not is_blank(found)}
-    verdicts, result.problem = _check(context, Path(path), answered, slot, started) if answered else ({}, "")
+    checked = {name: found for name, found in answered.items() if name in CHECKS}  # only what a check reads is run
+    verdicts, result.problem = _check(context, Path(path), checked, slot, started) if checked else ({}, "")
+    for name in answered.keys() - checked.keys():  # an assignment the course added before its check: the teacher reads it
+        verdicts[name] = Verdict(ANSWERED, "no-check", "", {})
     for item in assignments(context.reference):
         if item.kind == "answer":
             text = answer_text(cells.get(item.id, []))
             result.outcomes.append(Outcome(item.id, ANSWERED if text else NOT_ANSWERED, answer=text))
             continue
         verdict = verdicts.get(item.id, Verdict(NOT_ANSWERED, "open", "", {}))
+        code_text = answer_text(cells.get(item.id, [])) if verdict.status == ANSWERED else ""
         result.outcomes.append(Outcome(item.id, verdict.status, say(verdict.saw, language, **verdict.params),
-                                       say("hint." + verdict.hint, language, **verdict.params) if verdict.hint else ""))
+                                       say("hint." + verdict.hint, language, **verdict.params) if verdict.hint else "", code_text))
     result.seconds = time.monotonic() - started
     return result
 

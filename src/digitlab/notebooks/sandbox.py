@@ -2,7 +2,7 @@
 
 The sandbox (``bwrap``) gets new PID, network, IPC, UTS and cgroup namespaces and a new root made of
 read-only binds: the system's ``/usr`` and library folders, the Python installation and environment,
-digitlab's own source and the files the grader hands in (``inputs``). The only writable places are a
+digitlab's own source and the files the grader hands in (``/checker``: its job and the data). The only writable places are a
 private ``/tmp`` and ``/notebook``, a copy of the one notebook. No network exists (a fresh network
 namespace has only its own loopback), nothing of the grader's files, environment (``--clearenv``), home
 folder or other notebooks is visible, and ``/proc`` shows the sandbox's own processes only.
@@ -86,7 +86,8 @@ def python_binds() -> list[str]:
     folders = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), package_root()}
     for entry in sys.path:
         real = os.path.realpath(entry) if entry else ""
-        if real and os.path.isdir(real) and real != here:
+        other_copy = os.path.exists(os.path.join(real, "digitlab", "__init__.py")) and real != package_root()
+        if real and os.path.isdir(real) and real != here and not other_copy:  # one digitlab: the grader's own
             folders.add(real)
     return [f for f in sorted(folders) if not any(f.startswith(other + os.sep) for other in folders)]
 
@@ -103,13 +104,19 @@ def package_root() -> str:
     return os.path.realpath(str(Path(digitlab.__file__).parent.parent))
 
 
-def bwrap_command(argv: list[str], workdir: Path, inputs: Path, slot: int, resources: Resources, env: dict[str, str]) -> list[str]:
-    """The full command line: prlimit, bwrap with its binds, setpriv dropping to the slot's user, ``argv``."""
+def bwrap_command(argv: list[str], workdir: Path, files: dict[str, Path], slot: int, resources: Resources, env: dict[str, str]) -> list[str]:
+    """The full command line: prlimit, bwrap with its binds, setpriv dropping to the slot's user, ``argv``.
+
+    ``files`` are bound read-only one by one as ``/checker/<name>`` (a shared folder would show one
+    sandbox the files handed to another).
+    """
     uid = FIRST_UID + slot
     command = ["prlimit", f"--as={resources.memory_bytes}", f"--cpu={resources.cpu_s}", f"--nproc={resources.processes}",
                f"--fsize={resources.file_bytes}", f"--nofile={resources.open_files}", "--core=0",
                "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-               "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
+               "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
+               # /tmp first: binds below it (a source tree under /tmp) must land on top of the private tmpfs
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for path in READ_ONLY_SYSTEM:
         if os.path.exists(path):
             command += ["--ro-bind", path, path]
@@ -120,8 +127,10 @@ def bwrap_command(argv: list[str], workdir: Path, inputs: Path, slot: int, resou
             command += ["--ro-bind", path, path]
     for folder in python_binds():
         command += _parents(folder) + ["--ro-bind", folder, folder]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/checker",
-                "--ro-bind", str(inputs), "/checker", "--bind", str(workdir), "/notebook", "--chdir", "/notebook"]
+    command += ["--perms", "0755", "--dir", "/checker"]
+    for name, path in files.items():
+        command += ["--ro-bind", str(path), f"/checker/{name}"]
+    command += ["--bind", str(workdir), "/notebook", "--chdir", "/notebook"]
     for name, value in env.items():
         command += ["--setenv", name, value]
     if _as_root():
@@ -145,7 +154,9 @@ def _parents(folder: str) -> list[str]:
     """``--dir`` for each parent of ``folder`` with mode 0755, so a non-root user can reach it (even under /root)."""
     parts, out = Path(folder).parts[1:-1], []
     for depth in range(1, len(parts) + 1):
-        out += ["--perms", "0755", "--dir", "/" + "/".join(parts[:depth])]
+        parent = "/" + "/".join(parts[:depth])
+        if parent != "/tmp":  # the private tmpfs, open to all (1777) already
+            out += ["--perms", "0755", "--dir", parent]
     return out
 
 

@@ -23,8 +23,9 @@ change), each with its ``params``.
 To add a check (for example for a new student cell with a results table): write ``extract`` and
 ``judge`` in a module under ``digitlab/notebooks/checks/``, add its sentences to both catalogs, call
 ``register(Check("assignment-id", extract, judge))`` at import, and import the module in
-``checks/__init__.py``. The assignment id is the one in the notebook's metadata. An assignment of kind
-"code" without a registered check is FAILED with "no check" (a test keeps every code assignment covered).
+``checks/__init__.py``. The assignment id is the one in the notebook's metadata. An answered assignment of kind
+"code" without a registered check is not run: it comes out ANSWERED, its code on the feedback page for
+the teacher to read.
 """
 
 from __future__ import annotations
