@@ -61,6 +61,13 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, no_d
     assert taken.read_text() == "keep me"
 
 
+def test_runs_export_refuses_a_folder_or_an_unwritable_file_before_reading_the_store(tmp_path, capsys):
+    assert main(["runs", "export", "--out", str(tmp_path)]) == 1
+    assert "is a folder; name a file in it" in _error_line(capsys)
+    assert main(["runs", "export", "--out", "/proc/digitlab/runs.csv"]) == 1
+    assert "the system's own files" in _error_line(capsys)
+
+
 @pytest.mark.parametrize("where", ["/dev/null", "/proc/digitlab", "/sys/digitlab/runs"])
 def test_an_out_among_the_systems_own_files_is_refused(capsys, no_data_loading, where):
     assert main(["train", "--epochs", "1", "--out", where]) == 1
@@ -119,9 +126,9 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(d
         return real(path, data)
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", fills_up)
-    assert main(["train", "--hidden", "16", "--epochs", "3", "--batch-size", "64", "--out", str(out)]) == 1
+    assert main(["train", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/3" in err
+    assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/2" in err
     assert len(load_checkpoint(out).history) == 1  # the last complete checkpoint is intact
 
 

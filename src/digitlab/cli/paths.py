@@ -81,6 +81,14 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
+def writable_file(path: Path, option: str = "--out") -> Path:
+    """``path`` if digitlab can write it (atomically, beside it in its folder), else a one-line DigitlabError."""
+    if path.is_dir():
+        raise DigitlabError(f"{option} {path} is a folder; name a file in it, e.g. {option} {path / 'runs.csv'}")
+    writable_folder(path.parent, option)
+    return path
+
+
 def describe_disk_error(error: BaseException) -> str | None:
     """One line for a full or read-only disk met during work, else None (then it is a bug, and its traceback helps)."""
     for link in _chain(error):

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
 from digitlab.cli.common import StorageOption, console
+from digitlab.cli.paths import writable_file
 from digitlab.experiments import get_run, list_runs, open_storage
 from digitlab.experiments.export import SUMMARY_METRICS, run_record, to_csv, to_json
 from digitlab.experiments.store import Run
@@ -83,9 +84,14 @@ class ExportFormat(str, Enum):
     json = "json"
 
 
+def _writable_file(value: Path) -> Path:
+    """--out checked while the command line is parsed (a typer callback takes the value alone)."""
+    return writable_file(value)
+
+
 @app.command("export", help="Write runs as CSV (one flat row each) or JSON (everything).")
 def export_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=_writable_file, metavar="FILE", help="File to write.")],
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or json.")] = ExportFormat.csv,  # noqa: A002
     study: StudyOption = None,
     all_states: AllOption = False,
