@@ -31,7 +31,7 @@ import numpy as np
 
 WARMUP_TRAIN, WARMUP_TEST = 500, 100  # a small fit/predict first, so one-time library start-up is not timed
 KIB = 1024
-WEB_NEIGHBORS = 3  # the web app's k-NN: k=3, distance weights (digitlab.web.models.KNN_NEIGHBORS)
+WEB_NEIGHBORS = 3  # the web app's k-NN: the default KNNPipelineConfig (k=3, distance weights)
 PERCENTILES = (("median", 50), ("p90", 90), ("p99", 99), ("max", 100))
 
 

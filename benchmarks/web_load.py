@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import gc
 import io
-import json
 import os
 import platform
 import statistics
@@ -62,7 +61,6 @@ def drawing_png(digit: np.ndarray) -> bytes:
 def train_models(folder: Path, train_limit: int, epochs: int) -> None:
     """A quick MLP and CNN into ``folder`` (the benchmark measures serving, not accuracy), each an
     experiment config run through the run pipeline (resolve -> run), its spec kept next to it."""
-    from digitlab.atomic import atomic_write_text
     from digitlab.experiments.config import ExperimentConfig
     from digitlab.experiments.runner import run
     from digitlab.experiments.spec import resolve
@@ -77,7 +75,6 @@ def train_models(folder: Path, train_limit: int, epochs: int) -> None:
         spec = resolve(config, "cpu")
         with console.status(f"training {name} on {train_limit:,} images for {epochs} epoch(s)"):
             result = run(spec, dataset=data, checkpoint_dir=folder / name)
-        atomic_write_text(folder / name / "run.json", json.dumps(spec.to_dict(), indent=2) + "\n")
         console.print(f"  {name}: {result['metrics']['num_parameters']:,} parameters, "
                       f"test accuracy {result['metrics']['test_accuracy']:.1%}")
 

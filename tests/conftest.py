@@ -57,6 +57,14 @@ def make_tiny_dataset(n_train: int = 12, n_test: int = 6, side: int = 28, seed: 
     return TinyDataset(spec, arrays, files)
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path_factory, monkeypatch) -> str:
+    """Each test's runs go to a store of its own (``digitlab train`` records every run), never the working folder's."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store')}/runs.sqlite3"
+    monkeypatch.setenv("DIGITLAB_STORAGE", url)
+    return url
+
+
 @pytest.fixture
 def tiny() -> TinyDataset:
     return make_tiny_dataset()

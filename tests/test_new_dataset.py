@@ -20,7 +20,7 @@ from digitlab.datasets.idx import encode_idx
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DigitlabError
 from digitlab.inference import load_network
-from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web import create_app, knn_model, load_models_dir
 from digitlab.web.models import from_checkpoint
 from tests.web.conftest import LiveServer
 
@@ -131,7 +131,7 @@ def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
     assert f"@{NAME}" in capsys.readouterr().out
 
     # serve: the trained networks and a k-NN answer a drawing over HTTP, each prepared as 20x20
-    models = load_models_dir(folder / "served") + [fit_knn(NAME, train_limit=TRAIN)]
+    models = load_models_dir(folder / "served") + [knn_model(NAME, train_limit=TRAIN)]
     assert {model.dataset for model in models} == {NAME} and len(models) == 3
     server = LiveServer(create_app(models))
     try:

@@ -4,10 +4,11 @@ from dataclasses import replace
 import torch
 
 from digitlab.datasets import load
+from digitlab.inference import predict_labels
 from digitlab.models import build
 from digitlab.presets import recommended
 from digitlab.robustness.evaluate import robustness_table
-from digitlab.training import predict_labels, seed_everything, train
+from digitlab.training import seed_everything, train
 
 torch.backends.cudnn.benchmark = True
 data = load("mnist")

@@ -18,7 +18,7 @@ from rich.text import Text
 from digitlab.cli.main import main
 from digitlab.cli.paths import describe_disk_error
 from digitlab.cli.progress import progress_bar
-from digitlab.training import load_checkpoint
+from digitlab.inference import load_network
 from tests.cli.helpers import flat, register_synthetic_mnist
 
 TERMINAL_COLUMNS = 80
@@ -129,7 +129,7 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(d
     assert main(["train", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/2" in err
-    assert len(load_checkpoint(out).history) == 1  # the last complete checkpoint is intact
+    assert len(load_network(out).history) == 1  # the last complete checkpoint is intact
 
 
 def test_disk_errors_wrapped_by_other_libraries_are_recognised():

@@ -26,6 +26,7 @@ def test_quick_lab_runs_every_sweep_then_reuses_them(quick_lab, capsys):
     total = int(first.split(" of ")[1].split()[0])
     assert first.startswith("✓ mnist") or f"{total} of {total} runs to do" in first
     assert (folder / "reports" / "mnist" / "index.html").is_file()
+    assert (folder / "models" / "quick" / "mnist-mlp-best" / "checkpoint.json").is_file()  # where `digitlab serve` looks
     progress_lines = [line for line in log.splitlines() if line.startswith("[") and " run " in line]
     assert len(progress_lines) == total and progress_lines[-1].startswith(f"[{total}/{total}] mnist: ")  # not a terminal: a line per run
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from digitlab.cli.main import main
-from digitlab.training import load_checkpoint
+from digitlab.inference import load_network
 from tests.cli.helpers import flat, register_synthetic_mnist
 from tests.training.synthetic import CLASSES, synthetic_arrays
 
@@ -27,16 +27,27 @@ def trained_run(tmp_path, data_dir, capsys):
 
 def test_train_writes_a_checkpoint_and_reports(trained_run):
     out, captured = trained_run
-    saved = load_checkpoint(out)
+    saved = load_network(out)
     assert saved.model_name == "mlp" and saved.config.hidden == (32, 16)  # "--hidden 32 16" as the issue writes it
-    assert saved.train_config.epochs == 3 and saved.train_config.batch_size == 32 and saved.train_config.lr == 0.003
+    assert saved.train_settings["epochs"] == 3 and saved.train_settings["batch_size"] == 32 and saved.train_settings["lr"] == 0.003
     assert len(saved.history) == 3 and saved.classes == CLASSES
     assert f"test accuracy {saved.metrics['test_accuracy'] * 100:.2f}%" in captured.out
     assert f"digitlab evaluate {out}" in captured.out
     assert "epoch 3/3" in captured.err  # the progress bars go to stderr
-    spec = json.loads((out / "run.json").read_text())  # the resolved spec: every setting, not only the ones given
+    spec = saved.spec  # the checkpoint holds the resolved spec: every setting, not only the ones given
     assert spec["model_config"]["hidden"] == [32, 16] and spec["model_config"]["activation"] == "relu"
-    assert spec["train_config"] == saved.train_config.to_dict() and spec["device"] == "cpu"
+    assert spec["train_config"] == saved.train_settings and spec["device"] == "cpu"
+
+
+def test_train_records_its_run_in_the_store(trained_run, own_store):
+    from digitlab.experiments import open_storage
+    from digitlab.experiments.store import list_runs
+
+    out, captured = trained_run
+    [stored] = list_runs(open_storage(own_store), "train@mnist")
+    assert stored.spec == load_network(out).spec and stored.result["checkpoint"] == str(out)
+    assert stored.metrics["test_accuracy"] == load_network(out).metrics["test_accuracy"]
+    assert f"run {stored.id} in the store: digitlab runs show {stored.id}" in captured.out
 
 
 def test_existing_checkpoint_needs_force_or_resume(trained_run, capsys):
@@ -98,11 +109,11 @@ def test_bad_options_are_one_clear_line(data_dir, tmp_path, capsys):
 def test_notebook_faithful_cnn_and_limit(data_dir, tmp_path):
     out = tmp_path / "nb"
     assert main(["train", "-m", "complex", "--notebook-faithful", "--hidden", "16", "--epochs", "1", "--limit", "100", "--out", str(out)]) == 0
-    saved = load_checkpoint(out)
-    assert saved.model.outputs == "softmax" and saved.train_config.notebook_faithful and saved.train_config.schedule == "notebook-linear"
+    saved = load_network(out)
+    assert saved.model.outputs == "softmax" and saved.train_settings["notebook_faithful"] and saved.train_settings["schedule"] == "notebook-linear"
     assert saved.history[0]["samples"] == 100
     assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation", "50", "--out", str(tmp_path / "cnn")]) == 0
-    assert "val_accuracy" in load_checkpoint(tmp_path / "cnn").history[0]
+    assert "val_accuracy" in load_network(tmp_path / "cnn").history[0]
 
 
 def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monkeypatch, capsys):
@@ -127,18 +138,18 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(data_dir, tmp_path, monke
     printed = flat(capsys.readouterr().err)
     assert "Stopped by Ctrl-C during epoch 2" in printed and "checkpoint of epoch 1" in printed
     assert f"Resume with: digitlab train --out {out} --resume" in printed
-    assert len(load_checkpoint(out).history) == 1
+    assert len(load_network(out).history) == 1
     monkeypatch.setattr(runner, "train", real_train)
     assert main(["train", "--out", str(out), "--resume"]) == 0
-    assert [h["epoch"] for h in load_checkpoint(out).history] == [1, 2, 3]
+    assert [h["epoch"] for h in load_network(out).history] == [1, 2, 3]
 
 
 def test_augment_option_trains_on_changed_batches_and_is_saved(data_dir, tmp_path, capsys):
     out = tmp_path / "aug"
     assert main(["train", "-m", "mlp", "--hidden", "16", "--epochs", "1", "--augment", "Rotate,shift", "--out", str(out)]) == 0
-    saved = load_checkpoint(out)
-    assert saved.train_config.augment == "rotate,shift" and saved.train_config.augment_max_degrees > 0
-    assert json.loads((out / "run.json").read_text())["train_config"]["augment"] == "rotate,shift"
+    saved = load_network(out)
+    assert saved.train_settings["augment"] == "rotate,shift" and saved.train_settings["augment_max_degrees"] > 0
+    assert load_network(out).spec["train_config"]["augment"] == "rotate,shift"
     assert main(["train", "-m", "mlp", "--augment", "shift,blur", "--out", str(tmp_path / "bad")]) == 1
     assert "unknown augmentation 'blur'" in flat(capsys.readouterr().err)
     assert not (tmp_path / "bad").exists()  # nothing written for a bad setting
@@ -149,7 +160,7 @@ def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
 
     out = tmp_path / "cnn-aug"
     assert main(["train", "-m", "cnn", "--augmented", "--channels", "4,8", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
-    spec = json.loads((out / "run.json").read_text())
+    spec = load_network(out).spec
     assert spec["train_config"]["augment"] == preset("cnn", name="augmented").train.augment != ""  # the preset's augmentation, epochs overridden
     assert spec["model_config"]["channels"] == [4, 8]  # a given option wins over the preset's wider CNN
     assert main(["summary", "cnn", "--kernel-size", "3", "--padding", "same", "--batch-size", "1"]) == 0
@@ -167,7 +178,7 @@ def test_test_time_mirror_option_is_saved_and_refused_where_it_does_not_apply(da
     assert main(["train", "-m", "cnn", "--channels", "4,8", "--test-time-mirror", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
     err = flat(capsys.readouterr().err)
     assert "answers from 2 views of each image" in err and "trains without them" in err  # mirror views, no mirrored batches
-    saved = load_checkpoint(out)
+    saved = load_network(out)
     assert saved.model.config.test_time_mirror and saved.model.eval().views == 2  # rebuilt as trained, answering from both views
     assert main(["train", "-m", "cnn", "--channels", "4,8", "--test-time-mirror", "--augment", "mirror", "--epochs", "1", "--limit", "64",
                  "--out", str(tmp_path / "both")]) == 0

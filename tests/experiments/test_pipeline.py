@@ -8,9 +8,9 @@ from digitlab.cli.main import main
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
-from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file
+from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.inference import load_network
 from digitlab.presets import recommended
-from digitlab.training import load_checkpoint
 from tests.cli.helpers import register_synthetic_mnist
 from tests.training.synthetic import synthetic_dataset
 
@@ -36,8 +36,8 @@ def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_
     evaluate = evaluator(device="cpu", data_dir=data_dir, cache_dir=tmp_path / "cache")
     [stored] = run_grid(SweepSpec("same", base, {"seed": [3]}), storage, evaluate)
 
-    assert stored.spec == json.loads((out / "run.json").read_text())  # one resolved spec, however it was asked for
-    saved = load_checkpoint(out).history
+    assert stored.spec == load_network(out).spec  # one resolved spec, however it was asked for
+    saved = load_network(out).history
     assert len(saved) == 3 and without_timings(saved) == without_timings(stored.result["history"])
     assert saved[-1]["test_accuracy"] == stored.metrics["test_accuracy"]
 
@@ -100,11 +100,3 @@ def test_bad_settings_fail_when_resolving():
         resolve(ExperimentConfig(model="mlp", model_options={"widht": 3}))
     with pytest.raises(DigitlabError, match="unknown run spec settings"):
         RunSpec.from_dict({"dataset": "mnist", "colour": "red"})
-
-
-def test_an_old_run_file_is_still_read():
-    old = {"model": "mlp", "model_config": {"hidden": [32]}, "train_config": recommended("mlp", epochs=2).to_dict(),
-           "dataset": "mnist", "limit": 100, "validation": 10}
-    spec = spec_from_run_file(old, "cpu")
-    assert spec.model_config["hidden"] == [32] and spec.train_config["epochs"] == 2
-    assert (spec.train_limit, spec.test_limit, spec.validation_size) == (100, 100, 10)

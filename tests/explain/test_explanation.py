@@ -2,7 +2,7 @@ import io
 
 import torch
 
-from digitlab.explain import METHODS, explain_knn, explain_network, fit_knn
+from digitlab.explain import METHODS, explain_knn, explain_network, explainable_knn
 from digitlab.explain.deletion import faithfulness
 from digitlab.explain.figures import deletion_figure, knn_figure, network_figure, weight_images_figure
 from digitlab.models import build
@@ -43,5 +43,5 @@ def test_the_other_figures_render():
     found = explain_network(model, images[0])
     assert rendered(weight_images_figure([("a", found.weight_images), ("b", found.weight_images)], found.scores.classes))
     assert rendered(deletion_figure([faithfulness(model, images, labels, "saliency")], "deletion"))
-    knn = fit_knn(images, torch.arange(16) % 3)
+    knn = explainable_knn(images, torch.arange(16) % 3)
     assert rendered(knn_figure(images[1], explain_knn(knn, images[1])))

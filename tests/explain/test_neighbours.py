@@ -4,7 +4,7 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 
 from digitlab.errors import DigitlabError
-from digitlab.explain import explain_knn, explain_knn_many, fit_knn
+from digitlab.explain import explain_knn, explain_knn_many, explainable_knn
 from digitlab.knn import KNNPipelineConfig
 
 SIDE = 8
@@ -19,7 +19,7 @@ def digits(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def test_neighbours_and_votes_match_scikit_learn(weights):
     train, labels = digits(200, 0)
     queries, _ = digits(5, 1)
-    knn = fit_knn(train, labels, KNNPipelineConfig(n_neighbors=4, weights=weights), classes=("a", "b", "c"))
+    knn = explainable_knn(train, labels, KNNPipelineConfig(n_neighbors=4, weights=weights), classes=("a", "b", "c"))
     reference = KNeighborsClassifier(4, weights=weights).fit(train.view(200, -1).numpy().astype(float), labels.numpy())
     distances, indices = reference.kneighbors(queries.view(5, -1).numpy().astype(float))
     found = explain_knn_many(knn, queries)
@@ -38,7 +38,7 @@ def test_neighbours_and_votes_match_scikit_learn(weights):
 
 def test_a_shifted_copy_is_shown_as_its_original():
     train, labels = digits(50, 2)
-    knn = fit_knn(train, labels, KNNPipelineConfig(n_neighbors=1, shifts=1))
+    knn = explainable_knn(train, labels, KNNPipelineConfig(n_neighbors=1, shifts=1))
     moved = torch.roll(train[7], shifts=1, dims=1)
     moved[:, 0] = 0  # a shift brings in background, as the training copies do
     found = explain_knn(knn, moved)
@@ -48,4 +48,4 @@ def test_a_shifted_copy_is_shown_as_its_original():
 def test_wrong_image_size_is_named():
     train, labels = digits(20, 3)
     with pytest.raises(DigitlabError, match=r"fitted on \(8, 8\) images"):
-        explain_knn(fit_knn(train, labels), torch.zeros(28, 28, dtype=torch.uint8))
+        explain_knn(explainable_knn(train, labels), torch.zeros(28, 28, dtype=torch.uint8))

@@ -80,3 +80,11 @@ def test_every_key_the_code_names_is_in_the_catalogs():
     for lang in LANGUAGES:
         missing = {key: where for key, where in used.items() if key not in keys(lang)}
         assert not missing, f"{lang} lacks {missing}"
+
+
+def test_no_key_is_defined_twice():
+    """Babel keeps the last of two equal msgids silently; a catalog appended to from two places must not hide one."""
+    for lang in LANGUAGES:
+        text = (SOURCE / "i18n" / "locales" / lang / "LC_MESSAGES" / "digitlab.po").read_text(encoding="utf-8")
+        ids = [line for line in text.splitlines() if line.startswith('msgid "') and line != 'msgid ""']
+        assert len(ids) == len(set(ids)), (lang, sorted({line for line in ids if ids.count(line) > 1}))

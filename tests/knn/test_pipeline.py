@@ -22,7 +22,6 @@ def data():
 
 def test_config_round_trips_and_names_unknown_keys():
     assert KNNPipelineConfig.from_dict(EVERY_STEP.to_dict()) == EVERY_STEP
-    assert KNNPipelineConfig.from_dict({"pca": None}) == KNNPipelineConfig()  # old rows wrote None for raw pixels
     with pytest.raises(DigitlabError, match=r"unknown k-NN settings \['k'\]; known: n_neighbors, weights"):
         KNNPipelineConfig.from_dict({"k": 3})
 
@@ -84,13 +83,13 @@ def test_cli_lab_robustness_and_web_paths_agree(data, config, monkeypatch):
     from digitlab.experiments.runner import run_experiment
     from digitlab.knn.tuning import evaluate
     from digitlab.robustness.evaluate import knn_predictor
-    from digitlab.web.models import KNN_EVAL_LIMIT, fit_knn
+    from digitlab.web.models import KNN_EVAL_LIMIT, knn_model
 
     cli = evaluate(config, data.train, data.test).predictions.numpy()  # digitlab knn / knn tune
     lab = run_experiment(ExperimentConfig(kind="knn", knn_options=config.to_dict(), validation_size=0), dataset=data)
     robustness = knn_predictor(data, train_limit=None, config=config)(data.test.images).numpy()
     monkeypatch.setattr(digitlab.datasets, "load", lambda name, **_: data)  # the web app loads by name
-    web = fit_knn("synthetic", train_limit=None, config=config).predict_proba(data.test.images.numpy()).argmax(axis=1)
+    web = knn_model("synthetic", train_limit=None, config=config).predict_proba(data.test.images.numpy()).argmax(axis=1)
     assert len(data.test) <= KNN_EVAL_LIMIT
     assert lab["test_predictions"] == "".join(map(str, cli.tolist()))
     assert np.array_equal(robustness, cli) and np.array_equal(web, cli)
@@ -101,3 +100,23 @@ def test_cli_lab_robustness_and_web_paths_agree(data, config, monkeypatch):
 def test_training_copies_reject_bad_settings(settings, message):
     with pytest.raises(ValueError, match=message):
         TrainingCopies(build_pipeline(KNNPipelineConfig())[-1], **settings).fit(np.zeros((4, SIDE * SIDE)), [0, 1, 0, 1])
+
+
+def test_every_command_fits_the_one_default_knn(capsys):
+    """`digitlab knn`, serve, explain and robustness start from one k-NN configuration and say which in --help."""
+    import inspect
+
+    from digitlab.cli import explain, knn, robustness, serve
+    from digitlab.cli.main import main
+    from digitlab.knn import QUICK_TRAIN_LIMIT
+
+    default = KNNPipelineConfig()
+    assert (default.n_neighbors, default.weights) == (3, "distance")
+    for command in (knn.knn, knn.scaling_command):
+        parameters = inspect.signature(command).parameters
+        assert (parameters["k"].default, parameters["weights"].default.value) == (default.n_neighbors, default.weights)
+    for command in (serve.serve, explain.explain, robustness.robustness):
+        assert inspect.signature(command).parameters["knn_train_limit"].default == QUICK_TRAIN_LIMIT
+    for name in ("serve", "explain", "robustness"):
+        main([name, "--help"])
+        assert default.label() in " ".join(capsys.readouterr().out.split()), name

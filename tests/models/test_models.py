@@ -153,17 +153,6 @@ def test_default_cnn_is_the_small_valid_padded_network():
         CNNConfig(image_size=8)
 
 
-def test_configs_saved_before_a_setting_existed_rebuild_the_network_they_described():
-    from dataclasses import asdict
-
-    from digitlab.models.registry import saved_settings
-
-    old = {key: value for key, value in asdict(CNNConfig(channels=(32, 64), kernel_size=3, padding="same")).items() if key != "padding"}
-    assert build("cnn", **saved_settings("cnn", old)).config.padding == "same"  # what every CNN had before the field
-    assert saved_settings("cnn", {**old, "padding": "valid"})["padding"] == "valid"  # a stored value wins
-    assert saved_settings("mlp", {"hidden": [3]}) == {"hidden": [3]}
-
-
 def test_summary_with_a_batch_shows_shapes():
     table = summary(build("cnn"), batch_size=2)
     assert "[2, 10]" in table and "mult-adds" in table.lower()

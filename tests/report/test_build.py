@@ -211,12 +211,12 @@ def section_of(html: str, anchor: str) -> str:
 
 
 def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_url):
-    """Sweep 12 trains both networks with one recipe, without and with augmentation: each comparison differs in one setting."""
+    """Sweep 12 trains both networks with one preset, without and with augmentation: each comparison differs in one setting."""
     section = section_of(mnist_html, "robustness")
     sweeps = load_sweeps(open_storage(lab_url), "mnist")
     runs = {(run.config["model"], run.config["train_options"]["augment"]): run for run in sweeps["robustness"].runs}
     knn = sweeps["robustness-knn"].runs[0]
-    for label in ("MLP", "CNN", "MLP + augmentation (shift,rotate,scale,invert)", "k-NN (k=3, 10,000 training images)"):
+    for label in ("MLP", "CNN", "MLP + augmentation (shift, rotation, scale, negative)", "k-NN (k=3, 10,000 training images)"):
         assert f"<th scope=\"row\">{label}</th>" in section
     for run in (*runs.values(), knn):  # the headline cells: clean, shifted 4 px, inverted
         for value in (run.metrics["test_accuracy"], run.result["robustness"]["shift"]["4"], run.result["robustness"]["invert"]["1"]):
@@ -261,5 +261,5 @@ def test_robustness_answer_admits_when_inverted_training_falls_short(tmp_path, m
     run_grid(SweepSpec("robustness", ExperimentConfig(model="cnn"), {"train_options.augment": ["", "invert"]}), storage, scored)
     section = section_of(render_report(storage, mnist), "robustness")
     assert "No model that never saw an inverted digit copes with inversion" in section
-    assert "Even with inverted digits in training, the best, CNN + augmentation (invert), gets only" in section
+    assert "Even with inverted digits in training, the best, CNN + augmentation (negative), gets only" in section
     assert "What does work" not in section and "not run yet" not in section

@@ -41,5 +41,5 @@ def test_differences_lists_every_setting_that_differs(sweeps):
 def test_a_different_model_is_one_difference_not_a_config_each(sweeps):
     mlp, cnn = (sweeps["robustness"].find(model=model, train_options__augment="") for model in ("mlp", "cnn"))
     assert set(differences(mlp, cnn)) == {"model"}
-    tuned = sweeps["mlp-best"].runs[0]  # the tuned MLP trains with its own recipe: more than the model differs
+    tuned = sweeps["mlp-best"].runs[0]  # the tuned MLP trains with its own preset: more than the model differs
     assert {"model", "train_config.epochs"} <= set(differences(tuned, cnn))

@@ -11,6 +11,7 @@ from digitlab.experiments import open_storage
 from digitlab.i18n import translator
 from digitlab.report import render_report
 from digitlab.report.i18n import number, speaking, t
+from tests.i18n.words import foreign_numbers
 
 
 def test_t_fills_placeholders_escapes_values_and_follows_the_language():
@@ -23,17 +24,33 @@ def test_t_fills_placeholders_escapes_values_and_follows_the_language():
 
 
 HEADINGS = re.compile(r"<h([234])>(.*?)</h\1>", flags=re.S)
+# Not numbers for a student: the stored runs, the pixel bytes, pictures, CSS, code and the version (digitlab 0.1.0)
+APPENDIX = re.compile(r'<section id="runs">.*?</section>|<pre>.*?</pre>|<img [^>]*>|<style>.*?</style>|<code>.*?</code>|\d+\.\d+\.\d+',
+                      flags=re.S)
+TAG = re.compile(r"<[^>]+>")
 
 
-def test_a_dutch_report_has_no_english_titles(lab_url, mnist):
+@pytest.fixture(scope="module")
+def pages(lab_url, mnist) -> dict[str, str]:
     storage = open_storage(lab_url)
-    english = render_report(storage, mnist, lang="en")
-    dutch = render_report(storage, mnist, lang="nl")
+    return {lang: render_report(storage, mnist, lang=lang) for lang in ("en", "nl")}
+
+
+def test_a_dutch_report_has_no_english_titles(pages):
     def titles(html: str) -> list:  # the page's titles, not the appendix's "Run 12" entries
         return [text for _, text in HEADINGS.findall(html) if not text.startswith("Run ")]
 
-    en_titles, nl_titles = titles(english), titles(dutch)
+    en_titles, nl_titles = titles(pages["en"]), titles(pages["nl"])
     assert len(en_titles) == len(nl_titles) > 20
     untranslated = [text for text, other in zip(nl_titles, en_titles, strict=True) if text == other]
     assert not untranslated, untranslated
-    assert '<html lang="nl">' in dutch and "Opdracht 1" in dutch and "Schrijf hier je antwoord" not in dutch
+    assert '<html lang="nl">' in pages["nl"] and "Opdracht 1" in pages["nl"] and "Schrijf hier je antwoord" not in pages["nl"]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_every_number_is_written_the_languages_way_and_no_html_is_escaped(pages, lang):
+    html = pages[lang]
+    assert "&lt;a" not in html and "&amp;lt;" not in html and "&lt;code" not in html and "&lt;strong" not in html
+    text = TAG.sub(" ", APPENDIX.sub(" ", html))
+    assert not foreign_numbers(text, lang), foreign_numbers(text, lang)
+    assert "%" in text and not re.search(r"\b0[.,]\d+ accuracy|accuracy (of )?0[.,]\d", text)  # accuracy as a percentage

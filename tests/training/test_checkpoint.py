@@ -8,7 +8,7 @@ import torch
 
 from digitlab.inference import load_network
 from digitlab.models import build
-from digitlab.training import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint, train
+from digitlab.training import CheckpointError, TrainConfig, save_checkpoint, train
 from digitlab.training import checkpoint as ckpt
 from digitlab.training.checkpoint import load_training_state, pack_state, unpack_state
 from tests.training.synthetic import CLASSES, synthetic_dataset
@@ -25,34 +25,20 @@ def trained(tmp_path):
 
 def test_round_trip_gives_the_same_network_and_run(trained):
     model, config, result, folder = trained
-    loaded = load_checkpoint(folder)
-    assert loaded.model_name == "cnn" and loaded.config == model.config and loaded.train_config == config
+    loaded = load_network(folder)
+    assert loaded.model_name == "cnn" and loaded.config == model.config and loaded.train_settings == config.to_dict()
     assert loaded.dataset == "synthetic" and loaded.classes == CLASSES
     assert loaded.history == result.history and loaded.metrics["test_accuracy"] == result.test_accuracy
     assert loaded.num_parameters == model.num_parameters()
     assert not loaded.model.training and next(loaded.model.parameters()).device.type == "cpu"
     x = torch.rand(5, 28, 28)
     torch.testing.assert_close(loaded.model(x), model.eval()(x))
-    assert load_checkpoint(folder / "checkpoint.json").model_name == "cnn"  # the manifest path works too
+    assert load_network(folder / "checkpoint.json").model_name == "cnn"  # the manifest path works too
     saved = load_network(folder)  # inference's reader: the same network, without the training config
     assert saved.image_shape == (28, 28) and saved.num_classes == len(CLASSES) and saved.train_settings == config.to_dict()
     torch.testing.assert_close(saved.model(x), model(x))
     manifest = json.loads((folder / "checkpoint.json").read_text())
     assert manifest["versions"]["torch"] == torch.__version__ and manifest["outputs"] == "logits"
-
-
-def test_a_cnn_saved_before_the_padding_setting_loads_as_the_same_padded_network(tmp_path):
-    torch.manual_seed(0)
-    model = build("cnn", channels=[4, 8], kernel_size=3, padding="same", hidden=8, num_classes=len(CLASSES))
-    train(model, synthetic_dataset(n_train=64, n_test=16), TrainConfig(epochs=1, batch_size=32), checkpoint_dir=tmp_path / "old")
-    manifest_file = tmp_path / "old" / "checkpoint.json"
-    manifest = json.loads(manifest_file.read_text())
-    del manifest["config"]["padding"]  # what a checkpoint written before 2026-12-01 holds
-    manifest_file.write_text(json.dumps(manifest))
-    loaded = load_network(tmp_path / "old")
-    assert loaded.config.padding == "same"
-    x = torch.rand(3, 28, 28)
-    torch.testing.assert_close(loaded.model(x), model.eval()(x))
 
 
 def test_loading_never_unpickles(trained, monkeypatch):
@@ -62,7 +48,7 @@ def test_loading_never_unpickles(trained, monkeypatch):
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(torch, "load", refuse)
-    load_checkpoint(trained[3])
+    load_network(trained[3])
     load_training_state(trained[3])
 
 
@@ -73,21 +59,21 @@ def test_corrupt_or_missing_files_are_named(trained, tmp_path):
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="corrupt or was changed"):
-        load_checkpoint(folder)
+        load_network(folder)
     weights.unlink()
     with pytest.raises(CheckpointError, match="is missing"):
-        load_checkpoint(folder)
+        load_network(folder)
     with pytest.raises(CheckpointError, match="no checkpoint at"):
-        load_checkpoint(tmp_path / "nowhere")
+        load_network(tmp_path / "nowhere")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "checkpoint.json").write_text('{"format": "something-else"}')
     with pytest.raises(CheckpointError, match="not a digitlab checkpoint"):
-        load_checkpoint(tmp_path / "other")
+        load_network(tmp_path / "other")
 
 
 def test_interrupted_save_keeps_the_previous_checkpoint(trained, monkeypatch):
     model, config, result, folder = trained
-    before = load_checkpoint(folder)
+    before = load_network(folder)
 
     def crash(path, text):
         raise KeyboardInterrupt  # e.g. Ctrl-C while the new manifest is being written
@@ -98,7 +84,7 @@ def test_interrupted_save_keeps_the_previous_checkpoint(trained, monkeypatch):
             parameter.zero_()
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(folder, model, train_config=config, history=result.history + [{}])
-    after = load_checkpoint(folder)  # still the old, complete checkpoint
+    after = load_network(folder)  # still the old, complete checkpoint
     for key, value in before.model.state_dict().items():
         assert torch.equal(after.model.state_dict()[key], value)
     monkeypatch.undo()

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from digitlab.errors import DigitlabError
+from digitlab.inference import load_network
 from digitlab.models import build
 from digitlab.pixels import random_shift
 from digitlab.presets import preset
-from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, load_checkpoint, seed_everything, train
+from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
@@ -105,7 +106,7 @@ def test_ctrl_c_keeps_last_epoch_and_resume_finishes_the_same_run(data, tmp_path
     model = _fresh(dropout=0.2)
     stopped = train(model, data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path)
     assert stopped.interrupted and len(stopped.history) == 1  # the partial epoch 2 is not recorded
-    assert load_checkpoint(tmp_path).metrics["epochs"] == 1
+    assert load_network(tmp_path).metrics["epochs"] == 1
 
     resumed = train(_fresh(dropout=0.2), data, config, checkpoint_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
@@ -192,7 +193,7 @@ def test_ctrl_c_and_resume_with_augmentation_continue_the_same_random_changes(da
     assert train(_fresh(), data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path).interrupted
     resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True)
     assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
-    assert load_checkpoint(tmp_path).train_config.augment == "shift,rotate,scale"
+    assert load_network(tmp_path).train_settings["augment"] == "shift,rotate,scale"
 
 
 @pytest.mark.parametrize("warmup", [0.1, 0.3])

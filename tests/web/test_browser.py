@@ -9,14 +9,16 @@ also keep the screenshot for the docs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web import create_app, knn_model, load_models_dir
 from digitlab.web.explaining import MAX_CHANNELS_SHOWN
+from tests.i18n.words import problems
 from tests.web.conftest import LiveServer
 from tests.web.web_images import png_bytes
 from tests.web.web_models import MNIST_CNN, MNIST_MLP, quick_cnn_dir
@@ -41,7 +43,7 @@ SEVEN = [[(0.25, 0.18), (0.75, 0.18), (0.55, 0.50), (0.42, 0.85)]]
 
 @pytest.fixture(scope="module")
 def server(quick_checkpoints):
-    models = load_models_dir(quick_checkpoints) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]
+    models = load_models_dir(quick_checkpoints) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)]
     live = LiveServer(create_app(models))
     yield live
     live.close()
@@ -157,7 +159,7 @@ def test_uploading_an_image_file(page, tmp_path):
 @pytest.fixture(scope="module")
 def explaining_page(browser):
     """The page served with an MLP, a CNN and the k-NN: every kind of explanation panel."""
-    live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]))
+    live = LiveServer(create_app(load_models_dir(quick_cnn_dir()) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)]))
     context, page = open_page(browser, live.url, MNIST_CNN, 1280, 1000)
     yield page
     context.close()
@@ -201,3 +203,23 @@ def test_the_panels_explain_each_model_as_the_user_draws(explaining_page, tmp_pa
 
     page.uncheck("#explain")  # off: plain predictions, the panels go away
     assert all(panel.is_hidden() for panel in card.values())
+
+
+def test_a_dutch_browser_gets_the_page_in_dutch(browser, server, tmp_path):
+    """Chromium with a Dutch locale (Accept-Language nl-NL): every word and number on the page is Dutch."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the page: {error}"))
+    page.goto(server.url + "/")
+    page.wait_for_selector(f'article.model[data-model="{MNIST_MLP}"]')
+    assert page.get_attribute("html", "lang") == "nl"
+    assert draw(page, SEVEN) == "ready" and shown_prediction(page, MNIST_MLP) == "7"
+    assert "omgekeerd" in page.inner_text("#message")
+    confidence = page.locator(f'article.model[data-model="{MNIST_MLP}"] .confidence').inner_text()
+    assert re.fullmatch(r"\d+,\d%", confidence), confidence  # 97,6%: the Dutch decimal comma
+    shown = page.inner_text("body")
+    assert "test-accuracy" in shown and not problems(shown, "nl"), problems(shown, "nl")
+    page.screenshot(path=str(tmp_path / "web-nl.png"), full_page=True)
+    if os.environ.get("DIGITLAB_WEB_SCREENSHOT"):
+        shutil.copy(tmp_path / "web-nl.png", Path(os.environ["DIGITLAB_WEB_SCREENSHOT"]).with_name("web-nl.png"))
+    context.close()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitlab.web import create_app, fit_knn, load_models_dir
+from digitlab.web import create_app, knn_model, load_models_dir
 from digitlab.web.explaining import MAX_CHANNELS_SHOWN, to_pixels
 from tests.web.conftest import TestClient, linear_model
 from tests.web.web_images import png_bytes
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.realdata  # the networks and the k-NN learn from real M
 
 @pytest.fixture(scope="module")
 def models():
-    loaded = load_models_dir(quick_cnn_dir()) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)]
+    loaded = load_models_dir(quick_cnn_dir()) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)]
     return {model.kind: model for model in loaded}
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitlab.preprocess import BadImage, EmptyDrawing
-from digitlab.web import fit_knn, load_models_dir
+from digitlab.web import knn_model, load_models_dir
 from digitlab.web.predictor import Predictor
 from digitlab.web.schemas import PredictResponse
 from tests.web.web_images import png_bytes, render_like_a_person
@@ -17,7 +17,7 @@ KNN_TRAIN_LIMIT = 2_000
 @pytest.fixture(scope="module")
 def predictor(quick_checkpoints) -> Predictor:
     """The trained MNIST and Fashion-MNIST MLPs and a k-NN: networks and a non-network, two datasets."""
-    return Predictor(load_models_dir(quick_checkpoints) + [fit_knn("mnist", train_limit=KNN_TRAIN_LIMIT)])
+    return Predictor(load_models_dir(quick_checkpoints) + [knn_model("mnist", train_limit=KNN_TRAIN_LIMIT)])
 
 
 @pytest.fixture(scope="module")

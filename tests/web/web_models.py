@@ -64,7 +64,7 @@ def quick_checkpoints() -> Path:
 
 @pytest.fixture(scope="session")
 def quick_mlp(quick_checkpoints):
-    """The MNIST MLP (a torch module, eval mode) as ``digitlab.training.load_checkpoint`` returns it."""
-    from digitlab.training import load_checkpoint
+    """The MNIST MLP (a torch module, eval mode) as ``digitlab.inference.load_network`` returns it."""
+    from digitlab.inference import load_network
 
-    return load_checkpoint(quick_checkpoints / MNIST_MLP).model
+    return load_network(quick_checkpoints / MNIST_MLP).model

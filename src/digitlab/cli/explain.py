@@ -18,6 +18,8 @@ from digitlab.cli.common import DatasetName, console, dataset_option, out_option
 from digitlab.cli.paths import under
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
+from digitlab.i18n import dataset_language, speaking
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 
 TOP = 3  # classes printed per model
 
@@ -51,22 +53,25 @@ def split_paths(paths: list[Path], test_index: int | None) -> tuple[list[Path], 
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Checkpoint folders (digitlab train), then the image file (PNG, JPEG, ...).")],
     out: Annotated[Path, out_option("Folder for the PNG panels.")] = under("explanations"),
-    knn: Annotated[bool, typer.Option("--knn", help="Also explain a k-NN (k=3, distance votes) fitted on --dataset's training images.")] = False,
+    knn: Annotated[bool, typer.Option("--knn", help=f"Also explain the default k-NN ({KNNPipelineConfig().label()}) fitted on --dataset's "
+                                      "training images.")] = False,
     dataset: Annotated[DatasetName | None, dataset_option("The k-NN's dataset, and the test set of --test-index "
                                                           "[default: the first checkpoint's, else mnist].")] = None,
-    knn_train_limit: Annotated[int | None, typer.Option(min=1, help="Fit the k-NN on the first N training images only.",
-                                                                show_default="all")] = None,
+    knn_train_limit: Annotated[int, typer.Option(min=1, help="Fit the k-NN on the first N training images.")] = QUICK_TRAIN_LIMIT,
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.",
-                                                             show_default="none: the image file")] = None,
+                                                   show_default="none: the image file")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="The pictures' language: nl or en [default: the dataset's; Dutch for MNIST and Fashion-MNIST].")] = None,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
-    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, fit_knn
+    from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, explainable_knn
     from digitlab.explain.figures import knn_figure, network_figure
     from digitlab.inference import load_network
 
     checkpoints, image_path = split_paths(paths, test_index)
     knn_dataset = dataset.value if dataset else _first_dataset(checkpoints)
+    language = dataset_language(knn_dataset, lang)  # the pictures' words; the printed table stays English like the CLI
     table = Table("model", "predicted", "probability", f"top {TOP}", title=str(image_path or f"test image {test_index}"))
 
     def image_for(name: str) -> torch.Tensor:
@@ -76,16 +81,19 @@ def explain(
         saved = load_network(path)
         trained_on = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
         found = explain_network(saved.model, image_for(trained_on), classes=saved.classes or None, methods=METHODS if thorough else FAST_METHODS)
-        written = save_figure(network_figure(found, f"{path.name} ({saved.model_name})"), out / f"{path.name}.png")
+        with speaking(language):
+            written = save_figure(network_figure(found, f"{path.name} ({saved.model_name})"), out / f"{path.name}.png")
         table.add_row(path.name, *_ranked(found.scores.top(TOP)))
         console.print(f"wrote {written}", highlight=False)
     if knn:
         data = load(knn_dataset).limit(train=knn_train_limit)
-        fitted = fit_knn(data.train.images, data.train.labels, classes=data.classes)
+        fitted = explainable_knn(data.train.images, data.train.labels, classes=data.classes)
         image = image_for(knn_dataset)
         votes = explain_knn(fitted, image)
         name = f"knn-{knn_dataset}"
-        written = save_figure(knn_figure(image, votes, f"{name} (k={fitted.config.n_neighbors}, {fitted.config.weights} votes)"), out / f"{name}.png")
+        with speaking(language) as tr:
+            title = f"{name} (k={fitted.config.n_neighbors}, {tr(f'value.{fitted.config.weights}')})"
+            written = save_figure(knn_figure(image, votes, title), out / f"{name}.png")
         shares = votes.probabilities
         table.add_row(name, *_ranked([(votes.classes[i], float(shares[i])) for i in shares.argsort()[::-1][:TOP]]))
         console.print(f"wrote {written}", highlight=False)

@@ -38,6 +38,7 @@ from digitlab.knn.tuning import Grid, best_config, scaling, search
 app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
 PERCENT = 100
+DEFAULT_KNN = KNNPipelineConfig()  # the k-NN every command fits unless told otherwise
 TOP_ROWS = 15  # rows of the tune table printed; the CSV has all
 QUICK_SIZES, QUICK_SIDES = "500,1000,2000", "28,42"
 
@@ -75,8 +76,8 @@ KernelOption = Annotated[Kernel, typer.Option("--kernel", help="Euclidean distan
 def knn(
     ctx: typer.Context,
     dataset: DatasetOption = DEFAULT,
-    k: KOption = 5,
-    weights: WeightsOption = Weights.uniform,
+    k: KOption = DEFAULT_KNN.n_neighbors,
+    weights: WeightsOption = Weights(DEFAULT_KNN.weights),
     metric: MetricOption = Metric.euclidean,
     p: POption = 2,
     pca: PcaOption = 0,
@@ -167,8 +168,8 @@ def tune_command(
 @app.command("scaling")
 def scaling_command(
     dataset: DatasetOption = DEFAULT,
-    k: KOption = 5,
-    weights: WeightsOption = Weights.uniform,
+    k: KOption = DEFAULT_KNN.n_neighbors,
+    weights: WeightsOption = Weights(DEFAULT_KNN.weights),
     metric: MetricOption = Metric.euclidean,
     pca: PcaOption = 0,
     deskew: DeskewOption = False,

@@ -27,7 +27,7 @@ from digitlab.cli.progress import Eta, progress_bar
 from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
-from digitlab.experiments.lab import LabProgress, lab_plan, pending, run_lab
+from digitlab.experiments.lab import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.experiments.runner import cached_dataset
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
@@ -40,7 +40,8 @@ def lab(
     configs: Annotated[Path | None, typer.Option(
         "--configs", help="Folder of sweep TOML files [default: the ones shipped with digitlab, digitlab/lab/sweeps].")] = None,
     out: Annotated[Path, out_option("Where the lab writes: OUT/reports/<dataset>/index.html and the headline models' "
-                                    "checkpoints in OUT/models (digitlab serve finds them below runs).")] = OUTPUT_ROOT,
+                                    "checkpoints in OUT/models (--quick's in OUT/models/quick; digitlab serve finds both below runs).")
+                   ] = OUTPUT_ROOT,
     storage: StorageOption = None,
     device: DeviceOption = None,
     data_dir: DataDirOption = None,
@@ -86,7 +87,7 @@ def lab(
         hooks = LabProgress(on_sweep=lambda sweep: progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}"),
                             on_start=on_start, on_epoch=lambda record: progress.update(epochs, completed=record["epoch"]),
                             on_done=on_done)
-        run_lab(sweeps, store, None if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
+        run_lab(sweeps, store, models / QUICK_MODELS if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
     if note := still_running_note(store, [sweep.study_name for sweep in sweeps]):
         err_console.print(f"[yellow]{note}[/yellow]", highlight=False)

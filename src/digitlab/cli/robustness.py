@@ -17,9 +17,8 @@ from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 from digitlab.robustness.evaluate import (
-    DEFAULT_KNN_K,
-    DEFAULT_KNN_TRAIN_LIMIT,
     DEFAULT_TRANSFORMS,
     checkpoint_predictor,
     first_of_class,
@@ -39,7 +38,7 @@ CheckpointsArgument = Annotated[
     list[Path] | None,
     typer.Argument(metavar="CHECKPOINT", help="Checkpoint folders (from `digitlab train --out`).", show_default=False),
 ]
-KnnOption = Annotated[bool, typer.Option("--knn", help="Also score a k-NN on raw pixels (k=3, distance weights).")]
+KnnOption = Annotated[bool, typer.Option("--knn", help=f"Also score the default k-NN ({KNNPipelineConfig().label()}).")]
 KnnTrainLimitOption = Annotated[int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN compares against.")]
 TransformsOption = Annotated[
     str, typer.Option("--transforms", "-t", help="Comma-separated: shift, rotate, scale, invert, noise, background, elastic."),
@@ -76,7 +75,7 @@ def _load_predictors(checkpoints: list[Path], dataset: str, num_classes: int) ->
 def robustness(
     checkpoints: CheckpointsArgument = None,
     knn: KnnOption = False,
-    knn_train_limit: KnnTrainLimitOption = DEFAULT_KNN_TRAIN_LIMIT,
+    knn_train_limit: KnnTrainLimitOption = QUICK_TRAIN_LIMIT,
     dataset: DatasetOption = DEFAULT,
     transforms: TransformsOption = ",".join(DEFAULT_TRANSFORMS),
     test_limit: TestLimitOption = None,
@@ -98,7 +97,7 @@ def robustness(
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     predictors = _load_predictors(list(checkpoints or []), data.name, data.num_classes)
     if knn:
-        with err_console.status(f"fitting k-NN (k={DEFAULT_KNN_K}) on {min(knn_train_limit, len(data.train)):,} training images..."):
+        with err_console.status(f"fitting k-NN ({KNNPipelineConfig().label()}) on {min(knn_train_limit, len(data.train)):,} training images..."):
             predictors["knn"] = knn_predictor(data, train_limit=knn_train_limit)
     test = data.test.head(test_limit)
     strengths = sweep_strengths(names)

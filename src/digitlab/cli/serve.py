@@ -11,8 +11,9 @@ from digitlab.cli.common import DatasetName, console, err_console, parse_dataset
 from digitlab.cli.paths import OUTPUT_ROOT
 from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.i18n import check_language
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 
-DEFAULT_KNN_TRAIN_LIMIT = 10_000  # fits in a second and answers in about a millisecond
 MEGABYTE = 1024 * 1024
 MIN_UPLOAD_MB = 0.01  # a 28x28 PNG is under 1 kB
 MAX_UPLOAD_MB = 1024.0  # a phone photo is a few MB; larger bodies only cost the server memory
@@ -22,30 +23,36 @@ def serve(
     models: Annotated[Path, typer.Option("--models", help="Folder with trained checkpoints (searched recursively).")] = OUTPUT_ROOT,
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 opens it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8000,
-    knn: Annotated[bool, typer.Option("--knn", help="Also fit a k-NN (k=3, distance votes) at startup on each --dataset.")] = False,
+    knn: Annotated[bool, typer.Option("--knn", help=f"Also fit the default k-NN ({KNNPipelineConfig().label()}) at startup on each "
+                                      "--dataset.")] = False,
     datasets: Annotated[list[DatasetName] | None, typer.Option(
         "--dataset", "-d", parser=parse_dataset, metavar="NAME", help="The k-NN's dataset (repeatable).", show_default=DEFAULT_DATASET)] = None,
     knn_train_limit: Annotated[
         int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN keeps (more: slower answers).")
-    ] = DEFAULT_KNN_TRAIN_LIMIT,
+    ] = QUICK_TRAIN_LIMIT,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=MIN_UPLOAD_MB, max=MAX_UPLOAD_MB,
                                                  help="Largest accepted request body, in MB.")] = 5.0,
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="torch threads for the models (batches of drawings are small: 1 is fastest).")
     ] = 1,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="The page's language: nl or en [default: the browser's Accept-Language; else Dutch].")
+    ] = None,
 ) -> None:
     """Serve a page to draw digits on, showing what each model sees and predicts, plus a JSON API."""
-    from digitlab.web import create_app, fit_knn, load_models_dir, run_server  # web stack: import on use
+    from digitlab.web import create_app, knn_model, load_models_dir, run_server  # web stack: import on use
     from digitlab.web.server import limit_torch_threads
 
+    if lang is not None:
+        check_language(lang)  # a wrong --lang fails before the models load
     limit_torch_threads(threads)
     loaded = load_models_dir(models) if models.exists() or not knn else []
     for dataset in (datasets or [DatasetName(DEFAULT_DATASET)]) if knn else []:
         with err_console.status(f"fitting k-NN on {knn_train_limit:,} {dataset.value} training images"):
-            loaded.append(fit_knn(dataset.value, train_limit=knn_train_limit))
+            loaded.append(knn_model(dataset.value, train_limit=knn_train_limit))
     if not loaded:
         raise DigitlabError(f"no trained checkpoints found below {models}; train one first (digitlab train) or add --knn")
-    app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE))
+    app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE), lang=lang)
     for model in loaded:
         accuracy = "?" if model.test_accuracy is None else f"{model.test_accuracy:.2%}"
         console.print(f"  {model.name:<28} {model.kind:<8} {model.dataset:<14} test accuracy {accuracy}", highlight=False)

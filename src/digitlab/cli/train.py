@@ -24,6 +24,7 @@ from digitlab.cli.common import (
     DatasetOption,
     DeviceOption,
     SeedOption,
+    StorageOption,
     console,
     err_console,
     out_option,
@@ -37,17 +38,17 @@ from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import RunSpec, resolve, spec_from_run_file, trains_on_mirror_images
+from digitlab.experiments.spec import RunSpec, as_config, resolve, spec_on_device, trains_on_mirror_images
+from digitlab.experiments.store import open_storage, record_run
 from digitlab.images import AUGMENT_KINDS
+from digitlab.inference import load_network, predict_proba
 from digitlab.models import CNNConfig, build, summary
 from digitlab.models.registry import MODEL_NAMES, command_line_settings
 from digitlab.presets import preset
 from digitlab.presets import table as preset_table
-from digitlab.training import load_checkpoint, predict_proba
 from digitlab.training.checkpoint import has_checkpoint
 
 app = typer.Typer(rich_markup_mode=None)
-RUN_FILE = "run.json"  # the run's resolved spec, so that --resume runs exactly it again
 PERCENT = 100
 FIGURE_DPI = 100
 NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
@@ -121,7 +122,7 @@ def _header(spec: RunSpec) -> str:
             + f", seed {config.seed}, on {spec.device}")
 
 
-def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -> None:  # noqa: ANN001
+def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, storage: str | None = None) -> None:  # noqa: ANN001
     config = spec.training()
     err_console.print(_header(spec), highlight=False)
     eta = Eta(config.epochs)
@@ -155,12 +156,15 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir) -
     console.print(f"test accuracy {metrics['test_accuracy'] * PERCENT:.2f}% after {done} epochs, {metrics['train_seconds']:.1f} s of "
                   f"training on {result['environment']['device']} ({metrics['num_parameters']:,} parameters, "
                   f"{metrics['train_size']:,} training and {metrics['test_size']:,} test images)")
+    stored = record_run(open_storage(storage), f"train@{spec.dataset}", as_config(spec).to_dict(), result)
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
+    console.print(f"run {stored.id} in the store: digitlab runs show {stored.id}")
 
 
 TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.\n\n"
-              "Training options left out take the preset's value: the course's with --notebook-faithful, the augmented one with "
-              "--augmented, else the recommended one for the model and dataset (digitlab.presets):\n\n\b\n" + "\n".join(preset_table()))
+              "The defaults shown are the recommended preset of each model on MNIST; --augmented and --notebook-faithful choose "
+              "the other presets, and Fashion-MNIST changes a few (the training's first line prints every setting). "
+              "The presets (digitlab.presets):\n\n\b\n" + "\n".join(preset_table()))
 
 
 @app.command("train", context_settings={"allow_extra_args": True}, help=TRAIN_HELP)
@@ -209,23 +213,21 @@ def train_command(
     out: Annotated[Path | None, out_option("Checkpoint folder.", default_text=f"{OUTPUT_ROOT}/MODEL-DATASET")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run saved in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a checkpoint already in --out.")] = False,
+    storage: StorageOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.
-
-    The defaults shown are the recommended preset of each model on MNIST; --augmented and --notebook-faithful
-    choose the other presets, and Fashion-MNIST changes a few (the training's first line prints every setting).
-    """
     name = ModelName(model).value
     hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
     out = out or writable_folder(under(f"{name}-{dataset.value}"))
     if resume:
-        if not (out / RUN_FILE).is_file():
-            raise DigitlabError(f"nothing to resume in {out}: no {RUN_FILE} there (start with digitlab train --out {out})")
-        spec = spec_from_run_file(json.loads((out / RUN_FILE).read_text(encoding="utf-8")), device)
+        saved = load_network(out) if has_checkpoint(out) else None
+        if saved is None or saved.spec is None:
+            raise DigitlabError(f"nothing to resume in {out}: no checkpoint of a digitlab train run there "
+                                f"(start with digitlab train --out {out})")
+        spec = spec_on_device(saved.spec, device)
         err_console.print(f"Resuming the run in {out} with its own settings; other options are ignored.")
-        _run_training(spec, out, True, data_dir, cache_dir)
+        _run_training(spec, out, True, data_dir, cache_dir, storage)
         return
     if has_checkpoint(out) and not force:
         raise DigitlabError(f"{out} already holds a checkpoint: pass --resume to continue it, --force to replace it, or another --out")
@@ -253,8 +255,7 @@ def train_command(
     if spec.model_config.get("test_time_mirror") and not trains_on_mirror_images(spec.train_config):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
-    atomic_write_text(out / RUN_FILE, json.dumps(spec.to_dict(), indent=2) + "\n")
-    _run_training(spec, out, False, data_dir, cache_dir)
+    _run_training(spec, out, False, data_dir, cache_dir, storage)
 
 
 @app.command("evaluate")
@@ -267,7 +268,7 @@ def evaluate_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Accuracy (micro and macro), per-class report, and figures: curves, confusion, galleries, worst mistakes."""
-    saved = load_checkpoint(checkpoint)
+    saved = load_network(checkpoint)
     out = out or writable_folder(Path(checkpoint) / "evaluation")
     if saved.dataset is None:
         raise DigitlabError(f"checkpoint {checkpoint} does not say which dataset it was trained on")

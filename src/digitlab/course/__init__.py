@@ -22,17 +22,17 @@ from digitlab.evaluation import (
     most_confident_mistakes,
 )
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
+from digitlab.inference import load_network, predict_labels, predict_proba
 from digitlab.knn import KNNClassifier, flatten_images
 from digitlab.models import build, summary
 from digitlab.robustness.evaluate import robustness_table
 from digitlab.robustness.figures import example_figure, robustness_figure
-from digitlab.training import load_checkpoint, predict_labels, predict_proba
 
 load = course_data  # `load("fashion-mnist")` in the notebook: the dataset as the course uses it (small in the quick mode)
 
 __all__ = ["CHECKS", "CheckFailed", "KNNClassifier", "Score", "accuracy", "build", "check", "class_count_chart",
            "confusion_figure", "confusion_matrix", "correct_and_incorrect", "course_data", "example_figure", "facts", "filled_in",
-           "flatten_images", "gallery_figure", "history_figure", "knn_and_score", "load", "load_checkpoint",
+           "flatten_images", "gallery_figure", "history_figure", "knn_and_score", "load", "load_network",
            "most_confident_mistakes", "one_hot", "pixel_matrix", "predict_labels", "predict_proba",
            "published", "quick", "recommended", "robustness_figure", "robustness_table", "run_log", "sample_grid", "show_table",
            "summary", "to_features", "todo", "train_and_score", "train_model", "train_validation_split", "verdict"]

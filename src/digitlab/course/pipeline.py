@@ -11,7 +11,8 @@ from digitlab.datasets import Dataset
 from digitlab.experiments import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
-from digitlab.training import load_checkpoint, pick_device
+from digitlab.inference import load_network
+from digitlab.training import pick_device
 
 RUNS_FOLDER = Path("runs") / "notebook"  # each run's checkpoint, beside the notebook
 
@@ -28,4 +29,4 @@ def train_model(name: str, model: str, data: Dataset, preset: str = "recommended
                                     train_options=settings, validation_size=0), str(pick_device()))
     folder = RUNS_FOLDER / name
     result = run(spec, dataset=data, checkpoint_dir=folder)
-    return load_checkpoint(folder).model, result
+    return load_network(folder).model, result

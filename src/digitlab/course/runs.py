@@ -18,13 +18,14 @@ import torch
 from torch import nn
 
 from digitlab.datasets import Dataset, load, train_validation_split
+from digitlab.inference import predict_labels
 from digitlab.knn import KNNClassifier, flatten_images
 from digitlab.notebooks.checks.experiments import QUICK_VALIDATION_IMAGES as QUICK_KNN_VALIDATION
 from digitlab.notebooks.checks.experiments import VALIDATION_IMAGES as KNN_VALIDATION
 from digitlab.notebooks.checks.experiments import VALIDATION_SEED
 from digitlab.notebooks.grading import QUICK_ENV, QUICK_TEST, QUICK_TRAIN
 from digitlab.presets import preset
-from digitlab.training import pick_device, predict_labels, seed_everything, train
+from digitlab.training import pick_device, seed_everything, train
 
 KNN_TRAIN = 10_000  # training images k-NN searches by default while tuning: ~6x faster than all 60,000
 SEED = 0  # every run's weights and batch order; the same seed makes a setting's runs comparable

@@ -38,7 +38,6 @@ from sklearn.pipeline import Pipeline
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.knn import flatten_images
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
@@ -118,11 +117,6 @@ def search_key(config: KNNPipelineConfig, train: Split, queries: torch.Tensor) -
     return digest.hexdigest()
 
 
-def knn_config(options: dict[str, Any]) -> KNNPipelineConfig:
-    """An experiment's ``knn_options`` as the one k-NN config (unknown keys fail, naming the known ones)."""
-    return KNNPipelineConfig.from_dict(options)
-
-
 def _fitted(config: KNNPipelineConfig, data: Dataset, device: torch.device, cache: NeighborCache | None,
             test_key: str | None, batch_size: int) -> tuple[Pipeline, float, bool]:
     """The fitted pipeline, its fit seconds, and whether it is an earlier run's (same data and settings but k and weights)."""
@@ -171,14 +165,13 @@ def _first_k(model: Pipeline, images: torch.Tensor, found: Search, k: int) -> tu
     return distances, indices, len(tied)
 
 
-def run_knn(config: ExperimentConfig, data: Dataset, validation: Split | None, device: torch.device,
+def run_knn(settings: KNNPipelineConfig, data: Dataset, validation: Split | None, device: torch.device,
             cache: NeighborCache | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
     """Fit on ``data.train``, score the test split (and validation); results as plain data.
 
     The result also holds ``predict``, a function images -> labels, for robustness scores (not stored;
     call it before the next run of the grid, which may set another k on the same pipeline).
     """
-    settings = knn_config(config.knn_options)
     # Hashing the training set costs about 0.1 s on MNIST: once per split, shared by the fit and the search lookups.
     test_key = search_key(settings, data.train, data.test.images) if cache is not None else None
     model, fit_seconds, fit_reused = _fitted(settings, data, device, cache, test_key, batch_size)

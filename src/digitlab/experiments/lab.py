@@ -27,6 +27,7 @@ QUICK_TRAIN_LIMIT = 2000  # training images per quick run (validation comes out 
 QUICK_TEST_LIMIT = 1000  # test images per quick run
 QUICK_VALIDATION_SIZE = 500  # held-out images per quick run
 QUICK_EPOCHS = 1
+QUICK_MODELS = "quick"  # the quick lab keeps its models in this subfolder of the full lab's, apart from them
 
 
 def default_config_dir() -> Path:
@@ -49,12 +50,12 @@ def quicken(sweep: SweepSpec) -> SweepSpec:
                                    "validation_size": min(sweep.base.validation_size, QUICK_VALIDATION_SIZE)})
     if base.train_options.get("epochs", QUICK_EPOCHS) != 0:
         base = base.with_params({"train_options.epochs": QUICK_EPOCHS})
-    grid = dict(sweep.grid)  # quick runs keep no checkpoints: they are not models worth serving
+    grid = dict(sweep.grid)
     if "train_options.epochs" in grid:
         grid["train_options.epochs"] = sorted({min(value, QUICK_EPOCHS) for value in grid["train_options.epochs"]})
     if "train_limit" in grid:
         grid["train_limit"] = [value for value in grid["train_limit"] if value <= QUICK_TRAIN_LIMIT] or [QUICK_TRAIN_LIMIT]
-    return replace(sweep, base=base, grid=grid, save_model=False)
+    return replace(sweep, base=base, grid=grid)
 
 
 def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None = None) -> list[SweepSpec]:

@@ -1,7 +1,7 @@
 """A run is computed once per store: a grid point whose resolved spec equals a finished run's is that run.
 
 Sweeps overlap on purpose. The lab's CNN part and its robustness part train the same network with
-the same recipe (one is the other's "without augmentation" row); the hidden-size and depth sweeps
+the same preset (one is the other's "without augmentation" row); the hidden-size and depth sweeps
 share their 512-512 point. The spec decides every number a run produces (seeded inside the
 pipeline, :mod:`digitlab.experiments.runner`), so a second computation could only repeat the first:
 on a laptop CPU it would cost the lab a minute. A reused run's result is the earlier run's, timings

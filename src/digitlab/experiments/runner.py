@@ -32,8 +32,9 @@ from digitlab.experiments.environment import busy_start, environment
 from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.inference import predict_labels
 from digitlab.models import build
-from digitlab.training import pick_device, predict_labels, seed_everything, train
+from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
 
 __all__ = ["check_config", "evaluator", "run", "run_experiment"]
@@ -75,7 +76,8 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
             return report is not None and report(record["epoch"], record.get("val_accuracy", record["test_accuracy"]))
 
         trained = train(model, data, spec.training(), device=device, validation=validation, on_epoch=on_epoch,
-                        on_batch=on_batch, stop_when=should_stop, checkpoint_dir=checkpoint_dir, resume=resume)
+                        on_batch=on_batch, stop_when=should_stop, checkpoint_dir=checkpoint_dir, resume=resume,
+                        spec=spec.to_dict())
         history, train_seconds, stopped = trained.history, trained.train_seconds, trained.stopped
         if stopped == INTERRUPTED:  # Ctrl-C: nothing to score; the caller says what was kept
             return {"history": history, "stopped": stopped, "checkpoint": str(checkpoint_dir) if checkpoint_dir else None,
@@ -102,10 +104,10 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
 def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
             batch_size: int | None) -> dict[str, Any]:
     from digitlab.experiments import knn_runs
+    from digitlab.knn.pipeline import KNNPipelineConfig
 
-    config = ExperimentConfig(dataset=spec.dataset, kind="knn", knn_options=spec.knn_config, train_limit=spec.train_limit,
-                              test_limit=spec.test_limit, validation_size=spec.validation_size, seed=spec.seed)
-    result = knn_runs.run_knn(config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
+    settings = KNNPipelineConfig.from_dict(spec.knn_config)
+    result = knn_runs.run_knn(settings, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
     predict = result.pop("predict")  # a function: used for robustness here, never stored
     return {**result, "stopped": None, **robustness_result(spec, predict, data.test)}
 

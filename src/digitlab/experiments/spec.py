@@ -17,7 +17,7 @@ from typing import Any
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.models.registry import MODELS, data_settings, make_config, saved_settings
+from digitlab.models.registry import MODELS, data_settings, make_config
 from digitlab.presets import preset
 from digitlab.training.config import TrainConfig
 from digitlab.training.device import pick_device
@@ -70,10 +70,7 @@ class RunSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise DigitlabError(f"unknown run spec settings {unknown}; known: {sorted(known)}")
-        data = plain(data)
-        if data.get("kind") == "network" and data.get("model") in MODELS:  # settings added since it was stored
-            data["model_config"] = saved_settings(data["model"], data.get("model_config", {}))
-        return cls(**data)
+        return cls(**plain(data))
 
 
 def model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +141,15 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
                    robustness_limit=config.robustness_limit if config.robustness else None)
 
 
+def as_config(spec: RunSpec) -> ExperimentConfig:
+    """An experiment config that resolves to exactly ``spec`` (every setting given): what the store records for it."""
+    training = {key: value for key, value in spec.train_config.items() if key != "seed"}
+    return ExperimentConfig(dataset=spec.dataset, kind=spec.kind, model=spec.model or ExperimentConfig.model,
+                            model_options=dict(spec.model_config), train_options=training, knn_options=dict(spec.knn_config),
+                            train_limit=spec.train_limit, test_limit=spec.test_limit, validation_size=spec.validation_size,
+                            seed=spec.seed, robustness=spec.robustness, robustness_limit=spec.robustness_limit)
+
+
 def knn_config(options: dict[str, Any]) -> dict[str, Any]:
     """Every setting of the one k-NN pipeline (:class:`~digitlab.knn.pipeline.KNNPipelineConfig`), defaults filled in."""
     from digitlab.knn.pipeline import KNNPipelineConfig
@@ -151,18 +157,7 @@ def knn_config(options: dict[str, Any]) -> dict[str, Any]:
     return KNNPipelineConfig.from_dict(options).to_dict()
 
 
-def spec_from_run_file(data: dict[str, Any], device: str | None = None) -> RunSpec:
-    """The spec in a checkpoint folder's run.json; ``device`` (when given) replaces the one it ran on.
-
-    run.json files written before specs existed ({model, model_config, train_config, dataset, limit,
-    validation}) are read too: their settings were complete TrainConfigs already.
-    """
-    if "kind" not in data:  # the older layout
-        train = TrainConfig.from_dict(data["train_config"])
-        data = {"dataset": data["dataset"], "kind": "network", "model": data["model"],
-                "model_config": asdict(make_config(data["model"], **saved_settings(data["model"], data["model_config"]))),
-                "train_config": train.to_dict(),
-                "knn_config": {}, "train_limit": data.get("limit"), "test_limit": data.get("limit"),
-                "validation_size": data.get("validation", 0), "seed": train.seed, "device": str(pick_device(device))}
+def spec_on_device(data: dict[str, Any], device: str | None = None) -> RunSpec:
+    """A stored spec (a checkpoint's, to resume it); ``device`` (when given) replaces the one it ran on."""
     spec = RunSpec.from_dict(data)
     return spec if device is None else RunSpec.from_dict({**spec.to_dict(), "device": str(pick_device(device))})

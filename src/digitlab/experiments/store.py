@@ -204,6 +204,24 @@ def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:
     )
 
 
+def record_run(storage: RDBStorage, study_name: str, config: dict[str, Any], result: dict[str, Any]) -> Run:
+    """Store one run made outside a sweep (``digitlab train``) as a finished run of ``study_name``."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line on the terminal
+    try:
+        with warnings.catch_warnings():  # heartbeats guard long optimize() loops; one ask and tell needs none
+            warnings.simplefilter("ignore", UserWarning)
+            study = open_study(storage, study_name)
+            trial = study.ask()
+            trial.set_user_attr(CONFIG_ATTR, config)
+            trial.set_user_attr(RESULT_ATTR, result)
+            for key, value in readable_attrs({}, result).items():
+                trial.set_user_attr(key, value)
+            return run_from_trial(study_name, study.tell(trial, float(result["objective"])))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
 def list_studies(storage: RDBStorage) -> list[str]:
     return sorted(summary.study_name for summary in optuna.get_all_study_summaries(storage, include_best_trial=False))
 

@@ -3,17 +3,17 @@
 A library area below the CLI, the web app and the report: functions return tensors, arrays and
 dataclasses; :mod:`digitlab.explain.figures` draws them; nothing here prints.
 
-    from digitlab.explain import explain_network, attribute, fit_knn, explain_knn
+    from digitlab.explain import explain_network, attribute, explainable_knn, explain_knn
     found = explain_network(saved.model, image)                 # scores, saliency (+ Grad-CAM), weights/units/features
     maps = attribute(saved.model, images, "integrated_gradients")  # (N, 28, 28)
-    votes = explain_knn(fit_knn(train.images, train.labels), image)  # neighbours, distances, votes
+    votes = explain_knn(explainable_knn(train.images, train.labels), image)  # neighbours, distances, votes
 """
 
 from digitlab.explain.attribution import FAST_IG, FAST_METHODS, METHODS, AttributionConfig, attribute, methods_for
 from digitlab.explain.deletion import DeletionCurve, Faithfulness, deletion_curve, faithfulness, faithfulness_by_method, random_order
 from digitlab.explain.explanation import NetworkExplanation, explain_network
 from digitlab.explain.features import FeatureMaps, feature_maps, filters
-from digitlab.explain.neighbours import FittedKNN, NeighbourVotes, explain_knn, explain_knn_many, fit_knn
+from digitlab.explain.neighbours import FittedKNN, NeighbourVotes, explain_knn, explain_knn_many, explainable_knn
 from digitlab.explain.scores import ClassScores, class_scores
 from digitlab.explain.units import ActiveUnits, WeightImages, active_units, weight_images
 
@@ -42,7 +42,7 @@ __all__ = [
     "faithfulness_by_method",
     "feature_maps",
     "filters",
-    "fit_knn",
+    "explainable_knn",
     "methods_for",
     "random_order",
     "weight_images",

@@ -1,6 +1,6 @@
 """Why a k-NN answered what it did: its k nearest training images, their labels and distances, and the vote.
 
-The k-NN is built by THE pipeline builder (:func:`digitlab.knn.build_pipeline`); its last step's
+The k-NN is fitted by the one k-NN entry (:func:`digitlab.knn.fit_knn`); its last step's
 ``kneighbors`` finds the neighbours among the features the steps before it made (deskewed,
 blurred, PCA-projected), so the distances are the ones the k-NN itself compared. With training
 copies (shifted, zoomed) a neighbour may be a copy: the image shown is its original.
@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from digitlab.errors import DigitlabError
 from digitlab.explain.scores import class_names
-from digitlab.knn import KNNPipelineConfig, build_pipeline, flatten_images, vote
+from digitlab.knn import KNNPipelineConfig, fit_knn, flatten_images, vote
 from digitlab.knn.pipeline import classifier, features_before_search
 
 
@@ -54,12 +54,12 @@ class NeighbourVotes:
         return int(np.argmax(self.votes))  # a tie goes to the lower class, as KNNClassifier.predict
 
 
-def fit_knn(train_images: torch.Tensor, train_labels: torch.Tensor, config: KNNPipelineConfig | None = None,
-            classes: tuple[str, ...] | None = None, device: str = "cpu") -> FittedKNN:
-    """Fit ``config``'s pipeline (default: raw pixels, k=3, distance votes) on (n, H, W) uint8 images."""
-    config = config or KNNPipelineConfig(n_neighbors=3, weights="distance")
+def explainable_knn(train_images: torch.Tensor, train_labels: torch.Tensor, config: KNNPipelineConfig | None = None,
+                    classes: tuple[str, ...] | None = None, device: str = "cpu") -> FittedKNN:
+    """The k-NN of ``config`` (default: the default k-NN) fitted on (n, H, W) uint8 images, kept with them."""
+    config = config or KNNPipelineConfig()
     labels = torch.as_tensor(train_labels, dtype=torch.long)
-    pipeline = build_pipeline(config, device=device).fit(flatten_images(train_images), labels.numpy())
+    pipeline = fit_knn(train_images, labels, config, device=device)
     return FittedKNN(pipeline, config, train_images, labels, class_names(classes, int(labels.max()) + 1))
 
 

@@ -6,7 +6,7 @@ Geometry goes through one ``grid_sample`` call per batch; pixels moved in from o
 are background (0). Random choices (shift directions, rotation signs, noise, distortion fields)
 come from ``seed`` or a ``generator`` drawn on the CPU, so a seed gives the same images on CPU and GPU.
 
->>> from digitlab.robustness import apply, STRENGTHS                # doctest: +SKIP
+>>> from digitlab.images import apply, STRENGTHS                    # doctest: +SKIP
 >>> for degrees in STRENGTHS["rotate"]:
 ...     turned = apply("rotate", mnist.test.images, degrees, seed=0)   # (10000, 28, 28) uint8
 """

@@ -2,7 +2,7 @@
 
 The format (written by :func:`digitlab.training.save_checkpoint`) is a folder::
 
-    checkpoint.json                      what the run was (model, configs, dataset, history, metrics)
+    checkpoint.json                      what the run was (its spec, model, configs, dataset, history, metrics)
     weights-<epoch>-<token>.safetensors  the network's weights
     state-<epoch>-<token>.safetensors    optimizer, schedule and random-generator state (to resume)
 
@@ -31,7 +31,6 @@ import torch
 from digitlab.errors import DigitlabError
 from digitlab.inference.manifest import parse_manifest
 from digitlab.models import Network, build
-from digitlab.models.registry import saved_settings
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
@@ -61,6 +60,7 @@ class SavedNetwork:
     versions: dict[str, str] = field(default_factory=dict)
     train_settings: dict[str, Any] | None = None  # the TrainConfig as stored (plain data)
     image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
+    spec: dict[str, Any] | None = None  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
 
     @property
     def num_classes(self) -> int:
@@ -125,7 +125,7 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
 def skeleton(model_name: str, config: dict[str, Any]) -> Network:
     """The network a config describes, on the "meta" device: every shape, no memory."""
     with torch.device("meta"):
-        return build(model_name, **saved_settings(model_name, config))
+        return build(model_name, **config)
 
 
 def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -180,7 +180,7 @@ def load_network(path: str | Path) -> SavedNetwork:
     check_weights(folder, expected, weights)
     check_finite(folder, weights)
     try:
-        model = build(manifest["model_name"], **saved_settings(manifest["model_name"], manifest["config"]))
+        model = build(manifest["model_name"], **manifest["config"])
         model.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
@@ -202,6 +202,7 @@ def load_network(path: str | Path) -> SavedNetwork:
         versions=manifest.get("versions", {}),
         train_settings=train_settings,
         image_shape=image_shape,
+        spec=manifest.get("spec"),
     )
 
 

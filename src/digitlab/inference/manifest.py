@@ -42,8 +42,11 @@ class Manifest(BaseModel):
     format_version: Literal[1]
     model_name: StrictStr
     config: dict[str, Any]
+    outputs: StrictStr | None = None  # "logits", or the notebook's "sigmoid" / "softmax" (also in config)
+    spec: dict[str, Any] | None = None  # the run it belongs to: the resolved RunSpec (digitlab.experiments.spec)
     dataset: StrictStr | None = None
     classes: list[StrictStr] = []
+    image_shape: list[StrictInt] | None = None  # (height, width) of the images it was trained on
     num_parameters: StrictInt | None = None
     train_config: dict[str, Any] | None = None
     metrics: dict[str, Any] = {}

@@ -9,22 +9,18 @@ The default is small on purpose, in the spirit of tuomaso/train_mnist_fast (24@5
 16@5x5 and 32@3x3 without padding ("valid": 28 -> 24 -> 12 -> 10 -> 5), so the fully connected
 layer sees 5x5x32 = 800 numbers. The first block works on the largest images, so its width sets
 most of an epoch's time on a CPU: 16 channels train an epoch about a quarter faster than 24, as
-accurately on validation images. Earlier defaults: 24-32 channels (until the evening of
-2026-12-01; checkpoints store their channels), and two 3x3 blocks of 32 and 64 channels with
-'same' padding, which checkpoints written before the ``padding`` field still rebuild
-(:data:`SAVED_BEFORE`). Measured in benchmarks/RESULTS.md.
+accurately on validation images. Measured in benchmarks/RESULTS.md.
 
 ``test_time_mirror`` and ``test_time_shift`` are test-time augmentation in the airbench manner:
 outside training the network also scores each image's left-right mirror and copies moved a pixel
 left and right, in one batch, and answers their weighted mean. Fashion-MNIST's CNN trains with
-mirrored images and predicts this way (its catalog entry says so): a mirrored coat is a coat.
+mirrored images and predicts this way (its preset says so): a mirrored coat is a coat.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import nn
@@ -52,9 +48,6 @@ class CNNConfig:
     test_time_shift: int = 0
     image_size: int = 28  # side of the square input images (build(..., image_shape=) sets it)
     num_classes: int = 10  # output scores, one per class
-
-    # Values for settings that configs saved before the setting existed did not write down.
-    SAVED_BEFORE: ClassVar[dict[str, object]] = {"padding": "same"}
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))  # lists from JSON/CLI become tuples

@@ -42,18 +42,6 @@ def make_config(name: str, **overrides: Any) -> Any:
     return config_class(**overrides)
 
 
-def saved_settings(name: str, stored: dict[str, Any]) -> dict[str, Any]:
-    """A config as a checkpoint or run spec stored it, completed for settings added since.
-
-    A setting a config class added later has ``SAVED_BEFORE[field]`` as the value every older
-    network had (the CNN's ``padding`` was always "same" before it became a setting); a stored
-    config without the field means that value, not today's default.
-    """
-    _, config_class = _lookup(name)
-    earlier = getattr(config_class, "SAVED_BEFORE", {})
-    return {**{key: value for key, value in earlier.items() if key not in stored}, **stored}
-
-
 def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
     """The settings of model ``name`` that size it for images of ``image_shape`` and ``num_classes`` classes."""
     _, config_class = _lookup(name)

@@ -86,6 +86,7 @@ def main(job_path: str, inputs_path: str, fd: int) -> None:
             alarm(setup_s if step.get("required") else cell_s)
             result = shell.run_cell(step["source"], store_history=False, silent=True)
             alarm(0)
+            kit.restore()
             if step.get("required") and _first_error(result):  # the companion notebook's own setup failed here
                 emit(write, fd, {"event": "setup-error", "error": _first_error(result)})
             continue
@@ -96,6 +97,7 @@ def main(job_path: str, inputs_path: str, fd: int) -> None:
             alarm(cell_s)
             result = shell.run_cell(source, store_history=False, silent=True)
             alarm(0)
+            kit.restore()  # a cell's patches to builtins, torch or numpy end with the cell: the checker's own code runs clean
             if isinstance(result.error_in_exec, CellTimeout):
                 timed_out = True
                 break
@@ -103,7 +105,7 @@ def main(job_path: str, inputs_path: str, fd: int) -> None:
         if timed_out:
             emit(write, fd, {"event": "timeout", "assignment": name, "seconds": cell_s})
             continue
-        kit.restore()
+        kit.restore()  # again: a thread the student started may have patched since
         try:
             alarm(cell_s)
             data = checks[name].extract(dict(shell.user_ns), kit) if name in checks else {}

@@ -15,7 +15,7 @@ import torch
 
 from digitlab.datasets import Dataset
 from digitlab.experiments.store import Run
-from digitlab.explain import attribute, explain_knn_many, faithfulness_by_method, fit_knn, weight_images
+from digitlab.explain import attribute, explain_knn_many, explainable_knn, faithfulness_by_method, weight_images
 from digitlab.explain.figures import deletion_figure, mistakes_figure, weight_images_figure
 from digitlab.inference import SavedNetwork, has_checkpoint, load_network, predict_proba
 from digitlab.knn.threads import one_thread
@@ -84,7 +84,7 @@ def mistakes_blocks(dataset: Dataset, links: Links, run: Run, saved: SavedNetwor
     images = test.images[chosen]
     maps = attribute(saved.model, images, MISTAKE_METHOD, targets=predicted[chosen])
     train = dataset.train.head(KNN_TRAIN)
-    knn = fit_knn(train.images, train.labels, classes=dataset.classes)
+    knn = explainable_knn(train.images, train.labels, classes=dataset.classes)
     neighbours = explain_knn_many(knn, images)
     figure = mistakes_figure(images, test.labels[chosen], predicted[chosen], confidence[chosen], maps, neighbours, dataset.classes, MISTAKE_METHOD)
     return [

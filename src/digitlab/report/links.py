@@ -67,8 +67,8 @@ def setting_value(value: Any) -> str:
         return words("value.yes" if value else "value.no")
     if value is None or value == "" or (isinstance(value, list | tuple) and not value):
         return words("value.none")
-    if isinstance(value, list | tuple):
-        return "-".join(setting_value(item) for item in value)
+    if isinstance(value, list | tuple):  # layer sizes: 784-1024-10, a structure rather than amounts to group
+        return "-".join(str(item) if isinstance(item, int) else setting_value(item) for item in value)
     if isinstance(value, int | float):
         return words.numbers.short(value, SHORT_DIGITS)
     return words(f"value.{value}") if isinstance(value, str) and words.has(f"value.{value}") else str(value)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.experiments.store import Run
-from digitlab.images.transforms import strength_label, transform_name
+from digitlab.i18n import current
+from digitlab.images.transforms import TRANSFORMS, strength_label, transform_name
 from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differs_sentence
 from digitlab.report.i18n import sweep_description, t
@@ -39,7 +40,8 @@ def run_label(run: Run) -> str:
         return f"k-NN (k={run_setting(run, 'knn_options.n_neighbors', '?')}{reference})"
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
     augment = run_setting(run, "train_options.augment", "")
-    return str(t("label.augmented", name=name, augment=augment)) if augment else name
+    kinds = ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in str(augment).split(",") if kind)
+    return str(t("label.augmented", name=name, augment=kinds)) if augment else name
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
@@ -146,7 +148,8 @@ def transform_tables(runs: list[tuple[str, Run]], links: Links) -> list[Table]:
         rows = [[label, *(links.link(run, percent(measured[label][strength])) if strength in measured[label] else "–"
                           for strength in strengths)] for label, run in runs]
         title = strength_label(transform)
-        tables.append(Table([f"{t('head.model')} \\ {title}", *strengths], rows, caption=t("caption.transform", change=transform_name(transform))))
+        header = [f"{t('head.model')} \\ {title}", *(_strength_text(strength) for strength in strengths)]
+        tables.append(Table(header, rows, caption=t("caption.transform", change=transform_name(transform))))
     return tables
 
 
@@ -157,6 +160,11 @@ def _by_strength(run: Run, transform: str) -> dict[str, float]:
         return {}
     return {f"{float(key):g}" if _numeric_first(str(key))[0] == 0 else str(key): value for key, value in values.items()
             if value is not None}
+
+
+def _strength_text(strength: str) -> str:
+    """A strength as the language writes it: 0,25 in Dutch (a stored key like '0.25' is a number, not text)."""
+    return current().numbers.short(float(strength)) if _numeric_first(strength)[0] == 0 else strength
 
 
 def _numeric_first(text: str) -> tuple[int, float, str]:

@@ -8,7 +8,7 @@ module measures it: each transform is applied **once** per strength to the whole
 A *predictor* is any function ``(N, 28, 28) uint8 images -> (N,) int64 labels``; build one from a
 checkpoint with :func:`checkpoint_predictor` or a k-NN with :func:`knn_predictor`.
 
->>> predictors = {"mlp": checkpoint_predictor(load_checkpoint("runs/mlp"))}   # doctest: +SKIP
+>>> predictors = {"mlp": checkpoint_predictor(load_network("runs/mlp"))}   # doctest: +SKIP
 >>> rows = robustness_table(predictors, load("mnist").test, transforms=("shift", "rotate"))
 >>> rows[0]
 {'model': 'mlp', 'transform': 'shift', 'strength': 0.0, 'accuracy': 0.981}
@@ -26,15 +26,12 @@ from digitlab.evaluation.metrics import accuracy
 from digitlab.images.transforms import IDENTITY_STRENGTH, STRENGTHS, TRANSFORMS, apply
 from digitlab.inference import predict_labels
 from digitlab.knn.classifier import flatten_images
-from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline
+from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig, fit_knn
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 StepHook = Callable[[str, float], None]
 
 DEFAULT_TRANSFORMS = ("shift", "rotate", "scale", "invert", "noise", "elastic")
-DEFAULT_KNN_TRAIN_LIMIT = 10_000  # reference images for k-NN: 1/6 of MNIST keeps a sweep to seconds per strength
-DEFAULT_KNN_K = 3  # neighbours; with distance weights the best k on MNIST's raw pixels (see docs/knn.md)
-DEFAULT_KNN_WEIGHTS = "distance"
 
 
 def parse_transforms(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -55,13 +52,11 @@ def checkpoint_predictor(checkpoint) -> Predictor:
 
 
 def knn_predictor(
-    dataset: Dataset, train_limit: int | None = DEFAULT_KNN_TRAIN_LIMIT, config: KNNPipelineConfig | None = None,
+    dataset: Dataset, train_limit: int | None = QUICK_TRAIN_LIMIT, config: KNNPipelineConfig | None = None,
 ) -> Predictor:
-    """The k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) fitted to the first
-    ``train_limit`` training images (all when None)."""
-    config = config or KNNPipelineConfig(n_neighbors=DEFAULT_KNN_K, weights=DEFAULT_KNN_WEIGHTS)
+    """The k-NN of ``config`` (default: the default k-NN) fitted to the first ``train_limit`` training images (all when None)."""
     reference = dataset.train.head(train_limit)
-    model = build_pipeline(config).fit(flatten_images(reference.images), reference.labels.numpy())
+    model = fit_knn(reference.images, reference.labels, config)
     return lambda images: torch.as_tensor(np.asarray(model.predict(flatten_images(images))), dtype=torch.int64)
 
 

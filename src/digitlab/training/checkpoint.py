@@ -1,8 +1,8 @@
 """Checkpoints: saving a network with its run (config, history, metrics) and its resumable state.
 
 The folder format and reading it live in :mod:`digitlab.inference.checkpoint` (below training,
-for the web app and robustness scoring); this module writes it, and reads it back with the
-:class:`TrainConfig` and the optimizer state that resuming needs.
+for the web app and robustness scoring: one loader, :func:`~digitlab.inference.load_network`);
+this module writes it, and reads back the optimizer state that resuming needs.
 
 Writing is atomic as a whole: the tensor files get fresh names, and ``checkpoint.json``, written
 last with a temp-file-and-rename, is the commit: it names the files (with their SHA-256) that
@@ -12,11 +12,8 @@ the commit.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import json
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +25,17 @@ from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.inference.checkpoint import (
     MANIFEST,
     CheckpointError,
-    SavedNetwork,
     has_checkpoint,
-    load_network,
     read_manifest,
     read_tensors,
     sha256,
 )
-from digitlab.inference.manifest import FORMAT, FORMAT_VERSION
+from digitlab.inference.manifest import FORMAT, FORMAT_VERSION, Manifest
 from digitlab.models import MODELS, Network
 from digitlab.training.config import TrainConfig
 
 TENSOR_FILE_PATTERNS = ("weights-*.safetensors", "state-*.safetensors")
-__all__ = ["Checkpoint", "CheckpointError", "has_checkpoint", "load_checkpoint", "load_training_state", "save_checkpoint"]
-
-
-@dataclass
-class Checkpoint(SavedNetwork):
-    """A loaded checkpoint: the network (eval mode, on the CPU), its run, and the TrainConfig to resume it."""
-
-    train_config: TrainConfig | None = None
+__all__ = ["CheckpointError", "has_checkpoint", "load_training_state", "save_checkpoint"]
 
 
 # --- nested state (optimizer, schedulers) as JSON + named tensors --------------------------------
@@ -102,11 +90,13 @@ def save_checkpoint(
     history: list[dict[str, Any]] | tuple = (),
     metrics: dict[str, Any] | None = None,
     training_state: dict[str, Any] | None = None,
+    spec: dict[str, Any] | None = None,
 ) -> Path:
     """Write (or replace) the checkpoint in ``directory``; returns the path of its ``checkpoint.json``.
 
     ``model`` must be a registry network (``digitlab.models.build``), so that loading can rebuild
-    it from its name and config. ``training_state`` (optimizer, schedule, RNG) makes it resumable.
+    it from its name and config. ``training_state`` (optimizer, schedule, RNG) makes it resumable; ``spec``
+    (a RunSpec as plain data) says which run it belongs to.
     """
     if getattr(model, "name", None) not in MODELS:
         raise CheckpointError(f"only networks from digitlab.models can be checkpointed, not {type(model).__name__}")
@@ -120,26 +110,16 @@ def save_checkpoint(
         state_tensors: dict[str, torch.Tensor] = {}
         packed_state = pack_state(training_state, state_tensors)
         files["training_state"] = _write_tensors(folder, "state", state_tensors, token)
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model_name": model.name,
-        "config": model.config_dict(),
-        "outputs": model.outputs,
-        "num_parameters": model.num_parameters(),
-        "dataset": dataset,
-        "classes": list(classes),
-        "image_shape": list(image_shape) if image_shape else None,
-        "train_config": train_config.to_dict() if train_config else None,
-        "metrics": metrics or {},
-        "history": list(history),
-        "files": files,
-        "training_state": packed_state,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {"digitlab": __version__, "torch": torch.__version__},
-    }
+    manifest = Manifest(  # the schema the reader checks: one description of the format, written and read
+        format=FORMAT, format_version=FORMAT_VERSION, model_name=model.name, config=model.config_dict(), outputs=model.outputs,
+        num_parameters=model.num_parameters(), dataset=dataset, classes=list(classes),
+        image_shape=list(image_shape) if image_shape else None, train_config=train_config.to_dict() if train_config else None,
+        spec=spec, metrics=metrics or {}, history=list(history), files=files, training_state=packed_state,
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        versions={"digitlab": __version__, "torch": str(torch.__version__)},
+    )
     manifest_path = folder / MANIFEST
-    atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")  # the commit point
+    atomic_write_text(manifest_path, manifest.model_dump_json(indent=2) + "\n")  # the commit point
     keep = {entry["name"] for entry in files.values()}
     for pattern in TENSOR_FILE_PATTERNS:
         for stale in folder.glob(pattern):
@@ -149,17 +129,6 @@ def save_checkpoint(
 
 
 # --- loading ----------------------------------------------------------------------------------
-
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
-    saved = load_network(path)
-    try:
-        train_config = TrainConfig.from_dict(saved.train_settings) if saved.train_settings else None
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {saved.path} does not match its own description: {error}") from error
-    values = {item.name: getattr(saved, item.name) for item in dataclasses.fields(saved)}
-    return Checkpoint(**values, train_config=train_config)
-
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
     """The resumable state saved with a checkpoint (optimizer, schedule, RNG, epoch); error if none."""

@@ -20,6 +20,7 @@ from torch import nn
 
 from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
+from digitlab.inference.checkpoint import load_network
 from digitlab.inference.predict import as_float_images, split_accuracy
 from digitlab.pixels import random_shift
 from digitlab.training import checkpoint as ckpt
@@ -133,11 +134,11 @@ def _training_state(optimizer, schedule: Schedule, generator: torch.Generator) -
 def _resume(folder: Path, model: nn.Module, config: TrainConfig, optimizer, schedule: Schedule,
             generator: torch.Generator) -> list[dict[str, Any]]:
     """Load weights and training state from ``folder``; returns the history so far."""
-    saved = ckpt.load_checkpoint(folder)
+    saved = load_network(folder)
     if saved.model_name != getattr(model, "name", None) or saved.config != getattr(model, "config", None):
         raise DigitlabError(f"checkpoint {folder} holds a different network ({saved.model_name} {saved.config}); resume with the same one")
-    if saved.train_config != config:
-        raise DigitlabError(f"checkpoint {folder} was trained with {saved.train_config}; resume with the same TrainConfig")
+    if saved.train_settings != config.to_dict():
+        raise DigitlabError(f"checkpoint {folder} was trained with {saved.train_settings}; resume with the same TrainConfig")
     state = ckpt.load_training_state(folder)
     device = next(model.parameters()).device
     model.load_state_dict(saved.model.state_dict())
@@ -166,13 +167,14 @@ def train(
     stop_when: EpochHook | None = None,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
+    spec: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``dataset.train``, measuring ``dataset.test`` (and ``validation``) every epoch.
 
     ``on_batch`` / ``on_epoch`` get a dict after every batch / epoch (for progress bars);
     ``stop_when(record)`` returning True ends the run after that epoch (early stopping, pruning).
-    With ``checkpoint_dir`` every epoch is saved there; ``resume=True`` continues the run saved
-    there. Ctrl-C stops after the current batch, keeping the last completed epoch's checkpoint.
+    With ``checkpoint_dir`` every epoch is saved there (with ``spec``, the run it belongs to); ``resume=True``
+    continues the run saved there. Ctrl-C stops after the current batch, keeping the last completed epoch's checkpoint.
     """
     check_outputs_match_loss(model, config)
     device = pick_device(device)
@@ -210,7 +212,7 @@ def train(
                 result.checkpoint_path = ckpt.save_checkpoint(
                     checkpoint_dir, model, train_config=config, dataset=dataset.name, classes=dataset.classes,
                     image_shape=dataset.image_shape, history=history, metrics=final_metrics(history),
-                    training_state=_training_state(optimizer, schedule, generator))
+                    training_state=_training_state(optimizer, schedule, generator), spec=spec)
             if on_epoch is not None:
                 on_epoch(record)
             if totals.stop == "time_budget":

@@ -1,6 +1,6 @@
 """The web app: one page to draw on, and a JSON API that prepares the drawing and asks every model.
 
-    GET  /               the page (static/index.html: canvas, upload, live results; no build step)
+    GET  /               the page (templates/index.html in the reader's language: canvas, upload, live results; no build step)
     GET  /api/models     the loaded models: dataset, classes, test accuracy, parameter count
     POST /api/predict    a PNG/JPEG (multipart field ``file``) or {"image": 28x28} -> per-model probabilities;
                          ``?explain=true`` adds each model's explanation (attribution, feature maps, neighbours)
@@ -19,7 +19,7 @@ import anyio.to_thread
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import ValidationError
@@ -29,12 +29,14 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
+from digitlab.i18n import check_language
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from digitlab.web.models import LoadedModel, load_models_dir
+from digitlab.web.page import LanguageMiddleware, render_page
 from digitlab.web.predictor import Predictor
 from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse
 
@@ -123,13 +125,15 @@ def create_app(
     max_batch: int = DEFAULT_MAX_BATCH,
     title: str = "digitlab",
     max_in_flight: int = MAX_IN_FLIGHT,
+    lang: str | None = None,
 ) -> FastAPI:
     """Build the app around already loaded models, or the checkpoints below a folder.
 
     Drawings are answered in batches on the event loop: the requests waiting at one moment (at most
     ``max_batch``) go through each model together (see digitlab.web.batching). Large images (photos:
     slow to decode, see :func:`quick_to_prepare`) are answered in a worker thread instead, so that
-    they never hold up the drawings.
+    they never hold up the drawings. ``lang`` fixes the page's language (nl or en); without it each
+    request gets its browser's (digitlab.web.page).
     """
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
@@ -137,6 +141,7 @@ def create_app(
     explain_batcher = MicroBatcher(predictor.explain_batch, max_batch=min(max_batch, EXPLAIN_MAX_BATCH))
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
                   docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
+    app.add_middleware(LanguageMiddleware, fixed=None if lang is None else check_language(lang).value)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
     large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
@@ -203,8 +208,8 @@ def create_app(
         return Health(status="ok", models=len(predictor.models))
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
+    def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(render_page(request.state.lang), headers={"Vary": "Accept-Language", "Content-Language": request.state.lang})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.inference.checkpoint.MANIFEST: the file that commits a checkpoint
 KNN_EVAL_LIMIT = 1000  # k-NN's accuracy on the page is measured on this many test images at startup
-KNN_NEIGHBORS = 3  # distance-weighted votes of 3 neighbours give graded bars, not just 0/33/67/100%
 
 
 @dataclass(frozen=True)
@@ -103,17 +102,17 @@ def load_models_dir(models_dir: Path) -> list[LoadedModel]:
     return models
 
 
-def fit_knn(dataset: str, train_limit: int | None, config: KNNPipelineConfig | None = None) -> LoadedModel:
-    """Fit the k-NN pipeline of ``config`` (default: raw pixels, k=3, distance votes) on the first
-    ``train_limit`` training images of ``dataset`` (seconds, not minutes)."""
+def knn_model(dataset: str, train_limit: int | None, config: KNNPipelineConfig | None = None) -> LoadedModel:
+    """The k-NN of ``config`` (default: the default k-NN) fitted on the first ``train_limit`` training images of
+    ``dataset`` (seconds, not minutes)."""
     from digitlab.datasets import load
-    from digitlab.explain import fit_knn as fit_explainable_knn
+    from digitlab.explain import explainable_knn
     from digitlab.knn import KNNPipelineConfig, flatten_images
 
-    config = config or KNNPipelineConfig(n_neighbors=KNN_NEIGHBORS, weights="distance")
+    config = config or KNNPipelineConfig()
     data = load(dataset).limit(train=train_limit, test=KNN_EVAL_LIMIT)
     # uint8 pixels, flattened: scaling every pixel by 1/255 changes no distance ranking nor the weight ratios.
-    fitted = fit_explainable_knn(data.train.images, data.train.labels, config, data.classes, device="auto")
+    fitted = explainable_knn(data.train.images, data.train.labels, config, data.classes, device="auto")
     knn = fitted.pipeline
     accuracy = float(knn.score(flatten_images(data.test.images), data.test.labels.numpy()))
     columns = np.asarray(knn.classes_)  # the labels seen in training, in predict_proba's column order

@@ -96,14 +96,14 @@ async function send() {
   try {
     const form = new FormData();
     form.append("file", await nextSource(), "drawing.png");
-    const url = explainBox.checked ? "/api/predict?explain=true" : "/api/predict";
+    const url = `/api/predict?lang=${LANG}` + (explainBox.checked ? "&explain=true" : "");
     const response = await postWhenFree(url, form);
     const body = await response.json();
     if (myEpoch !== epoch) return;
     if (response.ok) showPrediction(body);
     else showProblem(body, response.status);
   } catch (error) {
-    if (myEpoch === epoch) showProblem({ detail: `the server did not answer: ${error}` }, 0);
+    if (myEpoch === epoch) showProblem({ detail: say("web.no_answer", { error }) }, 0);
   } finally {
     inFlight = false;
     if (dirty) send();
@@ -126,9 +126,7 @@ function setStatus(status) {
 }
 
 function showPrediction(body) {
-  message.textContent = body.inverted
-    ? "Dark ink on light paper detected and inverted; below is what the models receive."
-    : "Below is what the models receive.";
+  message.textContent = say(body.inverted ? "web.inverted" : "web.received");
   const seen = new Map(body.images.map((prepared) => [prepared.dataset, prepared.pixels]));
   for (const [dataset, pixels] of seen) paintPixels(seenCanvases.get(dataset), pixels);
   for (const p of body.predictions) {
@@ -136,11 +134,11 @@ function showPrediction(body) {
     if (!card) continue;
     showExplanation(card.why, p.explanation, seen.get(p.dataset), p.predicted_class);
     card.prediction.textContent = p.predicted_class;
-    card.confidence.textContent = `${(100 * p.confidence).toFixed(1)}%`;
+    card.confidence.textContent = formatPercent(p.confidence, 1);
     p.probabilities.forEach((probability, i) => {
       const row = card.bars[i];
       row.bar.style.width = `${(100 * probability).toFixed(1)}%`;
-      row.value.textContent = `${Math.round(100 * probability)}%`;
+      row.value.textContent = formatPercent(probability);
       row.li.classList.toggle("best", i === p.predicted_index);
     });
   }
@@ -148,7 +146,7 @@ function showPrediction(body) {
 }
 
 function showProblem(body, status) {
-  message.textContent = body.detail || `request failed (${status})`;
+  message.textContent = body.detail || say("web.failed", { status });
   resetCards();
   setStatus(body.error === "empty_drawing" ? "empty" : "error");
 }
@@ -185,8 +183,8 @@ function element(tag, className, text) {
 
 function describeModel(model) {
   const parts = [model.kind];
-  if (model.test_accuracy !== null) parts.push(`${(100 * model.test_accuracy).toFixed(1)}% test accuracy`);
-  if (model.num_parameters !== null) parts.push(`${model.num_parameters.toLocaleString("en")} parameters`);
+  if (model.test_accuracy !== null) parts.push(say("web.test_accuracy", { accuracy: formatPercent(model.test_accuracy, 1) }));
+  if (model.num_parameters !== null) parts.push(say("web.parameters", { count: formatNumber(model.num_parameters) }));
   return parts.join(" · ");
 }
 
@@ -203,17 +201,17 @@ function buildCards(models) {
     const [height, width] = first.image_shape || [28, 28];
     canvas.width = width;
     canvas.height = height;
-    canvas.setAttribute("aria-label", `the ${height}x${width} image the ${dataset} models receive`);
+    canvas.setAttribute("aria-label", say("web.seen_label", { height, width, dataset: first.dataset_title || dataset }));
     seenCanvases.set(dataset, canvas);
-    seen.append(canvas, element("span", "", `what these models receive (${height}×${width})`));
+    seen.append(canvas, element("span", "", say("web.seen", { height, width })));
     section.append(seen);
     const grid = element("div", "models");
     for (const model of models.filter((m) => m.dataset === dataset)) grid.append(buildCard(model));
     section.append(grid);
     datasetsBox.append(section);
   }
-  document.getElementById("model-count").textContent = `${models.length} model${models.length === 1 ? "" : "s"} loaded`;
-  if (!models.length) message.textContent = "No models loaded: start the server with --models DIR (or --knn).";
+  document.getElementById("model-count").textContent = say("web.models_loaded", { n: models.length });
+  if (!models.length) message.textContent = say("web.no_models");
 }
 
 function buildCard(model) {
@@ -252,7 +250,7 @@ document.getElementById("clear").addEventListener("click", () => {
   nextSource = null;
   clearPad();
   resetCards();
-  message.textContent = "Draw a digit to see what the models predict.";
+  message.textContent = say("web.start");
   setStatus("idle");
 });
 
@@ -282,10 +280,10 @@ document.getElementById("upload").addEventListener("change", async (event) => {
 async function start() {
   clearPad();
   try {
-    const response = await fetch("/api/models");
+    const response = await fetch(`/api/models?lang=${LANG}`);
     buildCards(await response.json());
   } catch (error) {
-    message.textContent = `could not list the models: ${error}`;
+    message.textContent = say("web.cannot_list", { error });
   }
 }
 start();

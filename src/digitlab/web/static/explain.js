@@ -2,6 +2,30 @@
 // k-NN's nearest training images. Drawn from POST /api/predict?explain=true (see web/explaining.py).
 "use strict";
 
+// The page's words and number formats: the server puts the sentences of the page's language in
+// #strings (digitlab/web/page.py); numbers go through Intl with that language (CLDR, as Babel).
+const STRINGS = JSON.parse(document.getElementById("strings").textContent);
+const LANG = STRINGS.lang;
+const PLURALS = new Intl.PluralRules(LANG);
+
+function say(key, values = {}) {
+  let text = STRINGS.messages[key];
+  if (text === undefined) throw new Error(`no sentence ${key} in #strings`);
+  if (typeof text === "object") { // a plural: the form for the count, and the count written the language's way
+    text = text[PLURALS.select(values.n)] ?? text.other;
+    values = { ...values, n: formatNumber(values.n) };
+  }
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+function formatNumber(value, digits = 0) {
+  return new Intl.NumberFormat(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+}
+
+function formatPercent(fraction, digits = 0) {
+  return new Intl.NumberFormat(LANG, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(fraction);
+}
+
 const OVERLAY = [234, 88, 12]; // the attribution's colour (orange) over the gray input
 const INPUT_DIM = 0.55;        // the input is dimmed so the overlay stands out
 
@@ -50,15 +74,15 @@ function showExplanation(box, explanation, input, predictedClass) {
   const parts = [];
   if (explanation.attribution && input) {
     const method = METHOD_NAMES[explanation.method] || explanation.method;
-    parts.push(titled(`${method}: evidence for “${predictedClass}”`,
-      overlayCanvas(input, explanation.attribution, `${method} attribution over the input`)));
+    parts.push(titled(say("web.evidence", { method, label: predictedClass }),
+      overlayCanvas(input, explanation.attribution, say("web.attribution", { method }))));
   }
   for (const layer of explanation.feature_maps) {
     const grid = document.createElement("div");
     grid.className = "maps";
-    layer.maps.forEach((rows, i) => grid.append(pixelCanvas(rows, "", `${layer.layer} channel ${i + 1}`)));
+    layer.maps.forEach((rows, i) => grid.append(pixelCanvas(rows, "", say("web.channel", { layer: layer.layer, n: formatNumber(i + 1) }))));
     const [channels, height, width] = layer.shape;
-    parts.push(titled(`${layer.layer}: ${layer.maps.length} most active of ${channels} maps (${height}×${width})`, grid));
+    parts.push(titled(say("web.maps", { layer: layer.layer, count: formatNumber(layer.maps.length), channels: formatNumber(channels), height, width }), grid));
   }
   if (explanation.neighbours.length) {
     const list = document.createElement("ol");
@@ -68,11 +92,11 @@ function showExplanation(box, explanation, input, predictedClass) {
       const text = document.createElement("span");
       const name = document.createElement("b");
       name.textContent = n.class_name;
-      text.append(name, document.createElement("br"), `d = ${n.distance.toFixed(0)}`);
-      item.append(pixelCanvas(n.pixels, "", `training image ${n.index}, a ${n.class_name}`), text);
+      text.append(name, document.createElement("br"), say("web.distance", { distance: formatNumber(n.distance) }));
+      item.append(pixelCanvas(n.pixels, "", say("web.training_image", { index: formatNumber(n.index), label: n.class_name })), text);
       list.append(item);
     }
-    parts.push(titled("nearest training images", list));
+    parts.push(titled(say("web.nearest"), list));
   }
   box.replaceChildren(...parts);
   box.hidden = parts.length === 0;

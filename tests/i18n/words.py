@@ -1,0 +1,48 @@
+"""What gives away the other language: its words (the issue's phrases included) and its number formats.
+
+Used by the surface tests: a Dutch surface may contain no ENGLISH word, an English one no DUTCH word,
+and neither a number written the other locale's way.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Whole words or phrases, matched case-insensitively on word boundaries. Shared terms of the course
+# (accuracy, loss, epoch, batch size, model, k-NN, pixels, test-accuracy, upload) are in neither list, nor is
+# "of" (Dutch for "or").
+ENGLISH = (
+    "the", "and", "against", "images", "image", "class", "predicted", "true", "training", "seconds", "deleted",
+    "neighbours", "validation", "votes", "share", "random", "order", "original", "rotation", "noise", "background",
+    "shift", "nothing", "query", "input", "draw", "clear", "width", "loaded", "receive", "examples per class",
+    "true class", "predicted class", "loss per epoch", "training seconds", "neurons per hidden layer", "pixels deleted",
+    "explaining", "guessing", "chance", "yes", "no", "none", "time", "layer", "evidence", "nearest", "show", "why", "each",
+)
+DUTCH = (
+    "de", "het", "een", "van", "tegen", "plaatjes", "plaatje", "klasse", "voorspeld", "voorspelde", "echte", "trainset",
+    "testset", "seconden", "gewiste", "buren", "validatie", "stemmen", "willekeurige", "volgorde", "origineel",
+    "verschuiving", "draaiing", "ruis", "achtergrond", "teken", "wissen", "niets", "invoer", "na elke", "trainplaatjes",
+    "testplaatjes", "kans", "gokken", "ja", "nee", "geen", "uitleg", "neuronen", "trainingstijd", "voorspeltijd", "pendikte",
+    "geladen", "krijgen", "waarom", "dichtstbijzijnde", "distance-stemmen", "uniform-stemmen", "cosine-afstand",
+    "euclidean-afstand", "1 epochs", "klasse(n)",
+)
+WORDS = {"nl": ENGLISH, "en": DUTCH}  # what a page in the key's language must not contain
+
+# A number's separator followed by anything but a group of exactly three digits is a decimal sign;
+# 1.44e+03 is no one's way of writing a number for a student.
+DECIMAL_SIGN = {"nl": re.compile(r"\d\.(?!\d{3}(?!\d))\d"), "en": re.compile(r"\d,(?!\d{3}(?!\d))\d")}
+EXPONENT = re.compile(r"\d[eE][+-]\d")
+
+
+def foreign_words(text: str, lang: str) -> list[str]:
+    lowered = text.lower()
+    return [word for word in WORDS[lang] if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered)]
+
+
+def foreign_numbers(text: str, lang: str) -> list[str]:
+    """Numbers in ``text`` written the other language's way (an English decimal point in Dutch, ...)."""
+    return [match.group() for pattern in (DECIMAL_SIGN[lang], EXPONENT) for match in pattern.finditer(text)]
+
+
+def problems(text: str, lang: str) -> list[str]:
+    return foreign_words(text, lang) + foreign_numbers(text, lang)
