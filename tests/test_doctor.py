@@ -50,6 +50,8 @@ def test_measure_times_each_candidate_of_the_typical_searches(monkeypatch, tmp_p
         assert row["kernel"] == fastest["kernel"] and row["source"] == "measured"
     assert system.float32_search_gflops(report["choices"]) > 0
     assert system.knn_kernels(measure=False)["choices"] == report["choices"]  # kept: not timed again
+    again = system.knn_kernels(retime=True)
+    assert again["notes"][0] == "2 timed k-NN choices of cpu forgotten" and len(again["choices"]) == 2
 
 
 def test_cli_prints_tables_and_json(monkeypatch, tmp_path):

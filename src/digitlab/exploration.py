@@ -11,7 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 from digitlab.datasets import Dataset, Split
-from digitlab.i18n import current
+from digitlab.i18n import class_names, current
 from digitlab.i18n.ticks import localize_axes
 from digitlab.pixels import to_float
 
@@ -54,8 +54,9 @@ def class_count_chart(dataset: Dataset) -> Figure:
     axis = figure.subplots()
     for offset, counts, split, size in ((-width / 2, train, "figure.train", len(dataset.train)), (width / 2, test, "figure.test", len(dataset.test))):
         axis.bar(positions + offset, counts, width, label=tr("figure.split_count", split=tr(split), count=tr.numbers.integer(size)))
-    slanted = max(map(len, dataset.classes)) > SHORT_CLASS_NAME  # long names (T-shirt/top) would overlap
-    axis.set_xticks(positions, dataset.classes, rotation=30 if slanted else 0, ha="right" if slanted else "center")
+    names = class_names(dataset.name, dataset.classes)
+    slanted = max(map(len, names)) > SHORT_CLASS_NAME  # long names (T-shirt/top) would overlap
+    axis.set_xticks(positions, names, rotation=30 if slanted else 0, ha="right" if slanted else "center")
     axis.set_ylabel(tr("figure.examples"))
     axis.set_title(tr("figure.examples_per_class", name=dataset.name))
     axis.legend()

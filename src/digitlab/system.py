@@ -65,14 +65,15 @@ def machine() -> dict:
     }
 
 
-def knn_kernels(measure: bool = True) -> dict:
+def knn_kernels(measure: bool = True, retime: bool = False) -> dict:
     """The kernel each k-NN search timed on this machine got, with every candidate's measured time.
 
     With ``measure``, the typical MNIST searches (``MNIST_SEARCHES``) not timed yet are timed now on
     MNIST's training set, when it is in the dataset cache (a few seconds, once per machine).
+    ``retime`` first forgets every timing of this machine (one made while it was busy, say).
     """
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    notes = []
+    notes = [f"{choice.forget(device)} timed k-NN choices of {device} forgotten" for device in devices] if retime else []
     if measure:
         notes += [time_typical_searches(device) for device in devices]
     rows = []
@@ -170,8 +171,8 @@ def advice(report: dict) -> list[str]:
     return tips
 
 
-def doctor(measure: bool = True) -> dict:
+def doctor(measure: bool = True, retime: bool = False) -> dict:
     """Everything above in one dict (JSON-ready)."""
-    report = {"machine": machine(), "knn": knn_kernels(measure), "cache": dataset_cache()}
+    report = {"machine": machine(), "knn": knn_kernels(measure, retime), "cache": dataset_cache()}
     report["advice"] = advice(report)
     return report

@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from digitlab.evaluation import confusion_figure, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
-from digitlab.explain import explain_knn, explain_network, fit_knn
+from digitlab.explain import explain_knn, explain_network, explainable_knn
 from digitlab.explain.deletion import faithfulness
 from digitlab.explain.figures import deletion_figure, knn_figure, mistakes_figure, network_figure, weight_images_figure
 from digitlab.exploration import class_count_chart, sample_grid
@@ -21,17 +19,11 @@ from digitlab.models import build
 from digitlab.robustness.evaluate import robustness_table
 from digitlab.robustness.figures import example_figure, robustness_figure
 from tests.explain.conftest import block_digits, known_pixel_model
-from tests.i18n.words import problems
+from tests.i18n.words import problems, texts
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 DIGITS = tuple("0123456789")
 STRENGTHS = {"shift": (0, 2), "rotate": (0, 30), "scale": (0.6, 1.0), "invert": (0, 1.0), "noise": (0, 0.25), "background": (0, 0.5)}
-
-
-def texts(figure: Figure) -> list[str]:
-    """Every visible text of the drawn figure: tick labels exist only once it is drawn."""
-    FigureCanvasAgg(figure).draw()
-    return [text.get_text() for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +32,7 @@ def inputs():
     data = synthetic_dataset(n_train=120, n_test=40)
     images, labels = block_digits(12)
     model = known_pixel_model()
-    knn = fit_knn(images, torch.arange(12) % 3)
+    knn = explainable_knn(images, torch.arange(12) % 3)
     history = [{"epoch": e, "train_loss": 1.5 / e, "train_accuracy": 0.5 + e / 10, "val_accuracy": 0.55 + e / 10, "test_accuracy": 0.6 + e / 10}
                for e in (1, 2, 3)]
     robustness = robustness_table({"constant": lambda batch: torch.zeros(len(batch), dtype=torch.int64)}, data.test, strengths=STRENGTHS)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
 # Whole words or phrases, matched case-insensitively on word boundaries. Shared terms of the course
 # (accuracy, loss, epoch, batch size, model, k-NN, pixels, test-accuracy, upload) are in neither list, nor is
 # "of" (Dutch for "or").
@@ -46,3 +50,9 @@ def foreign_numbers(text: str, lang: str) -> list[str]:
 
 def problems(text: str, lang: str) -> list[str]:
     return foreign_words(text, lang) + foreign_numbers(text, lang)
+
+
+def texts(figure: Figure) -> list[str]:
+    """Every visible text of the drawn figure: tick labels exist only once it is drawn."""
+    FigureCanvasAgg(figure).draw()
+    return [text.get_text() for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]

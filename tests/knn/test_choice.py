@@ -93,6 +93,9 @@ def test_timing_on_real_references_and_the_disk_cache(monkeypatch, tmp_path, pix
     monkeypatch.setattr(choice, "_timed", {})
     again = NeighborIndex(torch.from_numpy(X)).choice
     assert again.source == "disk" and again.timings == picked.timings
+    assert choice.forget(CPU) == 1 and choice.lookup(CPU, "pixels", *X.shape) is None  # `digitlab doctor --retime`
+    assert json.loads((tmp_path / choice.PROBE_FILE).read_text())["choices"] == {}
+    assert NeighborIndex(torch.from_numpy(X)).choice.source == "measured"
     (tmp_path / choice.PROBE_FILE).write_text("{not json")
     monkeypatch.setattr(choice, "_timed", {})
     assert NeighborIndex(torch.from_numpy(X)).choice.source == "measured"  # a damaged cache costs one timing

@@ -11,6 +11,8 @@ import httpx
 import numpy as np
 import pytest
 
+from digitlab.datasets import get_spec
+from digitlab.i18n import class_names, speaking
 from digitlab.web import LoadedModel, create_app
 from tests.web.conftest import DIGITS, LiveServer, TestClient, linear_model
 from tests.web.web_images import blank_png, lying_png, png_bytes
@@ -25,20 +27,28 @@ def drawn_one(side: int = 280) -> bytes:
     return png_bytes(canvas)
 
 
+def translated(dataset: str, name: str) -> str:
+    """A class name as the nl catalog writes it (Fashion-MNIST's are translated, digits stay digits)."""
+    with speaking("nl"):
+        return class_names(dataset)[get_spec(dataset).classes.index(name)]
+
+
 def upload(data: bytes, name: str = "drawing.png", content_type: str = "image/png") -> dict:
     return {"files": {"file": (name, data, content_type)}}
 
 
 def test_models_are_listed_with_dataset_accuracy_parameters_and_class_names(client):
-    models = {m["name"]: m for m in client.get("/api/models").json()}
+    models = {m["name"]: m for m in client.get("/api/models?lang=en").json()}
     assert set(models) == {"digits", "clothes"}
     assert models["digits"]["classes"] == list(DIGITS) and models["digits"]["dataset"] == "mnist"
     assert FASHION_CLASSES_SAMPLE <= set(models["clothes"]["classes"])
+    dutch = {m["name"]: m["classes"] for m in client.get("/api/models", headers={"Accept-Language": "nl"}).json()}
+    assert dutch["digits"] == list(DIGITS) and dutch["clothes"][:2] == ["T-shirt/topje", "Broek"]  # the nl catalog's names
     assert models["clothes"]["num_parameters"] == 784 * 10 and models["clothes"]["test_accuracy"] == 0.5
 
 
 def test_predict_an_uploaded_drawing(client, stand_in_models):
-    response = client.post("/api/predict", **upload(drawn_one()))
+    response = client.post("/api/predict?lang=en", **upload(drawn_one()))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["inverted"] is True and 0 < body["ink_fraction"] < 0.2
@@ -53,6 +63,9 @@ def test_predict_an_uploaded_drawing(client, stand_in_models):
         assert prediction["probabilities"] == pytest.approx(expected.tolist())
         assert prediction["predicted_class"] == model.classes[int(np.argmax(expected))]
         assert prediction["confidence"] == pytest.approx(expected.max())
+    dutch = client.post("/api/predict", headers={"Accept-Language": "nl"}, **upload(drawn_one())).json()["predictions"]
+    for prediction, english, model in zip(dutch, body["predictions"], stand_in_models, strict=True):  # the same answer, named in Dutch
+        assert prediction["predicted_class"] == translated(model.dataset, english["predicted_class"])
 
 
 def test_predict_a_json_array_and_a_jpeg_agree(client):

@@ -205,6 +205,45 @@ def test_the_panels_explain_each_model_as_the_user_draws(explaining_page, tmp_pa
     assert all(panel.is_hidden() for panel in card.values())
 
 
+def phone_photo_jpeg(min_bytes: int) -> bytes:
+    """A 4000x3000 colour phone-like JPEG of a dark "1" under a shadow, grainy enough to weigh ``min_bytes`` or more."""
+    import io
+
+    from PIL import Image
+
+    paper = np.full((3000, 4000), 215, dtype=np.int16)
+    paper[:, :1750] //= 2  # a shadow over the left part of the sheet and of the digit
+    paper[700:2300, 1650:1850] //= 6  # the "1", half in the shadow
+    grain = np.random.default_rng(0).integers(-45, 45, (3, 500, 500), dtype=np.int16)  # sensor grain, tiled: JPEG codes each 8x8 block alone
+    channels = [np.clip(paper + np.tile(grain[c], (6, 8)), 0, 255).astype(np.uint8) for c in range(3)]
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack(channels)).save(buffer, "JPEG", quality=100)
+    assert len(buffer.getvalue()) >= min_bytes, len(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def test_a_15_mb_phone_photo_is_shrunk_by_the_page_and_read(page, tmp_path):
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(phone_photo_jpeg(15 * 1024 * 1024))
+    sent = []
+    page.on("request", lambda request: sent.append(len(request.post_data_buffer or b"")) if "/api/predict" in request.url else None)
+    before = answers_seen(page)
+    page.set_input_files("#upload", str(path))
+    assert wait_for_answer(page, before) == "ready"
+    assert shown_prediction(page, MNIST_MLP) == "1"
+    assert sent and max(sent) < 2 * 1024 * 1024  # shrunk on the canvas before sending, not 15 MB
+    page.screenshot(path=str(tmp_path / "photo.png"), full_page=True)
+    if os.environ.get("DIGITLAB_PHOTO_SCREENSHOT"):
+        shutil.copy(tmp_path / "photo.png", os.environ["DIGITLAB_PHOTO_SCREENSHOT"])
+
+    path.write_bytes(b"\xff\xd8" + b"\0" * (21 * 1024 * 1024))  # over 20 MB: refused by the page, in its language
+    sent.clear()
+    before = answers_seen(page)
+    page.set_input_files("#upload", str(path))
+    page.wait_for_function("() => document.getElementById('results').dataset.status === 'error'", timeout=ANSWER_TIMEOUT_MS)
+    assert "20 MB" in page.inner_text("#message") and "bytes" not in page.inner_text("#message") and not sent
+
+
 def test_a_dutch_browser_gets_the_page_in_dutch(browser, server, tmp_path):
     """Chromium with a Dutch locale (Accept-Language nl-NL): every word and number on the page is Dutch."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from digitlab.atomic import atomic_write_bytes
 from digitlab.cli.paths import OUTPUT_ROOT, writable_folder
 from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
+from digitlab.i18n import LANGUAGES
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
@@ -84,6 +85,10 @@ DEFAULT = DatasetName(DEFAULT_DATASET)  # what a command uses when no dataset is
 EVERY = DatasetChoice(ALL_DATASETS)
 DEFAULT_CHOICE = DatasetChoice(DEFAULT_DATASET)
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
+# What a student reads (report, figures, pictures) follows --lang; the CLI's own printed text stays English.
+LangOption = Annotated[str | None, typer.Option(
+    "--lang", help=f"The language of what a student reads (report, figures): {' or '.join(LANGUAGES)} "
+                   "[default: the dataset's; Dutch for MNIST and Fashion-MNIST, as the course].")]
 
 
 def _writable_out(value: Path | None) -> Path | None:

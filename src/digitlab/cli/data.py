@@ -18,15 +18,18 @@ from digitlab.cli.common import (
     DataDirOption,
     DatasetArgument,
     DatasetOption,
+    LangOption,
     SeedOption,
     console,
     err_console,
     out_option,
+    save_figure,
 )
 from digitlab.cli.paths import under
 from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch, get_spec, load
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DataError
+from digitlab.i18n import class_names, dataset_language, speaking
 
 app = typer.Typer(rich_markup_mode=None, help="Get, verify, export and explore MNIST and Fashion-MNIST.", no_args_is_help=True)
 
@@ -98,28 +101,21 @@ def show_command(
     seed: SeedOption = 0,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     if index is not None and not 0 <= index < len(data.train):
         raise typer.BadParameter(f"--index must be in 0..{len(data.train) - 1}, got {index}", param_hint="--index")
     out.mkdir(parents=True, exist_ok=True)
-    grid, indices = exploration.sample_grid(data.train, data.classes, seed=seed)
-    written = [_save(grid, out / f"{data.name}-samples.png"), _save(exploration.class_count_chart(data), out / f"{data.name}-class-counts.png")]
+    with speaking(dataset_language(data.name, lang)):  # the figures' words; the printed text stays English
+        grid, indices = exploration.sample_grid(data.train, class_names(data.name, data.classes), seed=seed)
+        written = [save_figure(grid, out / f"{data.name}-samples.png"),
+                   save_figure(exploration.class_count_chart(data), out / f"{data.name}-class-counts.png")]
     index = indices[-1] if index is None else index
     console.print(f"Training image #{index}, class {data.classes[int(data.train.labels[index])]}:")
     console.print(exploration.pixel_matrix(data.train.images[index], scale=not raw), highlight=False)
     for path in written:
         console.print(f"[green]✓[/green] wrote {path}")
-
-
-def _save(figure, path: Path) -> Path:  # noqa: ANN001 (matplotlib Figure)
-    """Save a figure atomically (a temp file renamed into place)."""
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
 
 
 @app.command("clear-cache", help="Delete digitlab's cached copy of a dataset (it is fetched again when needed).")

@@ -21,10 +21,14 @@ MeasureOption = Annotated[bool, typer.Option("--measure/--no-measure",
                                                   "has not timed them yet (a few seconds, once).")]
 
 
-def doctor(as_json: JsonOption = False, measure: MeasureOption = True) -> None:
+RetimeOption = Annotated[bool, typer.Option("--retime", help="Forget this machine's k-NN kernel timings and time them again "
+                                                               "(after timings taken while the machine was busy).")]
+
+
+def doctor(as_json: JsonOption = False, measure: MeasureOption = True, retime: RetimeOption = False) -> None:
     """Check this machine: CPU capability, cores and threads, torch build, GPU, the k-NN kernels chosen
     (and their measured speed), the dataset cache, and what to do about a slow laptop."""
-    report = collect(measure=measure)
+    report = collect(measure=measure or retime, retime=retime)
     if as_json:
         console.print_json(json.dumps(report))
         return

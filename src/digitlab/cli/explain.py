@@ -14,7 +14,7 @@ import torch
 import typer
 from rich.table import Table
 
-from digitlab.cli.common import DatasetName, console, dataset_option, out_option, save_figure
+from digitlab.cli.common import DatasetName, LangOption, console, dataset_option, out_option, save_figure
 from digitlab.cli.paths import under
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
@@ -61,8 +61,7 @@ def explain(
     test_index: Annotated[int | None, typer.Option(help="Explain this test-set image instead of an image file.",
                                                    show_default="none: the image file")] = None,
     thorough: Annotated[bool, typer.Option(help="All attribution methods (integrated gradients, occlusion too): slower.")] = False,
-    lang: Annotated[str | None, typer.Option(
-        "--lang", help="The pictures' language: nl or en [default: the dataset's; Dutch for MNIST and Fashion-MNIST].")] = None,
+    lang: LangOption = None,
 ) -> None:
     """Explain each model's answer for one image: class scores, attribution maps, weights or feature maps, neighbours."""
     from digitlab.explain import FAST_METHODS, METHODS, explain_knn, explain_network, explainable_knn

@@ -17,7 +17,18 @@ import typer
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option, save_figure
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetOption,
+    LangOption,
+    SeedOption,
+    console,
+    err_console,
+    out_option,
+    save_figure,
+)
 from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
 from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
@@ -26,6 +37,7 @@ from digitlab.evaluation import confusion_figure
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
+from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.knn.choice import KERNELS, set_kernel
 from digitlab.knn.classifier import WEIGHTS
 from digitlab.knn.cost import HD_PIXELS, HD_TEST, HD_TRAIN, scaling_summary
@@ -95,6 +107,7 @@ def knn(
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
     kernel: KernelOption = Kernel.auto,
+    lang: LangOption = None,
 ) -> None:
     """Fit one k-NN setting on the training set and score it on the test set; print accuracy and
     seconds, and write the confusion matrix as a heatmap PNG and a CSV."""
@@ -106,7 +119,7 @@ def knn(
     source = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     result = _evaluate(config, source, train_limit, test_limit, device, batch_size)
     _print_evaluation(source.name, config, result)
-    _write_confusion(config, result, source.classes, out or KNN_OUT / source.name)
+    _write_confusion(config, result, source, out or KNN_OUT / source.name, lang)
 
 
 @app.command("tune")
@@ -133,6 +146,7 @@ def tune_command(
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Search k, weights, metric, PCA size, deskew, blur and shifted copies on validation data carved
     from the training set (never the test set), then evaluate the best setting once on the test set.
@@ -156,12 +170,13 @@ def tune_command(
                       progress=lambda done, total, what: progress.update(task, completed=done, total=total, description=what))
     _print_search(rows, data.name)
     atomic_write_text(out / "tune.csv", rows_csv(rows))
-    save_figure(accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
-    save_figure(accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
+    with speaking(dataset_language(data.name, lang)):  # the figures' words; the printed tables stay English
+        save_figure(accuracy_vs_k(rows), out / "tune-accuracy-vs-k.png")
+        save_figure(accuracy_vs_time(rows), out / "tune-accuracy-vs-time.png")
     best = best_config(rows)
     result = _evaluate(best, source, train_limit, test_limit, device, batch_size, what="best setting on the test set:")
     _print_evaluation(data.name, best, result, heading="Best setting (chosen on validation), evaluated once on test")
-    _write_confusion(best, result, data.classes, out)
+    _write_confusion(best, result, data, out, lang)
     console.print(f"[green]✓[/green] wrote {out / 'tune.csv'}, {out / 'tune-accuracy-vs-k.png'}, {out / 'tune-accuracy-vs-time.png'}")
 
 
@@ -184,6 +199,7 @@ def scaling_command(
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Measure predict time against training-set size and against pixels per image, fit lines, and
     extrapolate to 1920x1080 colour images (the notebook's question)."""
@@ -206,8 +222,9 @@ def scaling_command(
                         lambda done, total, what: update(len(train_sizes) + done, None, what))
     _print_scaling(rows, config, data.name, len(test))
     atomic_write_text(out / "scaling.csv", rows_csv(rows))
-    for kind, figure in scaling_figures(rows, config.label(), len(test), data.name).items():
-        save_figure(figure, out / f"scaling-{kind.replace('_', '-')}.png")
+    with speaking(dataset_language(data.name, lang)):  # the figures' words; the printed tables stay English
+        for kind, figure in scaling_figures(rows, config.label(), len(test), data.name).items():
+            save_figure(figure, out / f"scaling-{kind.replace('_', '-')}.png")
     console.print(f"[green]✓[/green] wrote {out / 'scaling.csv'} and the scaling-*.png plots")
 
 
@@ -274,10 +291,13 @@ def _print_scaling(rows: list[dict], config: KNNPipelineConfig, dataset: str, qu
                   f"{HD_TEST:,}-image test set")
 
 
-def _write_confusion(config: KNNPipelineConfig, result: dict[str, Any], classes: tuple[str, ...], out: Path) -> None:
+def _write_confusion(config: KNNPipelineConfig, result: dict[str, Any], data: Dataset, out: Path, lang: str | None) -> None:
     name, metrics = slug(config), result["metrics"]
-    atomic_write_text(out / f"confusion-{name}.csv", confusion_csv(result["confusion"], classes))
-    title = f"k-NN {config.label()}: {metrics['test_accuracy'] * PERCENT:.2f}% on {metrics['test_size']:,} test images"
-    save_figure(confusion_figure(result["confusion"], classes, title=title), out / f"confusion-{name}.png")
+    atomic_write_text(out / f"confusion-{name}.csv", confusion_csv(result["confusion"], data.classes))
+    with speaking(dataset_language(data.name, lang)) as tr:  # the figure's words; the CSV keeps the dataset's own names
+        title = tr("figure.knn_confusion_title", label=config.label(), accuracy=tr.numbers.percent(metrics["test_accuracy"]),
+                   count=tr.numbers.integer(metrics["test_size"]))
+        figure = confusion_figure(result["confusion"], class_names(data.name, data.classes), title=title)
+    save_figure(figure, out / f"confusion-{name}.png")
     atomic_write_text(out / f"result-{name}.json", json.dumps(result_summary(result), indent=2) + "\n")
     console.print(f"[green]✓[/green] wrote {out / f'confusion-{name}.png'}, {out / f'confusion-{name}.csv'}, {out / f'result-{name}.json'}")

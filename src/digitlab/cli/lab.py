@@ -16,6 +16,7 @@ from digitlab.cli.common import (
     DataDirOption,
     DatasetChoiceOption,
     DeviceOption,
+    LangOption,
     StorageOption,
     console,
     err_console,
@@ -24,7 +25,6 @@ from digitlab.cli.common import (
 from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
 from digitlab.cli.progress import Eta, progress_bar
-from digitlab.cli.report import LangOption
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
 from digitlab.experiments.lab import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab

@@ -20,9 +20,11 @@ from rich.table import Table
 from digitlab.cli.common import console, err_console
 from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
+from digitlab.i18n import LANGUAGES, dataset_language
 from digitlab.inference import load_network, predict_proba
 from digitlab.inference.checkpoint import has_checkpoint
-from digitlab.preprocess import ALLOWED_FORMATS, prepare_for, read_image_file
+from digitlab.preprocess import ALLOWED_FORMATS, PreprocessResult, prepare_for, read_image_file
+from digitlab.preprocess.advice import advice
 
 PERCENT = 100
 IMAGE_SUFFIXES = {suffix for suffix, kind in Image.registered_extensions().items() if kind in ALLOWED_FORMATS}  # what preprocess decodes
@@ -50,10 +52,10 @@ def image_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def prepared(path: Path, dataset: str) -> torch.Tensor | str:
-    """The picture prepared like the dataset's images, or the one-line reason it cannot be."""
+def prepared(path: Path, dataset: str) -> PreprocessResult | str:
+    """The picture prepared like the dataset's images (and the preparation's doubts), or the one-line reason it cannot be."""
     try:
-        return torch.from_numpy(prepare_for(read_image_file(path), dataset).image)
+        return prepare_for(read_image_file(path), dataset)
     except DigitlabError as error:
         return str(error) if str(path) in str(error) else f"{path}: {error}"
 
@@ -63,13 +65,13 @@ def _label(classes: tuple[str, ...], index: int) -> str:
     return classes[index] if index < len(classes) else str(index)
 
 
-def answers(checkpoint: Path, paths: list[Path], top: int) -> list[dict[str, Any]]:
-    """One answer per file: its top classes with probabilities, or its error."""
+def answers(checkpoint: Path, paths: list[Path], top: int, lang: str | None = None) -> list[dict[str, Any]]:
+    """One answer per file: its top classes with probabilities and advice about a doubtful photo, or its error."""
     saved = load_network(checkpoint)
     dataset = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
     images = {path: prepared(path, dataset) for path in paths}
-    good = [path for path, image in images.items() if isinstance(image, torch.Tensor)]
-    rows = predict_proba(saved.model, torch.stack([images[path] for path in good])) if good else torch.empty(0)
+    good = [path for path, image in images.items() if isinstance(image, PreprocessResult)]
+    rows = predict_proba(saved.model, torch.stack([torch.from_numpy(images[path].image) for path in good])) if good else torch.empty(0)
     scores = dict(zip(good, rows, strict=True))
     result = []
     for path in paths:
@@ -78,7 +80,8 @@ def answers(checkpoint: Path, paths: list[Path], top: int) -> list[dict[str, Any
             continue
         best = scores[path].topk(min(top, len(scores[path])))
         ranked = [{"class": _label(saved.classes, int(i)), "probability": float(p)} for p, i in zip(best.values, best.indices, strict=True)]
-        result.append({"image": str(path), "predicted": ranked[0]["class"], "probability": ranked[0]["probability"], "top": ranked})
+        result.append({"image": str(path), "predicted": ranked[0]["class"], "probability": ranked[0]["probability"], "top": ranked,
+                       "advice": advice(images[path].doubts, dataset_language(dataset, lang))})
     return result
 
 
@@ -88,6 +91,8 @@ def predict(
         help="Picture files (PNG, JPEG, ...), one digit or garment each, or folders of them.", show_default=False)] = None,
     top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     json_output: Annotated[bool, typer.Option("--json", help="Print the answers as JSON, one object per file.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help=f"The language of the advice about doubtful photos: {' or '.join(LANGUAGES)} "
+                                           "[default: the checkpoint dataset's; Dutch for MNIST and Fashion-MNIST].")] = None,
 ) -> None:
     """Classify picture files with a trained network; a file that cannot be read does not stop the others."""
     check_checkpoint(checkpoint)
@@ -95,7 +100,7 @@ def predict(
     if not files:
         raise DigitlabError("name one or more picture files or folders after the checkpoint, e.g. digitlab predict "
                             f"{checkpoint} digit.png")
-    found = answers(checkpoint, files, top)
+    found = answers(checkpoint, files, top, lang)
     if json_output:
         console.print_json(json.dumps(found))
     else:
@@ -105,6 +110,9 @@ def predict(
                 ranked = ", ".join(f"{item['class']} {item['probability'] * PERCENT:.1f}%" for item in answer["top"])
                 table.add_row(answer["image"], answer["predicted"], f"{answer['probability'] * PERCENT:.1f}%", ranked)
         console.print(table)
+        for answer in found:
+            for sentence in answer.get("advice", []):
+                console.print(f"{answer['image']}: {sentence}", highlight=False)
     failed = [answer for answer in found if "error" in answer]
     for answer in failed:
         err_console.print(f"[bold red]error:[/bold red] {escape(answer['error'])}", highlight=False)

@@ -5,20 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
 from rich.table import Table
 
-from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, StorageOption, console, out_option
+from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, LangOption, StorageOption, console, out_option
 from digitlab.cli.paths import REPORTS, under
 from digitlab.experiments import open_storage
 from digitlab.i18n import NO_VALUE
 from digitlab.report import build_report, comparison_rows
-from digitlab.report.i18n import LANGUAGES, report_language
+from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds
 
 DEFAULT_OUT = under(REPORTS)
-LangOption = Annotated[str | None, typer.Option(
-    "--lang", help=f"The report's language: {' or '.join(LANGUAGES)} [default: the dataset's; Dutch for MNIST and Fashion-MNIST, as the course].")]
 
 
 def report(

@@ -8,15 +8,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from matplotlib.figure import Figure
 from rich.table import Table
 
-from digitlab.atomic import atomic_write_bytes, atomic_write_text
-from digitlab.cli.common import DEFAULT, CacheDirOption, DataDirOption, DatasetOption, SeedOption, console, err_console, out_option
+from digitlab.atomic import atomic_write_text
+from digitlab.cli.common import (
+    DEFAULT,
+    CacheDirOption,
+    DataDirOption,
+    DatasetOption,
+    LangOption,
+    SeedOption,
+    console,
+    err_console,
+    out_option,
+    save_figure,
+)
 from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
+from digitlab.i18n import class_names, current, dataset_language, speaking
 from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
 from digitlab.robustness.evaluate import (
     DEFAULT_TRANSFORMS,
@@ -32,7 +43,6 @@ from digitlab.robustness.figures import example_figure, robustness_figure
 
 PERCENT = 100
 EXAMPLE_CLASS = 3  # the notebook's pictures follow one handwritten 3
-FIGURE_DPI = 120
 
 CheckpointsArgument = Annotated[
     list[Path] | None,
@@ -83,6 +93,7 @@ def robustness(
     out: OutOption = under("robustness"),
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Score models on test images shifted, turned, scaled, inverted, noisy or warped, at growing strength.
 
@@ -106,7 +117,8 @@ def robustness(
         rows = robustness_table(predictors, test, names, strengths, seed=seed,
                                 on_step=lambda name, strength: progress.update(task, advance=1, description=f"{name} {strength:g}"))
     _print_tables(rows, list(predictors), data.name, len(test))
-    _write_outputs(rows, predictors, data, test, names, seed, out)
+    with speaking(dataset_language(data.name, lang)):  # the figures' words; the printed tables stay English
+        _write_outputs(rows, predictors, data, test, names, seed, out)
 
 
 def _print_tables(rows: list[dict], models: list[str], dataset: str, count: int) -> None:
@@ -129,21 +141,16 @@ def _print_tables(rows: list[dict], models: list[str], dataset: str, count: int)
     console.print(overview)
 
 
-def _save(figure: Figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def _write_outputs(rows, predictors, data, test, names, seed: int, out: Path) -> None:
     lines = io.StringIO()
     writer = csv.DictWriter(lines, fieldnames=["model", "transform", "strength", "accuracy"])
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(out / "robustness.csv", lines.getvalue())
-    title = f"{data.name}: accuracy on {len(test):,} changed test images"
-    _save(robustness_figure(rows, chance=1 / data.num_classes, title=title), out / "robustness.png")
+    tr = current()
+    title = tr("figure.robustness_title", name=data.name, count=tr.numbers.integer(len(test)))
+    save_figure(robustness_figure(rows, chance=1 / data.num_classes, title=title), out / "robustness.png")
     index = first_of_class(test, EXAMPLE_CLASS)
-    figure = example_figure(predictors, test.images[index], int(test.labels[index]), data.classes, names, seed=seed)
-    _save(figure, out / "examples.png")
+    figure = example_figure(predictors, test.images[index], int(test.labels[index]), class_names(data.name, data.classes), names, seed=seed)
+    save_figure(figure, out / "examples.png")
     console.print(f"[green]✓[/green] wrote {out / 'robustness.csv'}, {out / 'robustness.png'} and {out / 'examples.png'}")

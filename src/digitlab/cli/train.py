@@ -23,6 +23,7 @@ from digitlab.cli.common import (
     DataDirOption,
     DatasetOption,
     DeviceOption,
+    LangOption,
     SeedOption,
     StorageOption,
     console,
@@ -40,6 +41,7 @@ from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import RunSpec, as_config, resolve, spec_on_device, trains_on_mirror_images
 from digitlab.experiments.store import open_storage, record_run
+from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS
 from digitlab.inference import load_network, predict_proba
 from digitlab.models import CNNConfig, build, summary
@@ -266,6 +268,7 @@ def evaluate_command(
                                                    show_default="all")] = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Accuracy (micro and macro), per-class report, and figures: curves, confusion, galleries, worst mistakes."""
     saved = load_network(checkpoint)
@@ -274,7 +277,9 @@ def evaluate_command(
         raise DigitlabError(f"checkpoint {checkpoint} does not say which dataset it was trained on")
     test = load(saved.dataset, data_dir=data_dir, cache_dir=cache_dir).test.head(test_limit)
     classes = saved.classes
-    result = assess(predict_proba(saved.model, test.images), test, classes, f"{saved.model_name} on {saved.dataset}", saved.history)
+    with speaking(dataset_language(saved.dataset, lang)) as tr:  # the figures' words; the printed text stays English
+        title = tr("figure.model_on_dataset", model=saved.model_name, dataset=saved.dataset)
+        result = assess(predict_proba(saved.model, test.images), test, class_names(saved.dataset, classes), title, saved.history)
     console.print(f"{saved.model_name} on {saved.dataset} test ({result.test_images:,} images)")
     console.print(f"accuracy        {result.accuracy * PERCENT:.2f}%  (micro: the fraction of all test images classified correctly)")
     console.print(f"macro accuracy  {result.macro_accuracy * PERCENT:.2f}%  (the mean of the per-class accuracies: what the notebook's "

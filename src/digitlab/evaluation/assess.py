@@ -22,6 +22,7 @@ from digitlab.evaluation.metrics import (
     macro_accuracy,
     most_confident_mistakes,
 )
+from digitlab.i18n import current
 
 GALLERY_SIZE = 9  # a 3x3 grid, as in the notebook
 
@@ -48,11 +49,12 @@ def assess(probabilities: torch.Tensor, test: Split, classes: tuple[str, ...], t
     labels, predicted = test.labels, probabilities.argmax(dim=1)
     right, wrong = correct_and_incorrect(predicted, labels)
     mistakes = most_confident_mistakes(probabilities, labels, GALLERY_SIZE)
+    tr = current()  # the figures' words; ``classes`` and ``title`` come in the same language
     figures = {
-        "confusion.png": confusion_figure(confusion_matrix(predicted, labels, len(classes)), classes, f"{title}: confusion matrix"),
-        "correct.png": gallery_figure(test.images, predicted, labels, classes, right[:GALLERY_SIZE], "correctly predicted"),
-        "incorrect.png": gallery_figure(test.images, predicted, labels, classes, wrong[:GALLERY_SIZE], "incorrectly predicted"),
-        "mistakes.png": gallery_figure(test.images, predicted, labels, classes, mistakes, "most confident mistakes"),
+        "confusion.png": confusion_figure(confusion_matrix(predicted, labels, len(classes)), classes, tr("figure.confusion_title", title=title)),
+        "correct.png": gallery_figure(test.images, predicted, labels, classes, right[:GALLERY_SIZE], tr("figure.correctly_predicted")),
+        "incorrect.png": gallery_figure(test.images, predicted, labels, classes, wrong[:GALLERY_SIZE], tr("figure.incorrectly_predicted")),
+        "mistakes.png": gallery_figure(test.images, predicted, labels, classes, mistakes, tr("figure.confident_mistakes")),
     }
     if history:
         figures["curves.png"] = history_figure(history)

@@ -8,7 +8,7 @@ block (the report renders inside it, so its parts and figures need no language a
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -80,6 +80,16 @@ def dataset_language(dataset: str, lang: str | None = None) -> Language:
     if lang is not None:
         return check_language(lang)
     return check_language(CATALOG[dataset].report_language) if dataset in CATALOG else DEFAULT_LANGUAGE
+
+
+def class_names(dataset: str, classes: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The dataset's class names in the language being written: the catalog's ``dataset.<name>.class.<i>``
+    where it has one, else the name itself. ``classes`` (default: the dataset catalog's, the one place
+    of the English names) gives the names a checkpoint saved."""
+    names = tuple(CATALOG[dataset].classes if classes is None else classes)
+    words = current()
+    return tuple(words(f"dataset.{dataset}.class.{index}") if words.has(f"dataset.{dataset}.class.{index}") else name
+                 for index, name in enumerate(names))
 
 
 def placeholders(template: str) -> set[str]:

@@ -213,6 +213,17 @@ def cached_choices(device: torch.device) -> list[Choice]:
     return list(found.values())
 
 
+def forget(device: torch.device) -> int:
+    """Drop every timed choice of ``device`` (this process and the disk cache), so that the next search of
+    each shape times its candidates again: after a timing on a busy machine. Returns how many were dropped."""
+    prefix = device_key(device)
+    dropped = {key for key in [*_timed, *_disk_entries()] if key.startswith(prefix)}
+    for key in dropped:
+        _timed.pop(key, None)
+    _write_entries({key: entry for key, entry in _disk_entries().items() if key not in dropped})
+    return len(dropped)
+
+
 def device_key(device: torch.device) -> str:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     capability = torch.backends.cpu.get_cpu_capability()
@@ -261,13 +272,16 @@ def _from_json(entry: dict) -> Choice:
 
 
 def _write_disk(choice: Choice) -> None:
+    _write_entries({**_disk_entries(), choice.key: choice})
+
+
+def _write_entries(choices: dict[str, Choice]) -> None:
     path = _cache_file()
     if path is None:
         return
     from digitlab.atomic import atomic_write_text
 
-    entries = {key: {**asdict(entry), "source": "measured"} for key, entry in _disk_entries().items()}
-    entries[choice.key] = asdict(choice)
+    entries = {key: {**asdict(entry), "source": "measured"} for key, entry in choices.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({"version": PROBE_VERSION, "choices": entries}, indent=1))

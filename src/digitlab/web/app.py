@@ -29,9 +29,10 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
-from digitlab.i18n import check_language
+from digitlab.i18n import check_language, class_names
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
+from digitlab.preprocess.advice import advice
 from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
 from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
 from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -119,6 +120,19 @@ def error_response(status: int, detail: str, error: str, headers: dict[str, str]
     return JSONResponse({"detail": detail, "error": error}, status_code=status, headers=headers)
 
 
+def named_in_language(result: PredictResponse, models: list[LoadedModel]) -> PredictResponse:
+    """``result`` with its class names in the request's language (the predictor, shared by every
+    request's batch, answers with the dataset catalog's own names)."""
+    by_name = {model.name: model for model in models}
+    for prediction in result.predictions:
+        model = by_name[prediction.model]
+        names = class_names(model.dataset, model.classes)
+        prediction.predicted_class = names[model.classes.index(prediction.predicted_class)]
+        for neighbour in prediction.explanation.neighbours if prediction.explanation else ():
+            neighbour.class_name = names[neighbour.label]
+    return result
+
+
 def create_app(
     models: list[LoadedModel] | Path | str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -180,7 +194,7 @@ def create_app(
         return [
             ModelInfo(
                 name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
-                image_shape=list(get_spec(m.dataset).image_shape), classes=list(m.classes),
+                image_shape=list(get_spec(m.dataset).image_shape), classes=list(class_names(m.dataset, m.classes)),
                 test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
             )
             for m in predictor.models
@@ -200,8 +214,9 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
+        result.advice = advice(result.doubts, request.state.lang)  # the page's language (Accept-Language or serve --lang)
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
-        return Response(result.model_dump_json(), media_type="application/json")
+        return Response(named_in_language(result, predictor.models).model_dump_json(), media_type="application/json")
 
     @app.get("/api/health", response_model=Health)
     def health() -> Health:

@@ -7,7 +7,7 @@ uvicorn's own h11 one with three additions:
 
 - the request line and headers must arrive within ``HEADERS_TIMEOUT_S`` of the connection opening
   (or of the previous response): a total deadline, so a byte every few seconds does not extend it;
-- a body must arrive within ``BODY_TIMEOUT_S`` of its headers (5 MB at 170 kB/s);
+- a body must arrive within ``BODY_TIMEOUT_S`` of its headers (a 20 MB photo at 350 kB/s);
 - one client address may hold at most ``MAX_WAITING_PER_CLIENT`` connections that have not sent a
   whole request: a connection beyond that is *busy*: it has ``BUSY_HEADERS_TIMEOUT_S`` to send its
   request, which is answered 503 with Retry-After, and then closed. A school class behind one NAT
@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADERS_TIMEOUT_S = 10.0  # a browser sends its headers in one packet; 10 s allows a very bad link
-BODY_TIMEOUT_S = 30.0  # the largest allowed body (5 MB) at 170 kB/s
+BODY_TIMEOUT_S = 60.0  # the largest allowed body (a 20 MB photo) at 350 kB/s: a slow school uplink
 MAX_WAITING_PER_CLIENT = 32  # a browser opens at most 6 connections per host
 MAX_CONNECTIONS = 200  # well under the usual file-descriptor limits (256 on macOS, 1024 on Linux)
 MAX_IN_FLIGHT = 64  # requests being answered at once; beyond this a 503 at once instead of a queue

@@ -11,12 +11,16 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024  # a phone photo as JPEG fits; the page sends ~10 kB PNGs
+MEGABYTE = 1024 * 1024
+MAX_PHOTO_MEGABYTES = 20  # a phone photo as it leaves the camera; the page shrinks large ones before sending
+MULTIPART_ALLOWANCE = 64 * 1024  # the form's boundaries and headers around the file
+DEFAULT_MAX_BODY_BYTES = MAX_PHOTO_MEGABYTES * MEGABYTE + MULTIPART_ALLOWANCE
 
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than the limit of {limit:,} bytes")
+        size = f"{limit / MEGABYTE:.0f} MB" if limit >= MEGABYTE else f"{limit:,} bytes"  # a server's own smaller cap
+        super().__init__(413, f"the upload is larger than {size}; send a smaller photo (or crop it)")
 
 
 class BodySizeLimit:

@@ -103,6 +103,8 @@ class Predictor:
             images=[PreparedImage.model_construct(dataset=dataset, pixels=rows) for dataset, rows in pixels.items()],
             inverted=ink.inverted,
             ink_fraction=ink.ink_fraction,
+            doubts=list(ink.doubts),
+            advice=[],  # in the language of the request: the endpoint fills it in
             predictions=[self.prediction(model, row) for model, row in zip(self.models, probabilities, strict=True)],
         )
 

@@ -84,6 +84,9 @@ class PredictResponse(BaseModel):
     )
     inverted: bool = Field(description="the input was dark ink on light paper and got negated")
     ink_fraction: float = Field(description="share of the input's pixels that are ink")
+    doubts: list[str] = Field(default_factory=list, description="why the digit found may not be the one meant: several_blobs, "
+                              "touches_edge, little_ink (digitlab.preprocess.photo)")
+    advice: list[str] = Field(default_factory=list, description="what to do about each doubt, in the language asked for (?lang=)")
     predictions: list[Prediction]
 
 

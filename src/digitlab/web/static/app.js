@@ -4,6 +4,9 @@
 "use strict";
 
 const LIVE_INTERVAL_MS = 120; // while drawing, ask at most this often
+const MAX_PHOTO_BYTES = 20 * 1024 * 1024; // the largest photo the page takes (the server's limit)
+const SEND_SIDE = 1600;        // larger photos are shrunk to this (longer side) before sending: the server works at 1024
+const SEND_QUALITY = 0.92;     // JPEG quality of a shrunk photo
 const BUSY_RETRIES = 3;       // a busy server (503) says when to try again (Retry-After); a class's burst passes in seconds
 
 const pad = document.getElementById("pad");
@@ -24,6 +27,7 @@ let epoch = 0;           // bumped by Clear so late answers for an old drawing a
 let nextSource = null;   // () => Promise<Blob|File>: what the next request sends
 let cards = new Map();   // model name -> {prediction, confidence, bars: [{li, bar, value}], why}
 let seenCanvases = new Map(); // dataset -> canvas showing what its models receive
+let adviceNotes = new Map();  // dataset -> what to do about a doubtful photo, beside that canvas
 
 function clearPad() {
   ctx.fillStyle = "#fff";
@@ -129,6 +133,7 @@ function showPrediction(body) {
   message.textContent = say(body.inverted ? "web.inverted" : "web.received");
   const seen = new Map(body.images.map((prepared) => [prepared.dataset, prepared.pixels]));
   for (const [dataset, pixels] of seen) paintPixels(seenCanvases.get(dataset), pixels);
+  for (const note of adviceNotes.values()) note.textContent = (body.advice || []).join(" ");
   for (const p of body.predictions) {
     const card = cards.get(p.model);
     if (!card) continue;
@@ -163,6 +168,7 @@ function resetCards() {
     }
   }
   for (const canvas of seenCanvases.values()) canvas.getContext("2d").clearRect(0, 0, 28, 28);
+  for (const note of adviceNotes.values()) note.textContent = "";
 }
 
 function paintPixels(canvas, pixels) {
@@ -203,7 +209,9 @@ function buildCards(models) {
     canvas.height = height;
     canvas.setAttribute("aria-label", say("web.seen_label", { height, width, dataset: first.dataset_title || dataset }));
     seenCanvases.set(dataset, canvas);
-    seen.append(canvas, element("span", "", say("web.seen", { height, width })));
+    const note = element("p", "advice");
+    adviceNotes.set(dataset, note);
+    seen.append(canvas, element("span", "", say("web.seen", { height, width })), note);
     section.append(seen);
     const grid = element("div", "models");
     for (const model of models.filter((m) => m.dataset === dataset)) grid.append(buildCard(model));
@@ -261,20 +269,40 @@ explainBox.addEventListener("change", () => {
 
 pen.addEventListener("input", () => { penValue.textContent = pen.value; });
 
+// A phone photo (up to 20 MB, 12+ megapixels) is drawn upright (the browser applies its EXIF
+// orientation) on a canvas of at most SEND_SIDE and sent as a JPEG of a few hundred kB.
+async function shrunk(file, bitmap) {
+  const scale = SEND_SIDE / Math.max(bitmap.width, bitmap.height);
+  if (scale >= 1) return file;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob((blob) => resolve(blob || file), "image/jpeg", SEND_QUALITY));
+}
+
 document.getElementById("upload").addEventListener("change", async (event) => {
   const file = event.target.files[0];
+  event.target.value = "";
   if (!file) return;
-  try { // show the upload on the pad, fitted; the server gets the original file
+  epoch += 1;
+  if (file.size > MAX_PHOTO_BYTES) {
+    nextSource = null;
+    clearPad();
+    showProblem({ detail: say("web.too_large"), error: "too_large" }, 413);
+    return;
+  }
+  let toSend = file;
+  try { // show the upload on the pad, fitted; the server gets it shrunk when it is large
     const bitmap = await createImageBitmap(file);
     const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
     clearPad();
     ctx.drawImage(bitmap, (pad.width - bitmap.width * scale) / 2, (pad.height - bitmap.height * scale) / 2,
       bitmap.width * scale, bitmap.height * scale);
+    toSend = await shrunk(file, bitmap);
   } catch (error) { clearPad(); } // the server says what is wrong with it
-  nextSource = () => Promise.resolve(file);
-  epoch += 1;
+  nextSource = () => Promise.resolve(toSend);
   send();
-  event.target.value = "";
 });
 
 async function start() {
