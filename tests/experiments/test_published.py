@@ -10,6 +10,7 @@ import pytest
 
 from digitlab.cli import train as train_cli
 from digitlab.cli.main import main
+from digitlab.course.facts import PUBLISHED_TRAIN_LOGS  # the benchmark runs behind the published training figures
 from digitlab.experiments.spec import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +58,6 @@ def test_readme_train_commands_are_the_train_benchmarks_runs(tmp_path, monkeypat
     assert command_spec(command, tmp_path, monkeypatch) == resolve(config.with_params({"seed": 0}), "cpu").to_dict()
 
 
-# The benchmark runs behind the training figures README.md publishes (benchmarks/RESULTS.md, the latest
-# "Time to accuracy" section): each JSON stores the spec every run ran with.
-PUBLISHED_TRAIN_LOGS = (*(f"train-avx2-2026-12-01b-{part}.json" for part in (
-    "mnist", "augmented-seed0", "augmented-seed1", "augmented-seed2", "fashion-mlp-reference")),
-    "train-avx2-2026-12-01c-fashion-cnn.json")
 
 
 def as_resolved_today(stored: dict) -> dict:

@@ -129,6 +129,79 @@ knn.fit(mnist.train.images.numpy(), mnist.train.labels.numpy())
 y_pred = knn.predict(mnist.test.images.numpy())
 ''',
 }
+# The course's experiments: a loop over settings into a results table (digitlab.course runs each setting)
+RIGHT_RUNS = {
+    "opdracht-1-runs": '''
+for n_epochs, batch in [(1, 128), (2, 128), (1, 512)]:
+    resultaten_1.append(train_and_score(SimpleNetwork(), epochs=n_epochs, batch_size=batch))
+''',
+    "opdracht-2b-runs": '''
+for hidden in ([16], [64, 64]):
+    resultaten_2b.append(train_and_score(build("mlp", hidden=hidden), epochs=1, batch_size=256))
+''',
+    "opdracht-3b-runs": '''
+for k in (1, 3):
+    for metric in ("euclidean", "cosine"):
+        resultaten_3b.append(knn_and_score(k=k, metric=metric, train_size=1_000))
+resultaten_3b.append(knn_and_score(k=3, on="test", train_size=1_000))
+''',
+    "fashion-runs": '''
+resultaten_fashion += [train_and_score(build("mlp", hidden=[32]), epochs=1, batch_size=256, data=fashion),
+                       knn_and_score(k=3, data=fashion, train_size=1_000)]
+''',
+}
+RIGHT.update(RIGHT_RUNS)
+# Unusual but right: dicts with percentages, the student's own networks, a dict of runs
+UNUSUAL_RUNS = {
+    "opdracht-1-runs": '''
+for n_epochs, batch in [(1, 256), (2, 256), (1, 64)]:
+    acc, sec = train_and_score(SimpleNetwork(), epochs=n_epochs, batch_size=batch)
+    resultaten_1.append({"epochs": n_epochs, "batch_size": batch, "accuracy": 100 * acc, "seconds": sec})
+''',
+    "opdracht-2b-runs": '''
+for width in (8, 32):
+    resultaten_2b.append(train_and_score(nn.Sequential(nn.Linear(784, width), nn.ReLU(), nn.Linear(width, 10)), epochs=1, batch_size=128))
+''',
+    "opdracht-3b-runs": '''
+resultaten_3b = {(k, m): knn_and_score(k=k, metric=m, weights="distance", train_size=800) for k in (2, 4) for m in ("euclidean", "manhattan")}
+''',
+    "fashion-runs": RIGHT_RUNS["fashion-runs"],
+}
+MISTAKES_RUNS = {
+    "opdracht-1-runs": '''
+from digitlab.course import build
+resultaten_1 = [train_and_score(build("simple"), epochs=n, batch_size=512) for n in (1, 2)]  # one batch size only
+''',
+    "opdracht-2b-runs": '''
+resultaten_2b = [train_and_score(build("mlp", hidden=[32]), epochs=n, batch_size=256) for n in (1, 2)]  # one network only
+''',
+    "opdracht-3b-runs": '''
+resultaten_3b = [knn_and_score(k=k, metric=m, on="test", train_size=1_000) for k in (1, 3) for m in ("euclidean", "cosine")]
+''',
+    "fashion-runs": '''
+resultaten_fashion = [knn_and_score(k=3, train_size=1_000), train_and_score(build("mlp", hidden=[32]), epochs=1, batch_size=256)]
+''',
+}
+# Typed-in tables, and run records forged to claim what their settings never gave
+FORGERY_RUNS = {
+    "opdracht-1-runs": '''
+resultaten_1 = [{"epochs": 5, "batch_size": 64, "accuracy": 0.93}, {"epochs": 1, "batch_size": 512, "accuracy": 0.9}]
+''',
+    "opdracht-2b-runs": '''
+import dataclasses
+real = [train_and_score(build("mlp", hidden=[h]), epochs=1, batch_size=256) for h in (16, 32)]
+resultaten_2b = [dataclasses.replace(run, accuracy=0.99) for run in real]
+''',
+    "opdracht-3b-runs": '''
+resultaten_3b = [{"k": k, "metric": m, "on": "validatie", "accuracy": 0.97, "model": "k-NN", "train_size": 1_000}
+                 for k in (1, 3) for m in ("euclidean", "cosine")]
+''',
+    "fashion-runs": '''
+resultaten_fashion = [{"model": "MLP", "dataset": "fashion-mnist", "accuracy": 0.95},
+                      {"model": "k-NN", "dataset": "fashion-mnist", "accuracy": 0.9}]
+''',
+}
+
 # Wrong work dressed up to pass: swallowed errors, shadowed builtins and helpers, fake ticks, patched
 # torch and numpy, a fake result file, a forged event on the channel, check cells deleted.
 FORGERY_SETUP = '''
@@ -231,11 +304,11 @@ def right() -> dict:
 
 
 def unusual() -> dict:
-    return add_under(fill(edition(), UNUSUAL), "simple-network", UNDER_SIMPLE)
+    return add_under(fill(edition(), {**UNUSUAL, **UNUSUAL_RUNS}), "simple-network", UNDER_SIMPLE)
 
 
 def mistakes() -> dict:
-    return fill(edition(), MISTAKES)
+    return fill(edition(), {**MISTAKES, **MISTAKES_RUNS})
 
 
 def wrong() -> dict:
@@ -245,11 +318,11 @@ def wrong() -> dict:
 
 def endless() -> dict:
     """Right, except a training loop that never ends."""
-    return fill(edition(), {**RIGHT, "training-loop": MISTAKES["training-loop"]})
+    return fill(edition(), {**{k: v for k, v in RIGHT.items() if k not in RIGHT_RUNS}, "training-loop": MISTAKES["training-loop"]})
 
 
 def forgery() -> dict:
-    forged = fill(edition(), FORGERY)
+    forged = fill(edition(), {**FORGERY, **FORGERY_RUNS})
     return without_checks(add_under(forged, "simple-network", FORGERY_SETUP, first=False))
 
 

@@ -13,7 +13,7 @@ from digitlab.i18n import LANGUAGES, Language, Translator, translator
 
 PREFIX = "grader."
 COURSE_LANGUAGE = Language.DUTCH  # a notebook that names no language of ours is the course's: Dutch
-PERCENT = frozenset({"accuracy", "floor", "agreement"})  # fractions a student reads as percentages
+PERCENT = frozenset({"accuracy", "floor", "agreement", "again"})  # fractions a student reads as percentages
 LOSS_DIGITS = 3  # other floats (a mean loss) with this many decimals
 
 

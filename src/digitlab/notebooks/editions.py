@@ -5,17 +5,22 @@ follow nbgrader-like conventions, written into the cells' metadata so that Jupyt
 
 - a code cell tagged ``student`` holds a solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
   the student edition keeps the code around it (the ``class`` line, a docstring) and replaces the region
-  by a placeholder that raises ``NotImplementedError``, so a cell left open is recognisable when graded;
+  by the placeholder ``todo()`` (digitlab.course): it lets a Run All go on, raises ``NotImplementedError``
+  where a function still holding it is called, and makes a cell left open recognisable when graded;
 - a markdown cell tagged ``student`` is a written answer; the student edition replaces it whole;
 - a code cell tagged ``check`` tests an assignment; it stays in both editions, so a student sees at once
   whether a cell works, and the grader puts the original back before it runs a student's copy;
-- a cell tagged ``teacher`` (notes for the teacher) is left out of the student edition;
+- a cell tagged ``teacher`` (notes for the teacher: the grading guide) is left out of the student edition;
 - a cell tagged ``demo`` only shows something (training runs, figures); grading may skip it.
 
 Every ``student`` and ``check`` cell names its assignment in ``metadata["digitlab"]["assignment"]``; the
 assignments themselves (id and the title the course gives them) are listed in the notebook's metadata
 ``metadata["digitlab"]["assignments"]``. The notebook is plain JSON (nbformat 4): editions are made with
 the json module, so ``digitlab notebook --student`` needs no Jupyter package.
+
+Markdown cells never type a setting or a measured figure: they name it, ``{{mlp.epochs}}``, and an edition
+is rendered with the values the caller passes (``digitlab.course.facts()``: the presets and the published
+benchmark runs), so the notebook cannot drift from them.
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from digitlab.packaged import notebook_file
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-CODE_PLACEHOLDER = ("# JOUW CODE HIER", 'raise NotImplementedError("nog niet ingevuld")')
+CODE_PLACEHOLDER = ("# JOUW CODE HIER", "todo()")  # todo: digitlab.course.placeholder
 ANSWER_PLACEHOLDER = "*Schrijf hier je antwoord.*"
 STUDENT, CHECK, TEACHER, DEMO = "student", "check", "teacher", "demo"
 STUDENT_NAME = "introductie-deep-learning.ipynb"  # what students receive (the name `digitlab notebook` uses)
 TEACHER_NAME = "introductie-deep-learning-uitwerkingen.ipynb"  # "uitwerkingen": the worked answers
 _MARKER = re.compile(rf"^(?P<indent>[ \t]*)(?P<marker>{BEGIN}|{END})[ \t]*$")
+_FACT = re.compile(r"\{\{\s*(?P<name>[\w.-]+)\s*\}\}")  # {{mlp.epochs}} in a markdown cell
+EDITIONS = ("student", "teacher", "full")  # "full": the companion notebook itself, solutions and markers kept
 
 
 @dataclass(frozen=True)
@@ -206,11 +213,35 @@ def write_notebook(notebook: dict, target: Path, overwrite: bool = False) -> Pat
     return target
 
 
-def write_edition(edition: str, folder: Path, overwrite: bool = False) -> Path:
-    """Write the ``"student"`` or ``"teacher"`` edition of the companion notebook into ``folder``."""
+def fact_names(notebook: dict) -> set[str]:
+    """Every ``{{name}}`` the notebook's markdown cells use."""
+    return {match["name"] for cell in notebook["cells"] if cell.get("cell_type") == "markdown"
+            for match in _FACT.finditer(source_of(cell))}
+
+
+def render(notebook: dict, facts: dict[str, str]) -> dict:
+    """A copy of ``notebook`` with every ``{{name}}`` in its markdown cells replaced by ``facts[name]``."""
+    unknown = sorted(fact_names(notebook) - set(facts))
+    if unknown:
+        raise DigitlabError(f"the notebook names {', '.join(unknown)}, which no fact gives; the facts are {', '.join(sorted(facts))}")
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook["cells"]:
+        if cell.get("cell_type") == "markdown":
+            cell["source"] = _FACT.sub(lambda match: facts[match["name"]], source_of(cell))
+    return notebook
+
+
+def write_edition(edition: str, folder: Path, facts: dict[str, str], overwrite: bool = False) -> Path:
+    """Write an edition of the companion notebook into ``folder``, its ``{{names}}`` rendered with ``facts``.
+
+    ``edition`` is ``"student"`` (open cells and checks), ``"teacher"`` (worked answers and the grading
+    guide) or ``"full"`` (the companion notebook itself, as the course's author edits it).
+    """
     source = read_notebook()
     if edition == "student":
-        return write_notebook(student_edition(source), Path(folder) / STUDENT_NAME, overwrite)
+        return write_notebook(render(student_edition(source), facts), Path(folder) / STUDENT_NAME, overwrite)
     if edition == "teacher":
-        return write_notebook(teacher_edition(source), Path(folder) / TEACHER_NAME, overwrite)
-    raise DigitlabError(f"unknown edition {edition!r}: choose 'student' or 'teacher'")
+        return write_notebook(render(teacher_edition(source), facts), Path(folder) / TEACHER_NAME, overwrite)
+    if edition == "full":
+        return write_notebook(render(source, facts), Path(folder) / STUDENT_NAME, overwrite)
+    raise DigitlabError(f"unknown edition {edition!r}: choose one of {', '.join(EDITIONS)}")

@@ -5,7 +5,7 @@ See :mod:`digitlab.notebooks.checks.contract` for the contract (``extract`` in t
 package registers the built-in checks.
 """
 
-from digitlab.notebooks.checks import knn, networks, training  # noqa: F401  (each registers its checks)
+from digitlab.notebooks.checks import experiments, knn, networks, training  # noqa: F401  (each registers its checks)
 from digitlab.notebooks.checks.contract import ANSWERED, CHECKS, FAILED, NOT_ANSWERED, PASSED, Check, Truth, Verdict, register
 
 __all__ = ["ANSWERED", "CHECKS", "FAILED", "NOT_ANSWERED", "PASSED", "Check", "Truth", "Verdict", "register"]
