@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from digitlab.cli.main import main
-from digitlab.packaged import NOTEBOOK_NAME, copy_notebook, notebook_file, sweep_dir
+from digitlab.packaged import NOTEBOOK_NAME, notebook_file, sweep_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT_S = 300  # building the wheel and installing it without dependencies: seconds, normally
@@ -25,27 +25,29 @@ def test_the_sweep_files_and_the_notebook_are_inside_the_package():
     assert str(sweep_dir()).startswith(str(Path(__import__("digitlab").__file__).parent))
 
 
-def test_notebook_copies_once_and_keeps_an_edited_copy(tmp_path, capsys):
+def test_notebook_writes_the_full_edition_once_and_keeps_an_edited_copy(tmp_path, capsys):
+    from digitlab.course import facts
+    from digitlab.notebooks.editions import write_edition
+
+    expected = write_edition("full", tmp_path / "expected", facts()).read_bytes()
     assert main(["notebook", str(tmp_path / "nb")]) == 0
     copy = tmp_path / "nb" / NOTEBOOK_NAME
-    assert copy.read_bytes() == notebook_file().read_bytes()
+    assert copy.read_bytes() == expected
     assert f"jupyter lab {tmp_path / 'nb'}" in " ".join(capsys.readouterr().out.split())
 
     copy.write_text("my own answers")
     assert main(["notebook", str(tmp_path / "nb")]) == 1
     assert "exists already" in capsys.readouterr().err and copy.read_text() == "my own answers"
     assert main(["notebook", str(tmp_path / "nb"), "--force"]) == 0
-    assert copy.read_bytes() == notebook_file().read_bytes()
+    assert copy.read_bytes() == expected
     assert not list((tmp_path / "nb").glob("*.tmp"))
 
 
-def test_copy_notebook_into_an_unwritable_place_is_one_clear_error(tmp_path):
-    from digitlab.errors import DigitlabError
-
+def test_a_notebook_into_an_unwritable_place_is_one_clear_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(DigitlabError, match="cannot write the notebook"):
-        copy_notebook(blocker / "nb")
+    assert main(["notebook", str(blocker / "nb")]) == 1
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def _build_wheel(out: Path) -> Path:

@@ -9,9 +9,6 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from digitlab.atomic import atomic_write_bytes
-from digitlab.errors import DigitlabError
-
 NOTEBOOK_NAME = "introductie-deep-learning.ipynb"
 
 
@@ -26,21 +23,5 @@ def sweep_dir() -> Path:
 
 
 def notebook_file() -> Path:
-    """The packaged companion notebook (read it, do not edit it in place: copy it with ``copy_notebook``)."""
+    """The packaged companion notebook (read it, never edit it in place: ``digitlab notebook`` writes its editions)."""
     return lab_folder() / NOTEBOOK_NAME
-
-
-def copy_notebook(folder: Path, overwrite: bool = False) -> Path:
-    """Copy the companion notebook into ``folder`` and return its path; a student's edited copy is kept.
-
-    Raises DigitlabError when the copy exists already and ``overwrite`` is false.
-    """
-    target = Path(folder) / NOTEBOOK_NAME
-    if target.exists() and not overwrite:
-        raise DigitlabError(f"{target} exists already (your own copy, perhaps edited); "
-                            "pass --force to replace it, or choose another folder")
-    try:
-        atomic_write_bytes(target, notebook_file().read_bytes())
-    except OSError as error:
-        raise DigitlabError(f"cannot write the notebook to {target}: {error.strerror or error}") from error
-    return target
