@@ -14,6 +14,7 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, load_sweep_file, open_storage, run_grid
 from digitlab.report import build_report, comparison_rows, load_sweeps, render_report
 from digitlab.report.links import percent, seconds
+from digitlab.report.compare import AUGMENTATION
 from digitlab.report.select import config_value
 from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 
@@ -109,7 +110,7 @@ def test_untrained_part_explains_the_chance_level(mnist_html, lab_url, mnist):
     lowest, highest = min(runs, key=lambda run: run.metrics["test_accuracy"]), max(runs, key=lambda run: run.metrics["test_accuracy"])
     for run in (lowest, highest):
         assert linked(run.id, percent(run.metrics["test_accuracy"])).search(text)
-    assert "about one in 10, 10%" in text
+    assert "About 10%: with random weights the network guesses one of the 10 classes" in text
     further = section_of(mnist_html, "further")  # the why: a fixed function of the pixels, the chance formula, macro accuracy
     assert "fixed function of the pixels" in further and "MulticlassAccuracy" in further
     assert 'alt="confusion matrix of the untrained network' in further and 'href="#further-guessing"' in text
@@ -245,6 +246,18 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     assert "No model that never saw an inverted image copes with inversion" in answer
     assert linked(best_plain.id, percent(best_plain.result["robustness"]["invert"]["1"])).search(answer)
     assert "What does work is showing inverted images in training" in answer
+    short = re.search(r'<p class="short">(.*?)</p>', section, flags=re.S).group(1)  # the course's point, with the numbers
+    mlp, augmented = runs["mlp", ""], runs["mlp", AUGMENTATION]
+    assert short.startswith("Only for the changes it trained on: augmentation takes the MLP from ") and "but on a new change" in short
+    assert linked(augmented.id, percent(augmented.result["robustness"]["invert"]["1"])).search(short)  # the fake's largest gain
+    assert any(linked(mlp.id, percent(mlp.result["robustness"][change]["0.3"])).search(short) for change in ("noise", "background"))
+
+
+def test_summary_settings_say_what_each_row_ran(mnist_html):
+    summary = section_of(mnist_html, "comparison")
+    assert "k = 3, votes weighted by distance, euclidean distance" in summary or "k = 3, equal votes" in summary
+    assert "augmentation: shift, rotation, scale, negative" in summary and "augment shift" not in summary
+    assert "votes votes" not in summary and "seed 0" not in summary
 
 
 def test_robustness_inversion_answer_follows_the_numbers(tmp_path, mnist):

@@ -24,6 +24,7 @@ CELL_INCHES = 0.55  # per confusion-matrix cell: fits a four-digit count
 COUNT_POINTS = 12  # the counts in a confusion matrix: readable when the page shows the figure at 560-620 px
 LONG_CLASS_NAME = 3  # longer tick labels (Fashion-MNIST's "T-shirt/top") are tilted to stay readable
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
+CURVE_LEGEND_COLUMNS = 2  # a curve figure's legend below its axes: long names (k-NN settings) two to a row
 
 
 def _numpy(values) -> np.ndarray:
@@ -143,7 +144,9 @@ def curve_figure(
         axis.set_xscale("log")
     axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axis.grid(alpha=0.3)
-    if ys:
+    if len(ys) > 1:  # below the axes, where it covers no line (inside, "best" still sat on the curves)
+        figure.legend(loc="outside lower center", ncols=min(len(ys), CURVE_LEGEND_COLUMNS), fontsize="small")
+    elif ys:
         axis.legend()
     if percent:
         percent_axis(axis.yaxis)

@@ -72,7 +72,8 @@ def best_blocks(sweep: SweepRuns, links: Links, dataset: str) -> list:
     entry = CATALOG.get(dataset)
     if entry is None or not entry.knn_references:
         return blocks
-    rows: list[tuple[float, list]] = [(value, [name, percent(value), ""]) for name, value in entry.knn_references]
+    rows: list[tuple[float, list]] = [(value, [t(f"knn.reference.{dataset}.{index}", default=name), percent(value), ""])
+                                      for index, (name, value) in enumerate(entry.knn_references)]  # the catalog's names, translated
     rows.append(((accuracy_percent(best) or 0.0) / 100,
                  [Markup("<strong>digitlab: {}</strong>").format(steps), links.accuracy(best), links.predict_time(best)]))
     return [*blocks, Table(["k-NN", t("head.test_accuracy"), t("head.predict")], [row for _, row in sorted(rows, key=lambda item: item[0])],
