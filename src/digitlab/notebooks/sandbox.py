@@ -31,9 +31,9 @@ from pathlib import Path
 BWRAP, DOCKER, PODMAN, NONE, AUTO = "bwrap", "docker", "podman", "none", "auto"
 CONTAINERS = (DOCKER, PODMAN)  # container engines, in the order ``auto`` tries them after bubblewrap
 KINDS = (AUTO, BWRAP, DOCKER, PODMAN, NONE)
-INSTALL_HINT = ("no sandbox found: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap) "
-                "or start Docker or Podman (macOS, Windows), or pass --sandbox none to run students' code unconfined "
-                "(not for real submissions)")
+INSTALL_HINT = ("no sandbox found: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; "
+                "on Windows inside WSL 2, on macOS inside a Linux VM), or run Docker or Podman on this Linux machine, "
+                "or pass --sandbox none to run students' code unconfined (not for real submissions)")
 FIRST_UID = 61_000  # sandbox users are FIRST_UID + slot: each parallel sandbox counts its own processes
 READ_ONLY_SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/alternatives", "/etc/fonts", "/etc/localtime", "/etc/ssl/certs")
 LINKABLE = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")  # a symlink into /usr on merged-/usr systems, else a folder
