@@ -208,7 +208,8 @@ def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None
     if trained_on_it:
         label, run, value = max(trained_on_it, key=lambda item: item[2])
         key = "inversion.trained_copes" if value >= SURVIVES else "inversion.trained_short"
-        text += t(key, label=label, value=links.link(run, percent(value)), clean=links.accuracy(run))
+        clean = unchanged(run)  # on the same test images as the inverted score, not the whole test set
+        text += t(key, label=label, value=links.link(run, percent(value)), clean=links.link(run, percent(clean)) if clean is not None else "–")
     else:
         text += t("inversion.how")
     return text
