@@ -65,10 +65,12 @@ def best_blocks(sweep: SweepRuns, links: Links, dataset: str) -> list:
     best = sweep.best()
     options = (best.spec or {}).get("knn_config") or best.config.get("knn_options", {})  # as it ran, when it says
     steps = ", ".join(steps_of(options)) or str(t("knn.step.raw"))
+    validated = best.metrics.get("val_accuracy") is not None  # a run that held nothing out has no validation score to give
     blocks: list = [Text(t("knn.most_accurate", description=sweep_description(sweep.name, sweep.description), steps=steps,
                            k=options.get("n_neighbors", 5), weights=knn_words("weights", options.get("weights", "uniform")),
                            metric=knn_words("metric", options.get("metric", "euclidean")), accuracy=links.accuracy(best),
-                           validation=links.metric(best, "val_accuracy"), fit=links.train_time(best), predict=links.predict_time(best)))]
+                           validation=t("knn.validation", value=links.metric(best, "val_accuracy")) if validated else "",
+                           fit=links.train_time(best), predict=links.predict_time(best)))]
     entry = CATALOG.get(dataset)
     if entry is None or not entry.knn_references:
         return blocks
