@@ -84,7 +84,7 @@ def setting_phrase(path: str, value: Any) -> str:
 
     The catalog's ``phrase.<path>.<value>`` for a value with its own words (deskewed or not, no PCA), else its
     ``phrase.<path>`` around the written value, else the value alone when it names itself (a distance, a vote),
-    else label and value. A setting whose phrase is empty is left out (the model a row's label already names).
+    else label and value.
     """
     words = current()
     if path == "train_options.epochs" and isinstance(value, int):
@@ -100,8 +100,7 @@ def setting_phrase(path: str, value: Any) -> str:
 
 def describe(run: Run, grid: dict[str, list[Any]]) -> str:
     """The run's grid settings in words: '5 epochs, batch size 128', 'k = 3, stemmen gewogen naar afstand, cosinusafstand'."""
-    phrases = (setting_phrase(path, config_value(run.config, path)) for path in grid)
-    return ", ".join(phrase for phrase in phrases if phrase)
+    return ", ".join(setting_phrase(path, config_value(run.config, path)) for path in grid)
 
 
 class Links:
