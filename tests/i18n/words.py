@@ -21,6 +21,8 @@ ENGLISH = (
     "shift", "nothing", "query", "input", "draw", "clear", "width", "loaded", "receive", "examples per class",
     "true class", "predicted class", "loss per epoch", "training seconds", "neurons per hidden layer", "pixels deleted",
     "explaining", "guessing", "chance", "yes", "no", "none", "time", "layer", "evidence", "nearest", "show", "why", "each",
+    "deskewed", "principal components", "re-ranked", "distortion", "hidden size", "tuned", "settings", "results",
+    "environment", "untrained", "weights distance", "augment",
 )
 DUTCH = (
     "de", "het", "een", "van", "tegen", "plaatjes", "plaatje", "klasse", "voorspeld", "voorspelde", "echte", "trainset",
@@ -28,7 +30,8 @@ DUTCH = (
     "verschuiving", "draaiing", "ruis", "achtergrond", "teken", "wissen", "niets", "invoer", "na elke", "trainplaatjes",
     "testplaatjes", "kans", "gokken", "ja", "nee", "geen", "uitleg", "neuronen", "trainingstijd", "voorspeltijd", "pendikte",
     "geladen", "krijgen", "waarom", "dichtstbijzijnde", "distance-stemmen", "uniform-stemmen", "cosine-afstand",
-    "euclidean-afstand", "1 epochs", "klasse(n)",
+    "euclidean-afstand", "1 epochs", "klasse(n)", "getunede", "rechtgezet", "hoofdcomponenten", "vervormingsmodel",
+    "instellingen", "gewogen", "ongetraind", "afgesteld",
 )
 WORDS = {"nl": ENGLISH, "en": DUTCH}  # what a page in the key's language must not contain
 # Words the course's own Dutch text uses (the notebook: "k-Nearest Neighbours", "hidden layers", "input", "training"):
