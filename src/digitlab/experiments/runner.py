@@ -33,7 +33,7 @@ from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, resolve
 from digitlab.inference import predict_labels
-from digitlab.models import build
+from digitlab.models import network
 from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
 
@@ -68,7 +68,7 @@ def check_config(config: ExperimentConfig) -> RunSpec:
 
 def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, report: Report | None,
                 on_epoch: Hook | None, on_batch: Hook | None, checkpoint_dir: Path | None, resume: bool) -> dict[str, Any]:
-    model = build(spec.model, **spec.model_config)  # after seeding: the same seed draws the same weights
+    model = network(spec.model, spec.model_config)  # after seeding: the same seed draws the same weights
     history: list[dict[str, Any]] = []
     train_seconds, stopped = 0.0, None
     if spec.trains:
@@ -104,10 +104,8 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
 def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
             batch_size: int | None) -> dict[str, Any]:
     from digitlab.experiments import knn_runs
-    from digitlab.knn.pipeline import KNNPipelineConfig
 
-    settings = KNNPipelineConfig.from_dict(spec.knn_config)
-    result = knn_runs.run_knn(settings, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
+    result = knn_runs.run_knn(spec.knn_config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
     predict = result.pop("predict")  # a function: used for robustness here, never stored
     return {**result, "stopped": None, **robustness_result(spec, predict, data.test)}
 

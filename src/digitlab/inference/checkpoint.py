@@ -2,7 +2,7 @@
 
 The format (written by :func:`digitlab.training.save_checkpoint`) is a folder::
 
-    checkpoint.json                      what the run was (its spec, model, configs, dataset, history, metrics)
+    checkpoint.json                      what the run was (its spec: dataset, model, configs), its history and metrics
     weights-<epoch>-<token>.safetensors  the network's weights
     state-<epoch>-<token>.safetensors    optimizer, schedule and random-generator state (to resume)
 
@@ -30,7 +30,7 @@ import torch
 
 from digitlab.errors import DigitlabError
 from digitlab.inference.manifest import parse_manifest
-from digitlab.models import Network, build
+from digitlab.models import Network, make_config, network
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
@@ -49,18 +49,22 @@ class SavedNetwork:
 
     path: Path
     model: Network
-    model_name: str
-    config: Any  # the model's config dataclass
-    dataset: str | None
+    spec: dict[str, Any]  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
     classes: tuple[str, ...]
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     num_parameters: int = 0
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
-    train_settings: dict[str, Any] | None = None  # the TrainConfig as stored (plain data)
     image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
-    spec: dict[str, Any] | None = None  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
+
+    @property
+    def model_name(self) -> str:
+        return self.spec["model"]
+
+    @property
+    def dataset(self) -> str:
+        return self.spec["dataset"]
 
     @property
     def num_classes(self) -> int:
@@ -122,10 +126,10 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
         raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
 
 
-def skeleton(model_name: str, config: dict[str, Any]) -> Network:
-    """The network a config describes, on the "meta" device: every shape, no memory."""
+def skeleton(model_name: str, config: Any) -> Network:
+    """The network of a config dataclass, on the "meta" device: every shape, no memory."""
     with torch.device("meta"):
-        return build(model_name, **config)
+        return network(model_name, config)
 
 
 def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -167,9 +171,11 @@ def check_probe(folder: Path, model: Network, image_shape: tuple[int, int] | Non
 def load_network(path: str | Path) -> SavedNetwork:
     """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
     folder, manifest = read_manifest(path)
+    spec = manifest["spec"]
     try:
-        shapes = skeleton(manifest["model_name"], manifest["config"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        config = make_config(spec["model"], **spec["model_config"])
+        shapes = skeleton(spec["model"], config)
+    except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
     expected = shapes.state_dict()
     needed = sum(tensor.numel() * tensor.element_size() for tensor in expected.values())
@@ -180,34 +186,20 @@ def load_network(path: str | Path) -> SavedNetwork:
     check_weights(folder, expected, weights)
     check_finite(folder, weights)
     try:
-        model = build(manifest["model_name"], **manifest["config"])
+        model = network(spec["model"], config)
         model.load_state_dict(weights)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
-    train_settings = manifest.get("train_config")
     model.eval()
     image_shape = stored_image_shape(manifest, model)
     check_probe(folder, model, image_shape)
-    return SavedNetwork(
-        path=folder,
-        model=model,
-        model_name=manifest["model_name"],
-        config=model.config,
-        dataset=manifest.get("dataset"),
-        classes=tuple(manifest.get("classes", ())),
-        metrics=manifest.get("metrics", {}),
-        history=manifest.get("history", []),
-        num_parameters=model.num_parameters(),
-        created=manifest.get("created", ""),
-        versions=manifest.get("versions", {}),
-        train_settings=train_settings,
-        image_shape=image_shape,
-        spec=manifest.get("spec"),
-    )
+    return SavedNetwork(path=folder, model=model, spec=spec, classes=tuple(manifest["classes"]), metrics=manifest["metrics"],
+                        history=manifest["history"], num_parameters=model.num_parameters(), created=manifest["created"],
+                        versions=manifest["versions"], image_shape=image_shape)
 
 
 def stored_image_shape(manifest: dict[str, Any], model: Network) -> tuple[int, int] | None:
-    """The image shape the manifest records; for checkpoints from before it did, what the network implies."""
+    """The image shape the manifest records, else the one the network's input size implies."""
     shape = manifest.get("image_shape")
     if isinstance(shape, list) and len(shape) == 2 and all(isinstance(side, int) and side > 0 for side in shape):
         return (shape[0], shape[1])

@@ -34,27 +34,32 @@ class Files(BaseModel):
 
 
 class Manifest(BaseModel):
-    """What ``save_checkpoint`` writes; see digitlab.training.checkpoint."""
+    """What ``save_checkpoint`` writes (digitlab.training.checkpoint) and ``load_network`` reads: the one description."""
 
     model_config = ConfigDict(strict=True, extra="allow")
 
     format: Literal["digitlab-checkpoint"]
     format_version: Literal[1]
-    model_name: StrictStr
-    config: dict[str, Any]
-    outputs: StrictStr | None = None  # "logits", or the notebook's "sigmoid" / "softmax" (also in config)
-    spec: dict[str, Any] | None = None  # the run it belongs to: the resolved RunSpec (digitlab.experiments.spec)
-    dataset: StrictStr | None = None
+    # The run the network belongs to, as RunSpec.to_dict() writes it (digitlab.experiments.spec reads it back typed): its
+    # model and model_config rebuild the network, its dataset names the images and classes it answers for.
+    spec: dict[str, Any]
     classes: list[StrictStr] = []
     image_shape: list[StrictInt] | None = None  # (height, width) of the images it was trained on
     num_parameters: StrictInt | None = None
-    train_config: dict[str, Any] | None = None
     metrics: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
     files: Files
     training_state: Any = None
     created: StrictStr = ""
     versions: dict[str, StrictStr] = {}
+
+    @field_validator("spec")
+    @classmethod
+    def spec_describes_a_network(cls, spec: dict[str, Any]) -> dict[str, Any]:
+        for key, kind in (("dataset", str), ("model", str), ("model_config", dict)):
+            if not isinstance(spec.get(key), kind) or not spec[key]:
+                raise ValueError(f"spec.{key} must be a non-empty {kind.__name__}, got {spec.get(key)!r}")
+        return spec
 
     @field_validator("metrics")
     @classmethod
