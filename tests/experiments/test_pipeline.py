@@ -36,7 +36,7 @@ def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_
     evaluate = evaluator(device="cpu", data_dir=data_dir, cache_dir=tmp_path / "cache")
     [stored] = run_grid(SweepSpec("same", base, {"seed": [3]}), storage, evaluate)
 
-    assert stored.spec == load_network(out).spec  # one resolved spec, however it was asked for
+    assert stored.spec.to_dict() == load_network(out).spec  # one resolved spec, however it was asked for
     saved = load_network(out).history
     assert len(saved) == 3 and without_timings(saved) == without_timings(stored.result["history"])
     assert saved[-1]["test_accuracy"] == stored.metrics["test_accuracy"]

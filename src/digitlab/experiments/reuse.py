@@ -36,7 +36,7 @@ def finished_by_spec(storage: RDBStorage) -> dict[str, Run]:
     index: dict[str, Run] = {}
     for run in list_runs(storage, None, ("COMPLETE",)):
         if run.spec is not None and run.result.get("stopped") is None and REUSED_FROM not in run.result:
-            index.setdefault(spec_key(run.spec), run)
+            index.setdefault(spec_key(run.spec.to_dict()), run)
     return index
 
 

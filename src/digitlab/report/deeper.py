@@ -190,10 +190,9 @@ def cnn_blocks(inputs: Inputs) -> list:
 
 def views_sentence(run: Run) -> Markup | str:
     """What the CNN answers from when it scores more than the image itself (its test-time views; "" otherwise)."""
-    settings = (run.spec or {}).get("model_config", {})
-    mirror, shift = bool(settings.get("test_time_mirror")), int(settings.get("test_time_shift") or 0)
-    if not (mirror or shift):
+    config = run.spec.model_config if run.spec is not None else None
+    if not isinstance(config, CNNConfig) or len(config.test_time_views) == 1:
         return ""
-    views = len(CNNConfig(test_time_mirror=mirror, test_time_shift=shift).test_time_views)
+    mirror, shift, views = config.test_time_mirror, config.test_time_shift, len(config.test_time_views)
     which = [t("cnn.view_image"), *([t("cnn.view_mirror")] if mirror else []), *([t("cnn.view_moved", pixels=shift)] if shift else [])]
     return t("cnn.views", views=views, which=Markup(", ").join(which))
