@@ -6,7 +6,7 @@ it costs the cell limit) and hostile ones (forgery, or every escape route), in t
 Each ``--jobs`` value grades the whole class; the first one grades it twice and compares the two CSVs
 (every column but the seconds). Run from the repository root:
 
-    PYTHONPATH=src python benchmarks/grading.py --class-size 100 --jobs 1 2
+    PYTHONPATH=src python benchmarks/grading.py --class-size 100 --jobs 1 2 [--sandbox podman]
 
 Prints a table (Markdown) and the machine; the goal is a class of 100 within 15 minutes on 2 cores.
 """
@@ -29,7 +29,7 @@ from tests.notebooks import grading_class as students  # noqa: E402
 
 from digitlab.notebooks.editions import assignments, read_notebook, write_notebook  # noqa: E402
 from digitlab.notebooks.feedback import write_class_csv  # noqa: E402
-from digitlab.notebooks.grading import Limits, grade_all  # noqa: E402
+from digitlab.notebooks.grading import Limits, choose_sandbox, grade_all  # noqa: E402
 
 # Share of each kind of notebook in a class (a real class: mostly honest work, some empty and wrong)
 MIX = {"honest": 0.5, "wrong": 0.2, "empty": 0.1, "endless": 0.1, "hostile": 0.1}
@@ -78,8 +78,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cell-timeout", type=int, default=Limits.cell_s)
     parser.add_argument("--keep", type=Path, help="copy the class CSVs into this folder")
+    parser.add_argument("--once", action="store_true", help="grade the class once per --jobs value (no same-CSV check)")
+    parser.add_argument("--sandbox", default=Limits.sandbox, help="auto, bwrap, docker or podman (as digitlab check)")
     args = parser.parse_args()
-    limits = Limits(cell_s=args.cell_timeout)
+    limits = Limits(cell_s=args.cell_timeout, sandbox=choose_sandbox(args.sandbox))
     with tempfile.TemporaryDirectory(prefix="digitlab-class-") as work:
         folder = Path(work)
         paths = make_class(args.class_size, folder)
@@ -89,7 +91,7 @@ def main() -> None:
         for position, jobs in enumerate(args.jobs):
             wall, seconds, first = run(paths, jobs, limits, folder / f"class-{jobs}.csv")
             same = ""
-            if position == 0:
+            if position == 0 and not args.once:
                 _, _, second = run(paths, jobs, limits, folder / f"class-{jobs}-again.csv")
                 same = "yes" if graded_rows(first) == graded_rows(second) else "NO"
             if args.keep:
@@ -100,7 +102,7 @@ def main() -> None:
                   f"{60 * len(seconds) / wall:.1f} | {same} |", flush=True)
     load = os.getloadavg()
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
-          f"Python {platform.python_version()}, cell limit {limits.cell_s} s")
+          f"Python {platform.python_version()}, cell limit {limits.cell_s} s, sandbox {limits.sandbox}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # System packages the test suite uses, from Debian: package lists (the Fashion-MNIST fallback
 # downloads Debian's dataset package), Chromium (the browser tests), PostgreSQL (the shared
 # results-store tests start their own server from its binaries) and bubblewrap (`digitlab check`
-# runs each student's notebook in a bwrap sandbox; the grading tests escape-test real ones). As root they are installed;
+# runs each student's notebook in a bwrap sandbox; the grading tests escape-test real ones), and Podman with
+# runc (`digitlab check --sandbox podman`, escape-tested in a real container). As root they are installed;
 # otherwise this says what to run with sudo and the tests that need them skip.
 set -euo pipefail
 
@@ -12,6 +13,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: not a Debian-based system; install Chromium (browser tests) and bubblewrap (grading) yourself"

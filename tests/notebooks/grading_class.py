@@ -270,9 +270,21 @@ attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b
 attempt("curl", lambda: _ok(subprocess.run(["curl", "-s", "-m", "2", "http://example.com"], capture_output=True).returncode))
 attempt("system", lambda: _ok(os.system("curl -s -m 2 http://1.1.1.1 >/dev/null 2>&1")))
 attempt("memory", lambda: len(bytearray(MEMORY_BYTES)))
+attempt("fill_tmp", lambda: [open(f"/tmp/fill{i}", "wb").write(bytes(60 * 2**20)) for i in range(12)] and _fail())
+for name in os.listdir("/tmp"):
+    if name.startswith("fill"):
+        os.remove(os.path.join("/tmp", name))
 subprocess.Popen(["setsid", "sh", "-c", "sleep 4; echo late > " + CSV_FILE + "; sleep 60"], start_new_session=True)
 attempt("processes", lambda: [subprocess.Popen(["sleep", "30"]) for _ in range(400)] and _fail())
-os.write(int(sys.argv[-1]), (json.dumps({"event": "probe", "found": found}) + "\\n").encode())
+def is_pipe(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+    except OSError:  # the descriptor listdir itself used
+        return False
+channel = int(sys.argv[-1])
+if channel == 1:  # a container's channel: its standard output, which the checker moved to the lowest free descriptor
+    channel = min(int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2 and is_pipe(fd))
+os.write(channel, (json.dumps({"event": "probe", "found": found}) + "\\n").encode())
 '''
 
 
@@ -326,7 +338,11 @@ def forgery() -> dict:
     return without_checks(add_under(forged, "simple-network", FORGERY_SETUP, first=False))
 
 
-def hostile(values: dict[str, object]) -> dict:
-    """The unusual-but-right notebook with a cell under its k-NN that tries every escape; ``values`` fill in paths and ports."""
+def hostile(values: dict[str, object], only_knn: bool = False) -> dict:
+    """The unusual-but-right notebook with a cell under its k-NN that tries every escape; ``values`` fill in paths and ports.
+
+    ``only_knn``: the k-NN assignment alone answered (a short notebook: the escapes without the networks' training).
+    """
     header = "".join(f"{name} = {value!r}\n" for name, value in values.items())
-    return add_under(unusual(), "knn", header + HOSTILE, first=False)
+    notebook = fill(edition(), {"knn": UNUSUAL["knn"]}) if only_knn else unusual()
+    return add_under(notebook, "knn", header + HOSTILE, first=False)

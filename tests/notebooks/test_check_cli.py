@@ -46,6 +46,7 @@ def test_auto_refuses_with_an_install_hint_when_no_sandbox_exists(tmp_path, caps
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/system-deps.sh installs it)")
 def test_auto_picks_bubblewrap_where_installed():
-    from digitlab.notebooks.sandbox import BWRAP, choose
+    from digitlab.notebooks.grading import choose_sandbox
+    from digitlab.notebooks.sandbox import BWRAP
 
-    assert choose("auto") == BWRAP
+    assert choose_sandbox("auto") == BWRAP

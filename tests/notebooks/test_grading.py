@@ -102,7 +102,7 @@ def test_hostile_code_reaches_nothing_outside_its_sandbox(graded):
 
     found = json.loads(graded["probes"][0])["found"]
     expected_blocked = ["read_other", "other_jobs", "read_secret", "environment", "proc_1_environ", "write_outside", "patch_package", "socket",
-                        "raw_socket", "reloaded_socket", "urllib", "udp", "curl", "system", "memory", "processes"]
+                        "raw_socket", "reloaded_socket", "urllib", "udp", "curl", "system", "memory", "fill_tmp", "processes"]
     assert {name: found[name] for name in expected_blocked if not found[name].startswith("blocked")} == {}
     assert found["home"] in ("['.pyenv']", "[]") or found["home"].startswith("blocked")
     assert not (graded["outside"] / "escaped.txt").exists() and graded["secret"].read_text() == "the answers"

@@ -54,7 +54,7 @@ def check(
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the whole class as one CSV table here.")] = None,
     feedback: Annotated[Path | None, typer.Option("--feedback", help="Write one feedback page (HTML) per student into this folder.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Notebooks to check at once (each in its own sandbox).")] = 1,
-    sandbox: Annotated[str, typer.Option("--sandbox", help=f"Isolation: {', '.join(KINDS)} (auto: bubblewrap where installed).")] = AUTO,
+    sandbox: Annotated[str, typer.Option("--sandbox", help=f"Isolation: {', '.join(KINDS)} (auto: bubblewrap, else Docker, else Podman).")] = AUTO,
     memory: Annotated[str, typer.Option("--memory", help="Memory one sandboxed process may use (4G, 1500M).")] = "4G",
 ) -> None:
     """Check each notebook's code in its own sandbox (no network, own files only, limited memory and time).

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.errors import DigitlabError
-from digitlab.notebooks import sandbox
+from digitlab.notebooks import container, sandbox
 from digitlab.notebooks.catalog import language_of, say
-from digitlab.notebooks.checker import QUICK_ENV
+from digitlab.notebooks.checker import QUICK_ENV, STDOUT
 from digitlab.notebooks.checks import ANSWERED, CHECKS, FAILED, NOT_ANSWERED, PASSED, Truth, Verdict
 from digitlab.notebooks.checks.contract import error_hint
 from digitlab.notebooks.collect import answer_text, assignment_cells, is_blank
@@ -46,7 +47,7 @@ class Limits:
     cell_s: int = 60  # one student cell or one check (the quick mode's slowest, an epoch of the 3-layer network, needs seconds)
     total_s: int = 300  # the whole notebook, restarts included
     memory_bytes: int = sandbox.Resources.memory_bytes  # per sandboxed process
-    sandbox: str = sandbox.AUTO  # auto, bwrap or none
+    sandbox: str = sandbox.AUTO  # auto, bwrap, docker, podman or none
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Context:
 
     reference: dict
     limits: Limits
-    sandbox: str  # the chosen kind: bwrap or none
+    sandbox: str  # the chosen kind: bwrap, docker, podman or none
     inputs: Path  # a folder with inputs.npz (no test labels), bound read-only into each sandbox
     truth: Truth | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,9 +92,22 @@ class Context:
         return self.truth
 
 
+def choose_sandbox(kind: str) -> str:
+    """The sandbox to use for ``kind`` (auto / bwrap / docker / podman / none) on this machine, or a one-line error."""
+    if kind not in sandbox.KINDS:
+        raise DigitlabError(f"--sandbox {kind}: choose one of {', '.join(sandbox.KINDS)}")
+    if kind == sandbox.NONE or (kind in (sandbox.AUTO, sandbox.BWRAP) and sandbox.bwrap_works()):
+        return kind if kind == sandbox.NONE else sandbox.BWRAP
+    for engine in sandbox.CONTAINERS if kind == sandbox.AUTO else (kind,) if kind in sandbox.CONTAINERS else ():
+        if container.engine(engine) is not None:
+            return engine
+    hint = sandbox.INSTALL_HINT
+    raise DigitlabError(hint if kind == sandbox.AUTO else f"--sandbox {kind}: {kind} does not work here. {hint}")
+
+
 def prepare(limits: Limits = Limits(), reference: dict | None = None, folder: Path | None = None) -> Context:
     """Choose the sandbox (a one-line error when there is none) and a folder for its inputs (a temp dir by default)."""
-    kind = sandbox.choose(limits.sandbox)
+    kind = choose_sandbox(limits.sandbox)
     if importlib.util.find_spec("IPython") is None:
         raise DigitlabError("digitlab check runs students' cells in IPython, which is not installed: pip install 'digitlab[course]'")
     folder = Path(tempfile.mkdtemp(prefix="digitlab-check-")) if folder is None else Path(folder)
@@ -154,6 +168,16 @@ def _run_sandbox(context: Context, notebook: Path, steps: list[dict], slot: int,
             files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
             command = sandbox.bwrap_command(argv, workdir, files, slot, resources, env)
             finished = sandbox.run(command, (read_end, write_end), seconds)
+        elif context.sandbox in sandbox.CONTAINERS:
+            sandbox.prepare_workdir(workdir, slot)
+            container.open_workdir(workdir)
+            argv = [python, "-m", "digitlab.notebooks.checker", "/checker/job.json", "/checker/inputs.npz", str(STDOUT)]
+            resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
+            files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
+            engine, name = container.engine(context.sandbox), f"digitlab-check-{uuid.uuid4().hex[:16]}"
+            command = container.command(engine, argv, workdir, files, slot, resources, env, name, seconds)
+            finished = sandbox.run(command, (read_end, write_end), seconds, channel_on_stdout=True,
+                                   stop=lambda: container.remove(engine, name))
         else:
             argv = [python, "-m", "digitlab.notebooks.checker", str(job), str(context.inputs / "inputs.npz"), str(write_end)]
             finished = sandbox.run(argv, (read_end, write_end), seconds, env=env, cwd=workdir)

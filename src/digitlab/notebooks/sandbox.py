@@ -12,7 +12,8 @@ own (``setpriv``: all capabilities gone, no new privileges): only then does the 
 process-count limit (root is exempt from RLIMIT_NPROC). Limits (``prlimit``): address space (memory),
 CPU seconds, processes, file size, open files. When the command's first process ends or is killed, the
 PID namespace ends and the kernel kills every process still in it (``setsid`` children included);
-``--die-with-parent`` does the same if the grader itself dies.
+``--die-with-parent`` does the same if the grader itself dies. Where bubblewrap is missing,
+:mod:`digitlab.notebooks.container` gives the same view and limits through Docker or Podman.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitlab.errors import DigitlabError
-
-BWRAP, NONE, AUTO = "bwrap", "none", "auto"
-KINDS = (AUTO, BWRAP, NONE)
-INSTALL_HINT = ("no sandbox found: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
+BWRAP, DOCKER, PODMAN, NONE, AUTO = "bwrap", "docker", "podman", "none", "auto"
+CONTAINERS = (DOCKER, PODMAN)  # container engines, in the order ``auto`` tries them after bubblewrap
+KINDS = (AUTO, BWRAP, DOCKER, PODMAN, NONE)
+INSTALL_HINT = ("no sandbox found: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; "
+                "on Windows inside WSL 2, on macOS inside a Linux VM), or run Docker or Podman on this Linux machine, "
                 "or pass --sandbox none to run students' code unconfined (not for real submissions)")
 FIRST_UID = 61_000  # sandbox users are FIRST_UID + slot: each parallel sandbox counts its own processes
 READ_ONLY_SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/alternatives", "/etc/fonts", "/etc/localtime", "/etc/ssl/certs")
@@ -47,6 +49,7 @@ class Resources:
     processes: int = 256  # processes and threads of the sandbox user (torch starts one thread per core)
     file_bytes: int = 64 * 2**20  # largest file the sandbox may write
     open_files: int = 512  # open file descriptors per process
+    tmp_bytes: int = 512 * 2**20  # the private /tmp (a tmpfs: it lives in memory): matplotlib's cache and a student's files
 
 
 @dataclass
@@ -59,18 +62,12 @@ class Finished:
     stderr_tail: str = ""
 
 
-def choose(kind: str) -> str:
-    """The sandbox to use for ``kind`` (auto / bwrap / none) on this machine, or a one-line error."""
-    if kind not in KINDS:
-        raise DigitlabError(f"--sandbox {kind}: choose one of {', '.join(KINDS)}")
-    if kind == NONE:
-        return NONE
-    if shutil.which("bwrap") and shutil.which("prlimit") and (shutil.which("setpriv") or not _as_root()) and _bwrap_works():
-        return BWRAP
-    raise DigitlabError(INSTALL_HINT if kind == AUTO else f"--sandbox bwrap: bubblewrap does not work here. {INSTALL_HINT}")
+def bwrap_works() -> bool:
+    """Whether bubblewrap (and the tools it is used with) is installed and can start a sandbox here."""
+    return bool(shutil.which("bwrap") and shutil.which("prlimit") and (shutil.which("setpriv") or not _as_root()) and _bwrap_starts())
 
 
-def _bwrap_works() -> bool:
+def _bwrap_starts() -> bool:
     probe = ["bwrap", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/"]
     probe += [*_drop(FIRST_UID), "true"] if _as_root() else ["--unshare-user", "true"]
     try:
@@ -116,7 +113,7 @@ def bwrap_command(argv: list[str], workdir: Path, files: dict[str, Path], slot: 
                "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
                # /tmp first: binds below it (a source tree under /tmp) must land on top of the private tmpfs
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(resources.tmp_bytes), "--tmpfs", "/tmp"]
     for path in READ_ONLY_SYSTEM:
         if os.path.exists(path):
             command += ["--ro-bind", path, path]
@@ -176,13 +173,18 @@ def channel() -> tuple[int, int]:
 
 
 def run(command: list[str], channel_fds: tuple[int, int], timeout_s: float, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> Finished:
-    """Run ``command`` (it writes its data to the channel); kill its whole process group past ``timeout_s``."""
+        cwd: Path | None = None, channel_on_stdout: bool = False, stop: Callable[[], None] | None = None) -> Finished:
+    """Run ``command`` (it writes its data to the channel); kill its whole process group past ``timeout_s``.
+
+    ``channel_on_stdout``: the channel is the command's standard output (a container engine's client passes
+    no other descriptor in). ``stop`` ends what killing the command leaves running (a container).
+    """
     read_end, write_end = channel_fds
     stderr_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"digitlab-sandbox-{os.getpid()}-{threading.get_ident()}.err"
     with open(stderr_path, "w+b") as stderr:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                   pass_fds=(write_end,), start_new_session=True, env=env, cwd=cwd)
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end if channel_on_stdout else subprocess.DEVNULL,
+                                   stderr=stderr, pass_fds=() if channel_on_stdout else (write_end,), start_new_session=True,
+                                   env=env, cwd=cwd)
         os.close(write_end)
         chunks: list[bytes] = []
         reader = threading.Thread(target=_read, args=(read_end, chunks), daemon=True)
@@ -193,6 +195,9 @@ def run(command: list[str], channel_fds: tuple[int, int], timeout_s: float, env:
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill(process)
+        finally:
+            if stop is not None:
+                stop()
         reader.join(timeout=10)
         stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - 2000))
         tail = stderr.read().decode("utf-8", "replace")
