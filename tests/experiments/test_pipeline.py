@@ -9,6 +9,7 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
 from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.experiments.sweep import resolving
 from digitlab.inference import load_network
 from digitlab.presets import recommended
 from tests.cli.helpers import register_synthetic_mnist
@@ -33,7 +34,7 @@ def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_
     base = ExperimentConfig(model="mlp", model_options={"hidden": [24]}, train_options={"epochs": 3, "batch_size": 32},
                             validation_size=60, seed=3)
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
-    evaluate = evaluator(device="cpu", data_dir=data_dir, cache_dir=tmp_path / "cache")
+    evaluate = resolving(evaluator(data_dir=data_dir, cache_dir=tmp_path / "cache"), "cpu")
     [stored] = run_grid(SweepSpec("same", base, {"seed": [3]}), storage, evaluate)
 
     assert stored.spec.to_dict() == load_network(out).spec  # one resolved spec, however it was asked for

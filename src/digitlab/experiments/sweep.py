@@ -20,6 +20,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import Trial, TrialState
 
 from digitlab.experiments.config import ExperimentConfig, SweepSpec
+from digitlab.experiments.spec import RunSpec, resolve
 from digitlab.experiments.store import CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, readable_attrs, run_from_trial, study_lock
 
 FIXED_PARAMS_ATTR = "fixed_params"  # where Optuna keeps an enqueued trial's params
@@ -38,7 +39,25 @@ def decode(value: Any, like: Any) -> Any:
 # An evaluation gets the config and a callback to report (step, validation accuracy); the callback
 # returns True when the run should stop early (pruned). It returns the result dict to store, whose
 # "objective" entry is the number Optuna maximises.
-Evaluate = Callable[[ExperimentConfig, Callable[[int, float], bool]], dict[str, Any]]
+Report = Callable[[int, float], bool]
+Evaluate = Callable[[ExperimentConfig, Report], dict[str, Any]]
+SpecEvaluate = Callable[[RunSpec, Report], dict[str, Any]]  # the same, given the config's resolved spec
+
+
+def plan_specs(sweep: SweepSpec, device: str | None = None) -> dict[str, RunSpec]:
+    """Every grid point's resolved spec, by its config's digest; a misspelt setting fails here, before anything runs."""
+    configs = [sweep.base.with_params(point) for point in sweep.points()]
+    return {config.digest(): resolve(config, device) for config in configs}
+
+
+def planned(evaluate: SpecEvaluate, specs: dict[str, RunSpec]) -> Evaluate:
+    """``evaluate`` for :func:`run_grid`: each grid point runs the spec :func:`plan_specs` resolved for it."""
+    return lambda config, report: evaluate(specs[config.digest()], report)
+
+
+def resolving(evaluate: SpecEvaluate, device: str | None = None) -> Evaluate:
+    """``evaluate`` for :func:`run_search`: each suggested config resolved once, on ``device``."""
+    return lambda config, report: evaluate(resolve(config, device), report)
 
 
 @dataclass
