@@ -109,7 +109,7 @@ def pick(sweep: SweepRuns | None, settings: dict[str, Any]) -> Run | None:
     """The sweep's run with these config settings (dotted), or None."""
     if sweep is None:
         return None
-    return sweep.find(**{path.replace(".", "__"): value for path, value in settings.items()})
+    return sweep.find(settings)
 
 
 def pair(declared: Comparison, first: SweepRuns | None, second: SweepRuns | None) -> tuple[Run, Run] | None:

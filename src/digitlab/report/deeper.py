@@ -91,7 +91,7 @@ def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, 
     many epochs it needs to reach a validation accuracy the logits network has after its first."""
     shortest = min(logits.grid.get(EPOCHS, [1]))
     for batch in logits.grid.get(BATCH, []):
-        soft, plain = (sweep.find(train_options__epochs=shortest, train_options__batch_size=batch) for sweep in (softmax, logits))
+        soft, plain = (sweep.find({"train_options.epochs": shortest, "train_options.batch_size": batch}) for sweep in (softmax, logits))
         longest = [longest_run(sweep, batch) for sweep in (softmax, logits)]
         confusion = confusion_of(soft) if soft else None
         if soft is None or plain is None or confusion is None:
@@ -122,7 +122,7 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     key = next(iter(sweep.grid))
     blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.hidden"), parameters=True)]
     widths = [float(width_of(value)) for value in sweep.grid[key]]
-    runs = [sweep.find(**{key.replace(".", "__"): value}) for value in sweep.grid[key]]
+    runs = [sweep.find({key: value}) for value in sweep.grid[key]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
     blocks.append(Figures([
         image(curve_figure(widths, {t("figure.test_accuracy"): accuracy}, t("figure.neurons_per_layer"), t("figure.test_accuracy_percent"),

@@ -125,7 +125,7 @@ def epochs_batch_blocks(sweep: SweepRuns, links: Links, model: str) -> list:
         accuracy_time_curves(sweep, EPOCHS, BATCH),
     ]
     most = max(sweep.grid[EPOCHS])
-    small, large = (sweep.find(train_options__epochs=most, train_options__batch_size=size)
+    small, large = (sweep.find({"train_options.epochs": most, "train_options.batch_size": size})
                     for size in (min(sweep.grid[BATCH]), max(sweep.grid[BATCH])))
     if small and large and small is not large:
         key = "batch.timing"
@@ -163,7 +163,7 @@ def simple_blocks(inputs: Inputs) -> list:
         blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
         answer = [t("simple.best", accuracy=links.accuracy(best), settings=summary(best, dataset)),
                   reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links)]
-        noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), model_options__outputs=SIGMOID), links)
+        noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), {"model_options.outputs": SIGMOID}), links)
         blocks.append(Answer(t("question.simple"), answer + ([noise] if noise else [])))
     logits = inputs.sweep("logits")
     blocks.append(Heading(t("heading.simple_logits")))
