@@ -46,7 +46,7 @@ def test_train_records_its_run_in_the_store(trained_run, own_store):
 
     out, captured = trained_run
     [stored] = list_runs(open_storage(own_store), "train@mnist")
-    assert stored.spec == load_network(out).spec and stored.result["checkpoint"] == str(out)
+    assert stored.spec.to_dict() == load_network(out).spec and stored.result["checkpoint"] == str(out)
     assert stored.metrics["test_accuracy"] == load_network(out).metrics["test_accuracy"]
     assert f"run {stored.id} in the store: digitlab runs show {stored.id}" in captured.out
 

@@ -24,14 +24,16 @@ import torch
 from digitlab import __version__
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.inference.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
     MANIFEST,
     CheckpointError,
+    Manifest,
     has_checkpoint,
     read_manifest,
     read_tensors,
     sha256,
 )
-from digitlab.inference.manifest import FORMAT, FORMAT_VERSION, Manifest
 from digitlab.models import MODELS, Network
 
 TENSOR_FILE_PATTERNS = ("weights-*.safetensors", "state-*.safetensors")
