@@ -3,6 +3,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from digitlab.evaluation import confusion_figure, confusion_matrix, curve_figure, gallery_figure, history_figure, time_to_accuracy_figure
@@ -118,3 +119,31 @@ def test_time_to_accuracy_figure_draws_every_run_in_its_setups_colour():
     assert _renders(figure)
     with pytest.raises(ValueError, match="no runs to draw"):
         time_to_accuracy_figure({"mlp": []})
+
+
+def _legend_clear_of_axes(figure: Figure) -> bool:
+    """Whether every legend of the drawn figure lies inside the figure and outside every axes (it covers no line)."""
+    canvas = FigureCanvasAgg(figure)  # digitlab's figures have no pyplot canvas: draw them on Agg, as savefig does
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = figure.legends + [axis.get_legend() for axis in figure.axes if axis.get_legend()]
+    whole = figure.bbox
+    boxes = [legend.get_window_extent(renderer) for legend in legends]
+    return bool(boxes) and all(
+        box.x0 >= whole.x0 - 1 and box.x1 <= whole.x1 + 1 and not any(box.overlaps(axis.bbox) for axis in figure.axes if axis.axison)
+        for box in boxes)
+
+
+def test_legends_with_long_translated_labels_sit_beside_the_data():
+    """Long labels (a Dutch k-NN setting, a model trained with four augmentations) fit the figure and cover no curve."""
+    from digitlab.robustness.figures import robustness_figure
+
+    long = "stemmen gewogen naar afstand, euclidische afstand"
+    curves = curve_figure([1, 3, 5, 7, 9], {f"{long} {i}": [97.0 + i * 0.1 - k * 0.05 for k in range(5)] for i in range(4)},
+                          "k", "test-accuracy (%)", "k-NN", percent=True)
+    models = ["MLP", "MLP + augmentatie (verschuiving, draaiing, schaal, negatief)", "CNN",
+              "CNN + augmentatie (verschuiving, draaiing, schaal, negatief)", "k-NN (k=3, 9.000 trainplaatjes)"]
+    rows = [{"model": model, "transform": transform, "strength": strength, "accuracy": 0.9 - strength / 10}
+            for model in models for transform in ("shift", "rotate", "noise") for strength in (0, 1, 2)]
+    assert _legend_clear_of_axes(curves)
+    assert _legend_clear_of_axes(robustness_figure(rows, chance=0.1))

@@ -14,9 +14,9 @@ from digitlab.i18n import LANGUAGES, placeholders, speaking, translator
 from digitlab.i18n.catalogs import keys, read_catalog
 
 # English reads these from elsewhere: a sweep's description from its sweep file, a part's title and a spec
-# field's name from the code that declares them, a class name from the dataset catalog; other languages
-# translate them in their catalog.
-ENGLISH_ELSEWHERE = ("sweep.", "title.", "setting.", "dataset.")
+# field's name from the code that declares them, a class name and a published k-NN result's name from the
+# dataset catalog; other languages translate them in their catalog.
+ENGLISH_ELSEWHERE = ("sweep.", "title.", "setting.", "dataset.", "knn.reference.")
 SOURCE = Path(digitlab.__file__).parent
 # calls whose first argument is a catalog key
 KEYED_CALLS = {"t", "tr", "plural", "template", "plural_template"}  # tr: the convention for a Translator in a local

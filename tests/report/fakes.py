@@ -25,6 +25,8 @@ FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 TEST_SIZE = 120
 FULL_TRAIN = 55_000  # what a real run trains on: 60k minus the validation images
 VALIDATION = 5_000  # the images a run holds out of the training set by default
+SUBSET_OFFSET = 0.004  # the robustness runs' first test images score a little apart from the whole test set
+UNSEEN_TOLERANCE = 0.7  # an augmented network's tolerance of a change it never trained on, against a plain one's
 
 
 def tiny_dataset(name: str = "mnist", train: int = 90, test: int = TEST_SIZE, seed: int = 0) -> Dataset:
@@ -97,12 +99,13 @@ def _robustness(config: ExperimentConfig, clean: float) -> dict:
     for name in parse_transforms(config.robustness):
         strengths = STRENGTHS[name]
         span = max(abs(value - IDENTITY_STRENGTH[name]) for value in strengths)
-        tolerance = base * (3 if name in augment.split(",") else 1)  # augmentation helps against the changes it trained on only
+        # Augmentation helps against the changes it trained on, and costs a little on the others (as measured on MNIST).
+        tolerance = base * (3 if name in augment.split(",") else UNSEEN_TOLERANCE if augment else 1)
         by_strength = {}
         for strength in strengths:
             change = abs(strength - IDENTITY_STRENGTH[name]) / span  # 0 (unchanged) .. 1 (the sweep's strongest)
             drop = change * (0.03 if "invert" in augment else 0.85) if name == "invert" else change * 0.5 / tolerance
-            by_strength[f"{strength:g}"] = clean if change == 0 else max(0.1, clean - drop)
+            by_strength[f"{strength:g}"] = max(0.1, clean - SUBSET_OFFSET - drop)
         scores[name] = by_strength
     return {"robustness": scores, "robustness_seconds": 1.0}
 

@@ -13,6 +13,7 @@ from PIL import Image
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, load_sweep_file, open_storage, run_grid
 from digitlab.report import build_report, comparison_rows, load_sweeps, render_report
+from digitlab.report.compare import AUGMENTATION
 from digitlab.report.links import percent, seconds
 from digitlab.report.select import config_value
 from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
@@ -65,7 +66,8 @@ def test_each_accuracy_and_time_links_to_the_run_that_produced_it(mnist_html, la
     for run in list_runs(open_storage(lab_url)):
         if run.config["dataset"] != "mnist":
             continue
-        assert linked(run.id, percent(run.metrics["test_accuracy"])).search(mnist_html), run.study
+        unchanged = run.result.get("robustness", {}).get("shift", {}).get("0")  # a changed-set run may show only its own images' score
+        assert any(linked(run.id, percent(value)).search(mnist_html) for value in (run.metrics["test_accuracy"], unchanged) if value), run.study
     for run in mnist_runs(lab_url, "simple-notebook"):  # the epochs x batch size table shows both numbers
         assert linked(run.id, seconds(run.metrics["train_seconds"])).search(mnist_html)
 
@@ -109,7 +111,7 @@ def test_untrained_part_explains_the_chance_level(mnist_html, lab_url, mnist):
     lowest, highest = min(runs, key=lambda run: run.metrics["test_accuracy"]), max(runs, key=lambda run: run.metrics["test_accuracy"])
     for run in (lowest, highest):
         assert linked(run.id, percent(run.metrics["test_accuracy"])).search(text)
-    assert "about one in 10, 10%" in text
+    assert "About 10%: with random weights the network guesses one of the 10 classes" in text
     further = section_of(mnist_html, "further")  # the why: a fixed function of the pixels, the chance formula, macro accuracy
     assert "fixed function of the pixels" in further and "MulticlassAccuracy" in further
     assert 'alt="confusion matrix of the untrained network' in further and 'href="#further-guessing"' in text
@@ -231,8 +233,8 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     knn = sweeps["robustness-knn"].runs[0]
     for label in ("MLP", "CNN", "MLP + augmentation (shift, rotation, scale, negative)", "k-NN (k=3, 9,000 training images)"):
         assert f"<th scope=\"row\">{label}</th>" in section
-    for run in (*runs.values(), knn):  # the headline cells: clean, shifted 4 px, inverted
-        for value in (run.metrics["test_accuracy"], run.result["robustness"]["shift"]["4"], run.result["robustness"]["invert"]["1"]):
+    for run in (*runs.values(), knn):  # the headline cells: unchanged (the same test images), shifted 4 px, inverted
+        for value in (run.result["robustness"]["shift"]["0"], run.result["robustness"]["shift"]["4"], run.result["robustness"]["invert"]["1"]):
             assert linked(run.id, percent(value)).search(section), (run.id, value)
     assert "shifted 4 px" in section and "turned 20°" in section and "model \\ shift (pixels, random direction)" in section
     assert 'alt="test accuracy against shift, rotation' in section
@@ -245,6 +247,21 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     assert "No model that never saw an inverted image copes with inversion" in answer
     assert linked(best_plain.id, percent(best_plain.result["robustness"]["invert"]["1"])).search(answer)
     assert "What does work is showing inverted images in training" in answer
+    cnn = runs["cnn", AUGMENTATION]  # inverted against unchanged on the same test images, not the whole test set
+    assert linked(cnn.id, percent(cnn.result["robustness"]["shift"]["0"])).search(answer.split("What does work", 1)[1])
+    assert cnn.result["robustness"]["shift"]["0"] != cnn.metrics["test_accuracy"]
+    short = re.search(r'<p class="short">(.*?)</p>', section, flags=re.S).group(1)  # the course's point, with the numbers
+    mlp, augmented = runs["mlp", ""], runs["mlp", AUGMENTATION]
+    assert short.startswith("Only for the changes it trained on: augmentation takes the MLP from ") and "but on a new change" in short
+    assert linked(augmented.id, percent(augmented.result["robustness"]["invert"]["1"])).search(short)  # the fake's largest gain
+    assert any(linked(mlp.id, percent(mlp.result["robustness"][change]["0.3"])).search(short) for change in ("noise", "background"))
+
+
+def test_summary_settings_say_what_each_row_ran(mnist_html):
+    summary = section_of(mnist_html, "comparison")
+    assert "k = 3, votes weighted by distance, euclidean distance" in summary or "k = 3, equal votes" in summary
+    assert "augmentation: shift, rotation, scale, negative" in summary and "augment shift" not in summary
+    assert "votes votes" not in summary and "seed 0" not in summary
 
 
 def test_robustness_inversion_answer_follows_the_numbers(tmp_path, mnist):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
@@ -11,7 +12,7 @@ from digitlab.experiments import open_storage
 from digitlab.i18n import translator
 from digitlab.report import render_report
 from digitlab.report.i18n import number, speaking, t
-from tests.i18n.words import foreign_numbers
+from tests.i18n.words import foreign_numbers, foreign_words
 
 
 def test_t_fills_placeholders_escapes_values_and_follows_the_language():
@@ -36,6 +37,11 @@ def pages(lab_url, mnist) -> dict[str, str]:
     return {lang: render_report(storage, mnist, lang=lang) for lang in ("en", "nl")}
 
 
+@pytest.fixture(scope="module")
+def fashion_nl(lab_url, fashion) -> str:
+    return render_report(open_storage(lab_url), fashion, lang="nl")
+
+
 def test_a_dutch_report_has_no_english_titles(pages):
     def titles(html: str) -> list:  # the page's titles, not the appendix's "Run 12" entries
         return [text for _, text in HEADINGS.findall(html) if not text.startswith("Run ")]
@@ -54,3 +60,27 @@ def test_every_number_is_written_the_languages_way_and_no_html_is_escaped(pages,
     text = TAG.sub(" ", APPENDIX.sub(" ", html))
     assert not foreign_numbers(text, lang), foreign_numbers(text, lang)
     assert "%" in text and not re.search(r"\b0[.,]\d+ accuracy|accuracy (of )?0[.,]\d", text)  # accuracy as a percentage
+
+
+HIDDEN = re.compile(r'<section id="runs">.*?</section>|<pre>.*?</pre>|<img [^>]*>|<style>.*?</style>|<script.*?</script>|<code>.*?</code>',
+                    flags=re.S)
+
+
+def visible_text(html: str) -> str:
+    """What a student reads on the page: every text outside the appendix of runs, code, pictures and the style sheet."""
+    return unescape(TAG.sub("\n", HIDDEN.sub(" ", html)))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_page_has_no_word_of_the_other_language(pages, lang):
+    lines = [line.strip() for line in visible_text(pages[lang]).splitlines() if line.strip()]
+    found = [(problems, line) for line in lines if (problems := foreign_words(line, lang, course_terms=True))]
+    assert not found, "\n".join(f"{words}: {line[:200]}" for words, line in found)
+
+
+def test_a_dutch_fashion_page_names_its_classes_in_dutch_and_no_english(fashion_nl):
+    text = visible_text(fashion_nl)
+    assert "Enkellaars" in text and "Ankle boot" not in text and "Trouser" not in text
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found = [(problems, line) for line in lines if (problems := foreign_words(line, "nl", course_terms=True))]
+    assert not found, "\n".join(f"{words}: {line[:200]}" for words, line in found)

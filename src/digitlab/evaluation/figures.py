@@ -24,6 +24,13 @@ CELL_INCHES = 0.55  # per confusion-matrix cell: fits a four-digit count
 COUNT_POINTS = 12  # the counts in a confusion matrix: readable when the page shows the figure at 560-620 px
 LONG_CLASS_NAME = 3  # longer tick labels (Fashion-MNIST's "T-shirt/top") are tilted to stay readable
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
+CURVE_LEGEND_COLUMNS = 2  # a curve figure's legend below its axes: at most two names to a row
+CURVE_INCHES = (7, 4)  # width, height of a curve figure's axes and labels, without its legend
+LEGEND_CHAR_EMS = 0.6  # an average legend character's width in ems of its font: generous, so no label is cut off
+LEGEND_ENTRY_POINTS = 40  # an entry's line sample and the gap to the next
+LEGEND_ROW_INCHES = 0.25  # one row of a small legend
+SMALL_POINTS = 8.33  # matplotlib's "small" font at its default 10-point size
+POINTS_PER_INCH = 72
 
 
 def _numpy(values) -> np.ndarray:
@@ -122,6 +129,13 @@ def gallery_figure(
     return figure
 
 
+def legend_columns(labels: Sequence[str], inches: float, points: float, most: int) -> int:
+    """As many legend columns (up to ``most``) as the longest label lets fit across ``inches``: translated labels
+    (a Dutch k-NN setting) are long, and a legend wider than its figure is cut off."""
+    entry = max(map(len, labels), default=0) * points * LEGEND_CHAR_EMS + LEGEND_ENTRY_POINTS
+    return max(1, min(len(labels), most, int(inches * POINTS_PER_INCH // entry)))
+
+
 def curve_figure(
     x, ys: dict[str, list], xlabel: str, ylabel: str, title: str, logx: bool = False, percent: bool = False,
 ) -> Figure:
@@ -132,7 +146,9 @@ def curve_figure(
     xs = _numpy(x).astype(float)
     if xs.ndim != 1:
         raise ValueError(f"x must be 1-D, got shape {xs.shape}")
-    figure = Figure(figsize=(7, 4), layout="constrained")
+    columns = legend_columns(list(ys), CURVE_INCHES[0], SMALL_POINTS, CURVE_LEGEND_COLUMNS)
+    legend_rows = math.ceil(len(ys) / columns) if len(ys) > 1 else 0
+    figure = Figure(figsize=(CURVE_INCHES[0], CURVE_INCHES[1] + legend_rows * LEGEND_ROW_INCHES), layout="constrained")
     axis = figure.subplots()
     for name, values in ys.items():
         points = np.array([np.nan if value is None else float(value) for value in values], dtype=float)
@@ -143,7 +159,9 @@ def curve_figure(
         axis.set_xscale("log")
     axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axis.grid(alpha=0.3)
-    if ys:
+    if len(ys) > 1:  # below the axes, where it covers no line (inside, "best" still sat on the curves)
+        figure.legend(loc="outside lower center", ncols=columns, fontsize="small")
+    elif ys:
         axis.legend()
     if percent:
         percent_axis(axis.yaxis)

@@ -24,6 +24,7 @@ TILE = 1.3  # inches per small image
 ROW_TITLE_INCHES = 0.35  # a row title above a row of weight images
 SHOWN = 8  # filters, feature maps or units per row
 TOP_CLASSES = 3  # classes named in a panel's title
+DELETION_LEGEND_COLUMNS = 2  # methods per row of the legend under a deletion plot
 
 
 def _numpy(values) -> np.ndarray:
@@ -125,7 +126,7 @@ def weight_images_figure(panels: Sequence[tuple[str, WeightImages]], classes: Se
 def deletion_figure(results: Sequence[Faithfulness], title: str) -> Figure:
     """Accuracy against the share of pixels deleted, one line per method and the random order dashed."""
     tr = current()
-    figure = Figure(figsize=(5, 3.4))
+    figure = Figure(figsize=(5, 4.2), layout="constrained")  # the legend below the axes: inside, it sat on the random line
     axis = figure.add_subplot()
     for result in results:
         axis.plot(result.curve.fractions * 100, result.curve.accuracy * 100,
@@ -138,10 +139,9 @@ def deletion_figure(results: Sequence[Faithfulness], title: str) -> Figure:
     axis.set_ylabel(tr("figure.accuracy_percent"))
     axis.set_ylim(0, 100)
     axis.set_title(title, fontsize=10)
-    axis.legend(fontsize=7)
+    figure.legend(fontsize=7, loc="outside lower center", ncols=DELETION_LEGEND_COLUMNS)
     percent_axis(axis.xaxis)
     percent_axis(axis.yaxis)
-    figure.tight_layout()
     return localize_axes(figure)
 
 

@@ -24,6 +24,7 @@ FIGURE_DPI = 90  # sharp enough on screen while keeping the page a few MB at mos
 class Text:
     html: Markup | str  # one paragraph; Markup keeps its links, plain str is escaped
     kind: str = "text"
+    conclusion: bool = False  # reads something into the numbers: left out of a page built from quick runs
 
 
 @dataclass
@@ -38,8 +39,9 @@ class Answer:
     """The answer to one of the notebook's "Schrijf hier je antwoord" questions, set apart."""
 
     question: str
-    paragraphs: list[Markup | str]
+    paragraphs: list[Markup | str]  # the measurements and the reasoning behind the short answer
     kind: str = "answer"
+    short: Markup | str = ""  # the answer itself in one or two sentences, with its number: what a student writes down
 
 
 @dataclass

@@ -10,7 +10,7 @@ from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments.store import Run
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
 from digitlab.report.blocks import Figures, Note, Pre, Table, Text, image
-from digitlab.report.i18n import t
+from digitlab.report.i18n import classes_of, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, dataset_title, items, percent, target
 
@@ -23,12 +23,12 @@ def data_blocks(inputs: Inputs) -> list:
     """Sizes, a grid of samples, images per class, and one image as the matrix of numbers it is (no sweeps)."""
     dataset = inputs.dataset
     height, width = dataset.image_shape
-    grid, indices = sample_grid(dataset.train, dataset.classes, seed=SAMPLE_SEED)
+    grid, indices = sample_grid(dataset.train, classes_of(dataset), seed=SAMPLE_SEED)
     last = indices[-1]  # the notebook prints the bottom-right image of its grid
     train_counts = dataset.train.class_counts(dataset.num_classes).tolist()
     test_counts = dataset.test.class_counts(dataset.num_classes).tolist()
     rows = [[t("figure.train"), *map(count, train_counts)], [t("figure.test"), *map(count, test_counts)]]
-    counts = Table([t("head.class"), *dataset.classes], rows, caption=t("caption.per_class"))
+    counts = Table([t("head.class"), *classes_of(dataset)], rows, caption=t("caption.per_class"))
     balanced = "data.equal" if min(train_counts) == max(train_counts) else "data.balanced"
     return [
         Text(t("data.sizes", name=dataset_title(dataset.name), train=count(len(dataset.train)), test=count(len(dataset.test)),
@@ -40,7 +40,7 @@ def data_blocks(inputs: Inputs) -> list:
                share=target(1 / dataset.num_classes))),
         counts,
         Pre(pixel_matrix(dataset.train.images[last], scale=False),  # bytes: 3 characters a pixel keep 28 columns readable
-            caption=t("data.matrix", index=last, label=dataset.classes[int(dataset.train.labels[last])], pixels=height * width)),
+            caption=t("data.matrix", index=last, label=classes_of(dataset)[int(dataset.train.labels[last])], pixels=height * width)),
     ]
 
 
@@ -80,7 +80,7 @@ def gallery_blocks(run: Run, dataset: Dataset, links: Links, model: str) -> list
         return [Note(t("gallery.mismatch", run=run.id, dataset=dataset.name, here=percent(len(right) / len(predicted)), stored=percent(stored)))]
     pictures = []
     for chosen, what in ((right, "right"), (wrong, "wrong")):
-        figure = gallery_figure(test.images, predicted, test.labels, dataset.classes, chosen[:GALLERY_SIZE],
+        figure = gallery_figure(test.images, predicted, test.labels, classes_of(dataset), chosen[:GALLERY_SIZE],
                                 title=str(t(f"figure.gallery_{what}", model=model)))
         pictures.append(image(figure, t(f"alt.gallery_{what}", model=model, size=GALLERY_SIZE)))
     return [

@@ -7,13 +7,15 @@ from markupsafe import Markup
 from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure, time_to_accuracy_figure
 from digitlab.experiments.store import Run
+from digitlab.i18n import current
 from digitlab.models import CNNConfig
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
-from digitlab.report.i18n import sweep_description, t
+from digitlab.report.i18n import classes_of, sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, accuracy_percent, target, train_seconds
 from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, summary, trained_blocks
 from digitlab.report.outputs import outputs_comparison
+from digitlab.report.seeds import points
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
@@ -59,7 +61,7 @@ def complex_blocks(inputs: Inputs) -> list:
         if best is not None:
             tuned = best.best()
             answer.append(t("complex.beyond", accuracy=links.accuracy(tuned), settings=summary(tuned, dataset), time=links.train_time(tuned)))
-        blocks.append(Answer(t("question.complex"), answer))
+        blocks.append(Answer(t("question.complex"), answer, short=complex_short(top, inputs.sweep("simple"), dataset, links)))
     return blocks
 
 
@@ -96,17 +98,33 @@ def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, 
         confusion = confusion_of(soft) if soft else None
         if soft is None or plain is None or confusion is None:
             continue
-        missing = [dataset.classes[index] for index, total in enumerate(confusion.sum(axis=0)) if total == 0]
+        missing = [classes_of(dataset)[index] for index, total in enumerate(confusion.sum(axis=0)) if total == 0]
         if not missing:
             return [Text(t("outputs.unpredicted_none", epochs=shortest, batch=batch, accuracy=links.accuracy(soft)))]
         late_run, quick_run = longest
         threshold = UNPREDICTED_THRESHOLD
         late = first_epoch_reaching(late_run, threshold) if late_run else None
         quick = first_epoch_reaching(quick_run, threshold) if quick_run else None
-        return [Text(t("outputs.unpredicted", epochs=shortest, batch=batch, classes=", ".join(missing), accuracy=links.accuracy(soft),
-                       logits=links.accuracy(plain), late=links.link(late_run, str(late)) if late else "–",
-                       logits_epoch=links.link(quick_run, str(quick)) if quick else "–", threshold=target(threshold)))]
+        sentence = t("outputs.unpredicted", epochs=shortest, batch=batch, classes=", ".join(missing), accuracy=links.accuracy(soft),
+                     logits=links.accuracy(plain))
+        if late and quick:  # a sentence only about epochs that exist: a short (quick) sweep may reach the threshold with neither
+            sentence += " " + t("outputs.reaching", late=links.link(late_run, str(late)), logits_epoch=links.link(quick_run, str(quick)),
+                                threshold=target(threshold), batch=batch)
+        elif quick:
+            sentence += " " + t("outputs.reaching_logits_only", logits_epoch=links.link(quick_run, str(quick)), threshold=target(threshold),
+                                batch=batch, epochs=current().plural("unit.epochs", config_value((late_run or quick_run).config, EPOCHS) or 0))
+        return [Text(sentence)]
     return []
+
+
+def complex_short(top: Run, simple: SweepRuns | None, dataset: Dataset, links: Links) -> Markup:
+    """Opdracht 2b in a sentence: the best network of the course's setup, against the best single layer of Opdracht 1."""
+    short = t("short.complex", settings=summary(top, dataset), accuracy=links.accuracy(top))
+    single = simple.best() if simple is not None else None
+    if single is None or None in (single.metrics.get("test_accuracy"), top.metrics.get("test_accuracy")):
+        return short
+    gain = top.metrics["test_accuracy"] - single.metrics["test_accuracy"]
+    return short + " " + t("short.complex_gain" if gain > 0 else "short.complex_no_gain", points=points(gain), simple=links.accuracy(single))
 
 
 def width_of(value: int | list[int]) -> int:
@@ -134,8 +152,10 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
               t("figure.time_against", x=t("figure.neurons_per_layer"))),
     ]))
     finished = [run for run in runs if run is not None]
-    if len(finished) >= 2:
-        narrow, best = finished[0], sweep.best()
+    if len(finished) >= 2 and (narrow := finished[0]).id == (best := sweep.best()).id:
+        blocks.append(Text(t("hidden.narrowest_best", best=layers_in_words(best, key), parameters=links.parameters(best),
+                             accuracy=links.accuracy(best), time=links.train_time(best))))
+    elif len(finished) >= 2:
         blocks.append(Text(t("hidden.sentence", narrow=layers_in_words(narrow, key), narrow_parameters=links.parameters(narrow),
                              narrow_accuracy=links.accuracy(narrow), best=layers_in_words(best, key), parameters=links.parameters(best),
                              accuracy=links.accuracy(best), time=links.train_time(best))))
@@ -180,7 +200,7 @@ def cnn_blocks(inputs: Inputs) -> list:
         text += " " + t("cnn.against_mlp", accuracy=links.accuracy(other), parameters=links.parameters(other), time=links.train_time(other))
         if (run.metrics.get("num_parameters") or 0) < (other.metrics.get("num_parameters") or 0):
             text += " " + t("cnn.fewer_weights")
-    blocks.append(Text(text))
+    blocks.append(Text(text, conclusion=True))
     curves = {label: [[(h["elapsed"], h["test_accuracy"]) for h in chosen.result.get("history") or [] if "elapsed" in h]]
               for label, chosen in (("MLP", mlp.best() if mlp is not None else None), ("CNN", run)) if chosen is not None}
     if any(points for runs in curves.values() for points in runs):  # "Kijk ook naar de benodigde tijd"

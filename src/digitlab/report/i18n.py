@@ -14,15 +14,22 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from digitlab.i18n import DEFAULT_LANGUAGE, LANGUAGES, check_language, current, dataset_language, speaking
+from digitlab.datasets import Dataset
+from digitlab.i18n import DEFAULT_LANGUAGE, LANGUAGES, check_language, class_names, current, dataset_language, speaking
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "check_language", "language", "number", "report_language", "speaking",
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "check_language", "classes_of", "language", "number", "report_language", "speaking",
            "sweep_description", "t", "title_in_language"]
 
 
 def report_language(dataset: str, lang: str | None = None) -> str:
     """``lang`` when given, else the dataset's default (its catalog entry: Dutch for the course's datasets)."""
     return dataset_language(dataset, lang).value
+
+
+def classes_of(dataset: Dataset) -> tuple[str, ...]:
+    """The dataset's class names in the language being written (digitlab.i18n.class_names): how the report names
+    a class everywhere, in text, tables and figures ('Enkellaars', not the stored 'Ankle boot')."""
+    return class_names(dataset.name, dataset.classes)
 
 
 def language() -> str:

@@ -20,7 +20,7 @@ from digitlab.explain.figures import deletion_figure, mistakes_figure, weight_im
 from digitlab.inference import SavedNetwork, has_checkpoint, load_network, predict_proba
 from digitlab.knn.threads import one_thread
 from digitlab.report.blocks import Figures, Heading, Note, Table, Text, image
-from digitlab.report.i18n import number, t
+from digitlab.report.i18n import classes_of, number, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
 from digitlab.report.select import SweepRuns
@@ -69,7 +69,7 @@ def weights_blocks(inputs: Inputs, kept: dict[str, tuple[Run, SavedNetwork] | No
     values = {role: role_label(role) for role in ("notebook", "logits")}
     values |= {f"{role}_accuracy": inputs.links.accuracy(kept[role][0]) if kept.get(role) else "–" for role in ("notebook", "logits")}
     blocks.append(Text(t("inside.weights", **values)))
-    blocks.append(Figures([image(weight_images_figure(panels, inputs.dataset.classes), t("alt.weights"))]))
+    blocks.append(Figures([image(weight_images_figure(panels, classes_of(inputs.dataset)), t("alt.weights"))]))
     return blocks + [no_checkpoint(inputs, role) for role in ("notebook", "logits") if not kept.get(role)]
 
 
@@ -84,9 +84,10 @@ def mistakes_blocks(dataset: Dataset, links: Links, run: Run, saved: SavedNetwor
     images = test.images[chosen]
     maps = attribute(saved.model, images, MISTAKE_METHOD, targets=predicted[chosen])
     train = dataset.train.head(KNN_TRAIN)
-    knn = explainable_knn(train.images, train.labels, classes=dataset.classes)
+    names = classes_of(dataset)
+    knn = explainable_knn(train.images, train.labels, classes=names)
     neighbours = explain_knn_many(knn, images)
-    figure = mistakes_figure(images, test.labels[chosen], predicted[chosen], confidence[chosen], maps, neighbours, dataset.classes, MISTAKE_METHOD)
+    figure = mistakes_figure(images, test.labels[chosen], predicted[chosen], confidence[chosen], maps, neighbours, names, MISTAKE_METHOD)
     return [
         Heading(str(t("inside.mistakes_heading"))),
         Text(t("inside.mistakes", count=len(chosen), model=links.link(run, label), knn_train=number(len(train), 0))),

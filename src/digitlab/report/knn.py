@@ -13,16 +13,18 @@ from digitlab.evaluation import confusion_figure, curve_figure
 from digitlab.experiments.store import Run
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_link, image
-from digitlab.report.i18n import number, sweep_description, t
+from digitlab.report.i18n import classes_of, number, sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import (
     Links,
     accuracy_percent,
     count,
+    describe,
     model_settings,
     percent,
     run_setting,
     seconds,
+    setting_phrase,
     target,
     train_seconds,
 )
@@ -57,13 +59,14 @@ def knn_blocks(inputs: Inputs) -> list:
     preprocessing and the most accurate setting (``preprocess``, ``best``) are in the Verdieping (report/knn_further.py)."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep, scaling = inputs.sweep("grid"), inputs.sweep("scaling")
-    answer = []
+    answer, short = [], ""
     blocks.append(Heading(t("heading.knn_grid")))
     if sweep is None:
         blocks.append(inputs.not_run("grid"))
     else:
         best = sweep.best()
         answer.append(best_sentence(best, links))
+        short = t("short.knn", accuracy=links.accuracy(best), settings=describe(best, sweep.grid), train=links.metric(best, "train_size", count))
         blocks += grid_blocks(sweep, links) + [Text(answer[0])] + confusion_blocks(best, dataset, links)
         timing = timing_blocks(best, inputs, links)
         blocks += [Heading(t("heading.knn_time")), *timing]
@@ -78,7 +81,7 @@ def knn_blocks(inputs: Inputs) -> list:
     most = inputs.sweep("best")
     if most is not None:
         answer.append(t("knn.further", accuracy=links.accuracy(most.best())) + " " + further_link("knn"))
-    blocks.append(Answer(t("question.knn"), answer))
+    blocks.append(Answer(t("question.knn"), answer, short=short))
     blocks += [Heading(t("heading.large_images"))] + large_image_blocks(inputs)
     return blocks
 
@@ -94,9 +97,10 @@ def large_image_blocks(inputs: Inputs) -> list:
     grid, mlp, cnn = inputs.sweep("grid"), inputs.sweep("mlp"), inputs.sweep("cnn")
     paragraphs = [t("large.sizes", width=LARGE_IMAGE[0], height=LARGE_IMAGE[1], pixels=count(pixels), ours=count(ours), factor=factor,
                     channels=COLOUR_CHANNELS)]
-    knn = grid.best() if grid else None
+    knn, short = grid.best() if grid else None, ""
     if knn is not None and knn.metrics.get("predict_seconds") and knn.metrics.get("train_size") and knn.metrics.get("test_size"):
         per_image = knn.metrics["predict_seconds"] / knn.metrics["test_size"]
+        short = t("short.large", factor=factor, large_time=links.link(knn, seconds(per_image * pixels / ours)))
         paragraphs.append(t("large.knn", train=links.metric(knn, "train_size", count), pixels=count(ours),
                             per_image=links.link(knn, current().numbers.milliseconds(per_image)), factor=factor,
                             large_time=links.link(knn, seconds(per_image * pixels / ours))))
@@ -111,7 +115,7 @@ def large_image_blocks(inputs: Inputs) -> list:
     else:
         paragraphs.append(t("large.cnn_not_run", factor=factor))
     paragraphs.append(t("large.accuracy", **robust_knn_numbers(inputs)))
-    return [Answer(t("question.large_images"), paragraphs)]
+    return [Answer(t("question.large_images"), paragraphs, short=short)]
 
 
 def robust_knn_numbers(inputs: Inputs) -> dict:
@@ -128,7 +132,7 @@ def robust_knn_numbers(inputs: Inputs) -> dict:
 
 def knn_words(setting: str, value: object) -> str:
     """A k-NN setting's value in the report's language: 'euclidische afstand', 'stemmen gewogen naar afstand'."""
-    return str(t(f"knn.{setting}.{value}", default=str(value)))
+    return setting_phrase(f"knn_options.{setting}", value)
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
@@ -176,7 +180,7 @@ def confusion_blocks(best: Run, dataset: Dataset, links: Links) -> list:
     confusion = confusion_of(best)
     if confusion is None or len(confusion) != dataset.num_classes:
         return []
-    figure = confusion_figure(confusion.astype(int), dataset.classes, title=str(t("figure.knn_confusion", k=run_setting(best, K, "?"))))
+    figure = confusion_figure(confusion.astype(int), classes_of(dataset), title=str(t("figure.knn_confusion", k=run_setting(best, K, "?"))))
     return [Figures([image(figure, str(t("alt.knn_confusion")), max_width=CONFUSION_WIDTH)]),
             Text(mistake_sentence(best, confusion, dataset, links))]
 
@@ -188,7 +192,7 @@ def mistake_sentence(run: Run, confusion: np.ndarray, dataset: Dataset, links: L
     if off_diagonal[true, predicted] == 0:
         return t("knn.no_mistakes")
     times = int(off_diagonal[true, predicted])
-    return t("knn.mistake", true=dataset.classes[true], predicted=dataset.classes[predicted], times=links.link(run, count(times)))
+    return t("knn.mistake", true=classes_of(dataset)[true], predicted=classes_of(dataset)[predicted], times=links.link(run, count(times)))
 
 
 def per_image_seconds(run: Run) -> float | None:
@@ -211,7 +215,7 @@ def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     # Compare with the tuned MLP when it ran, else with whichever network did.
     label, network = next((pair for pair in networks if pair[0] == named[REFERENCE_NETWORK]), networks[0] if networks else ("", None))
     if network is not None and knn.metrics.get("predict_seconds") and network.metrics.get("predict_seconds"):
-        blocks.append(Text(cost_sentence(knn, label, network, links)))
+        blocks.append(Text(cost_sentence(knn, label, network, links), conclusion=True))
     return blocks
 
 
@@ -251,7 +255,7 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
         if timings_comparable(*runs):
-            blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset)))
+            blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset), conclusion=True))
         else:
             blocks.append(Growth(t("knn.growth_contended", dataset=dataset.name)))
     return blocks

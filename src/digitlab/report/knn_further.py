@@ -65,14 +65,17 @@ def best_blocks(sweep: SweepRuns, links: Links, dataset: str) -> list:
     best = sweep.best()
     options = spec_data(best)["knn_config"]  # as it ran
     steps = ", ".join(steps_of(options)) or str(t("knn.step.raw"))
+    validated = best.metrics.get("val_accuracy") is not None  # a run that held nothing out has no validation score to give
     blocks: list = [Text(t("knn.most_accurate", description=sweep_description(sweep.name, sweep.description), steps=steps,
                            k=options.get("n_neighbors", 5), weights=knn_words("weights", options.get("weights", "uniform")),
                            metric=knn_words("metric", options.get("metric", "euclidean")), accuracy=links.accuracy(best),
-                           validation=links.metric(best, "val_accuracy"), fit=links.train_time(best), predict=links.predict_time(best)))]
+                           validation=t("knn.validation", value=links.metric(best, "val_accuracy")) if validated else "",
+                           fit=links.train_time(best), predict=links.predict_time(best)))]
     entry = CATALOG.get(dataset)
     if entry is None or not entry.knn_references:
         return blocks
-    rows: list[tuple[float, list]] = [(value, [name, percent(value), ""]) for name, value in entry.knn_references]
+    rows: list[tuple[float, list]] = [(value, [t(f"knn.reference.{dataset}.{index}", default=name), percent(value), ""])
+                                      for index, (name, value) in enumerate(entry.knn_references)]  # the catalog's names, translated
     rows.append(((accuracy_percent(best) or 0.0) / 100,
                  [Markup("<strong>digitlab: {}</strong>").format(steps), links.accuracy(best), links.predict_time(best)]))
     return [*blocks, Table(["k-NN", t("head.test_accuracy"), t("head.predict")], [row for _, row in sorted(rows, key=lambda item: item[0])],

@@ -78,10 +78,28 @@ def setting_value(value: Any) -> str:
     return words(f"value.{value}") if isinstance(value, str) and words.has(f"value.{value}") else str(value)
 
 
+def setting_phrase(path: str, value: Any) -> str:
+    """One setting as a phrase of the report's language: '5 epochs', 'k = 3', 'rechtgezet', 'cosinusafstand'.
+
+    The catalog's ``phrase.<path>.<value>`` for a value with its own words (deskewed or not, no PCA), else its
+    ``phrase.<path>`` around the written value, else the value alone when it names itself (a distance, a vote),
+    else label and value.
+    """
+    words = current()
+    if path == "train_options.epochs" and isinstance(value, int):
+        return words.plural("unit.epochs", value)
+    if words.has(f"phrase.{path}.{value}"):
+        return words(f"phrase.{path}.{value}")
+    if words.has(f"phrase.{path}"):
+        return words(f"phrase.{path}", value=setting_value(value))
+    if isinstance(value, str) and words.has(f"value.{value}"):
+        return words(f"value.{value}")
+    return f"{setting_label(path)} {setting_value(value)}"
+
+
 def describe(run: Run, grid: dict[str, list[Any]]) -> str:
-    """The run's grid settings in words: 'epochs 5, batch size 128', 'k=3, distance euclidean distance'."""
-    words = [(setting_label(path), setting_value(config_value(run.config, path))) for path in grid]
-    return ", ".join(f"{label}={value}" if len(label) == 1 else f"{label} {value}" for label, value in words)
+    """The run's grid settings in words: '5 epochs, batch size 128', 'k = 3, stemmen gewogen naar afstand, cosinusafstand'."""
+    return ", ".join(setting_phrase(path, config_value(run.config, path)) for path in grid)
 
 
 class Links:

@@ -11,11 +11,11 @@ from digitlab.experiments.store import Run
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_heading, further_link, image
 from digitlab.report.data import gallery_blocks
-from digitlab.report.i18n import number, sweep_description, t
+from digitlab.report.i18n import classes_of, number, sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, describe, items, network_summary, percent, target
 from digitlab.report.outputs import outputs_comparison
-from digitlab.report.seeds import Spread, noise_sentence, spread_in, spread_of, spread_text
+from digitlab.report.seeds import Spread, noise_sentence, points, spread_in, spread_of, spread_text
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, pivot, reach_sentence
 from digitlab.report.timing import timings_comparable
@@ -24,6 +24,7 @@ EPOCHS = "train_options.epochs"
 BATCH = "train_options.batch_size"
 SIGMOID = "sigmoid"  # the course's single layer activates its outputs with the sigmoid
 SIMPLE_TARGET = 0.92  # "Als je in de buurt bent van 92% accuracy op de testset..."
+FEW_POINTS = 0.03  # epochs and batch size moving one layer by at most 3 points: tuning them, not the network, is spent
 CONFUSION_WIDTH = 680  # CSS pixels: the heatmap at about 90% of its size keeps its counts readable
 
 
@@ -66,20 +67,21 @@ def untrained_blocks(inputs: Inputs) -> list:
             continue
         favourite = int(confusion.sum(axis=0).argmax())
         share = links.link(run, percent(confusion.sum(axis=0)[favourite] / confusion.sum()))
-        rows.append([seed, links.accuracy(run), dataset.classes[favourite], share])
+        rows.append([seed, links.accuracy(run), classes_of(dataset)[favourite], share])
     blocks += [
         Text(sweep_description(sweep.name, sweep.description)),
         Table([t("head.seed"), t("head.test_accuracy"), t("head.most_predicted"), t("head.share")], rows, caption=t("caption.untrained")),
     ]
     classes = dataset.num_classes
     spread = spread_of(sweep.runs)
-    answer = [t("untrained.expect", classes=classes, share=target(1 / classes))]
+    answer = [] if spread is not None else [t("untrained.expect", classes=classes, share=target(1 / classes))]  # else the short says it
     if spread is not None:
         answer.append(t("untrained.measured", spread=spread_text(spread, links), classes=classes, items=items(dataset.name)))
     else:
         answer.append(t("untrained.scores", scores=Markup(", ").join(links.accuracy(run) for run in sweep.runs)))
     answer.append(further_link("guessing"))
-    blocks.append(Answer(t("question.untrained"), answer))
+    short = t("short.untrained", share=target(1 / classes), classes=classes, spread=spread_text(spread, links)) if spread else ""
+    blocks.append(Answer(t("question.untrained"), answer, short=short))
     return blocks
 
 
@@ -101,9 +103,9 @@ def untrained_further(inputs: Inputs) -> list:
         blocks += [
             Text(t("untrained.function", seed=config_value(run.config, "seed"), items=items(dataset.name),
                    group=links.link(run, count(int(off[true, predicted]))), size=count(int(confusion[true].sum())),
-                   true=dataset.classes[true], predicted=dataset.classes[predicted],
+                   true=classes_of(dataset)[true], predicted=classes_of(dataset)[predicted],
                    right=links.link(run, count(int(np.trace(confusion)))), accuracy=links.accuracy(run))),
-            Figures([image(confusion_figure(confusion.astype(int), dataset.classes,
+            Figures([image(confusion_figure(confusion.astype(int), classes_of(dataset),
                                             title=t("figure.untrained_confusion", seed=config_value(run.config, "seed"))),
                            t("alt.untrained_confusion"), max_width=CONFUSION_WIDTH)]),
             Text(t("untrained.chance", chance=links.link(run, percent(chance_accuracy(confusion))), seed=config_value(run.config, "seed"),
@@ -135,7 +137,7 @@ def epochs_batch_blocks(sweep: SweepRuns, links: Links, model: str) -> list:
             key = "batch.timing_faster"
         blocks.append(Text(t(key, epochs=current().plural("unit.epochs", most), small=min(sweep.grid[BATCH]), small_time=links.train_time(small),
                              small_accuracy=links.accuracy(small), large=max(sweep.grid[BATCH]), large_time=links.train_time(large),
-                             large_accuracy=links.accuracy(large))))
+                             large_accuracy=links.accuracy(large)), conclusion=True))
     return blocks
 
 
@@ -161,10 +163,9 @@ def simple_blocks(inputs: Inputs) -> list:
         blocks += [Heading(t("heading.epochs_batch"))] + epochs_batch_blocks(sweep, links, "SimpleNetwork")
         blocks += [Heading(t("heading.after_training"))] + trained_blocks(best, sweep, dataset, links, "SimpleNetwork")
         blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
-        answer = [t("simple.best", accuracy=links.accuracy(best), settings=summary(best, dataset)),
-                  reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links)]
+        answer = [reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links)]  # the best setting: in the short answer
         noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), {"model_options.outputs": SIGMOID}), links)
-        blocks.append(Answer(t("question.simple"), answer + ([noise] if noise else [])))
+        blocks.append(Answer(t("question.simple"), answer + ([noise] if noise else []), short=simple_short(sweep, best, dataset, links)))
     logits = inputs.sweep("logits")
     blocks.append(Heading(t("heading.simple_logits")))
     if logits is None:
@@ -173,6 +174,16 @@ def simple_blocks(inputs: Inputs) -> list:
     blocks.append(Text(sweep_description(logits.name, logits.description)))
     blocks += outputs_comparison(inputs, "simple-outputs", SIGMOID)
     return blocks
+
+
+def simple_short(sweep: SweepRuns, best: Run, dataset: Dataset, links: Links) -> Markup:
+    """Opdracht 1 in a sentence or two: how far epochs and batch size move one layer, and where that ends."""
+    scored = [run for run in sweep.runs if run.metrics.get("test_accuracy") is not None]
+    low, high = (min(scored, key=lambda run: run.metrics["test_accuracy"]), max(scored, key=lambda run: run.metrics["test_accuracy"]))
+    short = t("short.simple", count=len(scored), low=links.accuracy(low), high=links.accuracy(high), settings=summary(best, dataset),
+              accuracy=links.accuracy(best))
+    span = high.metrics["test_accuracy"] - low.metrics["test_accuracy"]
+    return short + " " + t("short.simple_small" if span <= FEW_POINTS else "short.simple_large", points=points(span))
 
 
 def runner_up_sentence(sweep: SweepRuns, spread: Spread | None, links: Links) -> Markup | None:

@@ -73,7 +73,7 @@ def seeds_blocks(inputs: Inputs, course: str) -> list:
         difference = spread.mean - base.mean
         blocks.append(Text(t("outputs.seeds", other=output_name(outputs), other_mean=percent(spread.mean), course=output_name(course),
                              course_mean=percent(base.mean), direction=t("seeds.higher" if difference > 0 else "seeds.lower"),
-                             difference=points(difference)) + " " + noise_sentence(difference, spread, base)))
+                             difference=points(difference)) + " " + noise_sentence(difference, spread, base), conclusion=True))
     return blocks
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Note, Table, Text
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import dataset_title, describe, train_seconds
+from digitlab.report.links import dataset_title, describe, network_summary, run_setting, setting_phrase, train_seconds
+from digitlab.report.robustness import augmentation_words
 from digitlab.report.seeds import spread_of, spread_text
 from digitlab.report.select import SweepRuns
+
+# What a k-NN row says it did, in this order; the steps after the distance only when the run took them.
+KNN_SETTINGS = ("knn_options.n_neighbors", "knn_options.weights", "knn_options.metric")
+KNN_STEPS = ("knn_options.deskew", "knn_options.pca", "knn_options.distortion")
 
 
 def other_dataset(name: str) -> str | None:
@@ -51,7 +58,7 @@ def comparison_blocks(inputs: Inputs) -> list:
     rows = []
     for label, sweep, run in models:
         spread = spread_of(sweep.runs) if label in inputs.spread else None
-        settings = str(t("seeds.count", seeds=len(spread.runs))) if spread else describe(run, sweep.grid)
+        settings = str(t("seeds.count", seeds=len(spread.runs))) if spread else summary_settings(run, inputs)
         accuracy = spread_text(spread, links) if spread else links.accuracy(run)
         rows.append([row_label(label, sweep), settings, accuracy, links.train_time(run), links.predict_time(run), links.parameters(run)])
     blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
@@ -60,9 +67,23 @@ def comparison_blocks(inputs: Inputs) -> list:
     if not validated:
         return blocks
     label, sweep, best = max(validated, key=lambda model: (model[2].metrics["val_accuracy"], -model[2].id))
-    blocks.append(Text(t("summary.best", label=row_label(label, sweep), validation=links.metric(best, "val_accuracy"), accuracy=links.accuracy(best),
-                         time=links.train_time(best))))
+    best_sentence = t("summary.best", label=row_label(label, sweep), validation=links.metric(best, "val_accuracy"), accuracy=links.accuracy(best),
+                      time=links.train_time(best))
+    blocks.append(Text(best_sentence, conclusion=True))
     return blocks
+
+
+def summary_settings(run: Run, inputs: Inputs) -> str:
+    """What a summary row's run was, as it ran: a network's structure, epochs, batch size and augmentation
+    ('784-512-512-10, 12 epochs, batch size 512'); a k-NN's k, votes, distance and the steps it took."""
+    if run.config.get("kind") == "knn":
+        phrases = [setting_phrase(path, run_setting(run, path)) for path in KNN_SETTINGS if run_setting(run, path) is not None]
+        phrases += [setting_phrase(path, value) for path in KNN_STEPS if (value := run_setting(run, path))]
+        return ", ".join(phrases)
+    dataset = inputs.dataset
+    summary = network_summary(run, int(np.prod(dataset.image_shape)), dataset.num_classes)
+    augment = augmentation_words(run)
+    return f"{summary}, {t('summary.augment', kinds=augment)}" if augment else summary
 
 
 def row_label(label: str, sweep: SweepRuns) -> str:

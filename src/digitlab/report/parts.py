@@ -72,7 +72,7 @@ PARTS = (
          {"notebook": "simple-notebook", "logits": "simple-logits", "seeds": "simple-seeds"}),
     Part("complex", "The 3-layer network (Opdracht 2)", complex_blocks,
          {"notebook": "complex-notebook", "logits": "complex-logits", "seeds": "complex-seeds", "hidden": "complex-hidden",
-          "layers": "mlp-layers", "tuned": "mlp-best"}),
+          "layers": "mlp-layers", "tuned": "mlp-best", "simple": "simple-notebook"}),
     Part("cnn", "A convolutional network (Deel II)", cnn_blocks, {"cnn": "cnn", "tuned": "mlp-best"}),
     # Deel II in one place, as the course has it: the CNN, then what it changes for shifted and turned digits
     Part("robustness", "Robustness: transformed images (Deel II)", robustness_blocks, {"augmented": "robustness", "knn": "robustness-knn"}),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from markupsafe import Markup
 
 from digitlab.i18n import current
-from digitlab.report.blocks import Answer, Section
+from digitlab.report.blocks import Answer, Section, Text
 from digitlab.report.i18n import t
 from digitlab.report.links import count
 from digitlab.report.select import SweepRuns
@@ -45,6 +45,8 @@ def banner(cut: Cut) -> Markup:
 
 
 def without_conclusions(sections: list[Section]) -> list[Section]:
-    """The sections with every answer's paragraphs replaced by a note that quick runs answer nothing."""
+    """The sections with every answer's paragraphs replaced by a note that quick runs answer nothing, and every
+    paragraph that reads something into the numbers (a ``Text`` marked ``conclusion``) left out."""
     return [replace(section, blocks=[Answer(block.question, [t("quick.no_answer")]) if isinstance(block, Answer) else block
-                                     for block in section.blocks]) for section in sections]
+                                     for block in section.blocks if not (isinstance(block, Text) and block.conclusion)])
+            for section in sections]

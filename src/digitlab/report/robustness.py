@@ -38,9 +38,14 @@ def run_label(run: Run) -> str:
     if config.get("kind") == "knn":
         return str(t("label.knn", k=run_setting(run, "knn_options.n_neighbors", "?"), train=count(run.metrics.get("train_size"))))
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
-    augment = run_setting(run, "train_options.augment", "")
-    kinds = ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in str(augment).split(",") if kind)
-    return str(t("label.augmented", name=name, augment=kinds)) if augment else name
+    kinds = augmentation_words(run)
+    return str(t("label.augmented", name=name, augment=kinds)) if kinds else name
+
+
+def augmentation_words(run: Run) -> str:
+    """The changes a network trained on, in the report's language ('verschuiving, draaiing'); '' without augmentation."""
+    augment = run_setting(run, "train_options.augment", "") or ""
+    return ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in str(augment).split(",") if kind)
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
@@ -155,6 +160,27 @@ def augmentation_answer(inputs: Inputs, classes: int) -> list[Markup]:
     return paragraphs
 
 
+def augmentation_short(inputs: Inputs) -> Markup | str:
+    """Deel II's answer in two sentences, when the numbers make the course's point: the MLP's largest gain on a change
+    it trained on, and its largest loss on one it never saw ('' when augmentation did not help, or hurt nothing)."""
+    found = declared_pair(inputs, "mlp-augment")
+    if found is None:
+        return ""
+    plain, augmented = found
+    trained = set(run_setting(augmented, "train_options.augment", "").split(","))
+    moved = [(score(augmented, name, strength) - score(plain, name, strength), name, strength) for name, strength, _ in HEADLINE
+             if None not in (score(plain, name, strength), score(augmented, name, strength))]
+    seen, new = [item for item in moved if item[1] in trained], [item for item in moved if item[1] not in trained]
+    if not seen or not new or max(seen)[0] <= NO_HELP or min(new)[0] > -NO_HELP:
+        return ""
+    (_, helped, at), (_, hurt, where) = max(seen), min(new)
+    links = inputs.links
+    return t("short.robustness", seen=t(f"change.{helped}"), seen_before=links.link(plain, percent(score(plain, helped, at))),
+             seen_after=links.link(augmented, percent(score(augmented, helped, at))), new=t(f"change.{hurt}"),
+             new_before=links.link(plain, percent(score(plain, hurt, where))),
+             new_after=links.link(augmented, percent(score(augmented, hurt, where))))
+
+
 def one_change_sentence(inputs: Inputs) -> Markup | None:
     """One sentence for every comparison of this part: each pair differs in exactly the setting it is about (read from
     the stored specs); a pair that differs in more is named with what differs."""
@@ -181,7 +207,8 @@ def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None
     if trained_on_it:
         label, run, value = max(trained_on_it, key=lambda item: item[2])
         key = "inversion.trained_copes" if value >= SURVIVES else "inversion.trained_short"
-        text += t(key, label=label, value=links.link(run, percent(value)), clean=links.accuracy(run))
+        clean = unchanged(run)  # on the same test images as the inverted score, not the whole test set
+        text += t(key, label=label, value=links.link(run, percent(value)), clean=links.link(run, percent(clean)) if clean is not None else "–")
     else:
         text += t("inversion.how")
     return text
@@ -250,6 +277,6 @@ def robustness_blocks(inputs: Inputs) -> list:
         paragraphs.append(inversion)
     if paragraphs:
         same = one_change_sentence(inputs)
-        blocks.append(Answer(t("question.robustness"), paragraphs + ([same] if same else [])))
+        blocks.append(Answer(t("question.robustness"), paragraphs + ([same] if same else []), short=augmentation_short(inputs)))
     blocks.extend(transform_tables(runs, links))
     return blocks

@@ -19,6 +19,7 @@ from digitlab.report.links import (
     describe,
     network_summary,
     setting_label,
+    setting_phrase,
     setting_value,
     target,
     train_seconds,
@@ -38,7 +39,7 @@ def accuracy_and_time(links: Links, predict: bool = False) -> Cell:
 def pivot(sweep: SweepRuns, rows: str, columns: str, cell: Cell, caption: str = "") -> Table:
     """Rows by one grid setting, columns by another; a cell per run (a dash where none finished)."""
     header = [f"{setting_label(rows)} \\ {setting_label(columns)}"]
-    header += [f"{setting_label(columns)} {setting_value(value)}" for value in sweep.grid[columns]]
+    header += [setting_phrase(columns, value) for value in sweep.grid[columns]]
     body = []
     for row_value in sweep.grid[rows]:
         found = [sweep.find({rows: row_value, columns: value})

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from digitlab.evaluation.figures import legend_columns
 from digitlab.i18n import current
 from digitlab.i18n.ticks import localize_axes, percent_axis
 from digitlab.images.transforms import IDENTITY_STRENGTH, apply, strength_label, transform_name
@@ -20,7 +21,8 @@ from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
 PANEL_COLUMNS = 3  # six default transforms -> a 2 x 3 grid
-LEGEND_COLUMNS = 4  # models per row of the legend below the panels
+LEGEND_COLUMNS = 4  # models per row of the legend below the panels, at most
+LEGEND_POINTS = 9  # the legend's font size
 TILE_INCHES = 1.6  # one digit in the example figure
 LINE_INCHES = 0.2  # one model's prediction under a digit (8-point text)
 TITLE_INCHES = 0.7  # figure title plus the column captions
@@ -69,7 +71,8 @@ def robustness_figure(rows: Sequence[dict], chance: float | None = None, title: 
         percent_axis(axis.yaxis, fractions=True)
     axes[0].set_ylabel(tr("figure.test_accuracy"))
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), LEGEND_COLUMNS), fontsize=9)
+    figure.legend(handles, labels, loc="outside lower center", ncols=legend_columns(labels, cols * PANEL_INCHES[0], LEGEND_POINTS, LEGEND_COLUMNS),
+                  fontsize=LEGEND_POINTS)
     if title:
         figure.suptitle(title)
     return localize_axes(figure)
