@@ -17,6 +17,13 @@ def uci_digits() -> np.ndarray:
     return load_digits().images / 16.0
 
 
+def aligned_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two 28x28s at the best shift of at most a pixel each way: the centre of mass is rounded to
+    whole pixels, as MNIST's was, so a faint pixel more or less can move a digit by one (the CNN trains on such shifts)."""
+    return max(float(np.corrcoef(np.roll(a, (rows, columns), axis=(0, 1)).ravel(), b.ravel())[0, 1])
+               for rows in (-1, 0, 1) for columns in (-1, 0, 1))
+
+
 def _upload(url: str, photo: bytes, lang: str = "nl") -> httpx.Response:
     kind = "image/jpeg" if photo[:2] == b"\xff\xd8" else "image/png"
     return httpx.post(f"{url}/api/predict?lang={lang}", files={"file": ("photo", photo, kind)}, timeout=30)
@@ -29,7 +36,7 @@ def test_a_photographed_digit_is_served_as_the_clean_photos_digit(live_stand_in_
     assert answer.status_code == 200, answer.text
     served = np.asarray(answer.json()["image"], dtype=float)
     clean = prepare_for(render(digit, "clean", seed=3), "mnist").image.astype(float)
-    assert np.corrcoef(served.ravel(), clean.ravel())[0, 1] > 0.8
+    assert aligned_correlation(served, clean) > 0.8
 
 
 def test_a_doubtful_photo_comes_with_advice_in_the_language_asked_for(live_stand_in_server):

@@ -8,8 +8,10 @@ paper shrunk to ``analysis_side``:
 1. the paper's brightness everywhere (background estimation): a grey closing with a window wider
    than any pen stroke removes the ink and keeps the light, shadow edges included; the image
    divided by it is flat paper (1.0) with ink darker wherever it lies. Where a shadow is narrower
-   than the window the light is overestimated, so the window is narrowed to a few stroke widths
-   once a first pass has found the digit;
+   than the window the light is overestimated (the shadow would become ink), so once a first pass
+   has found the ink, the pen's width is measured (a low quantile of the ink's run lengths) and a second
+   closing uses a window of a few pen widths; blots of ink wider than that window are dark basins
+   inside the sheet, filled by grey-scale reconstruction (a shadow reaches the sheet's border);
 2. ink candidates by Sauvola's local threshold (scikit-image), which follows the local contrast
    where a global threshold cannot;
 3. paper lines: a straight, thin line of candidates across most of the image (a Hough transform
@@ -25,10 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import distance_transform_edt
 from skimage.filters import gaussian, threshold_sauvola
 from skimage.measure import label
-from skimage.morphology import closing, dilation, disk, footprint_rectangle
+from skimage.morphology import closing, dilation, disk, footprint_rectangle, reconstruction
 from skimage.transform import hough_line, hough_line_peaks
 
 SEVERAL_BLOBS = "several_blobs"
@@ -43,7 +44,8 @@ class PhotoConfig:
     analysis_side: int = 256  # longer side the analysis runs at: a digit of a third of the photo is 85 px, 4x the 20 px box
     smooth_sigma: float = 1.0  # Gaussian blur (pixels) before the thresholds: sensor grain and JPEG blocks
     background_window: float = 0.35  # first closing window, share of the longer side: wider than a thick marker stroke
-    stroke_windows: float = 3.0  # the second closing window, in stroke widths of the digit the first pass found
+    stroke_windows: float = 3.0  # the second closing window, in pen widths (stroke_width): clears a stroke and its junctions
+    pen_quantile: float = 0.25  # the pen's width is the lower quartile of the ink's run lengths (stroke_width)
     min_window: float = 0.08  # the second window's least share of the longer side
     sauvola_window: float = 0.15  # Sauvola's window, share of the longer side: spans a stroke and the paper beside it
     sauvola_k: float = 0.2  # Sauvola's k (his paper's value): how far below the local mean ink must lie
@@ -87,11 +89,10 @@ def to_analysis_size(paper: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(paper.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
 
 
-def flatten(paper: np.ndarray, smooth: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(darkness, smooth flat, light): ink's darkness relative to its own paper's light, the smoothed flat image, the light."""
-    light = np.maximum(closing(smooth, footprint_rectangle((window, window))), 1e-3)
+def flatten(paper: np.ndarray, smooth: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(darkness, smooth flat): ink's darkness relative to its own paper's light, and the smoothed image over the light."""
     darkness = np.clip(1.0 - paper / light, 0.0, 1.0).astype(np.float32)
-    return darkness, np.clip(smooth / light, 0.0, 1.0), light
+    return darkness, np.clip(smooth / light, 0.0, 1.0)
 
 
 def ink_candidates(darkness: np.ndarray, flat: np.ndarray, config: PhotoConfig) -> np.ndarray:
@@ -197,41 +198,75 @@ def doubts_about(digit: np.ndarray, strays: int, config: PhotoConfig) -> tuple[s
     return tuple(doubts)
 
 
-def stroke_width(digit: np.ndarray) -> float:
-    """The digit's thickest stroke (pixels): twice the largest distance from inside it to its edge."""
-    if not digit.any():
-        return 0.0
-    top, bottom, left, right = box(digit)
-    return 2.0 * float(distance_transform_edt(digit[top:bottom, left:right]).max())
+def run_lengths(ink: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of ink along each row."""
+    steps = np.diff(np.pad(ink, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    return np.nonzero(steps == -1)[1] - np.nonzero(steps == 1)[1]
 
 
-def search(paper: np.ndarray, smooth: np.ndarray, window: int,
-           config: PhotoConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
-    """One pass with a background window: (darkness, light, the digit's pixels, doubts)."""
-    darkness, flat, light = flatten(paper, smooth, window)
+def stroke_width(ink: np.ndarray, config: PhotoConfig) -> float:
+    """The pen's width (pixels): a low quantile of the lengths of the ink's runs along rows and columns.
+
+    The run-length estimate of document analysis: each row or column crossing a stroke gives a run
+    about as long as the pen is wide, many times over; a stray part of a shadow that became ink gives
+    long runs, and may give most of them when it is the largest mark, so a low quantile follows the pen.
+    """
+    runs = np.concatenate([run_lengths(ink), run_lengths(ink.T)])
+    return float(np.quantile(runs, config.pen_quantile)) if runs.size else 0.0
+
+
+def light_by_closing(smooth: np.ndarray, window: int) -> np.ndarray:
+    """The paper's light: a grey closing removes every dark mark narrower than ``window``.
+
+    Beyond the border the image continues as its edge ("nearest"): light falling off towards an edge,
+    or a shadow reaching it, stays monotone there, which a closing keeps; mirrored, it would be a
+    valley that the closing fills with light.
+    """
+    return np.maximum(closing(smooth, footprint_rectangle((window, window)), mode="nearest"), 1e-3)
+
+
+def fill_islands(light: np.ndarray) -> np.ndarray:
+    """``light`` with its dark islands filled to their rims' level: grey-scale hole filling by reconstruction.
+
+    A window of a few pen widths follows a shadow's edge, but takes a blot of ink wider than itself
+    for paper. A shadow is cast from beyond the sheet and reaches its border; a blot lies inside it,
+    a dark basin that reconstruction by erosion from the border fills (Soille's hole filling).
+    """
+    seed = light.copy()
+    seed[1:-1, 1:-1] = light.max()
+    return reconstruction(seed, light, method="erosion")
+
+
+def search(paper: np.ndarray, smooth: np.ndarray, light: np.ndarray,
+           config: PhotoConfig) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+    """One pass with a light estimate: (darkness, the digit's pixels, doubts, every ink pixel found)."""
+    darkness, flat = flatten(paper, smooth, light)
     candidates = ink_candidates(darkness, flat, config)
     ink, widest = erase_lines(candidates, config)
     if widest:  # strokes that crossed a line are whole again; the lines themselves had nothing beside them
         ink = closing(ink, disk(widest)) & candidates
     digit, doubts = pick_digit(ink, darkness, config)
-    return darkness, light, digit, doubts
+    return darkness, digit, doubts, ink
 
 
 def find_digit(paper: np.ndarray, config: PhotoConfig = DEFAULT) -> FoundDigit:
     """``paper``: float (H, W) in [0, 1], dark ink on light paper. Its digit's ink, at the same size.
 
     The background window must be wider than the strokes, and the narrower it is, the closer it
-    follows a shadow's edge: a first pass with a wide window finds the digit and its stroke width,
-    a second one with a window of a few stroke widths finds it again.
+    follows a shadow's edge: a first pass with a wide window finds the ink and the pen's width, a
+    second one takes the light from a window of a few pen widths (:func:`fill_islands` keeps blots
+    of ink wider than it) and finds the digit again.
     """
     small = to_analysis_size(paper, config.analysis_side)
     side = max(small.shape)
     smooth = gaussian(small, sigma=config.smooth_sigma, preserve_range=True)
     wide = odd(config.background_window * side)
-    darkness, light, digit, doubts = search(small, smooth, wide, config)
-    narrow = odd(max(config.stroke_windows * stroke_width(digit), config.min_window * side))
+    light = light_by_closing(smooth, wide)
+    darkness, digit, doubts, ink = search(small, smooth, light, config)
+    narrow = odd(max(config.stroke_windows * stroke_width(ink, config), config.min_window * side))
     if digit.any() and narrow < wide:
-        darkness, light, digit, doubts = search(small, smooth, narrow, config)
+        light = fill_islands(light_by_closing(smooth, narrow))
+        darkness, digit, doubts, _ = search(small, smooth, light, config)
     ink_fraction = float(digit.mean())
     digit = dilation(digit, disk(1))  # the strokes' soft edges too
     if small.shape != paper.shape:  # the ink at full size: fine strokes of a small digit keep their shape

@@ -76,7 +76,7 @@ def untrained_blocks(inputs: Inputs) -> list:
     spread = spread_of(sweep.runs)
     answer = [] if spread is not None else [t("untrained.expect", classes=classes, share=target(1 / classes))]  # else the short says it
     if spread is not None:
-        answer.append(t("untrained.measured", spread=spread_text(spread, links), classes=classes, items=items(dataset.name)))
+        answer.append(t("untrained.measured", items=items(dataset.name)))  # the short answer gives the spread
     else:
         answer.append(t("untrained.scores", scores=Markup(", ").join(links.accuracy(run) for run in sweep.runs)))
     answer.append(further_link("guessing"))
