@@ -81,7 +81,7 @@ def reach_column(runs: list[dict], target: float) -> str:
 
 def warm_up(data, train_options: dict, device: torch.device) -> None:
     """One untimed epoch with the setup's batch shapes (full and last partial batch): CUDA and cuDNN start-up."""
-    batch_size = train_options.get("batch_size") or resolve(ExperimentConfig(model="cnn")).train_config["batch_size"]
+    batch_size = train_options.get("batch_size") or resolve(ExperimentConfig(model="cnn")).training().batch_size
     size = batch_size + len(data.train) % batch_size
     cnn_run(data, {**train_options, "epochs": 1}, 0, device, train_limit=size, test_limit=WARMUP_IMAGES)
 

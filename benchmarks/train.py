@@ -39,7 +39,7 @@ from digitlab.evaluation import time_to_accuracy_figure
 from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
-from digitlab.training import TrainConfig, seed_everything, train
+from digitlab.training import seed_everything, train
 
 TARGETS = (0.98, 0.99, 0.994)  # "seconds until the test accuracy first reached" these, on MNIST
 PLOT = "docs/img/time-to-accuracy.png"  # --plot's default: the picture README and docs show
@@ -136,7 +136,7 @@ def run_setup(setup: Setup, seed: int, budget: float | None, quick: bool, datase
     if setup.outside_registry is not None:  # not a digitlab model, so not a RunSpec: the same loop, called directly
         data = datasets[spec.dataset].limit(spec.train_limit, spec.test_limit)
         seed_everything(seed)
-        trained = train(setup.outside_registry(), data, TrainConfig.from_dict(spec.train_config))
+        trained = train(setup.outside_registry(), data, spec.training())
         history, accuracy, seconds, parameters = trained.history, trained.test_accuracy, trained.train_seconds, trained.num_parameters
     else:
         result = run(spec, dataset=datasets[spec.dataset])

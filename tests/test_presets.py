@@ -1,5 +1,7 @@
 """The presets table: one entry per model x dataset x name, read by every run."""
 
+from dataclasses import replace
+
 import pytest
 
 from digitlab import presets
@@ -23,8 +25,8 @@ def test_every_key_names_a_preset_and_every_run_resolves_from_the_table(monkeypa
     changed = Preset(recommended("mlp", epochs=3, label_smoothing=0.2), {"dropout": 0.1})
     monkeypatch.setitem(PRESETS, ("mlp", "mnist", "recommended"), changed)
     spec = resolve(ExperimentConfig(model="mlp", train_options={"lr": 0.01}), "cpu")
-    assert spec.train_config == {**changed.train.to_dict(), "lr": 0.01, "seed": 0}
-    assert spec.model_config["dropout"] == 0.1
+    assert spec.train_config == replace(changed.train, lr=0.01, seed=0)
+    assert spec.model_config.dropout == 0.1
 
 
 def test_the_help_table_names_every_preset_and_its_label_smoothing():

@@ -9,6 +9,7 @@ from digitlab.cli.main import main
 from digitlab.models import build
 from digitlab.training.checkpoint import save_checkpoint
 from tests.cli.helpers import flat, register_synthetic_mnist
+from tests.specs import run_spec
 from tests.training.synthetic import CLASSES
 
 
@@ -20,7 +21,7 @@ def checkpoints(tmp_path, monkeypatch):
     folders = []
     for name, settings in (("simple", {}), ("mlp", {"hidden": [16]}), ("cnn", {"channels": [4, 8], "hidden": 16})):
         folder = tmp_path / f"tiny-{name}"
-        save_checkpoint(folder, build(name, num_classes=len(CLASSES), **settings), dataset="mnist", classes=CLASSES)
+        save_checkpoint(folder, model := build(name, num_classes=len(CLASSES), **settings), run_spec(model), classes=CLASSES)
         folders.append(str(folder))
     return folders
 

@@ -14,6 +14,7 @@ from digitlab.datasets import catalog
 from digitlab.models import build
 from digitlab.training import save_checkpoint
 from tests.i18n.words import problems, texts
+from tests.specs import run_spec
 from tests.training.synthetic import CLASSES, write_synthetic
 
 FASHION = "fashion-mnist"  # a course dataset whose class names are words, so their language shows
@@ -48,7 +49,7 @@ def drawn(monkeypatch):
 
 
 def checkpoint(folder, spec):
-    save_checkpoint(folder, build("mlp", hidden=[8], num_classes=len(spec.classes)), dataset=FASHION, classes=spec.classes,
+    save_checkpoint(folder, model := build("mlp", hidden=[8], num_classes=len(spec.classes)), run_spec(model, FASHION), classes=spec.classes,
                     history=HISTORY)
     return str(folder)
 

@@ -8,6 +8,7 @@ from digitlab.cli.main import main
 from digitlab.models import build
 from digitlab.training import save_checkpoint
 from tests.cli.helpers import flat, register_synthetic_mnist
+from tests.specs import run_spec
 from tests.training.synthetic import CLASSES
 
 
@@ -18,7 +19,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def untrained(folder, dataset="mnist"):
     """A checkpoint of a small untrained MLP: enough to test the plumbing."""
-    save_checkpoint(folder, build("mlp", hidden=[16], num_classes=len(CLASSES)), dataset=dataset, classes=CLASSES)
+    save_checkpoint(folder, model := build("mlp", hidden=[16], num_classes=len(CLASSES)), run_spec(model, dataset), classes=CLASSES)
     return folder
 
 

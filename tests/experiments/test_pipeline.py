@@ -9,6 +9,7 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
 from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.experiments.sweep import resolving
 from digitlab.inference import load_network
 from digitlab.presets import recommended
 from tests.cli.helpers import register_synthetic_mnist
@@ -33,10 +34,10 @@ def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_
     base = ExperimentConfig(model="mlp", model_options={"hidden": [24]}, train_options={"epochs": 3, "batch_size": 32},
                             validation_size=60, seed=3)
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
-    evaluate = evaluator(device="cpu", data_dir=data_dir, cache_dir=tmp_path / "cache")
+    evaluate = resolving(evaluator(data_dir=data_dir, cache_dir=tmp_path / "cache"), "cpu")
     [stored] = run_grid(SweepSpec("same", base, {"seed": [3]}), storage, evaluate)
 
-    assert stored.spec == load_network(out).spec  # one resolved spec, however it was asked for
+    assert stored.spec.to_dict() == load_network(out).spec  # one resolved spec, however it was asked for
     saved = load_network(out).history
     assert len(saved) == 3 and without_timings(saved) == without_timings(stored.result["history"])
     assert saved[-1]["test_accuracy"] == stored.metrics["test_accuracy"]
@@ -70,29 +71,29 @@ def test_one_spec_run_three_times_in_one_process_gives_one_result():
 
 def test_the_spec_holds_every_setting_resolved_and_survives_json():
     spec = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"lr": 0.002}, seed=4), "cpu")
-    assert spec.train_config == recommended("cnn", "fashion-mnist", lr=0.002, seed=4).to_dict()  # the dataset's preset applied
-    assert spec.train_config["epochs"] == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
-    assert spec.model_config["channels"] == [16, 32] and spec.model_config["num_classes"] == 10  # the default CNN (16-32 channels)
+    assert spec.train_config == recommended("cnn", "fashion-mnist", lr=0.002, seed=4)  # the dataset's preset applied
+    assert spec.train_config.epochs == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
+    assert spec.model_config.channels == (16, 32) and spec.model_config.num_classes == 10  # the default CNN (16-32 channels)
     assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     notebook = resolve(ExperimentConfig(model="simple", preset="notebook"), "cpu")
-    assert notebook.model_config["outputs"] == "sigmoid" and notebook.train_config["notebook_faithful"]
+    assert notebook.model_config.outputs == "sigmoid" and notebook.train_config.notebook_faithful
     untrained = resolve(ExperimentConfig(model="simple", preset="notebook", train_options={"epochs": 0}), "cpu")
-    assert untrained.train_config["epochs"] == 0 and not untrained.trains
+    assert untrained.train_config.epochs == 0 and not untrained.trains
 
 
 def test_a_catalog_entry_changes_the_model_of_its_setup_only():
     fashion = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn"), "cpu")
-    assert fashion.model_config["test_time_mirror"] and fashion.train_config["augment"] == "mirror"  # trained as it predicts
-    assert not resolve(ExperimentConfig(dataset="mnist", model="cnn"), "cpu").model_config["test_time_mirror"]
+    assert fashion.model_config.test_time_mirror and fashion.train_config.augment == "mirror"  # trained as it predicts
+    assert not resolve(ExperimentConfig(dataset="mnist", model="cnn"), "cpu").model_config.test_time_mirror
     augmented = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", preset="augmented"), "cpu")
-    assert not augmented.model_config["test_time_mirror"]  # the entry names "cnn", not "cnn-augmented"
+    assert not augmented.model_config.test_time_mirror  # the entry names "cnn", not "cnn-augmented"
     own = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", model_options={"test_time_mirror": False}), "cpu")
-    assert not own.model_config["test_time_mirror"]  # a config's own setting wins
+    assert not own.model_config.test_time_mirror  # a config's own setting wins
     other = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": "shift"}), "cpu")
-    assert not other.model_config["test_time_mirror"] and other.model_config["test_time_shift"] == 1  # no mirrored batches
+    assert not other.model_config.test_time_mirror and other.model_config.test_time_shift == 1  # no mirrored batches
     asked = ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": ""}, model_options={"test_time_mirror": True})
-    assert resolve(asked, "cpu").model_config["test_time_mirror"]  # asked for in so many words: as asked
-    assert "test_time_mirror" not in resolve(ExperimentConfig(dataset="fashion-mnist", model="mlp"), "cpu").model_config
+    assert resolve(asked, "cpu").model_config.test_time_mirror  # asked for in so many words: as asked
+    assert not hasattr(resolve(ExperimentConfig(dataset="fashion-mnist", model="mlp"), "cpu").model_config, "test_time_mirror")
 
 
 def test_bad_settings_fail_when_resolving():

@@ -10,6 +10,7 @@ from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_st
 from digitlab.experiments.reuse import REUSED_FROM, reusing
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
+from digitlab.experiments.sweep import resolving
 from tests.training.synthetic import synthetic_dataset
 
 DATA = synthetic_dataset(n_train=240, n_test=80)
@@ -17,10 +18,14 @@ TINY_MLP = {"hidden": [16], "num_classes": 4}
 
 
 def counting_evaluate(calls):
-    def evaluate(config, report):
-        calls.append(config.to_dict())
-        return run(resolve(config, "cpu"), dataset=DATA, report=report)
+    def evaluate(spec, report):
+        calls.append(spec)
+        return run(spec, dataset=DATA, report=report)
     return evaluate
+
+
+def reusing_on_cpu(calls, storage):
+    return resolving(reusing(counting_evaluate(calls), storage), "cpu")
 
 
 def mlp_sweep(name, grid, **base):
@@ -31,10 +36,10 @@ def mlp_sweep(name, grid, **base):
 def test_a_point_whose_spec_already_ran_is_that_run_and_says_so(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
     calls = []
-    [first] = run_grid(mlp_sweep("hidden", {"seed": [1]}), storage, reusing(counting_evaluate(calls), storage, "cpu"))
+    [first] = run_grid(mlp_sweep("hidden", {"seed": [1]}), storage, reusing_on_cpu(calls, storage))
     # The same network asked for another way (another sweep, the setting in the grid instead of the base).
     later = mlp_sweep("depth", {"model_options.hidden": [[16], [8]]}, seed=1)
-    runs = run_grid(later, storage, reusing(counting_evaluate(calls), storage, "cpu"))
+    runs = run_grid(later, storage, reusing_on_cpu(calls, storage))
 
     assert len(calls) == 2  # the [16] point was not trained again; [8] was
     by_hidden = {tuple(json.loads(run.params["model_options.hidden"])): run for run in runs}  # stored as JSON text
@@ -49,10 +54,10 @@ def test_a_different_seed_or_a_cut_short_run_is_not_reused(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
     calls = []
     run_grid(mlp_sweep("budget", {"seed": [1]}, train_options={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
-             storage, reusing(counting_evaluate(calls), storage, "cpu"))
+             storage, reusing_on_cpu(calls, storage))
     run_grid(mlp_sweep("again", {"seed": [1]}, train_options={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
-             storage, reusing(counting_evaluate(calls), storage, "cpu"))
-    run_grid(mlp_sweep("seeds", {"seed": [2]}), storage, reusing(counting_evaluate(calls), storage, "cpu"))
+             storage, reusing_on_cpu(calls, storage))
+    run_grid(mlp_sweep("seeds", {"seed": [2]}), storage, reusing_on_cpu(calls, storage))
     assert len(calls) == 3  # stopped by its time budget: not the full spec, so run again; seed 2 is another run
     assert all(REUSED_FROM not in run.result for run in list_runs(storage))
 

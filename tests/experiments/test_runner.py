@@ -1,10 +1,11 @@
-"""run_experiment on generated data: networks and k-NN scored alike, robustness scores when asked for."""
+"""The run pipeline on generated data: networks and k-NN scored alike, robustness scores when asked for."""
 
 import pytest
 
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig
-from digitlab.experiments.runner import check_config, run_experiment
+from digitlab.experiments.runner import run
+from digitlab.experiments.spec import resolve
 from digitlab.images.transforms import STRENGTHS
 from tests.training.synthetic import synthetic_dataset
 
@@ -25,7 +26,7 @@ def config(**settings) -> ExperimentConfig:
 @pytest.mark.parametrize("kind", ["network", "knn"])
 def test_robustness_scores_every_strength_and_the_identity_is_the_clean_accuracy(data, kind):
     settings = {"kind": kind, "knn_options": {"n_neighbors": 3}} if kind == "knn" else {}
-    result = run_experiment(config(robustness=TRANSFORMS, **settings), dataset=data)
+    result = run(resolve(config(robustness=TRANSFORMS, **settings), "cpu"), dataset=data)
     scores = result["robustness"]
     assert list(scores) == ["shift", "invert"]
     for name in scores:
@@ -37,12 +38,12 @@ def test_robustness_scores_every_strength_and_the_identity_is_the_clean_accuracy
 
 
 def test_no_robustness_unless_asked(data):
-    assert "robustness" not in run_experiment(config(), dataset=data)
+    assert "robustness" not in run(resolve(config(), "cpu"), dataset=data)
 
 
 def test_train_options_augment_reaches_the_training_loop(data):
-    plain = run_experiment(config(train_options={"epochs": 1, "batch_size": 32}), dataset=data)
-    augmented = run_experiment(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), dataset=data)
+    plain = run(resolve(config(train_options={"epochs": 1, "batch_size": 32}), "cpu"), dataset=data)
+    augmented = run(resolve(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), "cpu"), dataset=data)
     assert augmented["metrics"]["epochs"] == 1
     assert augmented["history"][0]["train_loss"] != plain["history"][0]["train_loss"]  # same seed: only the changes differ
 
@@ -53,13 +54,13 @@ def test_train_options_augment_reaches_the_training_loop(data):
 ])
 def test_bad_settings_fail_before_running(settings, message):
     with pytest.raises(DigitlabError, match=message):
-        check_config(config(**settings))
+        resolve(config(**settings))
 
 
 def test_a_validation_split_larger_than_the_training_limit_is_refused_up_front():
     with pytest.raises(DigitlabError, match="validation_size 5000 leaves no training images out of train_limit 1000"):
-        check_config(ExperimentConfig(kind="knn", train_limit=1000))
-    check_config(ExperimentConfig(kind="knn", train_limit=1000, validation_size=0))
+        resolve(ExperimentConfig(kind="knn", train_limit=1000))
+    resolve(ExperimentConfig(kind="knn", train_limit=1000, validation_size=0))
 
 
 def test_every_lab_sweep_point_passes_the_up_front_check():
@@ -70,7 +71,7 @@ def test_every_lab_sweep_point_passes_the_up_front_check():
         for sweep in lab_sweeps(dataset):
             for spec in (sweep, quicken(sweep)):
                 for point in spec.points():
-                    check_config(spec.base.with_params(point))
+                    resolve(spec.base.with_params(point))
 
 
 def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classifier(data):
@@ -79,7 +80,7 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
 
     settings = {"kind": "knn", "validation_size": 0}
     cache = NeighborCache()  # the caller owns the reuse: one cache per grid
-    results = {weights: run_experiment(config(knn_options={"n_neighbors": 5, "weights": weights}, **settings), dataset=data,
+    results = {weights: run(resolve(config(knn_options={"n_neighbors": 5, "weights": weights}, **settings), "cpu"), dataset=data,
                                        neighbor_cache=cache)
                for weights in ("uniform", "distance")}
     assert results["distance"]["metrics"]["neighbors_reused"] and results["distance"]["metrics"]["predict_seconds"] > 0
@@ -87,13 +88,13 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
         fresh = KNNClassifier(5, weights=weights).fit(flatten_images(data.train.images), data.train.labels.numpy())
         expected = "".join(map(str, fresh.predict(flatten_images(data.test.images)).tolist()))
         assert result["test_predictions"] == expected
-    other_k = run_experiment(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), dataset=data, neighbor_cache=cache)
+    other_k = run(resolve(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), "cpu"), dataset=data, neighbor_cache=cache)
     assert other_k["metrics"]["neighbors_reused"]  # the first 3 of the search for 9 (see the test below)
     assert results["uniform"]["metrics"]["searched_neighbors"] == other_k["metrics"]["searched_neighbors"] == 9
     other_data = synthetic_dataset(n_train=300, n_test=80, seed=1)
-    assert not run_experiment(config(knn_options={"n_neighbors": 5}, **settings), dataset=other_data,
+    assert not run(resolve(config(knn_options={"n_neighbors": 5}, **settings), "cpu"), dataset=other_data,
                               neighbor_cache=cache)["metrics"]["neighbors_reused"]
-    without = run_experiment(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), dataset=data)
+    without = run(resolve(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), "cpu"), dataset=data)
     assert not without["metrics"]["neighbors_reused"]  # no cache passed: nothing is remembered between runs
 
 
@@ -130,7 +131,7 @@ def test_knn_grid_over_k_takes_prefixes_of_one_search_and_matches_fresh_searches
         for k in (1, 2, 3, 5, 9):
             for weights in ("uniform", "distance"):
                 options = {"n_neighbors": k, "weights": weights, "metric": metric}
-                result = run_experiment(config(kind="knn", validation_size=0, knn_options=options), dataset=data, neighbor_cache=cache)
+                result = run(resolve(config(kind="knn", validation_size=0, knn_options=options), "cpu"), dataset=data, neighbor_cache=cache)
                 metrics = result["metrics"]
                 assert metrics["neighbors_reused"] == ((k, weights) != (1, "uniform")) and metrics["searched_neighbors"] == 9
                 assert metrics["fit_reused"] == metrics["neighbors_reused"]  # one fitted pipeline serves the grid
@@ -159,7 +160,7 @@ def test_neighbor_cache_holds_on_to_the_newest_fitted_pipelines_only():
 
 
 def test_every_run_records_how_busy_the_machine_was(data):
-    environment = run_experiment(config(), dataset=data)["environment"]
+    environment = run(resolve(config(), "cpu"), dataset=data)["environment"]
     assert environment["wall_seconds"] > 0 and environment["cpu_seconds"] >= 0 and environment["cpu_count"] >= 1
     wall, cpu = environment["wall_seconds"], environment["cpu_seconds"]
     # both are stored to the millisecond (±0.0005 s), the ratio from the unrounded times: a short run's ratio moves that much

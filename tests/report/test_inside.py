@@ -13,13 +13,14 @@ from digitlab.report.links import Links
 from digitlab.report.select import SweepRuns
 from digitlab.training.checkpoint import save_checkpoint
 from tests.report.fakes import tiny_dataset
+from tests.specs import run_spec
 
 ROLES = {"notebook": "simple-notebook", "logits": "simple-logits", "mlp": "mlp-best", "cnn": "cnn"}  # the Verdieping's, by these names
 
 
 def kept_sweep(tmp_path, name: str, model, accuracy: float, run_id: int) -> SweepRuns:
     folder = tmp_path / name
-    save_checkpoint(folder, model, dataset="mnist", metrics={"test_accuracy": accuracy})
+    save_checkpoint(folder, model, run_spec(model), metrics={"test_accuracy": accuracy})
     run = Run(id=run_id, study=f"{name}@mnist", number=0, state="COMPLETE", params={}, value=accuracy, config={},
               result={"checkpoint": str(folder), "metrics": {"test_accuracy": accuracy}}, started=None, finished=None)
     stale = Run(id=run_id + 100, study=f"{name}@mnist", number=1, state="COMPLETE", params={}, value=accuracy + 0.1, config={},

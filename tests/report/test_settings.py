@@ -8,9 +8,7 @@ from digitlab.cli.main import main
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
-from digitlab.experiments.store import Run
 from digitlab.report import render_report
-from digitlab.report.links import network_summary, run_setting
 from tests.report.fakes import tiny_dataset
 
 
@@ -20,7 +18,7 @@ def test_the_report_shows_what_ran_after_a_preset_changes(tmp_path, monkeypatch,
     sweep = SweepSpec("mlp-best", ExperimentConfig(model="mlp", model_options={"hidden": [16]}, validation_size=20), {"seed": [0]})
     [stored] = run_grid(sweep, open_storage(url), lambda config, report: run(resolve(config, "cpu"), dataset=data, report=report))
     ran = presets.recommended("mlp")
-    assert stored.spec["train_config"]["epochs"] == ran.epochs and len(stored.result["history"]) == ran.epochs
+    assert stored.spec.train_config == ran and len(stored.result["history"]) == ran.epochs
 
     changed = replace(ran, epochs=ran.epochs + 3, batch_size=ran.batch_size // 2, augment="rotate")
     monkeypatch.setitem(presets.PRESETS, ("mlp", presets.ANY_DATASET, "recommended"), presets.Preset(changed))  # a later version tunes the preset
@@ -30,12 +28,3 @@ def test_the_report_shows_what_ran_after_a_preset_changes(tmp_path, monkeypatch,
     assert main(["runs", "show", str(stored.id), "--storage", url]) == 0
     shown, _ = json.JSONDecoder().raw_decode(capsys.readouterr().out)  # the JSON record, then the history table
     assert shown["spec"]["train_config"]["batch_size"] == ran.batch_size and shown["spec"]["model_config"]["hidden"] == [16]
-
-
-def test_a_run_stored_before_specs_shows_only_what_its_config_said():
-    old = Run(id=1, study="s", number=0, state="COMPLETE", params={}, value=0.9, started=None, finished=None,
-              config={"kind": "network", "model": "mlp", "model_options": {"hidden": [64]}, "train_options": {"batch_size": 32}},
-              result={"metrics": {}})
-    assert old.spec is None
-    assert network_summary(old, 784, 10) == "784-64-10, batch size 32"  # no epochs: not stored, and not guessed
-    assert run_setting(old, "train_options.augment", "") == ""

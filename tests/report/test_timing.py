@@ -24,7 +24,7 @@ def test_load_above_the_cores_or_cpu_far_below_the_threads_is_contention():
     assert contention(run_with({**QUIET, "load_start": 2.7})) == "load 2.7 on 2 cores"  # more than the run itself
     assert "0.40 CPU seconds per second with 2 threads" == contention(run_with({**QUIET, "cpu_per_wall": 0.4}))
     assert contention(run_with({**QUIET, "cpu_per_wall": 0.4, "wall_seconds": 0.2})) is None  # too short to judge by CPU
-    assert contention(run_with({"cpu_count": 2})) is None  # stored before busyness was recorded: taken as it is
+    assert contention(run_with({"cpu_count": 2})) is None  # no load or CPU time recorded: nothing says it was contended
     assert not timings_comparable(run_with(QUIET), run_with({**QUIET, "load_start": 6.0}, 2))
 
 

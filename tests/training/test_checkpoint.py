@@ -11,6 +11,7 @@ from digitlab.models import build
 from digitlab.training import CheckpointError, TrainConfig, save_checkpoint, train
 from digitlab.training import checkpoint as ckpt
 from digitlab.training.checkpoint import load_training_state, pack_state, unpack_state
+from tests.specs import run_spec
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 
@@ -19,14 +20,15 @@ def trained(tmp_path):
     torch.manual_seed(0)
     model = build("cnn", channels=[4, 8], hidden=8, num_classes=len(CLASSES))
     config = TrainConfig(epochs=2, batch_size=64)
-    result = train(model, synthetic_dataset(n_train=128, n_test=32), config, checkpoint_dir=tmp_path / "run")
+    result = train(model, synthetic_dataset(n_train=128, n_test=32), config, checkpoint_dir=tmp_path / "run",
+                   spec=run_spec(model, "synthetic", config))
     return model, config, result, tmp_path / "run"
 
 
 def test_round_trip_gives_the_same_network_and_run(trained):
     model, config, result, folder = trained
     loaded = load_network(folder)
-    assert loaded.model_name == "cnn" and loaded.config == model.config and loaded.train_settings == config.to_dict()
+    assert loaded.model_name == "cnn" and loaded.model.config == model.config and loaded.spec == run_spec(model, "synthetic", config)
     assert loaded.dataset == "synthetic" and loaded.classes == CLASSES
     assert loaded.history == result.history and loaded.metrics["test_accuracy"] == result.test_accuracy
     assert loaded.num_parameters == model.num_parameters()
@@ -35,10 +37,10 @@ def test_round_trip_gives_the_same_network_and_run(trained):
     torch.testing.assert_close(loaded.model(x), model.eval()(x))
     assert load_network(folder / "checkpoint.json").model_name == "cnn"  # the manifest path works too
     saved = load_network(folder)  # inference's reader: the same network, without the training config
-    assert saved.image_shape == (28, 28) and saved.num_classes == len(CLASSES) and saved.train_settings == config.to_dict()
+    assert saved.image_shape == (28, 28) and saved.num_classes == len(CLASSES)
     torch.testing.assert_close(saved.model(x), model(x))
     manifest = json.loads((folder / "checkpoint.json").read_text())
-    assert manifest["versions"]["torch"] == torch.__version__ and manifest["outputs"] == "logits"
+    assert manifest["versions"]["torch"] == torch.__version__ and manifest["spec"]["model_config"]["num_classes"] == len(CLASSES)
 
 
 def test_loading_never_unpickles(trained, monkeypatch):
@@ -83,12 +85,12 @@ def test_interrupted_save_keeps_the_previous_checkpoint(trained, monkeypatch):
         for parameter in model.parameters():
             parameter.zero_()
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(folder, model, train_config=config, history=result.history + [{}])
+        save_checkpoint(folder, model, run_spec(model, "synthetic", config), history=result.history + [{}])
     after = load_network(folder)  # still the old, complete checkpoint
     for key, value in before.model.state_dict().items():
         assert torch.equal(after.model.state_dict()[key], value)
     monkeypatch.undo()
-    save_checkpoint(folder, model, train_config=config, history=result.history)
+    save_checkpoint(folder, model, run_spec(model, "synthetic", config), history=result.history)
     assert len(list(folder.glob("weights-*.safetensors"))) == 1  # the orphan of the crash is cleaned up
 
 
@@ -106,4 +108,4 @@ def test_state_packing_round_trip_with_integer_keys():
 
 def test_only_registry_networks_can_be_saved(tmp_path):
     with pytest.raises(CheckpointError, match="only networks from digitlab.models"):
-        save_checkpoint(tmp_path, torch.nn.Linear(784, 10))
+        save_checkpoint(tmp_path, torch.nn.Linear(784, 10), {})

@@ -14,6 +14,7 @@ from digitlab.pixels import random_shift
 from digitlab.presets import preset
 from digitlab.training import OPTIMIZERS, SCHEDULES, TrainConfig, seed_everything, train
 from digitlab.training.optim import build_optimizer, build_schedule, current_lr
+from tests.specs import run_spec
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
 HISTORY_KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds", "elapsed", "samples", "lr"}
@@ -104,22 +105,25 @@ def test_ctrl_c_keeps_last_epoch_and_resume_finishes_the_same_run(data, tmp_path
             os.kill(os.getpid(), signal.SIGINT)
 
     model = _fresh(dropout=0.2)
-    stopped = train(model, data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path)
+    stopped = train(model, data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path, spec=run_spec(model, data.name, config))
     assert stopped.interrupted and len(stopped.history) == 1  # the partial epoch 2 is not recorded
     assert load_network(tmp_path).metrics["epochs"] == 1
 
-    resumed = train(_fresh(dropout=0.2), data, config, checkpoint_dir=tmp_path, resume=True)
+    resumed = train(model := _fresh(dropout=0.2), data, config, checkpoint_dir=tmp_path, resume=True,
+                    spec=run_spec(model, data.name, config))
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert resumed.test_accuracy == uninterrupted.test_accuracy
     assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
 
 
 def test_resume_refuses_a_different_setup(data, tmp_path):
-    train(_fresh(), data, TrainConfig(epochs=1, batch_size=64), checkpoint_dir=tmp_path)
+    one, two = TrainConfig(epochs=1, batch_size=64), TrainConfig(epochs=2, batch_size=64)
+    train(model := _fresh(), data, one, checkpoint_dir=tmp_path, spec=run_spec(model, data.name, one))
     with pytest.raises(DigitlabError, match="resume with the same TrainConfig"):
-        train(_fresh(), data, TrainConfig(epochs=2, batch_size=64), checkpoint_dir=tmp_path, resume=True)
+        train(model := _fresh(), data, two, checkpoint_dir=tmp_path, resume=True, spec=run_spec(model, data.name, two))
     with pytest.raises(DigitlabError, match="different network"):
-        train(build("mlp", hidden=[8], num_classes=4), data, TrainConfig(epochs=1, batch_size=64), checkpoint_dir=tmp_path, resume=True)
+        other = build("mlp", hidden=[8], num_classes=4)
+        train(other, data, one, checkpoint_dir=tmp_path, resume=True, spec=run_spec(other, data.name, one))
 
 
 def test_random_shift_moves_pixels_within_bounds():
@@ -133,7 +137,7 @@ def test_random_shift_moves_pixels_within_bounds():
 
 
 def test_bad_settings_name_the_value():
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1, got 0"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="schedule must be one of"):
         TrainConfig(schedule="warm")
@@ -190,10 +194,11 @@ def test_ctrl_c_and_resume_with_augmentation_continue_the_same_random_changes(da
         if info["epoch"] == 2 and info["batch"] == 2:
             os.kill(os.getpid(), signal.SIGINT)
 
-    assert train(_fresh(), data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path).interrupted
-    resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True)
+    spec = run_spec(_fresh(), data.name, config)
+    assert train(_fresh(), data, config, on_batch=press_ctrl_c, checkpoint_dir=tmp_path, spec=spec).interrupted
+    resumed = train(_fresh(), data, config, checkpoint_dir=tmp_path, resume=True, spec=spec)
     assert resumed.history[-1]["train_loss"] == pytest.approx(uninterrupted.history[-1]["train_loss"], rel=1e-6)
-    assert load_network(tmp_path).train_settings["augment"] == "shift,rotate,scale"
+    assert load_network(tmp_path).spec["train_config"]["augment"] == "shift,rotate,scale"
 
 
 @pytest.mark.parametrize("warmup", [0.1, 0.3])

@@ -20,6 +20,7 @@ from digitlab.inference import CheckpointError, load_network
 from digitlab.models import build
 from digitlab.training import save_checkpoint
 from digitlab.web import create_app, load_models_dir
+from tests.specs import run_spec
 from tests.web.conftest import LiveServer
 
 DIGITS = [str(d) for d in range(10)]
@@ -27,7 +28,7 @@ DIGITS = [str(d) for d in range(10)]
 
 def _good(folder: Path) -> Path:
     torch.manual_seed(0)
-    save_checkpoint(folder, build("mlp", hidden=[16]), dataset="mnist", classes=DIGITS, metrics={"test_accuracy": 0.5})
+    save_checkpoint(folder, model := build("mlp", hidden=[16]), run_spec(model), classes=DIGITS, metrics={"test_accuracy": 0.5})
     return folder
 
 
@@ -51,10 +52,11 @@ BAD_MANIFESTS = {
     "classes-a-number": (_set("classes", 5), "classes"),
     "metrics-a-list": (_set("metrics", [1]), "metrics"),
     "accuracy-a-string": (_set("metrics", {"test_accuracy": "0.9"}), "test_accuracy"),
-    "dataset-a-number": (_set("dataset", 5), "dataset"),
-    "huge-config": (lambda m: m["config"].__setitem__("hidden", [1_000_000]), "describes a network of"),
-    "other-config": (lambda m: m["config"].__setitem__("hidden", [32]), "weight"),
-    "bad-config-type": (lambda m: m["config"].__setitem__("hidden", "wide"), "does not match its own description"),
+    "dataset-a-number": (lambda m: m["spec"].__setitem__("dataset", 5), "spec.dataset"),
+    "no-spec": (lambda m: m.pop("spec"), "spec"),
+    "huge-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden", [1_000_000]), "describes a network of"),
+    "other-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden", [32]), "weight"),
+    "bad-config-type": (lambda m: m["spec"]["model_config"].__setitem__("hidden", "wide"), "does not match its own description"),
     "weights-outside": (lambda m: m["files"]["weights"].__setitem__("name", "../../etc/passwd"), "files.weights.name"),
 }
 
@@ -177,7 +179,7 @@ def _saved_with(folder: Path, value: float) -> Path:
     model = build("mlp", hidden=[16])
     with torch.no_grad():
         next(model.parameters()).fill_(value)  # 784 inputs x 1e37 overflow float32
-    save_checkpoint(folder, model, dataset="mnist", classes=DIGITS, metrics={"test_accuracy": 0.9})
+    save_checkpoint(folder, model, run_spec(model), classes=DIGITS, metrics={"test_accuracy": 0.9})
     return folder
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.specs import run_spec
+
 MNIST_MLP = "mnist-mlp"
 FASHION_MLP = "fashion-mlp"
 MNIST_TRAIN_LIMIT = 20_000  # enough for ~95% test accuracy in a few seconds
@@ -35,9 +37,10 @@ def quick_models_dir() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="digitlab-web-models-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     mnist = load("mnist").limit(train=MNIST_TRAIN_LIMIT, test=TEST_LIMIT)
-    train(build("mlp", hidden=[128]), mnist, TrainConfig(epochs=2, batch_size=128, lr=2e-3), checkpoint_dir=folder / MNIST_MLP)
     fashion = load("fashion-mnist").limit(train=FASHION_TRAIN_LIMIT, test=TEST_LIMIT)
-    train(build("mlp", hidden=[32]), fashion, TrainConfig(epochs=1, batch_size=128), checkpoint_dir=folder / FASHION_MLP)
+    for name, data, model, config in [(MNIST_MLP, mnist, build("mlp", hidden=[128]), TrainConfig(epochs=2, batch_size=128, lr=2e-3)),
+                                      (FASHION_MLP, fashion, build("mlp", hidden=[32]), TrainConfig(epochs=1, batch_size=128))]:
+        train(model, data, config, checkpoint_dir=folder / name, spec=run_spec(model, data.name, config))
     return folder
 
 
@@ -53,7 +56,8 @@ def quick_cnn_dir() -> Path:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     data = load("mnist").limit(train=EXPLAINED_TRAIN_LIMIT, test=TEST_LIMIT)
     for name, model in [(MNIST_MLP, build("mlp", hidden=[64])), (MNIST_CNN, build("cnn"))]:
-        train(model, data, TrainConfig(epochs=1, batch_size=128), checkpoint_dir=folder / name)
+        config = TrainConfig(epochs=1, batch_size=128)
+        train(model, data, config, checkpoint_dir=folder / name, spec=run_spec(model, data.name, config))
     return folder
 
 

@@ -55,13 +55,14 @@ def lab(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     names, reports, models = dataset.names(), out / REPORTS, out / MODELS
     store = open_storage(storage)  # a store that cannot be written fails here, before the data is fetched
-    sweeps = lab_plan(names, quick, configs)
+    plan = lab_plan(names, quick, configs, device)
+    sweeps = [planned_sweep.sweep for planned_sweep in plan]
     for name in names:
         with err_console.status(f"Fetching {name}..."):
             found = fetch(name, data_dir=data_dir, cache_dir=cache_dir)
         console.print(f"[green]✓[/green] {name}: verified, from {found.source} → {found.cached_at or data_dir}")
     watch(store, [sweep.study_name for sweep in sweeps])  # a Ctrl-C says how many runs are kept
-    to_do = pending(store, sweeps)
+    to_do = pending(store, plan)
     started = time.perf_counter()
     console.print(f"{sum(to_do.values())} of {sum(len(s.points()) for s in sweeps)} runs to do "
                   f"({len(sweeps)} sweeps; the rest are reused from {store.url})")
@@ -87,7 +88,7 @@ def lab(
         hooks = LabProgress(on_sweep=lambda sweep: progress.update(overall, description=f"{sweep.base.dataset}: {sweep.name}"),
                             on_start=on_start, on_epoch=lambda record: progress.update(epochs, completed=record["epoch"]),
                             on_done=on_done)
-        run_lab(sweeps, store, models / QUICK_MODELS if quick else models, device=device, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
+        run_lab(plan, store, models / QUICK_MODELS if quick else models, data_dir=data_dir, cache_dir=cache_dir, progress=hooks)
     console.print(f"experiments done in {time.perf_counter() - started:.0f} s")
     if note := still_running_note(store, [sweep.study_name for sweep in sweeps]):
         err_console.print(f"[yellow]{note}[/yellow]", highlight=False)

@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from digitlab.cli.common import console, err_console
-from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 from digitlab.i18n import LANGUAGES, dataset_language
 from digitlab.inference import load_network, predict_proba
@@ -68,7 +67,7 @@ def _label(classes: tuple[str, ...], index: int) -> str:
 def answers(checkpoint: Path, paths: list[Path], top: int, lang: str | None = None) -> list[dict[str, Any]]:
     """One answer per file: its top classes with probabilities and advice about a doubtful photo, or its error."""
     saved = load_network(checkpoint)
-    dataset = saved.dataset or DEFAULT_DATASET  # checkpoints without a dataset are MNIST runs
+    dataset = saved.dataset
     images = {path: prepared(path, dataset) for path in paths}
     good = [path for path, image in images.items() if isinstance(image, PreprocessResult)]
     rows = predict_proba(saved.model, torch.stack([torch.from_numpy(images[path].image) for path in good])) if good else torch.empty(0)

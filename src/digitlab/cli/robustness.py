@@ -72,7 +72,7 @@ def _load_predictors(checkpoints: list[Path], dataset: str, num_classes: int) ->
     predictors = {}
     for path in checkpoints:
         checkpoint = load_network(path)
-        if checkpoint.dataset is not None and checkpoint.dataset != dataset:
+        if checkpoint.dataset != dataset:
             raise DigitlabError(f"checkpoint {path} was trained on {checkpoint.dataset}, not {dataset}; "
                                 f"pass --dataset {checkpoint.dataset} or a {dataset} checkpoint")
         if checkpoint.classes and len(checkpoint.classes) != num_classes:

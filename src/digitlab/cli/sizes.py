@@ -8,6 +8,7 @@ settings are printed.
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import psutil
 
@@ -27,7 +28,7 @@ def _gigabytes(count: float) -> str:
     return f"{count / BYTES_PER_GIGABYTE:,.1f} GB"
 
 
-def check_network_size(model: str, config: dict, optimizer: str) -> None:
+def check_network_size(model: str, config: Any, optimizer: str) -> None:
     """Refuse a network whose training would not fit in free memory, or whose checkpoint digitlab could not load back."""
     try:
         network = skeleton(model, config)  # on the "meta" device: shapes only, no memory

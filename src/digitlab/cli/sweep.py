@@ -30,7 +30,7 @@ from digitlab.experiments.lab import quicken
 from digitlab.experiments.reuse import reusing
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.sweep import plan_specs, planned, resolving
 
 MAX_GRID_POINTS = 10_000  # more points than a class runs in a week; checking each costs ~1 ms, so a huge grid is refused up front
 
@@ -55,16 +55,15 @@ def sweep(
         raise DigitlabError(f"{config} has a grid of {count:,} points ({' x '.join(map(str, sizes))}); at most {MAX_GRID_POINTS:,}: "
                             "split it into smaller sweep files, or search it with digitlab tune")
     err_console.print(f"{spec.name}: {count:,} grid points", highlight=False)
-    for point in spec.points():
-        resolve(spec.base.with_params(point))  # a misspelt setting fails before anything runs
+    specs = plan_specs(spec, device)  # a misspelt setting fails before anything runs
     store = open_storage(storage)
     watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
     with progress_bar(err_console) as progress:
         task = progress.add_task(spec.name, total=pending_count(store, spec))
         hooks = SweepProgress(on_start=lambda c, p: progress.update(task, description=f"{spec.name}: {p}"),
                               on_done=lambda run: progress.advance(task))
-        evaluate = reusing(evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir), store, device)
-        runs = run_grid(spec, store, evaluate, hooks, max_runs=max_runs)
+        evaluate = reusing(evaluator(data_dir=data_dir, cache_dir=cache_dir), store)
+        runs = run_grid(spec, store, planned(evaluate, specs), hooks, max_runs=max_runs)
     table = Table("run", *spec.grid, "val acc", "test acc", "train s", title=f"{spec.study_name}: {len(runs)} of {len(spec.points())} runs")
     for run in sorted(runs, key=lambda r: r.number):
         metrics = run.metrics
@@ -97,7 +96,7 @@ def tune(
     with progress_bar(err_console) as progress:
         task = progress.add_task(f"tune {model}", total=trials)
         hooks = SweepProgress(on_done=lambda run: progress.advance(task))
-        study = run_search(f"tune-{model}", base, space, store, evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir),
+        study = run_search(f"tune-{model}", base, space, store, resolving(evaluator(data_dir=data_dir, cache_dir=cache_dir), device),
                            n_trials=trials, seed=seed, progress=hooks)
     _print_search(study)
 

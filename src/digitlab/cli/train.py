@@ -113,7 +113,7 @@ def model_overrides(model: str, hidden: list[int] | None, activation: str | None
 
 def _test_time_views(spec: RunSpec) -> int:
     """How many views of an image the trained network scores (CNN test-time augmentation; 1 for the others)."""
-    return len(CNNConfig(**spec.model_config).test_time_views) if spec.model == "cnn" else 1
+    return len(spec.model_config.test_time_views) if isinstance(spec.model_config, CNNConfig) else 1
 
 
 def _header(spec: RunSpec) -> str:
@@ -224,7 +224,7 @@ def train_command(
     out = out or writable_folder(under(f"{name}-{dataset.value}"))
     if resume:
         saved = load_network(out) if has_checkpoint(out) else None
-        if saved is None or saved.spec is None:
+        if saved is None:
             raise DigitlabError(f"nothing to resume in {out}: no checkpoint of a digitlab train run there "
                                 f"(start with digitlab train --out {out})")
         spec = spec_on_device(saved.spec, device)
@@ -254,7 +254,7 @@ def train_command(
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
     check_network_size(spec.model, spec.model_config, spec.training().optimizer)
-    if spec.model_config.get("test_time_mirror") and not trains_on_mirror_images(spec.train_config):
+    if getattr(spec.model_config, "test_time_mirror", False) and not trains_on_mirror_images(spec.training()):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
     _run_training(spec, out, False, data_dir, cache_dir, storage)

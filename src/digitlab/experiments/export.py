@@ -22,7 +22,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "value": run.value,
         "params": run.params,
         "config": run.config,  # what was asked for
-        "spec": run.spec,  # what ran: every setting resolved (None for runs stored before specs)
+        "spec": run.result.get("spec"),  # what ran: every setting resolved (RunSpec.to_dict())
         "result": {key: value for key, value in run.result.items() if key != "spec"},
         "started": run.started.isoformat() if run.started else None,
         "finished": run.finished.isoformat() if run.finished else None,

@@ -18,9 +18,9 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig, SweepSpec, load_sweep_file
 from digitlab.experiments.reuse import reusing
 from digitlab.experiments.runner import evaluator
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.spec import RunSpec
 from digitlab.experiments.store import Run
-from digitlab.experiments.sweep import SweepProgress, pending_count, run_grid
+from digitlab.experiments.sweep import SweepProgress, pending_count, plan_specs, planned, run_grid
 from digitlab.packaged import sweep_dir
 
 QUICK_TRAIN_LIMIT = 2000  # training images per quick run (validation comes out of these)
@@ -58,19 +58,26 @@ def quicken(sweep: SweepSpec) -> SweepSpec:
     return replace(sweep, base=base, grid=grid)
 
 
-def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None = None) -> list[SweepSpec]:
-    """Every sweep the lab runs on ``datasets`` (quickened with ``quick``), each point checked before anything runs."""
+@dataclass(frozen=True)
+class PlannedSweep:
+    """A sweep of the lab with every grid point resolved: the specs its runs run."""
+
+    sweep: SweepSpec
+    specs: dict[str, RunSpec]  # config digest -> resolved spec (digitlab.experiments.sweep.plan_specs)
+
+
+def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None = None,
+             device: str | None = None) -> list[PlannedSweep]:
+    """Every sweep the lab runs on ``datasets`` (quickened with ``quick``), each point resolved on ``device`` before
+    anything runs: a misspelt setting fails now, not an hour in."""
     sweeps = [sweep for name in datasets for sweep in lab_sweeps(name, config_dir)]
     sweeps = [quicken(sweep) for sweep in sweeps] if quick else sweeps
-    for sweep in sweeps:
-        for point in sweep.points():
-            resolve(sweep.base.with_params(point))  # a misspelt setting fails now, not an hour in
-    return sweeps
+    return [PlannedSweep(sweep, plan_specs(sweep, device)) for sweep in sweeps]
 
 
-def pending(storage: RDBStorage, sweeps: list[SweepSpec]) -> dict[str, int]:
+def pending(storage: RDBStorage, plan: list[PlannedSweep]) -> dict[str, int]:
     """Study name -> grid points still to run (the rest are reused from the store)."""
-    return {sweep.study_name: pending_count(storage, sweep) for sweep in sweeps}
+    return {planned_sweep.sweep.study_name: pending_count(storage, planned_sweep.sweep) for planned_sweep in plan}
 
 
 @dataclass
@@ -83,18 +90,18 @@ class LabProgress:
     on_done: Callable[[Run], None] | None = None  # a run finished and is stored
 
 
-def run_lab(sweeps: list[SweepSpec], storage: RDBStorage, models_dir: Path | None, *, device: str | None = None,
-            data_dir: Path | None = None, cache_dir: Path | None = None, progress: LabProgress | None = None) -> None:
+def run_lab(plan: list[PlannedSweep], storage: RDBStorage, models_dir: Path | None, *, data_dir: Path | None = None,
+            cache_dir: Path | None = None, progress: LabProgress | None = None) -> None:
     """Run every sweep's missing points through the run pipeline; a sweep file's ``save_model`` keeps its
     checkpoint in ``models_dir/<dataset>-<sweep>`` (what ``digitlab serve`` shows; None: keep none). A point
     whose resolved spec a finished run already ran is that run (:mod:`digitlab.experiments.reuse`)."""
     progress = progress or LabProgress()
     hooks = SweepProgress(on_start=progress.on_start, on_done=progress.on_done)
-    for sweep in sweeps:
+    for sweep, specs in ((planned_sweep.sweep, planned_sweep.specs) for planned_sweep in plan):
         if progress.on_sweep:
             progress.on_sweep(sweep)
         keep = Path(models_dir) / f"{sweep.base.dataset}-{sweep.name}" if sweep.save_model and models_dir else None
-        evaluate = evaluator(device=device, data_dir=data_dir, cache_dir=cache_dir, on_epoch=progress.on_epoch, checkpoint_dir=keep)
+        evaluate = evaluator(data_dir=data_dir, cache_dir=cache_dir, on_epoch=progress.on_epoch, checkpoint_dir=keep)
         if keep is None:  # a sweep that keeps its models trains them itself; any other reuses a finished equal spec
-            evaluate = reusing(evaluate, storage, device)
-        run_grid(sweep, storage, evaluate, hooks)
+            evaluate = reusing(evaluate, storage)
+        run_grid(sweep, storage, planned(evaluate, specs), hooks)

@@ -18,10 +18,9 @@ from typing import Any
 
 from optuna.storages import RDBStorage
 
-from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.spec import RunSpec
 from digitlab.experiments.store import Run, list_runs
-from digitlab.experiments.sweep import Evaluate
+from digitlab.experiments.sweep import Report, SpecEvaluate
 
 REUSED_FROM = "reused_from"  # result key: {"run": store id, "study": name} of the run whose result this is
 
@@ -36,11 +35,11 @@ def finished_by_spec(storage: RDBStorage) -> dict[str, Run]:
     index: dict[str, Run] = {}
     for run in list_runs(storage, None, ("COMPLETE",)):
         if run.spec is not None and run.result.get("stopped") is None and REUSED_FROM not in run.result:
-            index.setdefault(spec_key(run.spec), run)
+            index.setdefault(spec_key(run.spec.to_dict()), run)
     return index
 
 
-def reusing(evaluate: Evaluate, storage: RDBStorage, device: str | None = None) -> Evaluate:
+def reusing(evaluate: SpecEvaluate, storage: RDBStorage) -> SpecEvaluate:
     """``evaluate`` that first looks for a finished run with the same resolved spec in ``storage``.
 
     The store is read once, when this is called: the lab calls it before each sweep, so every sweep
@@ -48,10 +47,10 @@ def reusing(evaluate: Evaluate, storage: RDBStorage, device: str | None = None) 
     """
     index = finished_by_spec(storage)
 
-    def evaluate_or_reuse(config: ExperimentConfig, report: Any) -> dict[str, Any]:
-        earlier = index.get(spec_key(resolve(config, device).to_dict()))
+    def evaluate_or_reuse(spec: RunSpec, report: Report) -> dict[str, Any]:
+        earlier = index.get(spec_key(spec.to_dict()))
         if earlier is None:
-            return evaluate(config, report)
+            return evaluate(spec, report)
         return {**earlier.result, REUSED_FROM: {"run": earlier.id, "study": earlier.study}}
 
     return evaluate_or_reuse

@@ -27,17 +27,16 @@ import torch
 from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.environment import busy_start, environment
 from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
-from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.experiments.spec import RunSpec
 from digitlab.inference import predict_labels
-from digitlab.models import build
+from digitlab.models import network
 from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
 
-__all__ = ["check_config", "evaluator", "run", "run_experiment"]
+__all__ = ["evaluator", "run"]
 
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
 Hook = Callable[[dict[str, Any]], None]  # gets a dict per epoch (on_epoch) or per batch (on_batch)
@@ -61,14 +60,9 @@ def prepare_data(spec: RunSpec, dataset: Dataset) -> tuple[Dataset, Split | None
     return Dataset(data.name, data.classes, train_split, data.test, data.source), validation
 
 
-def check_config(config: ExperimentConfig) -> RunSpec:
-    """Raise a clear error for a misspelt or out-of-range setting before anything runs; the spec it resolves to."""
-    return resolve(config)
-
-
 def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, report: Report | None,
                 on_epoch: Hook | None, on_batch: Hook | None, checkpoint_dir: Path | None, resume: bool) -> dict[str, Any]:
-    model = build(spec.model, **spec.model_config)  # after seeding: the same seed draws the same weights
+    model = network(spec.model, spec.model_config)  # after seeding: the same seed draws the same weights
     history: list[dict[str, Any]] = []
     train_seconds, stopped = 0.0, None
     if spec.trains:
@@ -104,10 +98,8 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
 def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
             batch_size: int | None) -> dict[str, Any]:
     from digitlab.experiments import knn_runs
-    from digitlab.knn.pipeline import KNNPipelineConfig
 
-    settings = KNNPipelineConfig.from_dict(spec.knn_config)
-    result = knn_runs.run_knn(settings, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
+    result = knn_runs.run_knn(spec.knn_config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
     predict = result.pop("predict")  # a function: used for robustness here, never stored
     return {**result, "stopped": None, **robustness_result(spec, predict, data.test)}
 
@@ -152,21 +144,14 @@ def run(
     return {**result, "spec": spec.to_dict(), "environment": environment(device, started)}
 
 
-def run_experiment(config: ExperimentConfig, report: Report | None = None, *, device: str | torch.device | None = None,
-                   **options: Any) -> dict[str, Any]:
-    """Resolve ``config`` (on ``device``) and :func:`run` it; ``options`` are run's keyword arguments."""
-    return run(resolve(config, None if device is None else str(device)), report=report, **options)
-
-
-def evaluator(*, device: str | None = None, data_dir: str | os.PathLike[str] | None = None,
-              cache_dir: str | os.PathLike[str] | None = None, on_epoch: Hook | None = None,
-              checkpoint_dir: Path | None = None) -> Callable[[ExperimentConfig, Report], dict[str, Any]]:
-    """The ``evaluate(config, report)`` sweeps and searches call: resolve, run, and turn Ctrl-C into KeyboardInterrupt
-    (the sweep marks that run failed and runs it again next time). k-NN searches are reused within it (one per grid)."""
+def evaluator(*, data_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,
+              on_epoch: Hook | None = None, checkpoint_dir: Path | None = None) -> Callable[[RunSpec, Report], dict[str, Any]]:
+    """The ``evaluate(spec, report)`` sweeps and searches call: run, and turn Ctrl-C into KeyboardInterrupt (the
+    sweep marks that run failed and runs it again next time). k-NN searches are reused within it (one per grid)."""
     searches = NeighborCache()
 
-    def evaluate(config: ExperimentConfig, report: Report) -> dict[str, Any]:
-        result = run(resolve(config, device), report=report, data_dir=data_dir, cache_dir=cache_dir, on_epoch=on_epoch,
+    def evaluate(spec: RunSpec, report: Report) -> dict[str, Any]:
+        result = run(spec, report=report, data_dir=data_dir, cache_dir=cache_dir, on_epoch=on_epoch,
                      checkpoint_dir=checkpoint_dir, neighbor_cache=searches)
         if result["stopped"] == INTERRUPTED:
             raise KeyboardInterrupt

@@ -17,6 +17,7 @@ from typing import Any
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.experiments.config import ExperimentConfig
+from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.models.registry import MODELS, data_settings, make_config
 from digitlab.presets import preset
 from digitlab.training.config import TrainConfig
@@ -33,14 +34,18 @@ def plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that decides a run's numbers, resolved: no preset is consulted after this."""
+    """Everything that decides a run's numbers, resolved: no preset is consulted after this.
+
+    The same object is a checkpoint's ``spec`` and the store's record of a run: :meth:`to_dict` writes
+    it, :meth:`from_dict` reads it back with its typed sub-configs.
+    """
 
     dataset: str  # catalog name, e.g. "mnist"
     kind: str  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str  # model registry name; "" for k-NN
-    model_config: dict[str, Any]  # every field of the model's config dataclass ({} for k-NN)
-    train_config: dict[str, Any]  # every TrainConfig field as used (epochs 0: untrained; {} for k-NN)
-    knn_config: dict[str, Any]  # the k-NN pipeline's settings ({} for networks)
+    model_config: Any  # the model's config dataclass (digitlab.models), every field resolved; None for k-NN
+    train_config: TrainConfig | None  # every training setting as used (epochs 0: untrained); None for k-NN
+    knn_config: KNNPipelineConfig | None  # the k-NN pipeline's settings; None for networks
     train_limit: int | None  # first N training images (None: all)
     test_limit: int | None  # first N test images (None: all)
     validation_size: int  # training images held out and scored every epoch (0: none)
@@ -53,27 +58,40 @@ class RunSpec:
     @property
     def trains(self) -> bool:
         """False for a network that is only evaluated untrained (epochs 0) and for k-NN."""
-        return self.kind == "network" and self.train_config.get("epochs") != UNTRAINED_EPOCHS
+        return self.train_config is not None and self.train_config.epochs != UNTRAINED_EPOCHS
 
     def training(self) -> TrainConfig:
         """The TrainConfig this run trains with."""
-        if not self.trains:
-            raise DigitlabError(f"this {self.kind} run does not train (epochs {self.train_config.get('epochs')})")
-        return TrainConfig.from_dict(self.train_config)
+        if self.train_config is None or not self.trains:
+            raise DigitlabError(f"this {self.kind} run does not train")
+        return self.train_config
 
     def to_dict(self) -> dict[str, Any]:
-        return plain(asdict(self))
+        """The spec as JSON data (a section a run kind has no use for is ``{}``)."""
+        return plain({**asdict(self), **{name: asdict(section) if section is not None else {}
+                                         for name, section in self.sections().items()}})
+
+    def sections(self) -> dict[str, Any]:
+        return {"model_config": self.model_config, "train_config": self.train_config, "knn_config": self.knn_config}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        """A spec from :meth:`to_dict`'s data (a checkpoint's, the store's); a bad setting is a DigitlabError naming it."""
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DigitlabError(f"unknown run spec settings {unknown}; known: {sorted(known)}")
-        return cls(**plain(data))
+        values = plain(data)
+        try:
+            model = values.get("model") or ""
+            return cls(**{**values, "model_config": make_config(model, **values["model_config"]) if model else None,
+                          "train_config": TrainConfig.from_dict(values["train_config"]) if values.get("train_config") else None,
+                          "knn_config": KNNPipelineConfig.from_dict(values["knn_config"]) if values.get("knn_config") else None})
+        except (KeyError, TypeError, ValueError) as error:
+            raise DigitlabError(f"run spec with bad settings: {error}") from error
 
 
-def model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
+def model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
     """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
     (its catalog entry), then the preset's (the notebook's output layer, Fashion-MNIST's test-time views), then
     the config's own."""
@@ -82,7 +100,7 @@ def model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[s
     return {**sized, **preset_model_settings(config, training), **config.model_options}
 
 
-def preset_model_settings(config: ExperimentConfig, training: dict[str, Any]) -> dict[str, Any]:
+def preset_model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
     """The model settings of the network's own preset, for the training this run resolved to."""
     try:
         changes = dict(preset(config.model, config.dataset, config.preset).model)
@@ -95,20 +113,15 @@ def preset_model_settings(config: ExperimentConfig, training: dict[str, Any]) ->
     return changes
 
 
-def trains_on_mirror_images(training: dict[str, Any]) -> bool:
+def trains_on_mirror_images(training: TrainConfig) -> bool:
     """Whether a resolved training mirrors images at random (the 'mirror' augmentation)."""
-    return "mirror" in training.get("augment", "").split(",")
+    return "mirror" in training.augment.split(",")
 
 
-def train_config(config: ExperimentConfig) -> dict[str, Any]:
+def train_config(config: ExperimentConfig) -> TrainConfig:
     """Every training setting as used: the preset for this model and dataset, the config's overrides, its seed."""
-    options = {**config.train_options, "seed": config.seed}
-    untrained = options.get("epochs") == UNTRAINED_EPOCHS
-    if untrained:
-        options.pop("epochs")  # TrainConfig needs at least one epoch; the spec records the 0 below
     trained = preset(config.preset_model or config.model, config.dataset, config.preset).train
-    values = replace(trained, **options).to_dict()
-    return {**values, "epochs": UNTRAINED_EPOCHS} if untrained else values
+    return replace(trained, **{**config.train_options, "seed": config.seed})
 
 
 def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
@@ -117,12 +130,9 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
         raise DigitlabError(f"validation_size {config.validation_size} leaves no training images out of train_limit "
                             f"{config.train_limit}; lower validation_size (0 for none) or raise train_limit")
     try:
-        if config.kind == "network":
-            training, knn = train_config(config), {}
-            model, model_config = config.model, asdict(make_config(config.model, **model_settings(config, training)))
-        else:
-            model, model_config, training = "", {}, {}
-            knn = knn_config(config.knn_options)
+        training = train_config(config) if config.kind == "network" else None
+        model_config = make_config(config.model, **model_settings(config, training)) if training is not None else None
+        knn = KNNPipelineConfig.from_dict(config.knn_options) if config.kind == "knn" else None
         if config.robustness:
             from digitlab.robustness.evaluate import parse_transforms
 
@@ -134,8 +144,8 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
             raise ValueError(f"robustness_limit must be a positive number of test images or absent, got {limit!r}")
     except (TypeError, ValueError) as error:  # the config dataclasses name the bad setting
         raise DigitlabError(f"bad experiment settings {config.to_dict()}: {error}") from error
-    return RunSpec(dataset=config.dataset, kind=config.kind, model=model, model_config=plain(model_config),
-                   train_config=plain(training), knn_config=plain(knn), train_limit=config.train_limit,
+    return RunSpec(dataset=config.dataset, kind=config.kind, model=config.model if training is not None else "",
+                   model_config=model_config, train_config=training, knn_config=knn, train_limit=config.train_limit,
                    test_limit=config.test_limit, validation_size=config.validation_size, seed=config.seed,
                    device=str(pick_device(device)), robustness=config.robustness,
                    robustness_limit=config.robustness_limit if config.robustness else None)
@@ -143,21 +153,15 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
 
 def as_config(spec: RunSpec) -> ExperimentConfig:
     """An experiment config that resolves to exactly ``spec`` (every setting given): what the store records for it."""
-    training = {key: value for key, value in spec.train_config.items() if key != "seed"}
+    sections = {name: data for name, data in spec.to_dict().items() if name in spec.sections()}
+    training = {key: value for key, value in sections["train_config"].items() if key != "seed"}
     return ExperimentConfig(dataset=spec.dataset, kind=spec.kind, model=spec.model or ExperimentConfig.model,
-                            model_options=dict(spec.model_config), train_options=training, knn_options=dict(spec.knn_config),
+                            model_options=sections["model_config"], train_options=training, knn_options=sections["knn_config"],
                             train_limit=spec.train_limit, test_limit=spec.test_limit, validation_size=spec.validation_size,
                             seed=spec.seed, robustness=spec.robustness, robustness_limit=spec.robustness_limit)
-
-
-def knn_config(options: dict[str, Any]) -> dict[str, Any]:
-    """Every setting of the one k-NN pipeline (:class:`~digitlab.knn.pipeline.KNNPipelineConfig`), defaults filled in."""
-    from digitlab.knn.pipeline import KNNPipelineConfig
-
-    return KNNPipelineConfig.from_dict(options).to_dict()
 
 
 def spec_on_device(data: dict[str, Any], device: str | None = None) -> RunSpec:
     """A stored spec (a checkpoint's, to resume it); ``device`` (when given) replaces the one it ran on."""
     spec = RunSpec.from_dict(data)
-    return spec if device is None else RunSpec.from_dict({**spec.to_dict(), "device": str(pick_device(device))})
+    return spec if device is None else replace(spec, device=str(pick_device(device)))

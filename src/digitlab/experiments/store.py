@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from digitlab.errors import DigitlabError
+from digitlab.experiments.spec import RunSpec
 
 STORAGE_ENV = "DIGITLAB_STORAGE"
 DEFAULT_STORAGE_PATH = Path("runs") / "digitlab.sqlite3"  # in the project directory: nothing to install
@@ -182,11 +184,11 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return self.result.get("metrics", {})
 
-    @property
-    def spec(self) -> dict[str, Any] | None:
-        """The resolved spec the run ran (RunSpec.to_dict()); None for runs stored before runs kept one."""
+    @cached_property  # read once per run: the report asks for its settings many times
+    def spec(self) -> RunSpec | None:
+        """The resolved spec the run ran, read back from its result (None while the run has no result)."""
         spec = self.result.get("spec")
-        return spec if isinstance(spec, dict) else None
+        return RunSpec.from_dict(spec) if spec else None
 
 
 def run_from_trial(study_name: str, trial: FrozenTrial) -> Run:

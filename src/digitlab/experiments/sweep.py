@@ -20,6 +20,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import Trial, TrialState
 
 from digitlab.experiments.config import ExperimentConfig, SweepSpec
+from digitlab.experiments.spec import RunSpec, resolve
 from digitlab.experiments.store import CONFIG_ATTR, RESULT_ATTR, Run, list_runs, open_study, readable_attrs, run_from_trial, study_lock
 
 FIXED_PARAMS_ATTR = "fixed_params"  # where Optuna keeps an enqueued trial's params
@@ -27,18 +28,37 @@ PRIMITIVE = (bool, int, float, str, type(None))
 
 
 def encode(value: Any) -> Any:
-    """Optuna params must be primitives: lists and dicts travel as canonical JSON strings."""
+    """Optuna params must be primitives: lists and dicts travel as canonical JSON strings (the store's params; the
+    grid point itself is looked up by them, never decoded)."""
     return value if isinstance(value, PRIMITIVE) else json.dumps(value, sort_keys=True)
 
 
-def decode(value: Any, like: Any) -> Any:
-    return value if isinstance(like, PRIMITIVE) else json.loads(value)
+def encoded(point: dict[str, Any]) -> dict[str, Any]:
+    return {path: encode(value) for path, value in point.items()}
 
 
 # An evaluation gets the config and a callback to report (step, validation accuracy); the callback
 # returns True when the run should stop early (pruned). It returns the result dict to store, whose
 # "objective" entry is the number Optuna maximises.
-Evaluate = Callable[[ExperimentConfig, Callable[[int, float], bool]], dict[str, Any]]
+Report = Callable[[int, float], bool]
+Evaluate = Callable[[ExperimentConfig, Report], dict[str, Any]]
+SpecEvaluate = Callable[[RunSpec, Report], dict[str, Any]]  # the same, given the config's resolved spec
+
+
+def plan_specs(sweep: SweepSpec, device: str | None = None) -> dict[str, RunSpec]:
+    """Every grid point's resolved spec, by its config's digest; a misspelt setting fails here, before anything runs."""
+    configs = [sweep.base.with_params(point) for point in sweep.points()]
+    return {config.digest(): resolve(config, device) for config in configs}
+
+
+def planned(evaluate: SpecEvaluate, specs: dict[str, RunSpec]) -> Evaluate:
+    """``evaluate`` for :func:`run_grid`: each grid point runs the spec :func:`plan_specs` resolved for it."""
+    return lambda config, report: evaluate(specs[config.digest()], report)
+
+
+def resolving(evaluate: SpecEvaluate, device: str | None = None) -> Evaluate:
+    """``evaluate`` for :func:`run_search`: each suggested config resolved once, on ``device``."""
+    return lambda config, report: evaluate(resolve(config, device), report)
 
 
 @dataclass
@@ -61,9 +81,8 @@ def enqueue_missing(study: optuna.Study, sweep: SweepSpec) -> int:
         present.add(_key(trial.params or trial.system_attrs.get(FIXED_PARAMS_ATTR, {})))
     added = 0
     for point in sweep.points():
-        encoded = {path: encode(value) for path, value in point.items()}
-        if _key(encoded) not in present:
-            study.enqueue_trial(encoded)
+        if _key(encoded(point)) not in present:
+            study.enqueue_trial(encoded(point))
             added += 1
     return added
 
@@ -75,18 +94,17 @@ def _waiting(study: optuna.Study) -> int:
 def pending_count(storage: RDBStorage, sweep: SweepSpec) -> int:
     """How many grid points still have no finished run (0: the sweep is done and will be reused)."""
     finished = {_key(run.params) for run in list_runs(storage, None, ("COMPLETE",)) if run.study == sweep.study_name}
-    return sum(_key({k: encode(v) for k, v in p.items()}) not in finished for p in sweep.points())
+    return sum(_key(encoded(point)) not in finished for point in sweep.points())
 
 
 def _grid_objective(sweep: SweepSpec, evaluate: Evaluate, progress: SweepProgress, started: list[int]) -> Callable[[Trial], float]:
+    points = {_key(encoded(point)): point for point in sweep.points()}
+
     def objective(trial: Trial) -> float:
         started.append(trial.number)
         if FIXED_PARAMS_ATTR not in trial.storage.get_trial_system_attrs(trial._trial_id):
             raise optuna.TrialPruned("another worker took the last grid point")
-        params = {
-            path: decode(trial.suggest_categorical(path, [encode(v) for v in values]), values[0])
-            for path, values in sweep.grid.items()
-        }
+        params = points[_key({path: trial.suggest_categorical(path, [encode(v) for v in values]) for path, values in sweep.grid.items()})]
         config = sweep.base.with_params(params)
         trial.set_user_attr(CONFIG_ATTR, config.to_dict())
         if progress.on_start:

@@ -2,14 +2,14 @@
 
 The format (written by :func:`digitlab.training.save_checkpoint`) is a folder::
 
-    checkpoint.json                      what the run was (its spec, model, configs, dataset, history, metrics)
+    checkpoint.json                      what the run was (its spec: dataset, model, configs), its history and metrics
     weights-<epoch>-<token>.safetensors  the network's weights
     state-<epoch>-<token>.safetensors    optimizer, schedule and random-generator state (to resume)
 
 Reading sits here, below training, so that the web app, robustness scoring and the report load a
 network without importing optimisers and loops. It reads JSON and safetensors only, so it never
 unpickles anything: a checkpoint from someone else cannot run code on your machine, and it is
-checked before it can cost memory: the manifest against a schema (digitlab.inference.manifest),
+checked before it can cost memory: the manifest against its schema (:class:`Manifest`, below),
 the network its config describes built first on torch's "meta" device (shapes only, no memory) and
 bounded in size, and the weight file's size, header shapes and dtypes compared with it before the
 real network is built.
@@ -23,20 +23,94 @@ import math
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import safetensors.torch
 import torch
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from digitlab.errors import DigitlabError
-from digitlab.inference.manifest import parse_manifest
-from digitlab.models import Network, build
+from digitlab.models import Network, make_config, network
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
 MAX_NETWORK_BYTES = 512 * 1024 * 1024  # the lab's largest network has ~4 MB of weights; a 2 KB config could ask for GBs
 MAX_STATE_BYTES = 4 * MAX_NETWORK_BYTES  # optimizer state: Adam keeps two tensors per weight
 SAFETENSORS_HEADER_ALLOWANCE = 1024 * 1024  # the JSON header before the tensors (names, shapes, offsets)
+FORMAT = "digitlab-checkpoint"
+FORMAT_VERSION = 1
+MAX_ERRORS_SHOWN = 3  # the first few schema errors say enough
+TENSOR_FILE_NAME = r"^[A-Za-z0-9._-]+\.safetensors$"  # a bare name: a manifest cannot point outside its folder
+
+
+# --- the schema of checkpoint.json: every field checked for its type (strictly: "5" is no number, 5 no class name)
+# before anything is built from it; unknown extra fields are kept, missing optional ones get their defaults.
+
+class TensorFile(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: StrictStr = Field(pattern=TENSOR_FILE_NAME)
+    sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Files(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    weights: TensorFile
+    training_state: TensorFile | None = None
+
+
+class Manifest(BaseModel):
+    """What ``save_checkpoint`` writes (digitlab.training.checkpoint) and ``load_network`` reads: the one description."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    format: Literal["digitlab-checkpoint"]
+    format_version: Literal[1]
+    # The run the network belongs to, as RunSpec.to_dict() writes it (digitlab.experiments.spec reads it back typed): its
+    # model and model_config rebuild the network, its dataset names the images and classes it answers for.
+    spec: dict[str, Any]
+    classes: list[StrictStr] = []
+    image_shape: list[StrictInt] | None = None  # (height, width) of the images it was trained on
+    num_parameters: StrictInt | None = None
+    metrics: dict[str, Any] = {}
+    history: list[dict[str, Any]] = []
+    files: Files
+    training_state: Any = None
+    created: StrictStr = ""
+    versions: dict[str, StrictStr] = {}
+
+    @field_validator("spec")
+    @classmethod
+    def spec_describes_a_network(cls, spec: dict[str, Any]) -> dict[str, Any]:
+        for key, kind in (("dataset", str), ("model", str), ("model_config", dict)):
+            if not isinstance(spec.get(key), kind) or not spec[key]:
+                raise ValueError(f"spec.{key} must be a non-empty {kind.__name__}, got {spec.get(key)!r}")
+        return spec
+
+    @field_validator("metrics")
+    @classmethod
+    def accuracies_are_fractions(cls, metrics: dict[str, Any]) -> dict[str, Any]:
+        for key, value in metrics.items():
+            if key.endswith("accuracy") and value is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and 0 <= value <= 1):
+                    raise ValueError(f"{key} must be a number in 0..1 or null, got {value!r}")
+        return metrics
+
+
+def parse_manifest(data: Any) -> Manifest:
+    """``data`` (parsed JSON) as a Manifest; ValueError naming the first offending fields otherwise."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"not a digitlab checkpoint (format {found!r})")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"checkpoint format {data.get('format_version')!r}; this digitlab reads format {FORMAT_VERSION}")
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors()[:MAX_ERRORS_SHOWN]]
+        more = error.error_count() - MAX_ERRORS_SHOWN
+        raise ValueError("; ".join(problems) + (f" (and {more} more)" if more > 0 else "")) from None
 
 
 class CheckpointError(DigitlabError):
@@ -49,18 +123,22 @@ class SavedNetwork:
 
     path: Path
     model: Network
-    model_name: str
-    config: Any  # the model's config dataclass
-    dataset: str | None
+    spec: dict[str, Any]  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
     classes: tuple[str, ...]
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     num_parameters: int = 0
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
-    train_settings: dict[str, Any] | None = None  # the TrainConfig as stored (plain data)
     image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
-    spec: dict[str, Any] | None = None  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
+
+    @property
+    def model_name(self) -> str:
+        return self.spec["model"]
+
+    @property
+    def dataset(self) -> str:
+        return self.spec["dataset"]
 
     @property
     def num_classes(self) -> int:
@@ -122,10 +200,10 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
         raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
 
 
-def skeleton(model_name: str, config: dict[str, Any]) -> Network:
-    """The network a config describes, on the "meta" device: every shape, no memory."""
+def skeleton(model_name: str, config: Any) -> Network:
+    """The network of a config dataclass, on the "meta" device: every shape, no memory."""
     with torch.device("meta"):
-        return build(model_name, **config)
+        return network(model_name, config)
 
 
 def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -167,9 +245,11 @@ def check_probe(folder: Path, model: Network, image_shape: tuple[int, int] | Non
 def load_network(path: str | Path) -> SavedNetwork:
     """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
     folder, manifest = read_manifest(path)
+    spec = manifest["spec"]
     try:
-        shapes = skeleton(manifest["model_name"], manifest["config"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        config = make_config(spec["model"], **spec["model_config"])
+        shapes = skeleton(spec["model"], config)
+    except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
     expected = shapes.state_dict()
     needed = sum(tensor.numel() * tensor.element_size() for tensor in expected.values())
@@ -180,34 +260,20 @@ def load_network(path: str | Path) -> SavedNetwork:
     check_weights(folder, expected, weights)
     check_finite(folder, weights)
     try:
-        model = build(manifest["model_name"], **manifest["config"])
+        model = network(spec["model"], config)
         model.load_state_dict(weights)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
-    train_settings = manifest.get("train_config")
     model.eval()
     image_shape = stored_image_shape(manifest, model)
     check_probe(folder, model, image_shape)
-    return SavedNetwork(
-        path=folder,
-        model=model,
-        model_name=manifest["model_name"],
-        config=model.config,
-        dataset=manifest.get("dataset"),
-        classes=tuple(manifest.get("classes", ())),
-        metrics=manifest.get("metrics", {}),
-        history=manifest.get("history", []),
-        num_parameters=model.num_parameters(),
-        created=manifest.get("created", ""),
-        versions=manifest.get("versions", {}),
-        train_settings=train_settings,
-        image_shape=image_shape,
-        spec=manifest.get("spec"),
-    )
+    return SavedNetwork(path=folder, model=model, spec=spec, classes=tuple(manifest["classes"]), metrics=manifest["metrics"],
+                        history=manifest["history"], num_parameters=model.num_parameters(), created=manifest["created"],
+                        versions=manifest["versions"], image_shape=image_shape)
 
 
 def stored_image_shape(manifest: dict[str, Any], model: Network) -> tuple[int, int] | None:
-    """The image shape the manifest records; for checkpoints from before it did, what the network implies."""
+    """The image shape the manifest records, else the one the network's input size implies."""
     shape = manifest.get("image_shape")
     if isinstance(shape, list) and len(shape) == 2 and all(isinstance(side, int) and side > 0 for side in shape):
         return (shape[0], shape[1])

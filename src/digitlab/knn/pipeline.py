@@ -118,7 +118,7 @@ class KNNPipelineConfig:
         return " ".join(step for step in steps if step)
 
     def digest(self) -> str:
-        # Without the distortion model its two settings are left out, so older settings keep their digests.
+        # Without the distortion model its two settings change nothing, so they are left out: equal searches, equal digests.
         data = self.to_dict() if self.distortion else {k: v for k, v in self.to_dict().items() if k not in ("distortion", "candidates")}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 

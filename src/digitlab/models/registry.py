@@ -42,6 +42,14 @@ def make_config(name: str, **overrides: Any) -> Any:
     return config_class(**overrides)
 
 
+def network(name: str, config: Any) -> Network:
+    """A freshly initialised network of model ``name`` from its config dataclass (a resolved run's)."""
+    network_class, config_class = _lookup(name)
+    if not isinstance(config, config_class):
+        raise ValueError(f"model {name!r} takes a {config_class.__name__}, not a {type(config).__name__}")
+    return network_class(config)
+
+
 def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
     """The settings of model ``name`` that size it for images of ``image_shape`` and ``num_classes`` classes."""
     _, config_class = _lookup(name)
@@ -69,12 +77,11 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     >>> build("mlp", image_shape=(20, 20), num_classes=5).config.input_size
     400
     """
-    network_class, _ = _lookup(name)
     sized = data_settings(name, image_shape, num_classes)
     clashes = {key: value for key, value in overrides.items() if key in sized and sized[key] != value}
     if clashes:
         raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
-    return network_class(make_config(name, **{**overrides, **sized}))
+    return network(name, make_config(name, **{**overrides, **sized}))
 
 
 # Command-line options -> the config field they set; an option applies to a model whose config has the field.

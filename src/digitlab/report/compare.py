@@ -21,7 +21,7 @@ from digitlab.experiments.store import Run
 from digitlab.i18n import current
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import setting_label, setting_value
+from digitlab.report.links import setting_label, setting_value, spec_data
 from digitlab.report.select import SweepRuns
 
 # Spec fields that say nothing about how a run trained or was scored: left out of the differences.
@@ -31,13 +31,9 @@ SPEC_TO_CONFIG = {"model_config": "model_options", "train_config": "train_option
 
 
 def spec_fields(run: Run) -> dict[str, Any]:
-    """The run's settings as flat dotted fields ('train_config.lr': 0.01), from its stored spec.
-
-    Runs stored before specs existed have only their config: its explicit settings, flattened the same way.
-    """
-    source = run.spec if run.spec is not None else run.config
+    """The run's settings as flat dotted fields ('train_config.lr': 0.01), from its stored spec."""
     flat: dict[str, Any] = {}
-    for key, value in source.items():
+    for key, value in spec_data(run).items():
         if isinstance(value, dict):
             flat.update({f"{key}.{name}": item for name, item in value.items()})
         else:
@@ -113,7 +109,7 @@ def pick(sweep: SweepRuns | None, settings: dict[str, Any]) -> Run | None:
     """The sweep's run with these config settings (dotted), or None."""
     if sweep is None:
         return None
-    return sweep.find(**{path.replace(".", "__"): value for path, value in settings.items()})
+    return sweep.find(settings)
 
 
 def pair(declared: Comparison, first: SweepRuns | None, second: SweepRuns | None) -> tuple[Run, Run] | None:

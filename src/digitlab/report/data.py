@@ -52,7 +52,7 @@ def validation_blocks(inputs: Inputs) -> list:
     run = sweep.runs[0] if sweep is not None and sweep.runs else None
     if run is None or run.spec is None:
         return []
-    validation = int(run.spec.get("validation_size") or 0)
+    validation = run.spec.validation_size
     train, test = run.metrics.get("train_size"), run.metrics.get("test_size")
     if not validation or train is None or test is None:
         return []

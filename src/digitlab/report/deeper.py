@@ -93,7 +93,7 @@ def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, 
     many epochs it needs to reach a validation accuracy the logits network has after its first."""
     shortest = min(logits.grid.get(EPOCHS, [1]))
     for batch in logits.grid.get(BATCH, []):
-        soft, plain = (sweep.find(train_options__epochs=shortest, train_options__batch_size=batch) for sweep in (softmax, logits))
+        soft, plain = (sweep.find({"train_options.epochs": shortest, "train_options.batch_size": batch}) for sweep in (softmax, logits))
         longest = [longest_run(sweep, batch) for sweep in (softmax, logits)]
         confusion = confusion_of(soft) if soft else None
         if soft is None or plain is None or confusion is None:
@@ -140,7 +140,7 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
     key = next(iter(sweep.grid))
     blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.hidden"), parameters=True)]
     widths = [float(width_of(value)) for value in sweep.grid[key]]
-    runs = [sweep.find(**{key.replace(".", "__"): value}) for value in sweep.grid[key]]
+    runs = [sweep.find({key: value}) for value in sweep.grid[key]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
     blocks.append(Figures([
         image(curve_figure(widths, {t("figure.test_accuracy"): accuracy}, t("figure.neurons_per_layer"), t("figure.test_accuracy_percent"),
@@ -210,10 +210,9 @@ def cnn_blocks(inputs: Inputs) -> list:
 
 def views_sentence(run: Run) -> Markup | str:
     """What the CNN answers from when it scores more than the image itself (its test-time views; "" otherwise)."""
-    settings = (run.spec or {}).get("model_config", {})
-    mirror, shift = bool(settings.get("test_time_mirror")), int(settings.get("test_time_shift") or 0)
-    if not (mirror or shift):
+    config = run.spec.model_config if run.spec is not None else None
+    if not isinstance(config, CNNConfig) or len(config.test_time_views) == 1:
         return ""
-    views = len(CNNConfig(test_time_mirror=mirror, test_time_shift=shift).test_time_views)
+    mirror, shift, views = config.test_time_mirror, config.test_time_shift, len(config.test_time_views)
     which = [t("cnn.view_image"), *([t("cnn.view_mirror")] if mirror else []), *([t("cnn.view_moved", pixels=shift)] if shift else [])]
     return t("cnn.views", views=views, which=Markup(", ").join(which))

@@ -163,7 +163,7 @@ def grid_blocks(sweep: SweepRuns, links: Links) -> list:
     for k in sweep.grid.get(K, []):
         row = [str(k)]
         for name, combo in zip(names, combos, strict=True):
-            run = sweep.find(**{K.replace(".", "__"): k}, **{p.replace(".", "__"): v for p, v in zip(others, combo, strict=True)})
+            run = sweep.find({K: k, **dict(zip(others, combo, strict=True))})
             row.append("–" if run is None else links.accuracy(run))
             lines[name].append(None if run is None else accuracy_percent(run))
         rows.append(row)

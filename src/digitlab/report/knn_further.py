@@ -16,7 +16,7 @@ from digitlab.report.blocks import Table, Text
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.knn import knn_words
-from digitlab.report.links import Links, accuracy_percent, percent
+from digitlab.report.links import Links, accuracy_percent, percent, spec_data
 from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, pivot
 
@@ -63,7 +63,7 @@ def steps_of(options: dict) -> list[str]:
 def best_blocks(sweep: SweepRuns, links: Links, dataset: str) -> list:
     """The best k-NN setting (chosen on validation), what each of its steps does, and the published k-NN results."""
     best = sweep.best()
-    options = (best.spec or {}).get("knn_config") or best.config.get("knn_options", {})  # as it ran, when it says
+    options = spec_data(best)["knn_config"]  # as it ran
     steps = ", ".join(steps_of(options)) or str(t("knn.step.raw"))
     validated = best.metrics.get("val_accuracy") is not None  # a run that held nothing out has no validation score to give
     blocks: list = [Text(t("knn.most_accurate", description=sweep_description(sweep.name, sweep.description), steps=steps,

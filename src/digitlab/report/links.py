@@ -14,7 +14,6 @@ from markupsafe import Markup
 from digitlab.datasets.catalog import CATALOG
 from digitlab.experiments.store import Run
 from digitlab.i18n import NO_VALUE, current
-from digitlab.models.registry import make_config
 from digitlab.report.i18n import t
 from digitlab.report.select import config_value
 from digitlab.report.timing import contention
@@ -150,40 +149,34 @@ def train_seconds(run: Run) -> float | None:
     return run.metrics.get(train_seconds_key(run))
 
 
+def spec_data(run: Run) -> dict[str, Any]:
+    """The run's resolved spec as data (RunSpec.to_dict()); {} for a run without a result."""
+    return run.spec.to_dict() if run.spec is not None else {}
+
+
 def model_settings(run: Run) -> dict[str, Any]:
-    """The network's full config as it ran (the stored spec); for runs stored before specs, what its config set
-    on top of the model's defaults."""
-    if run.spec is not None:
-        return run.spec.get("model_config") or {}
-    try:
-        options = make_config(run.config.get("model", ""), **run.config.get("model_options", {}))
-    except (ValueError, TypeError):  # a model this version does not know
-        return {}
-    return {name: getattr(options, name) for name in options.__dataclass_fields__}
+    """The network's full config as it ran (the stored spec)."""
+    return spec_data(run).get("model_config") or {}
 
 
 SPEC_SECTIONS = {"model_options": "model_config", "train_options": "train_config", "knn_options": "knn_config"}
 
 
 def run_setting(run: Run, path: str, default: Any = None) -> Any:
-    """A dotted setting as the run used it: from its stored spec ("train_options.augment" -> train_config's
-    augment), else from its config as asked for (runs stored before specs)."""
+    """A dotted setting as the run used it, from its stored spec ("train_options.augment" -> train_config's augment);
+    a setting the spec does not hold (the preset's name) as its config asked for it."""
     head, _, tail = path.partition(".")
-    if run.spec is not None and head in SPEC_SECTIONS and tail:
-        return (run.spec.get(SPEC_SECTIONS[head]) or {}).get(tail, config_value(run.config, path, default))
-    if run.spec is not None and not tail and head in run.spec:
-        return run.spec[head]
+    spec = spec_data(run)
+    if head in SPEC_SECTIONS and tail and tail in spec.get(SPEC_SECTIONS[head], {}):
+        return spec[SPEC_SECTIONS[head]][tail]
+    if not tail and head in spec:
+        return spec[head]
     return config_value(run.config, path, default)
 
 
 def training_settings(run: Run) -> dict[str, Any]:
-    """Every training setting as the run used it (the stored spec). Runs stored before specs have only the
-    settings their config gave explicitly: the report shows those and never guesses the rest from presets."""
-    if run.config.get("kind") == "knn":
-        return {}
-    if run.spec is not None:
-        return run.spec.get("train_config") or {}
-    return dict(run.config.get("train_options") or {})
+    """Every training setting as the run used it (the stored spec)."""
+    return spec_data(run).get("train_config") or {}
 
 
 def architecture(run: Run, inputs: int, outputs: int) -> str:

@@ -53,7 +53,7 @@ def seed_spreads(inputs: Inputs) -> list[tuple[str, Spread]]:
     sweep = inputs.sweep("seeds")
     if sweep is None:
         return []
-    found = [(outputs, spread_in(sweep, model_options__outputs=outputs)) for outputs in sweep.grid.get(OUTPUTS, [])]
+    found = [(outputs, spread_in(sweep, {OUTPUTS: outputs})) for outputs in sweep.grid.get(OUTPUTS, [])]
     return [(outputs, spread) for outputs, spread in found if spread is not None]
 
 
@@ -86,7 +86,7 @@ def outputs_comparison(inputs: Inputs, key: str, squashed: str) -> list:
         return [inputs.not_run("notebook" if course is None else "logits")]
     rows, pairs = [], []
     for run in logits.runs:
-        twin = course.find(train_options__epochs=config_value(run.config, EPOCHS), train_options__batch_size=config_value(run.config, BATCH))
+        twin = course.find({EPOCHS: config_value(run.config, EPOCHS), BATCH: config_value(run.config, BATCH)})
         if twin is not None:
             pairs.append((twin, run))
             rows.append([str(config_value(run.config, EPOCHS)), str(config_value(run.config, BATCH)), links.accuracy(twin), links.accuracy(run),

@@ -37,7 +37,7 @@ def compared(sweeps: dict[str, SweepRuns], roles: dict[str, str], picks: dict[st
         if name not in sweeps:
             continue
         settings = (picks or {}).get(label)
-        run = sweeps[name].find(**settings) if settings else sweeps[name].best()
+        run = sweeps[name].find(settings) if settings else sweeps[name].best()
         if run is not None:
             found.append((label, sweeps[name], run))
     return found

@@ -98,8 +98,7 @@ def unchanged(run: Run) -> float | None:
 
 
 def robustness_caption(runs: list[tuple[str, Run]]) -> Markup:
-    """The table's caption, naming how many test digits each changed set holds when the runs agree on it
-    (runs stored before they recorded it: the plain caption)."""
+    """The table's caption, naming how many test digits each changed set holds when the runs agree on it."""
     sizes = {run.result.get("robustness_size") for _, run in runs}
     if len(sizes) == 1 and None not in sizes:
         return t("caption.robustness_size", size=count(sizes.pop()))

@@ -54,9 +54,9 @@ def spread_of(runs: list[Run]) -> Spread | None:
     return Spread(scored) if len(scored) >= 2 else None
 
 
-def spread_in(sweep: SweepRuns | None, **settings: object) -> Spread | None:
-    """The spread of the sweep's runs with these config settings (``__`` for dots), over every seed it ran."""
-    return spread_of(sweep.matching(**settings)) if sweep is not None else None
+def spread_in(sweep: SweepRuns | None, settings: dict[str, object]) -> Spread | None:
+    """The spread of the sweep's runs with these dotted config settings, over every seed it ran."""
+    return spread_of(sweep.matching(settings)) if sweep is not None else None
 
 
 def spread_text(spread: Spread, links: Links) -> Markup:

@@ -42,18 +42,13 @@ class SweepRuns:
     study: str
     runs: list[Run] = field(default_factory=list)  # finished runs, in the order they were made
 
-    def find(self, **settings: Any) -> Run | None:
-        """The run whose config has these values (keys use ``__`` for dots), or None."""
-        wanted = {key.replace("__", "."): value for key, value in settings.items()}
-        for run in self.runs:
-            if all(config_value(run.config, path, MISSING) == value for path, value in wanted.items()):
-                return run
-        return None
+    def find(self, settings: dict[str, Any]) -> Run | None:
+        """The first run whose config has these dotted settings ({"train_options.epochs": 10}), or None."""
+        return next(iter(self.matching(settings)), None)
 
-    def matching(self, **settings: Any) -> list[Run]:
-        """Every run whose config has these values (keys use ``__`` for dots): one setting over its seeds."""
-        wanted = {key.replace("__", "."): value for key, value in settings.items()}
-        return [run for run in self.runs if all(config_value(run.config, path, MISSING) == value for path, value in wanted.items())]
+    def matching(self, settings: dict[str, Any]) -> list[Run]:
+        """Every run whose config has these dotted settings: one setting over its seeds."""
+        return [run for run in self.runs if all(config_value(run.config, path, MISSING) == value for path, value in settings.items())]
 
     def best(self) -> Run:
         """The run with the highest objective (validation accuracy: the test set does not choose)."""

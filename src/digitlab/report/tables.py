@@ -42,7 +42,7 @@ def pivot(sweep: SweepRuns, rows: str, columns: str, cell: Cell, caption: str = 
     header += [setting_phrase(columns, value) for value in sweep.grid[columns]]
     body = []
     for row_value in sweep.grid[rows]:
-        found = [sweep.find(**{rows.replace(".", "__"): row_value, columns.replace(".", "__"): value})
+        found = [sweep.find({rows: row_value, columns: value})
                  for value in sweep.grid[columns]]
         body.append([setting_value(row_value)] + ["–" if run is None else cell(run) for run in found])
     return Table(header, body, caption)
@@ -67,10 +67,7 @@ def series(sweep: SweepRuns, x_path: str, line_path: str | None, value: Callable
     for line in lines:
         points = []
         for x in sweep.grid[x_path]:
-            wanted = {x_path.replace(".", "__"): x}
-            if line_path:
-                wanted[line_path.replace(".", "__")] = line
-            run = sweep.find(**wanted)
+            run = sweep.find({x_path: x, **({line_path: line} if line_path else {})})
             points.append(None if run is None else value(run))
         name = f"{setting_label(line_path)} {setting_value(line)}" if line_path else sweep.name
         result[name] = points

@@ -4,7 +4,8 @@ Every run stores how busy the machine was while it ran (``experiments/environmen
 against wall seconds, the load average at its start and end, the cores and torch's threads). Two
 identical runs on a shared 2-core machine can take 12 s and 21 s; the report marks timings taken under
 contention and draws no timing conclusion from them (it drops the comparison and says so: repeat the
-runs on a quiet machine to draw it). Runs stored before this was recorded are taken as they are.
+runs on a quiet machine to draw it). A run whose
+environment lacks the load (a system without ``os.getloadavg``) is judged by its CPU time alone.
 """
 
 from __future__ import annotations

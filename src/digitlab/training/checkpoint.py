@@ -1,4 +1,4 @@
-"""Checkpoints: saving a network with its run (config, history, metrics) and its resumable state.
+"""Checkpoints: saving a network with its run (spec, history, metrics) and its resumable state.
 
 The folder format and reading it live in :mod:`digitlab.inference.checkpoint` (below training,
 for the web app and robustness scoring: one loader, :func:`~digitlab.inference.load_network`);
@@ -13,6 +13,7 @@ the commit.
 from __future__ import annotations
 
 import datetime
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,17 @@ import torch
 from digitlab import __version__
 from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.inference.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
     MANIFEST,
     CheckpointError,
+    Manifest,
     has_checkpoint,
     read_manifest,
     read_tensors,
     sha256,
 )
-from digitlab.inference.manifest import FORMAT, FORMAT_VERSION, Manifest
 from digitlab.models import MODELS, Network
-from digitlab.training.config import TrainConfig
 
 TENSOR_FILE_PATTERNS = ("weights-*.safetensors", "state-*.safetensors")
 __all__ = ["CheckpointError", "has_checkpoint", "load_training_state", "save_checkpoint"]
@@ -82,24 +84,25 @@ def _write_tensors(directory: Path, prefix: str, tensors: dict[str, torch.Tensor
 def save_checkpoint(
     directory: str | Path,
     model: Network,
+    spec: dict[str, Any],
     *,
-    train_config: TrainConfig | None = None,
-    dataset: str | None = None,
     classes: tuple[str, ...] | list[str] = (),
     image_shape: tuple[int, int] | None = None,
     history: list[dict[str, Any]] | tuple = (),
     metrics: dict[str, Any] | None = None,
     training_state: dict[str, Any] | None = None,
-    spec: dict[str, Any] | None = None,
 ) -> Path:
     """Write (or replace) the checkpoint in ``directory``; returns the path of its ``checkpoint.json``.
 
-    ``model`` must be a registry network (``digitlab.models.build``), so that loading can rebuild
-    it from its name and config. ``training_state`` (optimizer, schedule, RNG) makes it resumable; ``spec``
-    (a RunSpec as plain data) says which run it belongs to.
+    ``spec`` is the run ``model`` belongs to (``RunSpec.to_dict()``): its model name and config rebuild the
+    network when it is loaded, so they must be ``model``'s own. ``training_state`` (optimizer, schedule, RNG)
+    makes it resumable.
     """
     if getattr(model, "name", None) not in MODELS:
         raise CheckpointError(f"only networks from digitlab.models can be checkpointed, not {type(model).__name__}")
+    if spec.get("model") != model.name or spec.get("model_config") != json.loads(json.dumps(model.config_dict())):
+        raise CheckpointError(f"the run spec describes {spec.get('model')} {spec.get('model_config')}, not this "
+                              f"{model.name} {model.config_dict()}")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     epoch = len(history)
@@ -111,11 +114,9 @@ def save_checkpoint(
         packed_state = pack_state(training_state, state_tensors)
         files["training_state"] = _write_tensors(folder, "state", state_tensors, token)
     manifest = Manifest(  # the schema the reader checks: one description of the format, written and read
-        format=FORMAT, format_version=FORMAT_VERSION, model_name=model.name, config=model.config_dict(), outputs=model.outputs,
-        num_parameters=model.num_parameters(), dataset=dataset, classes=list(classes),
-        image_shape=list(image_shape) if image_shape else None, train_config=train_config.to_dict() if train_config else None,
-        spec=spec, metrics=metrics or {}, history=list(history), files=files, training_state=packed_state,
-        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        format=FORMAT, format_version=FORMAT_VERSION, spec=spec, num_parameters=model.num_parameters(), classes=list(classes),
+        image_shape=list(image_shape) if image_shape else None, metrics=metrics or {}, history=list(history), files=files,
+        training_state=packed_state, created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         versions={"digitlab": __version__, "torch": str(torch.__version__)},
     )
     manifest_path = folder / MANIFEST

@@ -18,7 +18,7 @@ SCHEDULES = ("none", "linear", "notebook-linear", "onecycle", "cosine", "step")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10  # passes over the training set
+    epochs: int = 10  # passes over the training set (0: the network is only evaluated, untrained)
     batch_size: int = 128  # images per gradient step
     lr: float = 1e-3  # learning rate (the peak rate for onecycle)
     optimizer: str = "adam"  # adam | adamw | sgd (with momentum) | adadelta
@@ -45,10 +45,10 @@ class TrainConfig:
             value = getattr(self, item.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{item.name} must be a finite number, got {value!r}")
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        for name, least in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -8,6 +8,7 @@ measured, the epoch is recorded in the history, and a checkpoint is written when
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -135,10 +136,10 @@ def _resume(folder: Path, model: nn.Module, config: TrainConfig, optimizer, sche
             generator: torch.Generator) -> list[dict[str, Any]]:
     """Load weights and training state from ``folder``; returns the history so far."""
     saved = load_network(folder)
-    if saved.model_name != getattr(model, "name", None) or saved.config != getattr(model, "config", None):
-        raise DigitlabError(f"checkpoint {folder} holds a different network ({saved.model_name} {saved.config}); resume with the same one")
-    if saved.train_settings != config.to_dict():
-        raise DigitlabError(f"checkpoint {folder} was trained with {saved.train_settings}; resume with the same TrainConfig")
+    if saved.model_name != getattr(model, "name", None) or saved.model.config != getattr(model, "config", None):
+        raise DigitlabError(f"checkpoint {folder} holds a different network ({saved.model_name} {saved.model.config}); resume with the same one")
+    if saved.spec.get("train_config") != json.loads(json.dumps(config.to_dict())):
+        raise DigitlabError(f"checkpoint {folder} was trained with {saved.spec.get('train_config')}; resume with the same TrainConfig")
     state = ckpt.load_training_state(folder)
     device = next(model.parameters()).device
     model.load_state_dict(saved.model.state_dict())
@@ -173,7 +174,7 @@ def train(
 
     ``on_batch`` / ``on_epoch`` get a dict after every batch / epoch (for progress bars);
     ``stop_when(record)`` returning True ends the run after that epoch (early stopping, pruning).
-    With ``checkpoint_dir`` every epoch is saved there (with ``spec``, the run it belongs to); ``resume=True``
+    With ``checkpoint_dir`` every epoch is saved there with ``spec``, the run it belongs to (``RunSpec.to_dict()``); ``resume=True``
     continues the run saved there. Ctrl-C stops after the current batch, keeping the last completed epoch's checkpoint.
     """
     check_outputs_match_loss(model, config)
@@ -188,6 +189,8 @@ def train(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs the checkpoint_dir to resume from")
+    if checkpoint_dir is not None and spec is None:
+        raise ValueError("a checkpoint names the run it belongs to: pass its spec with checkpoint_dir")
     history = _resume(Path(checkpoint_dir), model, config, optimizer, schedule, generator) if resume else []
     result = TrainResult(history, None, None, sum(h["seconds"] for h in history), _count(model), device=str(device))
 
@@ -210,9 +213,8 @@ def train(
             history.append(record)
             if checkpoint_dir is not None:
                 result.checkpoint_path = ckpt.save_checkpoint(
-                    checkpoint_dir, model, train_config=config, dataset=dataset.name, classes=dataset.classes,
-                    image_shape=dataset.image_shape, history=history, metrics=final_metrics(history),
-                    training_state=_training_state(optimizer, schedule, generator), spec=spec)
+                    checkpoint_dir, model, spec, classes=dataset.classes, image_shape=dataset.image_shape, history=history,
+                    metrics=final_metrics(history), training_state=_training_state(optimizer, schedule, generator))
             if on_epoch is not None:
                 on_epoch(record)
             if totals.stop == "time_budget":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
+from digitlab.datasets.catalog import CATALOG
 from digitlab.errors import DigitlabError
 from digitlab.web.explaining import Explainer, knn_explainer, network_explainer
 
@@ -59,7 +59,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     num_classes = model.config.num_classes
     if checkpoint.classes and len(checkpoint.classes) != num_classes:  # the page names every output
         raise DigitlabError(f"checkpoint {path} names {len(checkpoint.classes)} classes for a network with {num_classes} outputs")
-    dataset = checkpoint.dataset or DEFAULT_DATASET  # checkpoints saved without a dataset are MNIST runs
+    dataset = checkpoint.dataset
     if dataset not in CATALOG:  # its drawings could not be prepared: the catalog says how
         raise DigitlabError(f"checkpoint {path} was trained on {dataset!r}, which is not in the dataset catalog "
                             f"({', '.join(CATALOG)}); register it first (digitlab.datasets.register)")
