@@ -12,7 +12,7 @@ from digitlab.models import CNNConfig
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
 from digitlab.report.i18n import classes_of, sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import Links, accuracy_percent, target, train_seconds
+from digitlab.report.links import Links, accuracy_percent, model_settings, target, train_seconds
 from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, summary, trained_blocks
 from digitlab.report.outputs import outputs_comparison
 from digitlab.report.seeds import points
@@ -52,7 +52,10 @@ def complex_blocks(inputs: Inputs) -> list:
         blocks.append(inputs.not_run("tuned"))
     else:
         blocks += [Text(sweep_description(best.name, best.description))] + trained_blocks(best.best(), best, dataset, links, "MLP")
-    course = [pair for role in COURSE_ROLES if inputs.sweep(role) for pair in described(inputs.sweep(role), dataset)]
+    # the course's setup is the notebook's output layer too: the seeds sweep also trains logits and sigmoid outputs
+    course_outputs = model_settings(notebook.runs[0]).get("outputs") if notebook is not None and notebook.runs else None
+    course = [(run, words) for role in COURSE_ROLES if inputs.sweep(role) for run, words in described(inputs.sweep(role), dataset)
+              if course_outputs is None or model_settings(run).get("outputs") == course_outputs]
     if course:
         top = max((run for run, _ in course), key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))
         answer = [t("complex.best", accuracy=links.accuracy(top), settings=summary(top, dataset), parameters=links.parameters(top),
