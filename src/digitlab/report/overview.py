@@ -11,7 +11,7 @@ from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Note, Table, Text
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import dataset_title, describe, network_summary, run_setting, setting_phrase, train_seconds
+from digitlab.report.links import dataset_title, describe, network_summary, percent, run_setting, setting_phrase, train_seconds
 from digitlab.report.robustness import augmentation_words
 from digitlab.report.seeds import spread_of, spread_text
 from digitlab.report.select import SweepRuns
@@ -58,8 +58,9 @@ def comparison_blocks(inputs: Inputs) -> list:
     rows = []
     for label, sweep, run in models:
         spread = spread_of(sweep.runs) if label in inputs.spread else None
-        settings = str(t("seeds.count", seeds=len(spread.runs))) if spread else summary_settings(run, inputs)
-        accuracy = spread_text(spread, links) if spread else links.accuracy(run)
+        # seeds: the mean in the number column, the range in the settings column (a long cell there wraps)
+        settings = spread_text(spread, links) if spread else summary_settings(run, inputs)
+        accuracy = percent(spread.mean) if spread else links.accuracy(run)
         rows.append([row_label(label, sweep), settings, accuracy, links.train_time(run), links.predict_time(run), links.parameters(run)])
     blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
                         rows, caption=t("caption.summary")))
