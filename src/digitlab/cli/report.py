@@ -5,15 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from rich.table import Table
-
 from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, LangOption, StorageOption, console, out_option
 from digitlab.cli.paths import REPORTS, under
 from digitlab.experiments import open_storage
-from digitlab.i18n import NO_VALUE
-from digitlab.report import build_report, comparison_rows
+from digitlab.report import build_report
 from digitlab.report.i18n import report_language
-from digitlab.report.links import count, percent, seconds
 
 DEFAULT_OUT = under(REPORTS)
 
@@ -32,13 +28,3 @@ def report(
         with console.status(f"{name}: building the report"):
             path = build_report(store, name, out / name, data_dir=data_dir, cache_dir=cache_dir, lang=report_language(name, lang))
         console.print(f"[green]✓[/green] {name}: wrote {path}")
-
-
-def print_comparison(storage: str | None, dataset_name: str) -> None:
-    """The report's summary table in the terminal (for ``digitlab lab`` to call at its end)."""
-    rows = comparison_rows(open_storage(storage), dataset_name)
-    table = Table("model", "test accuracy", "train / fit", "predict", "parameters", "run", title=f"{dataset_name}: every model")
-    for row in rows:
-        table.add_row(row["model"], percent(row["test_accuracy"]), seconds(row["train_seconds"]),
-                      seconds(row["predict_seconds"]), count(row["num_parameters"]), str(row["run_id"]))
-    console.print(table if rows else f"{dataset_name}: {NO_VALUE} no runs yet")

@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 
 from digitlab import __version__
 from digitlab.atomic import atomic_write_text
-from digitlab.datasets import Dataset, load
+from digitlab.datasets import Dataset, get_spec, load
 from digitlab.errors import DigitlabError
 from digitlab.experiments.reuse import REUSED_FROM
 from digitlab.experiments.store import Run
-from digitlab.i18n import current
+from digitlab.i18n import Language, current
 from digitlab.report.blocks import Section
 from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
 from digitlab.report.inputs import Inputs
@@ -81,7 +81,9 @@ def build_report(storage: RDBStorage, dataset_name: str, out_dir: Path, dataset:
 def comparison_rows(storage: RDBStorage, dataset_name: str) -> list[dict[str, Any]]:
     """One dict per model (its sweep's best run): model, sweep, settings, run_id, test_accuracy,
     train_seconds, predict_seconds, num_parameters. Empty when nothing has run on the dataset."""
-    return [row_of(label, sweep, run) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED, PICKED)]
+    spec = get_spec(dataset_name)
+    with speaking(Language.ENGLISH):  # the command line's table (the CLI is English): the report's own phrases
+        return [row_of(label, sweep, run, spec) for label, sweep, run in compared(load_sweeps(storage, dataset_name), COMPARED, PICKED)]
 
 
 def render_report(storage: RDBStorage, dataset: Dataset, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET
+from digitlab.datasets import Dataset
+from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET, DatasetSpec
 from digitlab.experiments.store import Run
 from digitlab.report.blocks import Answer, Note, Table, Text
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
-from digitlab.report.links import dataset_title, describe, network_summary, percent, run_setting, setting_phrase, train_seconds
+from digitlab.report.links import dataset_title, network_summary, percent, run_setting, setting_phrase, train_seconds
 from digitlab.report.robustness import augmentation_words
 from digitlab.report.seeds import spread_of, spread_text
 from digitlab.report.select import SweepRuns
@@ -43,8 +44,8 @@ def compared(sweeps: dict[str, SweepRuns], roles: dict[str, str], picks: dict[st
     return found
 
 
-def row_of(label: str, sweep: SweepRuns, run: Run) -> dict[str, Any]:
-    return {"model": label, "sweep": sweep.name, "settings": describe(run, sweep.grid), "run_id": run.id,
+def row_of(label: str, sweep: SweepRuns, run: Run, dataset: Dataset | DatasetSpec) -> dict[str, Any]:
+    return {"model": label, "sweep": sweep.name, "settings": summary_settings(run, dataset), "run_id": run.id,
             "test_accuracy": run.metrics.get("test_accuracy"), "train_seconds": train_seconds(run),
             "predict_seconds": run.metrics.get("predict_seconds"), "num_parameters": run.metrics.get("num_parameters")}
 
@@ -59,7 +60,7 @@ def comparison_blocks(inputs: Inputs) -> list:
     for label, sweep, run in models:
         spread = spread_of(sweep.runs) if label in inputs.spread else None
         # seeds: the mean in the number column, the range in the settings column (a long cell there wraps)
-        settings = spread_text(spread, links) if spread else summary_settings(run, inputs)
+        settings = spread_text(spread, links) if spread else summary_settings(run, inputs.dataset)
         accuracy = percent(spread.mean) if spread else links.accuracy(run)
         rows.append([row_label(label, sweep), settings, accuracy, links.train_time(run), links.predict_time(run), links.parameters(run)])
     blocks.append(Table([t("head.model"), t("head.settings"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.parameters")],
@@ -74,14 +75,13 @@ def comparison_blocks(inputs: Inputs) -> list:
     return blocks
 
 
-def summary_settings(run: Run, inputs: Inputs) -> str:
+def summary_settings(run: Run, dataset: Dataset | DatasetSpec) -> str:
     """What a summary row's run was, as it ran: a network's structure, epochs, batch size and augmentation
     ('784-512-512-10, 12 epochs, batch size 512'); a k-NN's k, votes, distance and the steps it took."""
     if run.config.get("kind") == "knn":
         phrases = [setting_phrase(path, run_setting(run, path)) for path in KNN_SETTINGS if run_setting(run, path) is not None]
         phrases += [setting_phrase(path, value) for path in KNN_STEPS if (value := run_setting(run, path))]
         return ", ".join(phrases)
-    dataset = inputs.dataset
     summary = network_summary(run, int(np.prod(dataset.image_shape)), dataset.num_classes)
     augment = augmentation_words(run)
     return f"{summary}, {t('summary.augment', kinds=augment)}" if augment else summary
