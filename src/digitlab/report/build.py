@@ -41,6 +41,8 @@ REPORT_FILE = "index.html"
 READABLE = 0o644
 METRIC_DIGITS = 4  # significant digits of a stored metric that is neither accuracy, seconds nor a count
 NUMBER = re.compile(r"[-–+]?[\d,.]*\d[\d,.]*\s*(%|s|ms)?|–")  # 12,345 / 97.50% / 3.2 s / a dash for none
+WORD = re.compile(r"[^\W\d_]{2,}")  # a word of the language, not a unit letter or a number
+UNIT_WORDS = {"ms"}  # what may stand beside a number in a number cell (with s, %, × and the busy mark)
 TEMPLATE = "report.html.j2"
 ENVIRONMENT_KEYS = ("device", "torch", "python", "digitlab", "git_commit", "cpu_count", "torch_threads", "cpu_seconds",
                     "wall_seconds", "load_start", "load_end")
@@ -146,8 +148,12 @@ def _safe_url(url: str) -> str:
 
 
 def alignment(cell: Any) -> str:
-    """CSS class of a table cell: numbers (links to runs, counts, times) line up on the right."""
-    return "num" if isinstance(cell, Markup) or NUMBER.fullmatch(str(cell)) else "text"
+    """CSS class of a table cell: numbers (links to runs, counts, times, a busy mark beside them) line up on the
+    right; words, linked numbers among them included, on the left."""
+    if not isinstance(cell, Markup):
+        return "num" if NUMBER.fullmatch(str(cell)) else "text"
+    words = [word for word in WORD.findall(cell.striptags()) if word not in UNIT_WORDS]
+    return "text" if words else "num"
 
 
 def _environment() -> Environment:

@@ -19,6 +19,7 @@ from digitlab.report.select import config_value
 from digitlab.report.timing import contention
 
 SHORT_DIGITS = 6  # a setting's decimals as written (lr 0.0005), trailing zeros dropped
+BUSY_MARK = "⚠"  # beside a time measured on a busy machine
 
 
 def percent(value: float | None) -> str:
@@ -133,7 +134,7 @@ class Links:
         reason = contention(run)
         if reason is None or value == NO_VALUE:
             return value
-        return value + Markup('<span class="busy" title="{}">⚠</span>').format(t("timing.busy", reason=reason))
+        return value + Markup('<span class="busy" title="{}">{}</span>').format(t("timing.busy", reason=reason), BUSY_MARK)
 
     def parameters(self, run: Run) -> Markup | str:
         return self.metric(run, "num_parameters", count)
