@@ -75,11 +75,20 @@ def within(difference: float, *spreads: Spread) -> bool:
     return abs(difference) <= max(spread.width for spread in spreads)
 
 
+def apart(first: Spread, second: Spread) -> bool:
+    """Whether every seed of one setting scored above every seed of the other: no seed overlap, whatever the spread."""
+    return min(first.values) > max(second.values) or min(second.values) > max(first.values)
+
+
 def noise_sentence(difference: float, *spreads: Spread) -> Markup:
-    """Whether a difference (fraction) is larger than what the seeds alone move these settings."""
+    """Whether a difference (fraction) is larger than what the seeds alone move these settings; two settings whose
+    seeds do not overlap differ even when one of them spreads wide (one unlucky seed)."""
     widest = max(spread.width for spread in spreads)
-    key = "seeds.within" if within(difference, *spreads) else "seeds.beyond"
-    return t(key, difference=points(difference), spread=points(widest))
+    if not within(difference, *spreads):
+        return t("seeds.beyond", difference=points(difference), spread=points(widest))
+    if len(spreads) == 2 and apart(*spreads):
+        return t("seeds.apart", difference=points(difference), spread=points(widest))
+    return t("seeds.within", difference=points(difference), spread=points(widest))
 
 
 def seed_rows(labelled: list[tuple[str, Spread]], links: Links) -> list[list]:
