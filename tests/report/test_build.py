@@ -295,3 +295,11 @@ def test_robustness_answer_admits_when_inverted_training_falls_short(tmp_path, m
     assert "No model that never saw an inverted image copes with inversion" in section
     assert "Even with inverted images in training, the best, CNN + augmentation (negative), gets only" in section
     assert "What does work" not in section and "not run yet" not in section
+
+
+def test_both_pages_answer_deel_iv_from_mnist_to_fashion_mnist(mnist_html, lab_url, fashion):
+    # the Fashion-MNIST page compares with MNIST too: its answer must not read "from Fashion-MNIST to MNIST ... loses"
+    fashion_html = render_report(open_storage(lab_url), fashion, "en")
+    sentence = re.compile(r"From (?:MNIST|Fashion-MNIST) to [^,]*, the .*? loses most \(.*?\)")
+    said = [sentence.findall(re.sub(r"<[^>]+>", "", html)) for html in (mnist_html, fashion_html)]
+    assert len(said[0]) == 1 and said[0] == said[1] and said[0][0].startswith("From MNIST to Fashion-MNIST"), said

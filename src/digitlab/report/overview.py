@@ -123,12 +123,15 @@ def other_dataset_blocks(inputs: Inputs) -> list:
                t("head.predict_on", name=there_title)], rows, caption=t("caption.other", here=here_title, there=there_title)),
     ]
     trained = [label for label in both if label != untrained]
-    change = sorted(trained, key=lambda label: (here[label].metrics.get("test_accuracy") or 0)
-                    - (there[label].metrics.get("test_accuracy") or 0))
+    # the answer always goes from the default dataset (MNIST) to the harder one, whichever page it is on
+    (start, start_title), (end, end_title) = (((here, here_title), (there, there_title)) if this == DEFAULT_DATASET
+                                              else ((there, there_title), (here, here_title)))
+    change = sorted(trained, key=lambda label: (start[label].metrics.get("test_accuracy") or 0)
+                    - (end[label].metrics.get("test_accuracy") or 0))
     if len(change) >= 2:
         least, most = change[0], change[-1]
-        blocks.append(Answer(t("question.other_dataset", name=there_title if this == DEFAULT_DATASET else here_title), [t(
-            "other.change", here=here_title, there=there_title, least=names[least], least_here=links.accuracy(here[least]),
-            least_there=links.accuracy(there[least]), most=names[most], most_here=links.accuracy(here[most]),
-            most_there=links.accuracy(there[most]))]))
+        blocks.append(Answer(t("question.other_dataset", name=end_title), [t(
+            "other.change", here=start_title, there=end_title, least=names[least], least_here=links.accuracy(start[least]),
+            least_there=links.accuracy(end[least]), most=names[most], most_here=links.accuracy(start[most]),
+            most_there=links.accuracy(end[most]))]))
     return blocks
