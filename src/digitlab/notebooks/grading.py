@@ -161,26 +161,25 @@ def _run_sandbox(context: Context, notebook: Path, steps: list[dict], slot: int,
                "DIGITLAB_CACHE_DIR": "/tmp/no-cache", "DIGITLAB_MIRRORS": "", "OMP_NUM_THREADS": str(THREADS_PER_SANDBOX),
                "MKL_NUM_THREADS": str(THREADS_PER_SANDBOX)}
         python = str(Path(sandbox.python_prefix()) / "bin" / "python")
-        if context.sandbox == sandbox.BWRAP:
-            sandbox.prepare_workdir(workdir, slot)
-            argv = [python, "-m", "digitlab.notebooks.checker", "/checker/job.json", "/checker/inputs.npz", str(write_end)]
-            resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
-            files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
-            command = sandbox.bwrap_command(argv, workdir, files, slot, resources, env)
-            finished = sandbox.run(command, (read_end, write_end), seconds)
-        elif context.sandbox in sandbox.CONTAINERS:
-            sandbox.prepare_workdir(workdir, slot)
-            container.open_workdir(workdir)
-            argv = [python, "-m", "digitlab.notebooks.checker", "/checker/job.json", "/checker/inputs.npz", str(STDOUT)]
-            resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
-            files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
-            engine, name = container.engine(context.sandbox), f"digitlab-check-{uuid.uuid4().hex[:16]}"
-            command = container.command(engine, argv, workdir, files, slot, resources, env, name, seconds)
-            finished = sandbox.run(command, (read_end, write_end), seconds, channel_on_stdout=True,
-                                   stop=lambda: container.remove(engine, name))
-        else:
-            argv = [python, "-m", "digitlab.notebooks.checker", str(job), str(context.inputs / "inputs.npz"), str(write_end)]
+        checker = [python, "-m", "digitlab.notebooks.checker"]
+        if context.sandbox == sandbox.NONE:
+            argv = [*checker, str(job), str(context.inputs / "inputs.npz"), str(write_end)]
             finished = sandbox.run(argv, (read_end, write_end), seconds, env=env, cwd=workdir)
+        else:  # the same binds, files and limits in bubblewrap or a container; only the channel differs
+            sandbox.prepare_workdir(workdir, slot)
+            resources = sandbox.Resources(memory_bytes=context.limits.memory_bytes)
+            files = {"job.json": job, "inputs.npz": context.inputs / "inputs.npz"}
+            in_container = context.sandbox in sandbox.CONTAINERS
+            argv = [*checker, "/checker/job.json", "/checker/inputs.npz", str(STDOUT if in_container else write_end)]
+            if in_container:
+                container.open_workdir(workdir)
+                engine, name = container.engine(context.sandbox), f"digitlab-check-{uuid.uuid4().hex[:16]}"
+                command = container.command(engine, argv, workdir, files, slot, resources, env, name, seconds)
+                finished = sandbox.run(command, (read_end, write_end), seconds, channel_on_stdout=True,
+                                       stop=lambda: container.remove(engine, name))
+            else:
+                command = sandbox.bwrap_command(argv, workdir, files, slot, resources, env)
+                finished = sandbox.run(command, (read_end, write_end), seconds)
     events = []
     for line in finished.channel.decode("utf-8", "replace").splitlines():
         try:
