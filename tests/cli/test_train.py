@@ -115,7 +115,7 @@ def test_notebook_faithful_cnn_and_limit(data_dir, tmp_path):
     training = saved.spec["train_config"]
     assert saved.model.outputs == "softmax" and training["notebook_faithful"] and training["schedule"] == "notebook-linear"
     assert saved.history[0]["samples"] == 100
-    assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation", "50", "--out", str(tmp_path / "cnn")]) == 0
+    assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation-size", "50", "--out", str(tmp_path / "cnn")]) == 0
     assert "val_accuracy" in load_network(tmp_path / "cnn").history[0]
 
 

@@ -207,7 +207,8 @@ def train_command(
                                             "zooms every batch, more epochs, a wider CNN: the most accurate, slower.")] = False,
     dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).", show_default="all")] = None,
-    validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
+    validation_size: Annotated[int, typer.Option("--validation-size", help="Hold out N training images to measure validation "
+                                                 "accuracy.")] = 0,
     seed: SeedOption = 0,
     device: DeviceOption = None,
     out: Annotated[Path | None, out_option("Checkpoint folder.", default_text=f"{OUTPUT_ROOT}/MODEL-DATASET")] = None,
@@ -247,7 +248,7 @@ def train_command(
                                      channels=channel_widths, kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"),
                                      padding=padding, test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
         train_config={key: value for key, value in given.items() if value is not None},
-        train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
+        train_limit=limit, test_limit=limit, validation_size=validation_size, seed=seed)
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
