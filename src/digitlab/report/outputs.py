@@ -22,9 +22,9 @@ from digitlab.report.links import Links, percent
 from digitlab.report.seeds import Spread, noise_sentence, points, seed_header, seed_rows, spread_in
 from digitlab.report.select import config_value
 
-EPOCHS = "train_options.epochs"
-BATCH = "train_options.batch_size"
-OUTPUTS = "model_options.outputs"
+EPOCHS = "train_config.epochs"
+BATCH = "train_config.batch_size"
+OUTPUTS = "model_config.outputs"
 
 
 def output_name(outputs: str) -> str:
