@@ -33,14 +33,14 @@ from digitlab.cli.common import (
 )
 from digitlab.cli.paths import OUTPUT_ROOT, under, writable_folder
 from digitlab.cli.progress import Eta, progress_bar
-from digitlab.cli.sizes import check_augment, check_network_size, model_default, preset_default
+from digitlab.cli.sizes import check_augment, model_default, preset_default
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.runner import run
-from digitlab.experiments.spec import RunSpec, as_config, resolve, spec_on_device, trains_on_mirror_images
-from digitlab.experiments.store import open_storage, record_run
+from digitlab.experiments.runner import check_network_size, run
+from digitlab.experiments.spec import RunSpec, resolve, spec_on_device, trains_on_mirror_images
+from digitlab.experiments.store import open_storage
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS
 from digitlab.inference import load_network, predict_proba
@@ -142,7 +142,7 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, s
                                    f"{record['seconds']:.1f} s  {eta.after(record['epoch'])}", highlight=False)
 
         result = run(spec, data_dir=data_dir, cache_dir=cache_dir, on_batch=on_batch, on_epoch=on_epoch, checkpoint_dir=out,
-                     resume=resume)
+                     resume=resume, store=open_storage(storage))
     done, metrics = len(result["history"]), result["metrics"]
     if result["stopped"] == "interrupted":
         where = f"the checkpoint of epoch {done} is in {out}" if done else "no epoch was completed, so nothing was saved"
@@ -155,9 +155,8 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, s
     console.print(f"test accuracy {metrics['test_accuracy'] * PERCENT:.2f}% after {done} epochs, {metrics['train_seconds']:.1f} s of "
                   f"training on {result['environment']['device']} ({metrics['num_parameters']:,} parameters, "
                   f"{metrics['train_size']:,} training and {metrics['test_size']:,} test images)")
-    stored = record_run(open_storage(storage), f"train@{spec.dataset}", as_config(spec).to_dict(), result)
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
-    console.print(f"run {stored.id} in the store: digitlab runs show {stored.id}")
+    console.print(f"run {result['stored_run']} in the store: digitlab runs show {result['stored_run']}")
 
 
 TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.\n\n"
@@ -252,7 +251,7 @@ def train_command(
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
-    check_network_size(spec.model, spec.model_config, spec.training().optimizer)
+    check_network_size(spec)  # before the settings are printed (run() checks again for every other caller)
     if getattr(spec.model_config, "test_time_mirror", False) and not trains_on_mirror_images(spec.training()):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")
