@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
@@ -46,16 +45,10 @@ CONFUSION_WIDTH = 680  # CSS pixels: the heatmap at about 90% of its size keeps 
 PER_IMAGE_MS_DIGITS = 3  # one image's predict time: 0,383 ms
 
 
-@dataclass
-class Growth(Text):
-    """The paragraph on predict time against training-set size (the part's answer repeats it)."""
-
-    growth: bool = True
-
-
 def knn_blocks(inputs: Inputs) -> list:
     """Roles: ``grid`` (k x weighting x distance), ``scaling`` (training-set sizes), and the networks of NETWORKS; the
-    preprocessing and the most accurate setting (``preprocess``, ``best``) are in the Verdieping (report/knn_further.py)."""
+    preprocessing and the most accurate setting (``preprocess``, ``best``) are in the Verdieping (report/knn_further.py).
+    The sections say what each measurement shows; the answer says what the notebook asks, in its own sentences."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep, scaling = inputs.sweep("grid"), inputs.sweep("scaling")
     answer, short = [], ""
@@ -64,16 +57,15 @@ def knn_blocks(inputs: Inputs) -> list:
         blocks.append(inputs.not_run("grid"))
     else:
         best = sweep.best()
-        answer.append(best_sentence(best, links))
-        short = t("short.knn", accuracy=links.accuracy(best), settings=describe(best, sweep.grid), train=links.metric(best, "train_size", count))
-        blocks += grid_blocks(sweep, links) + [Text(answer[0])] + confusion_blocks(best, dataset, links)
-        timing = timing_blocks(best, inputs, links)
-        blocks += [Heading(t("heading.knn_time")), *timing]
-        answer += [block.html for block in timing if isinstance(block, Text)]
+        short = t("short.knn", accuracy=links.accuracy(best), settings=describe(best, sweep.grid), train=links.metric(best, "train_size", count),
+                  test=links.metric(best, "test_size", count))
+        blocks += grid_blocks(sweep, links) + [Text(best_sentence(best, links))] + confusion_blocks(best, dataset, links)
+        blocks += [Heading(t("heading.knn_time")), *timing_blocks(best, inputs, links)]
+        answer.append(versus_sentence(best, inputs, links))
     blocks.append(Heading(t("heading.knn_scaling")))
     blocks += scaling_blocks(scaling, links, dataset) if scaling else [inputs.not_run("scaling")]
-    growth = next((block.html for block in blocks if isinstance(block, Text) and getattr(block, "growth", False)), None)
-    answer.append(growth or t("knn.scaling_not_run", dataset=dataset.name))
+    if scaling is None:
+        answer.append(t("knn.scaling_not_run", dataset=dataset.name))
     if sweep is not None:
         reach = reach_sentence(described(sweep, dataset), KNN_TARGET, links, by_predict=True)
         answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
@@ -83,6 +75,23 @@ def knn_blocks(inputs: Inputs) -> list:
     blocks.append(Answer(t("question.knn"), answer, short=short))
     blocks += [Heading(t("heading.large_images"))] + large_image_blocks(inputs)
     return blocks
+
+
+def versus_sentence(knn: Run, inputs: Inputs, links: Links) -> Markup:
+    """k-NN beside each network that ran: test accuracy and predict time per image, the two sides of the comparison."""
+    parts = [t("knn.answer_model", label=label, accuracy=links.accuracy(run), per_image=per_image_text(run, links))
+             for label, run in [("k-NN", knn), *((label, run) for _, label, run in networks_of(inputs))]]
+    return t("knn.answer_versus", models=Markup("; ").join(parts))
+
+
+def networks_of(inputs: Inputs) -> list[tuple[str, str, Run]]:
+    """(role, the summary's name, best run) of each network of NETWORKS that ran."""
+    return [(role, str(t(f"row.{inputs.name(role)}", default=label)), inputs.sweep(role).best()) for role, label in NETWORKS if inputs.sweep(role)]
+
+
+def per_image_text(run: Run, links: Links) -> Markup | str:
+    each = per_image_seconds(run)
+    return "–" if each is None else links.link(run, current().numbers.milliseconds(each, PER_IMAGE_MS_DIGITS))
 
 
 def large_image_blocks(inputs: Inputs) -> list:
@@ -202,17 +211,13 @@ def per_image_seconds(run: Run) -> float | None:
 
 def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     """k-NN's fit and predict time next to the networks' train and predict time."""
-    named = {role: str(t(f"row.{inputs.name(role)}", default=label)) for role, label in NETWORKS}  # the summary's names
-    networks = [(named[role], inputs.sweep(role).best()) for role, _ in NETWORKS if inputs.sweep(role)]
-    rows = []
-    for label, run in [("k-NN", knn), *networks]:
-        each = per_image_seconds(run)
-        rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
-                     "–" if each is None else links.link(run, current().numbers.milliseconds(each, PER_IMAGE_MS_DIGITS))])
+    networks, rows = networks_of(inputs), []
+    for label, run in [("k-NN", knn), *((label, run) for _, label, run in networks)]:
+        rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run), per_image_text(run, links)])
     blocks = [Table([t("head.model"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.per_image")], rows,
                     caption=t("caption.knn_time"))]
     # Compare with the tuned MLP when it ran, else with whichever network did.
-    label, network = next((pair for pair in networks if pair[0] == named[REFERENCE_NETWORK]), networks[0] if networks else ("", None))
+    _, label, network = next((item for item in networks if item[0] == REFERENCE_NETWORK), networks[0] if networks else ("", "", None))
     if network is not None and knn.metrics.get("predict_seconds") and network.metrics.get("predict_seconds"):
         blocks.append(Text(cost_sentence(knn, label, network, links), conclusion=True))
     return blocks
@@ -254,18 +259,16 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
         if timings_comparable(*runs):
-            blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset), conclusion=True))
+            blocks.append(Text(growth_sentence(first, last, sizes[0], sizes[-1], links), conclusion=True))
         else:
-            blocks.append(Growth(t("knn.growth_contended", dataset=dataset.name)))
+            blocks.append(Text(t("knn.growth_contended", dataset=dataset.name)))
     return blocks
 
 
-def growth_sentence(first: Run, last: Run, smallest: float, largest: float, links: Links, dataset: Dataset) -> Markup:
-    """How predict time grows with the training set, and what bigger images would do to it."""
-    pixels, ours = LARGE_IMAGE[0] * LARGE_IMAGE[1], int(np.prod(dataset.image_shape))
+def growth_sentence(first: Run, last: Run, smallest: float, largest: float, links: Links) -> Markup:
+    """How predict time and accuracy grow with the training set (bigger images: the next section)."""
     gained = (last.metrics.get("test_accuracy") or 0.0) > (first.metrics.get("test_accuracy") or 0.0)
     return t("knn.growth_gained" if gained else "knn.growth", smallest=count(int(smallest)), largest=count(int(largest)),
              times=count(round(largest / smallest)), first=links.predict_time(first), last=links.predict_time(last),
              slower=number(last.metrics["predict_seconds"] / first.metrics["predict_seconds"], 1), first_accuracy=links.accuracy(first),
-             last_accuracy=links.accuracy(last), width=LARGE_IMAGE[0], height=LARGE_IMAGE[1], pixels=count(pixels),
-             factor=count(round(pixels / ours)), ours=count(ours))
+             last_accuracy=links.accuracy(last))
