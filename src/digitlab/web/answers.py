@@ -1,5 +1,5 @@
 """What the API answers and how: the JSON as pydantic models (FastAPI turns them into the OpenAPI
-schema), and the Predictor that prepares drawings like MNIST and asks every loaded model.
+schema, with the declarations below for what it cannot infer), and the Predictor that prepares drawings like MNIST and asks every loaded model.
 
 A server under load has several drawings waiting at once. Preparing is per drawing, but each model
 answers a stack of N images in one forward pass for far less than N passes of one image (the CNN:
@@ -21,6 +21,8 @@ from digitlab.datasets.catalog import DEFAULT_DATASET, dataset_names
 from digitlab.errors import DigitlabError
 from digitlab.preprocess import CANVAS_SIZE, Ink, extract_ink, place_ink_for
 
+MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
+UPLOAD_FIELD = "file"
 MAX_PREPARED_SIDE = 256  # prepared images are a dataset's image shape (28x28 for MNIST); this only bounds the schema
 
 Pixel = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
@@ -111,6 +113,39 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: str
     models: int
+
+
+PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [UPLOAD_FIELD],
+                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary", "description": "a PNG or JPEG image"}},
+                }
+            },
+            "application/json": {"schema": ArrayInput.model_json_schema()},
+        },
+    }
+}
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "not a readable image, or a malformed request",
+        413: "the body is larger than the limit",
+        415: "neither multipart/form-data nor application/json",
+        422: "an empty drawing, or a JSON array of the wrong shape or values",
+    }.items()
+}
+
+
+def describe(errors: list) -> str:
+    """Pydantic's errors as one sentence naming where and what: 'image.3.7: ... less than or equal to 255'."""
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
+    more = len(errors) - MAX_ERRORS_SHOWN
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 Explainer = Callable[[np.ndarray, int], Explanation]  # (H, W) uint8 drawing, target class -> why

@@ -43,13 +43,24 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
-from digitlab.i18n import advice, check_language, class_names
+from digitlab.i18n import LANGUAGES, Language, accepted_language, advice, check_language, class_names, speaking
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
-from digitlab.web.answers import ArrayInput, ErrorResponse, Health, LoadedModel, ModelInfo, Predictor, PredictResponse
+from digitlab.web.answers import (
+    ERROR_RESPONSES,
+    PREDICT_BODY,
+    UPLOAD_FIELD,
+    ArrayInput,
+    Health,
+    LoadedModel,
+    ModelInfo,
+    Predictor,
+    PredictResponse,
+    describe,
+)
 from digitlab.web.guard import DEFAULT_MAX_BODY_BYTES, MAX_IN_FLIGHT, BodySizeLimit, InFlightLimit
 from digitlab.web.models import load_models_dir
-from digitlab.web.page import LanguageMiddleware, render_page
+from digitlab.web.page import render_page
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BATCH = 16  # drawings per batch: ~2 ms each, so the loop is never held much past 30 ms
@@ -58,35 +69,9 @@ INLINE_MAX_BYTES = 256 * 1024  # the page sends ~10 kB PNGs; larger files are ph
 INLINE_MAX_PIXELS = 1024 * 1024  # decoding and preparing 1 megapixel takes ~5 ms; the page's canvas has 0.08
 EXPLAIN_MAX_BATCH = 4  # explained drawings per batch: ~10-30 ms each (a backward pass per network), bounding the loop's hold
 LARGE_DECODES = 2  # large images prepared at once (each may hold up to preprocess.MAX_DECODED_BYTES); the rest wait
-MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
-UPLOAD_FIELD = "file"
-PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [UPLOAD_FIELD],
-                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary", "description": "a PNG or JPEG image"}},
-                }
-            },
-            "application/json": {"schema": ArrayInput.model_json_schema()},
-        },
-    }
-}
-ERROR_RESPONSES: dict[int | str, dict] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
-        400: "not a readable image, or a malformed request",
-        413: "the body is larger than the limit",
-        415: "neither multipart/form-data nor application/json",
-        422: "an empty drawing, or a JSON array of the wrong shape or values",
-    }.items()
-}
-
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
+
 
 class MicroBatcher(Generic[Item, Answer]):
     """Answers ``submit(item)`` calls with ``answer_batch(items)``, one batch of waiting items at a time.
@@ -150,13 +135,6 @@ class MicroBatcher(Generic[Item, Answer]):
                 future.set_result(answer)
 
 
-def describe(errors: list) -> str:
-    """Pydantic's errors as one sentence naming where and what: 'image.3.7: ... less than or equal to 255'."""
-    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
-    more = len(errors) - MAX_ERRORS_SHOWN
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
 async def read_input(request: Request) -> bytes | np.ndarray:
     """The request's image: uploaded file bytes, or the JSON array as (28, 28) uint8 pixels."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -195,9 +173,24 @@ def error_response(status: int, detail: str, error: str, headers: dict[str, str]
     return JSONResponse({"detail": detail, "error": error}, status_code=status, headers=headers)
 
 
-def named_in_language(result: PredictResponse, models: list[LoadedModel]) -> PredictResponse:
-    """``result`` with its class names in the request's language (the predictor, shared by every
-    request's batch, answers with the dataset catalog's own names)."""
+def request_language(request: Request, fixed: str | None) -> Language:
+    """The language to answer in: the server's fixed ``--lang``, the page's ``?lang=`` (the footer's link to the
+    other language), else the browser's Accept-Language between Dutch and English (Dutch when it names neither)."""
+    if fixed is not None:
+        return check_language(fixed)
+    asked = request.query_params.get("lang")
+    return Language(asked) if asked in LANGUAGES else accepted_language(request.headers.get("accept-language"))
+
+
+def in_language(result: PredictResponse, models: list[LoadedModel], language: Language) -> PredictResponse:
+    """``result`` with its class names and advice in ``language`` (the predictor, shared by every request's
+    batch, answers with the dataset catalog's own names and the doubts' codes)."""
+    result.advice = advice(result.doubts, language)
+    with speaking(language):
+        return named(result, models)
+
+
+def named(result: PredictResponse, models: list[LoadedModel]) -> PredictResponse:
     by_name = {model.name: model for model in models}
     for prediction in result.predictions:
         model = by_name[prediction.model]
@@ -222,15 +215,15 @@ def create_app(
     ``max_batch``) go through each model together (:class:`MicroBatcher`). Large images (photos:
     slow to decode, see :func:`quick_to_prepare`) are answered in a worker thread instead, so that
     they never hold up the drawings. ``lang`` fixes the page's language (nl or en); without it each
-    request gets its browser's (digitlab.web.page).
+    request gets its browser's (:func:`request_language`).
     """
+    fixed = None if lang is None else check_language(lang).value
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
     explain_batcher = MicroBatcher(predictor.explain_batch, max_batch=min(max_batch, EXPLAIN_MAX_BATCH))
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
                   docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
-    app.add_middleware(LanguageMiddleware, fixed=None if lang is None else check_language(lang).value)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
     large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
@@ -265,15 +258,16 @@ def create_app(
         return error_response(422, describe(list(error.errors())), "invalid_request")
 
     @app.get("/api/models", response_model=list[ModelInfo])
-    def list_models() -> list[ModelInfo]:
-        return [
-            ModelInfo(
-                name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
-                image_shape=list(get_spec(m.dataset).image_shape), classes=list(class_names(m.dataset, m.classes)),
-                test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
-            )
-            for m in predictor.models
-        ]
+    def list_models(request: Request) -> list[ModelInfo]:
+        with speaking(request_language(request, fixed)):  # the class names in the page's language
+            return [
+                ModelInfo(
+                    name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
+                    image_shape=list(get_spec(m.dataset).image_shape), classes=list(class_names(m.dataset, m.classes)),
+                    test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
+                )
+                for m in predictor.models
+            ]
 
     @app.post("/api/predict", response_model=PredictResponse, responses=ERROR_RESPONSES, openapi_extra=PREDICT_BODY)
     async def predict(
@@ -289,9 +283,9 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
-        result.advice = advice(result.doubts, request.state.lang)  # the page's language (Accept-Language or serve --lang)
+        result = in_language(result, predictor.models, request_language(request, fixed))
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
-        return Response(named_in_language(result, predictor.models).model_dump_json(), media_type="application/json")
+        return Response(result.model_dump_json(), media_type="application/json")
 
     @app.get("/api/health", response_model=Health)
     def health() -> Health:
@@ -299,7 +293,8 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> HTMLResponse:
-        return HTMLResponse(render_page(request.state.lang), headers={"Vary": "Accept-Language", "Content-Language": request.state.lang})
+        language = request_language(request, fixed).value
+        return HTMLResponse(render_page(language), headers={"Vary": "Accept-Language", "Content-Language": language})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
