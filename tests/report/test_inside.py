@@ -41,7 +41,7 @@ def test_weights_mistakes_and_faithfulness_from_kept_checkpoints(tmp_path, small
     sweeps = {
         "simple-notebook": kept_sweep(tmp_path, "simple-notebook", build("simple", outputs="sigmoid"), 0.5, 1),
         "simple-logits": kept_sweep(tmp_path, "simple-logits", build("simple"), 0.6, 2),
-        "cnn": kept_sweep(tmp_path, "cnn", build("cnn", channels=[4, 8], hidden=16), 0.7, 3),
+        "cnn": kept_sweep(tmp_path, "cnn", build("cnn", channels=[4, 8], hidden_sizes=[16]), 0.7, 3),
     }
     links = Links()
     blocks = inside.inside_blocks(Inputs(tiny_dataset(), links, sweeps, ROLES))

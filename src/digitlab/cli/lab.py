@@ -73,7 +73,7 @@ def lab(
 
         def on_start(config, params) -> None:  # noqa: ANN001
             label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
-            total_epochs = config.train_options.get("epochs") or 1 if config.kind == "network" else 1
+            total_epochs = config.train_config.get("epochs") or 1 if config.kind == "network" else 1
             progress.update(epochs, description=f"  {config.dataset} {config.model if config.kind == 'network' else 'k-NN'} {label}",
                             total=total_epochs, completed=0, visible=True)
 

@@ -265,7 +265,7 @@ def finished_by_spec(storage: RDBStorage) -> dict[str, Run]:
 
 
 def config_value(config: dict[str, Any], path: str, default: Any = None) -> Any:
-    """A dotted setting of a stored config: ``config_value(c, "train_options.epochs")``."""
+    """A dotted setting of a stored config: ``config_value(c, "train_config.epochs")``."""
     value: Any = config
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -286,7 +286,7 @@ class SweepRuns:
     runs: list[Run] = field(default_factory=list)  # finished runs, in the order they were made
 
     def find(self, settings: dict[str, Any]) -> Run | None:
-        """The first run whose config has these dotted settings ({"train_options.epochs": 10}), or None."""
+        """The first run whose config has these dotted settings ({"train_config.epochs": 10}), or None."""
         return next(iter(self.matching(settings)), None)
 
     def matching(self, settings: dict[str, Any]) -> list[Run]:

@@ -246,11 +246,11 @@ def quicken(sweep: SweepSpec) -> SweepSpec:
     """The same sweep on small subsets and one epoch: seconds instead of minutes."""
     base = sweep.base.with_params({"train_limit": QUICK_TRAIN_LIMIT, "test_limit": QUICK_TEST_LIMIT,
                                    "validation_size": min(sweep.base.validation_size, QUICK_VALIDATION_SIZE)})
-    if base.train_options.get("epochs", QUICK_EPOCHS) != 0:
-        base = base.with_params({"train_options.epochs": QUICK_EPOCHS})
+    if base.train_config.get("epochs", QUICK_EPOCHS) != 0:
+        base = base.with_params({"train_config.epochs": QUICK_EPOCHS})
     grid = dict(sweep.grid)
-    if "train_options.epochs" in grid:
-        grid["train_options.epochs"] = sorted({min(value, QUICK_EPOCHS) for value in grid["train_options.epochs"]})
+    if "train_config.epochs" in grid:
+        grid["train_config.epochs"] = sorted({min(value, QUICK_EPOCHS) for value in grid["train_config.epochs"]})
     if "train_limit" in grid:
         grid["train_limit"] = [value for value in grid["train_limit"] if value <= QUICK_TRAIN_LIMIT] or [QUICK_TRAIN_LIMIT]
     return replace(sweep, base=base, grid=grid)

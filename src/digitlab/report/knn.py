@@ -31,7 +31,7 @@ from digitlab.report.networks import confusion_of
 from digitlab.report.tables import described, reach_sentence
 from digitlab.report.timing import timings_comparable
 
-K = "knn_options.n_neighbors"
+K = "knn_config.n_neighbors"
 TRAIN_LIMIT = "train_limit"
 LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
 COLOUR_CHANNELS = 3  # a colour photo: red, green and blue per pixel, three times the numbers of a grey image
@@ -114,7 +114,7 @@ def large_image_blocks(inputs: Inputs) -> list:
                             large_time=links.link(knn, seconds(per_image * pixels / ours))))
     else:
         paragraphs.append(t("large.knn_not_run", factor=factor, dataset=dataset.name))
-    hidden = (model_settings(mlp.best()).get("hidden") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
+    hidden = (model_settings(mlp.best()).get("hidden_sizes") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
     paragraphs.append(t("large.dense", large=count(pixels), units=hidden, weights=count(pixels * hidden), ours=count(ours * hidden),
                         megabytes=count(round(pixels * hidden * FLOAT_BYTES / 1e6))))
     if cnn is not None:
@@ -140,13 +140,13 @@ def robust_knn_numbers(inputs: Inputs) -> dict:
 
 def knn_words(setting: str, value: object) -> str:
     """A k-NN setting's value in the report's language: 'euclidische afstand', 'stemmen gewogen naar afstand'."""
-    return setting_phrase(f"knn_options.{setting}", value)
+    return setting_phrase(f"knn_config.{setting}", value)
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
     k = run_setting(best, K, "?")
-    metric, weights = run_setting(best, "knn_options.metric", "euclidean"), run_setting(best, "knn_options.weights", "uniform")
+    metric, weights = run_setting(best, "knn_config.metric", "euclidean"), run_setting(best, "knn_config.weights", "uniform")
     return t("knn.best", k=k, metric=knn_words("metric", metric), weights=knn_words("weights", weights),
              train=links.metric(best, "train_size", count), test=links.metric(best, "test_size", count), accuracy=links.accuracy(best),
              fit=links.train_time(best), predict=links.predict_time(best))

@@ -19,8 +19,8 @@ from digitlab.report.knn import knn_words
 from digitlab.report.links import Links, accuracy_percent, percent, spec_data
 from digitlab.report.tables import accuracy_and_time, pivot
 
-PCA = "knn_options.pca"
-DESKEW = "knn_options.deskew"
+PCA = "knn_config.pca"
+DESKEW = "knn_config.deskew"
 
 
 def knn_further(inputs: Inputs) -> list:

@@ -21,9 +21,9 @@ from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, percent
 from digitlab.report.seeds import Spread, noise_sentence, points, seed_header, seed_rows, spread_in
 
-EPOCHS = "train_options.epochs"
-BATCH = "train_options.batch_size"
-OUTPUTS = "model_options.outputs"
+EPOCHS = "train_config.epochs"
+BATCH = "train_config.batch_size"
+OUTPUTS = "model_config.outputs"
 
 
 def output_name(outputs: str) -> str:

@@ -17,8 +17,8 @@ from digitlab.report.robustness import augmentation_words
 from digitlab.report.seeds import spread_of, spread_text
 
 # What a k-NN row says it did, in this order; the steps after the distance only when the run took them.
-KNN_SETTINGS = ("knn_options.n_neighbors", "knn_options.weights", "knn_options.metric")
-KNN_STEPS = ("knn_options.deskew", "knn_options.pca", "knn_options.distortion")
+KNN_SETTINGS = ("knn_config.n_neighbors", "knn_config.weights", "knn_config.metric")
+KNN_STEPS = ("knn_config.deskew", "knn_config.pca", "knn_config.distortion")
 
 
 def other_dataset(name: str) -> str | None:

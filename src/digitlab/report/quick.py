@@ -34,7 +34,7 @@ def quick_cut(sweeps: dict[str, SweepRuns]) -> Cut | None:
     if not limited:
         return None
     base = limited[0]
-    epochs = [sweep.base.get("train_options", {}).get("epochs") for sweep in sweeps.values()]
+    epochs = [sweep.base.get("train_config", {}).get("epochs") for sweep in sweeps.values()]
     return Cut(train=int(base.get("train_limit") or 0), validation=int(base.get("validation_size") or 0), test=int(base["test_limit"]),
                epochs=max((value for value in epochs if value), default=0))
 

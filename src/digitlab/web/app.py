@@ -186,18 +186,14 @@ def in_language(result: PredictResponse, models: list[LoadedModel], language: La
     """``result`` with its class names and advice in ``language`` (the predictor, shared by every request's
     batch, answers with the dataset catalog's own names and the doubts' codes)."""
     result.advice = advice(result.doubts, language)
-    with speaking(language):
-        return named(result, models)
-
-
-def named(result: PredictResponse, models: list[LoadedModel]) -> PredictResponse:
     by_name = {model.name: model for model in models}
-    for prediction in result.predictions:
-        model = by_name[prediction.model]
-        names = class_names(model.dataset, model.classes)
-        prediction.predicted_class = names[model.classes.index(prediction.predicted_class)]
-        for neighbour in prediction.explanation.neighbours if prediction.explanation else ():
-            neighbour.class_name = names[neighbour.label]
+    with speaking(language):
+        for prediction in result.predictions:
+            model = by_name[prediction.model]
+            names = class_names(model.dataset, model.classes)
+            prediction.predicted_class = names[model.classes.index(prediction.predicted_class)]
+            for neighbour in prediction.explanation.neighbours if prediction.explanation else ():
+                neighbour.class_name = names[neighbour.label]
     return result
 
 
