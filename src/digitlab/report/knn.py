@@ -143,6 +143,12 @@ def knn_words(setting: str, value: object) -> str:
     return setting_phrase(f"knn_config.{setting}", value)
 
 
+def knn_settings(run: Run) -> str:
+    """The k-NN a run used, in words: 'k = 3, stemmen gewogen naar afstand, euclidische afstand'."""
+    return ", ".join([f"k = {run_setting(run, K, '?')}", *(knn_words(name, run_setting(run, f"knn_config.{name}", default))
+                                                          for name, default in (("weights", "uniform"), ("metric", "euclidean")))])
+
+
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
     k = run_setting(best, K, "?")
@@ -249,7 +255,8 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
             for size, run in zip(sizes, runs, strict=True)]
     times = {t("figure.predict"): [run.metrics.get("predict_seconds") for run in runs], t("figure.fit"): [train_seconds(run) for run in runs]}
     blocks += [
-        Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows, caption=t("caption.scaling")),
+        Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows,
+              caption=t("caption.scaling", settings=knn_settings(runs[-1]))),
         Figures([image(curve_figure(sizes, times, t("figure.training_images"), t("figure.seconds"), t("figure.knn_time_size")),
                        t("alt.knn_time_size")),
                  image(curve_figure(sizes, {t("figure.test_accuracy"): [accuracy_percent(run) for run in runs]}, t("figure.training_images"),
