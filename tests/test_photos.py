@@ -14,8 +14,8 @@ from benchmarks.photo_conditions import CONDITIONS, render
 from PIL import Image
 
 from digitlab.errors import DigitlabError
+from digitlab.i18n import advice
 from digitlab.preprocess import preprocess_image
-from digitlab.preprocess.advice import advice
 from digitlab.preprocess.photo import LITTLE_INK, SEVERAL_BLOBS, TOUCHES_EDGE
 
 DIGITS_PER_CONDITION = 4  # each rendering takes ~0.1 s to prepare; four digits show a broken step

@@ -7,10 +7,10 @@ import pytest
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
-from digitlab.experiments.reuse import REUSED_FROM, reusing
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
-from digitlab.experiments.sweep import resolving
+from digitlab.experiments.store import REUSED_FROM
+from digitlab.experiments.sweep import resolving, reusing
 from tests.training.synthetic import synthetic_dataset
 
 DATA = synthetic_dataset(n_train=240, n_test=80)

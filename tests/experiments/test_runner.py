@@ -65,7 +65,7 @@ def test_a_validation_split_larger_than_the_training_limit_is_refused_up_front()
 
 def test_every_lab_sweep_point_passes_the_up_front_check():
     """The full lab (not only --quick) must not stop half-way on a config error."""
-    from digitlab.experiments.lab import lab_sweeps, quicken
+    from digitlab.experiments.sweep import lab_sweeps, quicken
 
     for dataset in ("mnist", "fashion-mnist"):
         for sweep in lab_sweeps(dataset):

@@ -12,10 +12,10 @@ from PIL import Image
 
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, load_sweep_file, open_storage, run_grid
-from digitlab.report import build_report, comparison_rows, load_sweeps, render_report
+from digitlab.experiments.store import config_value, load_sweeps
+from digitlab.report import build_report, comparison_rows, render_report
 from digitlab.report.compare import AUGMENTATION, PLAIN
 from digitlab.report.links import percent, seconds
-from digitlab.report.select import config_value
 from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 
 PARTS = ("data", "untrained", "simple", "complex", "cnn", "robustness", "knn", "other-dataset", "comparison", "runs")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from digitlab.experiments import open_storage
+from digitlab.experiments.store import load_sweeps
 from digitlab.report import parts
 from digitlab.report.compare import COMPARISONS, PLAIN, differences, differences_text, pair
-from digitlab.report.select import load_sweeps
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
 from digitlab.cli.progress import Eta, progress_bar
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
-from digitlab.experiments.lab import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.experiments.runner import cached_dataset
+from digitlab.experiments.sweep import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds

@@ -17,12 +17,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.i18n import current
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import setting_label, setting_value, spec_data
-from digitlab.report.select import SweepRuns
 
 # Spec fields that say nothing about how a run trained or was scored: left out of the differences.
 IGNORED = frozenset({"version", "train_config.seed"})  # the spec's own format; the seed is also a top-level field

@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure, time_to_accuracy_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.models import CNNConfig
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
@@ -16,7 +16,6 @@ from digitlab.report.links import Links, accuracy_percent, model_settings, targe
 from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, summary, trained_blocks
 from digitlab.report.outputs import outputs_comparison
 from digitlab.report.seeds import points
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
 HIDDEN = "model_config.hidden_sizes"

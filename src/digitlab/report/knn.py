@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_link, image
 from digitlab.report.i18n import classes_of, number, sweep_description, t
@@ -28,7 +28,6 @@ from digitlab.report.links import (
     train_seconds,
 )
 from digitlab.report.networks import confusion_of
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, reach_sentence
 from digitlab.report.timing import timings_comparable
 

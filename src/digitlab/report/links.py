@@ -12,10 +12,9 @@ from typing import Any
 from markupsafe import Markup
 
 from digitlab.datasets.catalog import CATALOG
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, config_value
 from digitlab.i18n import NO_VALUE, current
 from digitlab.report.i18n import t
-from digitlab.report.select import config_value
 from digitlab.report.timing import contention
 
 SHORT_DIGITS = 6  # a setting's decimals as written (lr 0.0005), trailing zeros dropped

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, history_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_heading, further_link, image
 from digitlab.report.data import gallery_blocks
@@ -16,7 +16,6 @@ from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, describe, items, network_summary, percent, target
 from digitlab.report.outputs import outputs_comparison
 from digitlab.report.seeds import Spread, noise_sentence, points, spread_in, spread_of, spread_text
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, pivot, reach_sentence
 from digitlab.report.timing import timings_comparable
 
