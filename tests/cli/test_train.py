@@ -163,7 +163,8 @@ def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
     out = tmp_path / "cnn-aug"
     assert main(["train", "-m", "cnn", "--augmented", "--channels", "4,8", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
     spec = load_network(out).spec
-    assert spec["train_config"]["augment"] == preset("cnn", name="augmented").train.augment != ""  # the preset's augmentation, epochs overridden
+    augmented = preset("cnn", name="augmented").train_config
+    assert spec["train_config"]["augment"] == augmented.augment != ""  # the preset's augmentation, epochs overridden
     assert spec["model_config"]["channels"] == [4, 8]  # a given option wins over the preset's wider CNN
     assert main(["summary", "cnn", "--kernel-size", "3", "--padding", "same", "--batch-size", "1"]) == 0
     assert "[1, 32, 7, 7]" in flat(capsys.readouterr().out)  # 'same' padding keeps 28 -> 14 -> 7

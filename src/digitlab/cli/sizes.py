@@ -33,7 +33,7 @@ def _show(value: object) -> str:
 
 def preset_default(field: str) -> str:
     """What the recommended preset sets ``field`` to for each model on the default dataset: the default --help shows."""
-    shown = {name: _show(getattr(preset(name, DEFAULT_DATASET).train, field)) for name in MODEL_NAMES}
+    shown = {name: _show(getattr(preset(name, DEFAULT_DATASET).train_config, field)) for name in MODEL_NAMES}
     if len(set(shown.values())) == 1:
         return next(iter(shown.values()))
     return ", ".join(f"{name} {value}" for name, value in shown.items())

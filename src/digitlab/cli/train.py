@@ -105,7 +105,7 @@ def model_overrides(model: str, notebook_faithful: bool, **given: Any) -> dict[s
         settings = command_line_settings(model, given)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
-    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **settings}
+    return {**(preset(model, name="notebook").model_config if notebook_faithful else {}), **settings}
 
 
 def _test_time_views(spec: RunSpec) -> int:
