@@ -94,6 +94,10 @@ def test_summary_prints_the_notebooks_table(capsys):
     assert "Total params: 669,706" in printed and "Softmax: 1-5" in printed
     assert main(["summary", "cnn", "--channels", "8,16", "--batch-size", "2"]) == 0
     assert "[2, 10]" in flat(capsys.readouterr().out)
+    assert main(["summary", "mlp", "--hidden-sizes", "none"]) == 0  # no hidden layer: the 1-layer network's 7,850
+    assert "Total params: 7,850" in flat(capsys.readouterr().out)
+    assert main(["summary", "complex", "--hidden-sizes", "64"]) == 1  # the notebook's network has two hidden layers
+    assert "hidden_sizes names 2 widths" in flat(capsys.readouterr().err)
 
 
 def test_bad_options_are_one_clear_line(data_dir, tmp_path, capsys):

@@ -54,14 +54,16 @@ app = typer.Typer(rich_markup_mode=None)
 PERCENT = 100
 FIGURE_DPI = 100
 NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
+NONE = "none"  # --hidden-sizes none: no hidden layer (a linear MLP, a CNN without its fully connected layer)
 
 ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
 DEFAULT_MODEL = ModelName("mlp")
 
 
 # The network's options, shared by train and summary; the defaults shown are each model's own.
-HiddenSizesOption = Annotated[list[str] | None, typer.Option("--hidden-sizes", help="Widths of the hidden (fully connected) layers: "
-                                                        "--hidden-sizes 512,512 (or 512 512).", show_default=model_default("--hidden-sizes"))]
+HiddenSizesOption = Annotated[list[str] | None, typer.Option(
+    "--hidden-sizes", help="Widths of the hidden (fully connected) layers: --hidden-sizes 512,512 (or 512 512; none for no "
+    "hidden layer).", show_default=model_default("--hidden-sizes"))]
 ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
                                                       show_default=model_default("--activation"))]
 DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
@@ -74,10 +76,13 @@ PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN paddin
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
-    """'--hidden-sizes 512,512', '--hidden-sizes "512 512"' or '--hidden-sizes 512 --hidden-sizes 512' -> [512, 512]."""
+    """'--hidden-sizes 512,512', '--hidden-sizes "512 512"' or '--hidden-sizes 512 --hidden-sizes 512' -> [512, 512];
+    'none' -> [] (no hidden layer)."""
     if not values:
         return None
     parts = [part for value in values for part in value.replace(",", " ").split()]
+    if [part.lower() for part in parts] == [NONE]:
+        return []
     try:
         return [int(part) for part in parts]
     except ValueError:
