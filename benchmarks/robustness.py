@@ -35,9 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 from digitlab.datasets import load
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.spec import ExperimentConfig, resolve
 from digitlab.training import pick_device
 
 TRANSFORMS = ("shift", "rotate", "scale", "invert", "noise")

@@ -36,9 +36,8 @@ from torch import nn
 
 from digitlab.datasets import load
 from digitlab.evaluation import time_to_accuracy_figure
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.spec import ExperimentConfig, resolve
 from digitlab.training import TrainConfig, seed_everything, train
 
 TARGETS = (0.98, 0.99, 0.994)  # "seconds until the test accuracy first reached" these, on MNIST

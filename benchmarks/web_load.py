@@ -61,9 +61,8 @@ def drawing_png(digit: np.ndarray) -> bytes:
 def train_models(folder: Path, train_limit: int, epochs: int) -> None:
     """A quick MLP and CNN into ``folder`` (the benchmark measures serving, not accuracy), each an
     experiment config run through the run pipeline (resolve -> run), its spec kept next to it."""
-    from digitlab.experiments.config import ExperimentConfig
     from digitlab.experiments.runner import run
-    from digitlab.experiments.spec import resolve
+    from digitlab.experiments.spec import ExperimentConfig, resolve
     from digitlab.training import TrainConfig
 
     data = load("mnist")

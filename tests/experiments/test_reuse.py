@@ -5,9 +5,8 @@ import json
 import pytest
 
 from digitlab.errors import DigitlabError
-from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
-from digitlab.experiments.runner import run
+from digitlab.experiments.runner import decode_predictions, run
 from digitlab.experiments.spec import resolve
 from digitlab.experiments.store import REUSED_FROM
 from digitlab.experiments.sweep import resolving, reusing

@@ -34,9 +34,8 @@ from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import run
-from digitlab.experiments.spec import resolve
+from digitlab.experiments.spec import ExperimentConfig, resolve
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.knn.choice import KERNELS, set_kernel
 from digitlab.knn.classifier import WEIGHTS

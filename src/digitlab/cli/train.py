@@ -37,9 +37,8 @@ from digitlab.cli.sizes import check_augment, model_default, preset_default
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
-from digitlab.experiments.config import ExperimentConfig
 from digitlab.experiments.runner import check_network_size, run
-from digitlab.experiments.spec import RunSpec, resolve, spec_on_device, trains_on_mirror_images
+from digitlab.experiments.spec import ExperimentConfig, RunSpec, resolve, spec_on_device, trains_on_mirror_images
 from digitlab.experiments.store import open_storage
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS

@@ -1,4 +1,4 @@
-"""k-NN experiments: fit, predict and score one config's k-NN pipeline, reusing a search a caller's cache holds.
+"""k-NN experiments: fit one config's k-NN pipeline and predict the test split (the runner scores it), reusing a search a caller's cache holds.
 
 A lab grid over k x weighting x distance asks the same search (same data and distance) for every k
 and both vote weightings. The neighbours do not depend on the weighting, and the k nearest are the
@@ -37,7 +37,6 @@ from sklearn.pipeline import Pipeline
 
 from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
-from digitlab.evaluation.scores import score_split
 from digitlab.knn import flatten_images
 from digitlab.knn.classifier import DEFAULT_BATCH_SIZE
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
@@ -173,7 +172,7 @@ def _first_k(model: Pipeline, images: torch.Tensor, found: Search, k: int) -> tu
 
 def run_knn(settings: KNNPipelineConfig, data: Dataset, validation: Split | None, device: torch.device,
             cache: NeighborCache | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
-    """Fit on ``data.train``, score the test split (and validation); results as plain data.
+    """Fit on ``data.train``, predict the test split (``predictions``, scored by the runner) and score validation.
 
     The result also holds ``predict``, a function images -> labels, for robustness scores (not stored;
     call it before the next run of the grid, which may set another k on the same pipeline).
@@ -182,15 +181,14 @@ def run_knn(settings: KNNPipelineConfig, data: Dataset, validation: Split | None
     test_key = search_key(settings, data.train, data.test.images) if cache is not None else None
     model, fit_seconds, fit_reused = _fitted(settings, data, device, cache, test_key, batch_size)
     predictions, predict_seconds, how = _predict(model, settings, data.train, data.test.images, cache, test_key, fit_seconds)
-    result = score_split(predictions, data.test, data.num_classes)  # the scoring every kind of run shares
     val_accuracy = None
     if validation is not None:
         val_key = search_key(settings, data.train, validation.images) if cache is not None else None
         val_predictions, _, _ = _predict(model, settings, data.train, validation.images, cache, val_key, fit_seconds)
         val_accuracy = accuracy(val_predictions, validation.labels)
-    result["metrics"].update(
+    metrics = dict(
         val_accuracy=val_accuracy, fit_seconds=fit_seconds, train_seconds=fit_seconds, predict_seconds=predict_seconds,
         num_parameters=None, train_size=len(data.train), test_size=len(data.test), fit_reused=fit_reused, **how,
     )
     predict = lambda images: torch.as_tensor(model.predict(flatten_images(images)))  # noqa: E731
-    return {**result, "history": [], "stopped_early": False, "checkpoint": None, "predict": predict}
+    return {"metrics": metrics, "predictions": predictions, "history": [], "stopped_early": False, "checkpoint": None, "predict": predict}

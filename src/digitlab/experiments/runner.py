@@ -4,8 +4,8 @@
 come here. A run seeds everything first (before the model or anything else random is built, so a
 run's numbers never depend on what ran before it in the same process), cuts the data to its limits
 and holds out its validation split, trains the network (digitlab.training's visible loop) or fits
-the k-NN, then scores both kinds the same way (test accuracy, macro accuracy, confusion matrix,
-timings), so the report compares like with like. The test set is only ever *measured*: the objective
+the k-NN, then scores both kinds here, the same way (test accuracy, macro accuracy, confusion matrix,
+per-image predictions, timings, changed test sets), so the report compares like with like. The test set is only ever *measured*: the objective
 a sweep maximises is validation accuracy, from images held out of the training set.
 
 The result is a dict of numbers, lists and strings (JSON as it is stored): ``objective``,
@@ -20,6 +20,7 @@ A network too large to train is refused before anything is loaded or built, with
 from __future__ import annotations
 
 import os
+import string
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -32,20 +33,19 @@ from optuna.storages import RDBStorage
 
 from digitlab.datasets import Dataset, Split, load, train_validation_split
 from digitlab.errors import DigitlabError
-from digitlab.evaluation.metrics import accuracy
-from digitlab.evaluation.scores import score_split
+from digitlab.evaluation.metrics import accuracy, confusion_matrix, macro_accuracy
 from digitlab.experiments.environment import busy_start, environment
 from digitlab.experiments.knn_runs import NeighborCache
-from digitlab.experiments.scoring import robustness_result
 from digitlab.experiments.spec import RunSpec, as_config
 from digitlab.experiments.store import record_run
 from digitlab.inference import predict_labels
 from digitlab.inference.checkpoint import MAX_NETWORK_BYTES, skeleton
 from digitlab.models import network
+from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
 from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
 
-__all__ = ["evaluator", "run"]
+__all__ = ["decode_predictions", "evaluator", "run"]
 
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
 Hook = Callable[[dict[str, Any]], None]  # gets a dict per epoch (on_epoch) or per batch (on_batch)
@@ -53,6 +53,10 @@ INTERRUPTED = "interrupted"  # TrainResult.stopped after Ctrl-C
 OPTIMIZER_COPIES = {"adam": 2, "adamw": 2, "sgd": 1, "adadelta": 2}  # tensors of state per weight each optimizer keeps
 TRAINING_COPIES = 2  # the weights themselves and their gradients
 BYTES_PER_GIGABYTE = 1e9
+ROBUSTNESS_SEED = 0  # every run of every sweep is scored on the same changed test images, whatever its own seed
+# A run's per-image predictions are stored as one character per image up to 62 classes, digits first.
+ALPHABET = string.digits + string.ascii_lowercase + string.ascii_uppercase
+INDEX = {character: label for label, character in enumerate(ALPHABET)}
 
 
 def check_network_size(spec: RunSpec) -> None:
@@ -71,6 +75,55 @@ def check_network_size(spec: RunSpec) -> None:
         count = sum(p.numel() for p in network_shapes.parameters())
         raise DigitlabError(f"this {spec.model} has {count:,} parameters and needs {needed / BYTES_PER_GIGABYTE:,.1f} GB to train "
                             f"(weights, gradients and {optimizer}'s state); {limit}: choose smaller --hidden-sizes or --channels")
+
+
+def encode_predictions(labels: torch.Tensor) -> str | list[int]:
+    """(N,) labels -> one character per image (labels below 62), else the plain list of ints.
+
+    >>> encode_predictions(torch.tensor([3, 11, 0]))
+    '3b0'
+    """
+    values = [int(label) for label in labels.tolist()]
+    if values and (min(values) < 0 or max(values) >= len(ALPHABET)):
+        return values  # beyond 62 classes: ~4 bytes per image in JSON, still fine for a test set
+    return "".join(ALPHABET[value] for value in values)
+
+
+def decode_predictions(stored: object) -> torch.Tensor | None:
+    """The int64 labels :func:`encode_predictions` stored, or None when ``stored`` is not such a value."""
+    if isinstance(stored, str) and stored and all(character in INDEX for character in stored):
+        return torch.tensor([INDEX[character] for character in stored], dtype=torch.int64)
+    if isinstance(stored, list) and stored and all(isinstance(value, int) and value >= 0 for value in stored):
+        return torch.tensor(stored, dtype=torch.int64)
+    return None
+
+
+def robustness_result(spec: RunSpec, predict: Predictor, test: Split) -> dict[str, Any]:
+    """``{"robustness": {transform: {strength: accuracy}}, "robustness_size": n, "robustness_seconds": s}`` for
+    ``spec.robustness`` ("" = none), the changed sets made of the first ``spec.robustness_limit`` test images (None: all).
+
+    A lab scores dozens of changed sets per run (38 for the six transforms): on a laptop CPU a few
+    thousand images per set draw the curves to a few tenths of a point at a fraction of the cost.
+    """
+    if not spec.robustness:
+        return {}
+    started = time.perf_counter()
+    test = test.head(spec.robustness_limit)
+    rows = robustness_table({"model": predict}, test, parse_transforms(spec.robustness), seed=ROBUSTNESS_SEED)
+    measured: dict[str, dict[str, float]] = {}
+    for row in rows:
+        measured.setdefault(row["transform"], {})[f"{row['strength']:g}"] = row["accuracy"]
+    return {"robustness": measured, "robustness_size": len(test), "robustness_seconds": time.perf_counter() - started}
+
+
+def scored(spec: RunSpec, result: dict[str, Any], predictions: torch.Tensor, predict: Predictor, data: Dataset) -> dict[str, Any]:
+    """``result`` with the test split's scores, every kind of run alike: accuracy, macro accuracy, the confusion
+    matrix, the per-image predictions (compact enough to keep for every run) and the changed test sets."""
+    predictions, labels = predictions.cpu(), data.test.labels
+    metrics = {"test_accuracy": accuracy(predictions, labels), "macro_accuracy": macro_accuracy(predictions, labels, data.num_classes)}
+    return {**result, "metrics": {**metrics, **result["metrics"]},
+            "confusion": confusion_matrix(predictions, labels, data.num_classes).tolist(),
+            "test_predictions": encode_predictions(predictions), **robustness_result(spec, predict, data.test)}
 
 
 @lru_cache(maxsize=4)
@@ -112,17 +165,14 @@ def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: 
     predictions = predict_labels(model, data.test.images)
     synchronize(device)
     predict_seconds = time.perf_counter() - started
-    result = score_split(predictions, data.test, data.num_classes)
     val_accuracy = history[-1].get("val_accuracy") if history else (
         accuracy(predict_labels(model, validation.images).cpu(), validation.labels) if validation is not None else None)
-    result["metrics"].update(
-        val_accuracy=val_accuracy, train_seconds=train_seconds, predict_seconds=predict_seconds,
-        num_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        epochs=len(history), train_size=len(data.train), test_size=len(data.test),
-    )
-    return {**result, "history": history, "stopped": stopped, "stopped_early": stopped == "stop_when",
-            "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None,
-            **robustness_result(spec, lambda images: predict_labels(model, images), data.test)}
+    metrics = dict(val_accuracy=val_accuracy, train_seconds=train_seconds, predict_seconds=predict_seconds,
+                   num_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+                   epochs=len(history), train_size=len(data.train), test_size=len(data.test))
+    result = {"metrics": metrics, "history": history, "stopped": stopped, "stopped_early": stopped == "stop_when",
+              "checkpoint": str(checkpoint_dir) if checkpoint_dir and history else None}
+    return scored(spec, result, predictions, lambda images: predict_labels(model, images), data)
 
 
 def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, cache: NeighborCache | None,
@@ -130,8 +180,8 @@ def run_knn(spec: RunSpec, data: Dataset, validation: Split | None, device: torc
     from digitlab.experiments import knn_runs
 
     result = knn_runs.run_knn(spec.knn_config, data, validation, device, cache, **({"batch_size": batch_size} if batch_size else {}))
-    predict = result.pop("predict")  # a function: used for robustness here, never stored
-    return {**result, "stopped": None, **robustness_result(spec, predict, data.test)}
+    predictions, predict = result.pop("predictions"), result.pop("predict")  # scored here, never stored as they are
+    return scored(spec, {**result, "stopped": None}, predictions, predict, data)
 
 
 def run(

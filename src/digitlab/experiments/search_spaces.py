@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optuna.trial import Trial
 
-from digitlab.experiments.config import ExperimentConfig
+from digitlab.experiments.spec import ExperimentConfig
 from digitlab.experiments.sweep import SearchSpace
 
 HIDDEN_CHOICES = ("256", "512", "1024", "512-512", "1024-1024", "512-512-512")  # strings: Optuna wants primitives

@@ -33,8 +33,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import Trial, TrialState
 
 from digitlab.errors import DigitlabError
-from digitlab.experiments.config import ExperimentConfig, SweepSpec, load_sweep_file
-from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.experiments.spec import ExperimentConfig, RunSpec, SweepSpec, load_sweep_file, resolve
 from digitlab.experiments.store import (
     CONFIG_ATTR,
     RESULT_ATTR,

@@ -6,7 +6,7 @@ import torch
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import correct_and_incorrect, gallery_figure
-from digitlab.evaluation.scores import decode_predictions
+from digitlab.experiments.runner import decode_predictions
 from digitlab.experiments.store import Run
 from digitlab.exploration import class_count_chart, pixel_matrix, sample_grid
 from digitlab.report.blocks import Figures, Note, Pre, Table, Text, image

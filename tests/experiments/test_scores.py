@@ -1,9 +1,11 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 
-from digitlab.datasets import Split
+from digitlab.datasets import Dataset, Split
 from digitlab.evaluation.metrics import accuracy
-from digitlab.evaluation.scores import decode_predictions, encode_predictions, score_split
+from digitlab.experiments.runner import decode_predictions, encode_predictions, scored
 
 
 @pytest.mark.parametrize("num_classes", [2, 10, 47, 62, 100, 1000])
@@ -29,7 +31,9 @@ def test_anything_else_decodes_to_none(stored):
 def test_scores_of_a_split_hold_metrics_confusion_and_predictions():
     split = Split(torch.zeros(6, 4, 4, dtype=torch.uint8), torch.tensor([0, 1, 2, 2, 1, 0]))
     predicted = torch.tensor([0, 1, 2, 1, 1, 2])
-    result = score_split(predicted, split, num_classes=3)
+    data = Dataset("three", ["a", "b", "c"], split, split, "test")
+    result = scored(SimpleNamespace(robustness=""), {"metrics": {"epochs": 1}}, predicted, None, data)
+    assert result["metrics"]["epochs"] == 1  # the run's own metrics are kept beside the scores
     assert result["metrics"]["test_accuracy"] == pytest.approx(accuracy(predicted, split.labels)) == pytest.approx(4 / 6)
     assert result["confusion"][2] == [0, 1, 1] and sum(map(sum, result["confusion"])) == 6
     assert torch.equal(decode_predictions(result["test_predictions"]), predicted)
