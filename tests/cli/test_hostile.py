@@ -15,8 +15,8 @@ from PIL import Image
 from rich.console import Console
 from rich.text import Text
 
+from digitlab.cli.common import describe_disk_error
 from digitlab.cli.main import main
-from digitlab.cli.paths import describe_disk_error
 from digitlab.cli.progress import progress_bar
 from digitlab.inference import load_network
 from tests.cli.helpers import flat, register_synthetic_mnist

@@ -1,10 +1,22 @@
-"""What every command group shares: the console, logging, and the common options."""
+"""What every command shares: the console, logging, the common options, and the checks made before any work starts.
+
+Every command writes below ``runs/`` unless ``--out`` says otherwise, so a student finds every result
+in one place. A folder that cannot be written (a file, a device such as /dev/null, /proc, a read-only
+disk) is refused with one line while the command line is parsed, before a minute of training or a sweep
+is spent on it; so is a misspelt augmentation (a network too large to train is refused by the run
+pipeline, :func:`digitlab.experiments.runner.check_network_size`, for every command). ``--help`` shows
+each model's preset values for the training options.
+"""
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import os
 import sys
+import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +25,100 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from digitlab.atomic import atomic_write_bytes
-from digitlab.cli.paths import OUTPUT_ROOT, writable_folder
 from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
+from digitlab.errors import DigitlabError
 from digitlab.i18n import LANGUAGES
+from digitlab.images import parse_augment
+from digitlab.models.registry import MODEL_NAMES, MODELS, OPTION_FIELDS
+from digitlab.presets import preset
+
+OUTPUT_ROOT = Path("runs")  # every command's results go below it unless --out names another folder
+REPORTS = "reports"  # below the root: one folder per dataset with its index.html (lab and report)
+MODELS_FOLDER = "models"  # below the root: the lab's headline models, where serve finds them
+PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))  # the kernel's, not the user's: never an output folder
+SPACE_ERRORS = (errno.ENOSPC, errno.EDQUOT)  # the disk (or the user's quota) is full
+WRITE_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)  # read-only disk or folder
+
+
+def under(name: str) -> Path:
+    """The default folder of one command's results: runs/NAME."""
+    return OUTPUT_ROOT / name
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _try_writing(folder: Path) -> OSError | None:
+    """Create and remove one temporary file in ``folder``: the only test a root user's permissions cannot fool."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".digitlab-probe-")
+    except OSError as error:
+        return error
+    os.close(handle)
+    os.unlink(name)
+    return None
+
+
+def writable_folder(path: Path, option: str = "--out") -> Path:
+    """``path`` if digitlab can create files in it (or create it), else a one-line DigitlabError.
+
+    Nothing is left behind: the probe file is removed, and the folder is created by the first file written into it.
+    """
+    absolute = Path(os.path.abspath(path.expanduser()))
+    for root in PSEUDO_FILESYSTEMS:
+        if absolute == root or root in absolute.parents:
+            raise DigitlabError(f"{option} {path} is under {root}, the system's own files: choose a folder of yours, "
+                                f"e.g. {option} {OUTPUT_ROOT}")
+    if absolute.exists() and not absolute.is_dir():
+        raise DigitlabError(f"{option} {path} is a file, not a folder: choose a folder, e.g. {option} {OUTPUT_ROOT}")
+    existing = _nearest_existing(absolute)
+    if not existing.is_dir():
+        raise DigitlabError(f"{option} {path} cannot be created: {existing} is a file; choose another folder")
+    if (error := _try_writing(existing)) is not None:
+        raise DigitlabError(f"{option} {path} cannot be written ({error.strerror or error}): choose a folder you can write, "
+                            f"e.g. {option} ~/digitlab-runs") from error
+    return path
+
+
+FULL = ("the disk is full{where}: nothing half-written was kept and the files written before are intact; "
+        "free some space (or write to another disk with --out) and run the command again")
+READ_ONLY = "cannot write{where}: {reason}; run it in a folder you can write, or name one with --out (and --storage for the store)"
+SQLITE_FULL = "database or disk is full"  # SQLite's words for ENOSPC, through SQLAlchemy and Optuna
+SQLITE_READ_ONLY = ("attempt to write a readonly database", "unable to open database file")
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and the errors it was raised from or during (Optuna and SQLAlchemy wrap the operating system's)."""
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+def writable_file(path: Path, option: str = "--out") -> Path:
+    """``path`` if digitlab can write it (atomically, beside it in its folder), else a one-line DigitlabError."""
+    if path.is_dir():
+        raise DigitlabError(f"{option} {path} is a folder; name a file in it, e.g. {option} {path / 'runs.csv'}")
+    writable_folder(path.parent, option)
+    return path
+
+
+def describe_disk_error(error: BaseException) -> str | None:
+    """One line for a full or read-only disk met during work, else None (then it is a bug, and its traceback helps)."""
+    for link in _chain(error):
+        where = f" ({link.filename})" if isinstance(link, OSError) and link.filename else ""
+        if isinstance(link, OSError) and link.errno in SPACE_ERRORS or SQLITE_FULL in str(link):
+            return FULL.format(where=where)
+        if isinstance(link, OSError) and link.errno in WRITE_ERRORS:
+            return READ_ONLY.format(where=where, reason=link.strerror)
+        if any(words in str(link) for words in SQLITE_READ_ONLY):
+            return READ_ONLY.format(where=" the results store", reason="its folder is read-only or missing")
+    return None
+
 
 # Piped output (tests, `| less`) gets a wide console so tables and pixel matrices are not cut at 80.
 PIPE_WIDTH = 200
@@ -127,3 +230,38 @@ def save_figure(figure, path: Path, dpi: int = FIGURE_DPI) -> Path:  # noqa: ANN
     figure.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(path, buffer.getvalue())
     return path
+
+
+def check_augment(text: str) -> None:
+    """One line naming the unknown augmentation and the known ones."""
+    try:
+        parse_augment(text)
+    except ValueError as error:
+        raise DigitlabError(f"--augment: {error}") from None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value) if value not in (None, "") else "none"
+
+
+def preset_default(field: str) -> str:
+    """What the recommended preset sets ``field`` to for each model on the default dataset: the default --help shows."""
+    shown = {name: _show(getattr(preset(name, DEFAULT_DATASET).train_config, field)) for name in MODEL_NAMES}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return ", ".join(f"{name} {value}" for name, value in shown.items())
+
+
+def model_default(option: str) -> str:
+    """Each model's default for a model option (``--hidden-sizes``, ``--dropout``...), for --help; models without it are left out."""
+    shown = []
+    for name in MODEL_NAMES:
+        defaults = {item.name: item.default for item in fields(MODELS[name][1])}
+        if OPTION_FIELDS[option] in defaults:
+            shown.append(f"{name} {_show(defaults[OPTION_FIELDS[option]])}")
+    return ", ".join(shown)
+

@@ -24,8 +24,8 @@ from digitlab.cli.common import (
     err_console,
     out_option,
     save_figure,
+    under,
 )
-from digitlab.cli.paths import under
 from digitlab.datasets import SOURCE_ORDER_HELP, Cache, default_cache_dir, fetch, get_spec, load
 from digitlab.datasets.verify import md5_hex
 from digitlab.errors import DataError

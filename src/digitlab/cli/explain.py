@@ -14,8 +14,7 @@ import torch
 import typer
 from rich.table import Table
 
-from digitlab.cli.common import DatasetName, LangOption, console, dataset_option, out_option, save_figure
-from digitlab.cli.paths import under
+from digitlab.cli.common import DatasetName, LangOption, console, dataset_option, out_option, save_figure, under
 from digitlab.datasets import DEFAULT_DATASET, load
 from digitlab.errors import DigitlabError
 from digitlab.i18n import dataset_language, speaking

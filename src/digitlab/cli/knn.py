@@ -28,9 +28,9 @@ from digitlab.cli.common import (
     err_console,
     out_option,
     save_figure,
+    under,
 )
 from digitlab.cli.lists import choice_list, deskew_choices, float_list, int_list
-from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
 from digitlab.datasets import Dataset, load
 from digitlab.evaluation import confusion_figure

@@ -12,6 +12,9 @@ from rich.table import Table
 
 from digitlab.cli.common import (
     DEFAULT_CHOICE,
+    MODELS_FOLDER,
+    OUTPUT_ROOT,
+    REPORTS,
     CacheDirOption,
     DataDirOption,
     DatasetChoiceOption,
@@ -23,7 +26,6 @@ from digitlab.cli.common import (
     out_option,
 )
 from digitlab.cli.interrupts import still_running_note, watch
-from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
 from digitlab.cli.progress import Eta, progress_bar
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
@@ -53,7 +55,7 @@ def lab(
     Runs already in the store are reused, so a second run takes seconds and an interrupted one resumes.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    names, reports, models = dataset.names(), out / REPORTS, out / MODELS
+    names, reports, models = dataset.names(), out / REPORTS, out / MODELS_FOLDER
     store = open_storage(storage)  # a store that cannot be written fails here, before the data is fetched
     plan = lab_plan(names, quick, configs, device)
     sweeps = [planned_sweep.sweep for planned_sweep in plan]

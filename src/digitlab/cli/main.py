@@ -10,9 +10,8 @@ from rich.markup import escape
 
 from digitlab import __version__
 from digitlab.cli import check, data, doctor, explain, knn, lab, notebook, predict, report, robustness, runs, serve, sweep, train
-from digitlab.cli.common import err_console, setup_logging
+from digitlab.cli.common import describe_disk_error, err_console, setup_logging
 from digitlab.cli.interrupts import INTERRUPTED_EXIT_CODE, interrupted_message
-from digitlab.cli.paths import describe_disk_error
 from digitlab.errors import DigitlabError
 
 app = typer.Typer(

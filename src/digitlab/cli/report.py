@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from digitlab.cli.common import EVERY, CacheDirOption, DataDirOption, DatasetChoiceOption, LangOption, StorageOption, console, out_option
-from digitlab.cli.paths import REPORTS, under
+from digitlab.cli.common import (
+    EVERY,
+    REPORTS,
+    CacheDirOption,
+    DataDirOption,
+    DatasetChoiceOption,
+    LangOption,
+    StorageOption,
+    console,
+    out_option,
+    under,
+)
 from digitlab.experiments import open_storage
 from digitlab.report import build_report
 from digitlab.report.i18n import report_language

@@ -22,8 +22,8 @@ from digitlab.cli.common import (
     err_console,
     out_option,
     save_figure,
+    under,
 )
-from digitlab.cli.paths import under
 from digitlab.cli.progress import progress_bar
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError

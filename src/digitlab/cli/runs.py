@@ -11,8 +11,7 @@ import typer
 from rich.table import Table
 
 from digitlab.atomic import atomic_write_text
-from digitlab.cli.common import StorageOption, console
-from digitlab.cli.paths import writable_file
+from digitlab.cli.common import StorageOption, console, writable_file
 from digitlab.experiments import get_run, list_runs, open_storage
 from digitlab.experiments.export import SUMMARY_METRICS, run_record, to_csv, to_json
 from digitlab.experiments.store import Run

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from digitlab.cli.common import DatasetName, console, err_console, parse_dataset
-from digitlab.cli.paths import OUTPUT_ROOT
+from digitlab.cli.common import OUTPUT_ROOT, DatasetName, console, err_console, parse_dataset
 from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 from digitlab.i18n import check_language

@@ -28,7 +28,7 @@ from digitlab.errors import DigitlabError
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
-from digitlab.experiments.sweep import plan_specs, planned, quicken, resolving, reusing
+from digitlab.experiments.sweep import planned, quicken, resolving, reusing
 
 MAX_GRID_POINTS = 10_000  # more points than a class runs in a week; checking each costs ~1 ms, so a huge grid is refused up front
 
@@ -53,7 +53,7 @@ def sweep(
         raise DigitlabError(f"{config} has a grid of {count:,} points ({' x '.join(map(str, sizes))}); at most {MAX_GRID_POINTS:,}: "
                             "split it into smaller sweep files, or search it with digitlab tune")
     err_console.print(f"{spec.name}: {count:,} grid points", highlight=False)
-    specs = plan_specs(spec, device)  # a misspelt setting fails before anything runs
+    specs = spec.specs(device)  # a misspelt setting fails before anything runs
     store = open_storage(storage)
     watch(store, [spec.study_name])  # a Ctrl-C says how many runs are kept
     with progress_bar(err_console) as progress:

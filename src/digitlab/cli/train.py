@@ -19,6 +19,7 @@ from rich.table import Table
 from digitlab.atomic import atomic_write_text
 from digitlab.cli.common import (
     DEFAULT,
+    OUTPUT_ROOT,
     CacheDirOption,
     DataDirOption,
     DatasetOption,
@@ -26,14 +27,17 @@ from digitlab.cli.common import (
     LangOption,
     SeedOption,
     StorageOption,
+    check_augment,
     console,
     err_console,
+    model_default,
     out_option,
+    preset_default,
     save_figure,
+    under,
+    writable_folder,
 )
-from digitlab.cli.paths import OUTPUT_ROOT, under, writable_folder
 from digitlab.cli.progress import Eta, progress_bar
-from digitlab.cli.sizes import check_augment, model_default, preset_default
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess

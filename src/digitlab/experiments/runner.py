@@ -39,8 +39,7 @@ from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.spec import RunSpec, as_config
 from digitlab.experiments.store import record_run
 from digitlab.inference import predict_labels
-from digitlab.inference.checkpoint import MAX_NETWORK_BYTES, skeleton
-from digitlab.models import network
+from digitlab.inference.checkpoint import MAX_NETWORK_BYTES
 from digitlab.robustness.evaluate import Predictor, parse_transforms, robustness_table
 from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
@@ -62,7 +61,8 @@ INDEX = {character: label for label, character in enumerate(ALPHABET)}
 def check_network_size(spec: RunSpec) -> None:
     """Refuse a network whose training would not fit in free memory, or whose checkpoint digitlab could not load back."""
     try:
-        network_shapes = skeleton(spec.model, spec.model_config)  # on the "meta" device: shapes only, no memory
+        with torch.device("meta"):  # shapes only, no memory
+            network_shapes = spec.model_config.build()
     except (TypeError, ValueError) as error:
         raise DigitlabError(str(error)) from error
     weights = sum(p.numel() * p.element_size() for p in network_shapes.parameters())
@@ -145,7 +145,7 @@ def prepare_data(spec: RunSpec, dataset: Dataset) -> tuple[Dataset, Split | None
 
 def run_network(spec: RunSpec, data: Dataset, validation: Split | None, device: torch.device, report: Report | None,
                 on_epoch: Hook | None, on_batch: Hook | None, checkpoint_dir: Path | None, resume: bool) -> dict[str, Any]:
-    model = network(spec.model, spec.model_config)  # after seeding: the same seed draws the same weights
+    model = spec.model_config.build()  # after seeding: the same seed draws the same weights
     history: list[dict[str, Any]] = []
     train_seconds, stopped = 0.0, None
     if spec.trains:

@@ -111,6 +111,14 @@ class SweepSpec:
         keys = list(self.grid)
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(self.grid[k] for k in keys))]
 
+    def configs(self) -> list[ExperimentConfig]:
+        """Every grid point's config, in :meth:`points` order."""
+        return [self.base.with_params(point) for point in self.points()]
+
+    def specs(self, device: str | None = None) -> dict[str, RunSpec]:
+        """Every grid point's resolved spec, by its config's digest; a misspelt setting fails here, before anything runs."""
+        return {config.digest(): resolve(config, device) for config in self.configs()}
+
     @property
     def study_name(self) -> str:
         """Unique per (name, dataset, base config, grid): change any of them and it is a new study."""

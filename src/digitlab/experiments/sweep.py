@@ -77,14 +77,8 @@ Evaluate = Callable[[ExperimentConfig, Report], dict[str, Any]]
 SpecEvaluate = Callable[[RunSpec, Report], dict[str, Any]]  # the same, given the config's resolved spec
 
 
-def plan_specs(sweep: SweepSpec, device: str | None = None) -> dict[str, RunSpec]:
-    """Every grid point's resolved spec, by its config's digest; a misspelt setting fails here, before anything runs."""
-    configs = [sweep.base.with_params(point) for point in sweep.points()]
-    return {config.digest(): resolve(config, device) for config in configs}
-
-
 def planned(evaluate: SpecEvaluate, specs: dict[str, RunSpec]) -> Evaluate:
-    """``evaluate`` for :func:`run_grid`: each grid point runs the spec :func:`plan_specs` resolved for it."""
+    """``evaluate`` for :func:`run_grid`: each grid point runs the spec :meth:`SweepSpec.specs` resolved for it."""
     return lambda config, report: evaluate(specs[config.digest()], report)
 
 
@@ -147,14 +141,13 @@ def pending_count(storage: RDBStorage, sweep: SweepSpec) -> int:
 
 
 def _grid_objective(sweep: SweepSpec, evaluate: Evaluate, progress: SweepProgress, started: list[int]) -> Callable[[Trial], float]:
-    points = {_key(encoded(point)): point for point in sweep.points()}
+    points = {_key(encoded(point)): (point, config) for point, config in zip(sweep.points(), sweep.configs(), strict=True)}
 
     def objective(trial: Trial) -> float:
         started.append(trial.number)
         if FIXED_PARAMS_ATTR not in trial.storage.get_trial_system_attrs(trial._trial_id):
             raise optuna.TrialPruned("another worker took the last grid point")
-        params = points[_key({path: trial.suggest_categorical(path, [encode(v) for v in values]) for path, values in sweep.grid.items()})]
-        config = sweep.base.with_params(params)
+        params, config = points[_key({path: trial.suggest_categorical(path, [encode(v) for v in values]) for path, values in sweep.grid.items()})]
         trial.set_user_attr(CONFIG_ATTR, config.to_dict())
         if progress.on_start:
             progress.on_start(config, params)
@@ -260,7 +253,7 @@ class PlannedSweep:
     """A sweep of the lab with every grid point resolved: the specs its runs run."""
 
     sweep: SweepSpec
-    specs: dict[str, RunSpec]  # config digest -> resolved spec (:func:`plan_specs`)
+    specs: dict[str, RunSpec]  # config digest -> resolved spec (:meth:`SweepSpec.specs`)
 
 
 def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None = None,
@@ -269,7 +262,7 @@ def lab_plan(datasets: list[str], quick: bool = False, config_dir: Path | None =
     anything runs: a misspelt setting fails now, not an hour in."""
     sweeps = [sweep for name in datasets for sweep in lab_sweeps(name, config_dir)]
     sweeps = [quicken(sweep) for sweep in sweeps] if quick else sweeps
-    return [PlannedSweep(sweep, plan_specs(sweep, device)) for sweep in sweeps]
+    return [PlannedSweep(sweep, sweep.specs(device)) for sweep in sweeps]
 
 
 def pending(storage: RDBStorage, plan: list[PlannedSweep]) -> dict[str, int]:

@@ -112,6 +112,10 @@ class CNNConfig:
         """Numbers per image after the last block: channels x side x side."""
         return self.channels[-1] * self.sides[-1] ** 2
 
+    def build(self) -> CNN:
+        """A freshly initialised network of this config (the class is defined below)."""
+        return CNN(self)
+
 
 def conv_block(in_channels: int, out_channels: int, kernel_size: int, config: CNNConfig) -> nn.Sequential:
     padding = kernel_size // 2 if config.padding == "same" else 0

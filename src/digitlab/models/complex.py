@@ -34,6 +34,10 @@ class ComplexConfig:
             check_positive(name, getattr(self, name))
         check_choice("outputs", self.outputs, OUTPUTS)
 
+    def build(self) -> ComplexNetwork:
+        """A freshly initialised network of this config (the class is defined below)."""
+        return ComplexNetwork(self)
+
 
 class ComplexNetwork(Network):
     """Linear-sigmoid, Linear-sigmoid, Linear, then softmax/sigmoid or nothing (``config.outputs``).

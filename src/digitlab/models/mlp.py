@@ -41,6 +41,10 @@ class MLPConfig:
         check_positive("input_size", self.input_size)
         check_positive("num_classes", self.num_classes)
 
+    def build(self) -> MLP:
+        """A freshly initialised network of this config (the class is defined below)."""
+        return MLP(self)
+
 
 class MLP(Network):
     """Linear -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then Linear to logits.

@@ -26,6 +26,10 @@ class SimpleConfig:
         check_positive("num_classes", self.num_classes)
         check_choice("outputs", self.outputs, ("logits", "sigmoid"))
 
+    def build(self) -> SimpleNetwork:
+        """A freshly initialised network of this config (the class is defined below)."""
+        return SimpleNetwork(self)
+
 
 class SimpleNetwork(Network):
     """Linear(784, 10), then a sigmoid when ``config.outputs == "sigmoid"``.
