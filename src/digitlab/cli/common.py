@@ -18,7 +18,7 @@ import sys
 import tempfile
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
 from digitlab.errors import DigitlabError
 from digitlab.i18n import LANGUAGES
 from digitlab.images import parse_augment
-from digitlab.models.registry import MODEL_NAMES, MODELS, OPTION_FIELDS
+from digitlab.models.registry import MODEL_NAMES, MODELS
 from digitlab.presets import preset
 
 OUTPUT_ROOT = Path("runs")  # every command's results go below it unless --out names another folder
@@ -265,3 +265,22 @@ def model_default(option: str) -> str:
             shown.append(f"{name} {_show(defaults[OPTION_FIELDS[option]])}")
     return ", ".join(shown)
 
+
+# Command-line options -> the config field each sets; an option applies to a model whose config has the field.
+OPTION_FIELDS = {"--hidden-sizes": "hidden_sizes", "--activation": "activation", "--dropout": "dropout", "--channels": "channels",
+                 "--kernel-size": "kernel_size", "--padding": "padding", "--test-time-mirror": "test_time_mirror",
+                 "--test-time-shift": "test_time_shift"}
+
+
+def command_line_settings(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Model settings from ``digitlab train`` / ``summary`` options ({field: value}; None: not given), checked against
+    the fields model ``name`` has: an option for a field it lacks is an error naming the options it takes."""
+    known = {field.name for field in fields(MODELS[name][1])}
+    settings = {field: value for field, value in given.items() if value is not None}
+    if kernel_size := settings.get("kernel_size"):  # one size for every block, or one per block
+        settings["kernel_size"] = kernel_size[0] if len(kernel_size) == 1 else kernel_size
+    wrong = [option for option, field in OPTION_FIELDS.items() if field in settings and field not in known]
+    if wrong:
+        allowed = sorted(option for option, field in OPTION_FIELDS.items() if field in known)
+        raise DigitlabError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(allowed) or 'no such options'})")
+    return settings

@@ -28,6 +28,7 @@ from digitlab.cli.common import (
     SeedOption,
     StorageOption,
     check_augment,
+    command_line_settings,
     console,
     err_console,
     model_default,
@@ -48,7 +49,7 @@ from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS
 from digitlab.inference import load_network, predict_proba
 from digitlab.models import CNNConfig, build, summary
-from digitlab.models.registry import MODEL_NAMES, command_line_settings
+from digitlab.models.registry import MODEL_NAMES
 from digitlab.presets import preset
 from digitlab.presets import table as preset_table
 from digitlab.training.checkpoint import has_checkpoint
@@ -109,10 +110,7 @@ def _all_widths(ctx: typer.Context, hidden: list[str] | None, channels: list[str
 def model_overrides(model: str, notebook_faithful: bool, **given: Any) -> dict[str, Any]:
     """The model settings given on the command line ({field: value}, None: not given), and the course's output layer
     with ``notebook_faithful``."""
-    try:
-        settings = command_line_settings(model, given)
-    except ValueError as error:
-        raise DigitlabError(str(error)) from error
+    settings = command_line_settings(model, given)
     return {**(preset(model, name="notebook").model_config if notebook_faithful else {}), **settings}
 
 

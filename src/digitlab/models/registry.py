@@ -83,23 +83,3 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
         raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
     return network(name, make_config(name, **{**overrides, **sized}))
 
-
-# Command-line options -> the config field each sets; an option applies to a model whose config has the field.
-OPTION_FIELDS = {"--hidden-sizes": "hidden_sizes", "--activation": "activation", "--dropout": "dropout", "--channels": "channels",
-                 "--kernel-size": "kernel_size", "--padding": "padding", "--test-time-mirror": "test_time_mirror",
-                 "--test-time-shift": "test_time_shift"}
-
-
-def command_line_settings(name: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Model settings from ``digitlab train`` / ``summary`` options ({field: value}; None: not given), checked against
-    the fields model ``name`` has: an option for a field it lacks is an error naming the options it takes."""
-    _, config_class = _lookup(name)
-    known = {field.name for field in fields(config_class)}
-    settings = {field: value for field, value in given.items() if value is not None}
-    if kernel_size := settings.get("kernel_size"):  # one size for every block, or one per block
-        settings["kernel_size"] = kernel_size[0] if len(kernel_size) == 1 else kernel_size
-    wrong = [option for option, field in OPTION_FIELDS.items() if field in settings and field not in known]
-    if wrong:
-        allowed = sorted(option for option, field in OPTION_FIELDS.items() if field in known)
-        raise ValueError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(allowed) or 'no such options'})")
-    return settings
