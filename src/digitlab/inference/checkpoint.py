@@ -30,7 +30,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from digitlab.errors import DigitlabError
-from digitlab.models import Network, make_config, network
+from digitlab.models import Network, make_config
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
@@ -200,10 +200,10 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
         raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
 
 
-def skeleton(model_name: str, config: Any) -> Network:
-    """The network of a config dataclass, on the "meta" device: every shape, no memory."""
+def skeleton(config: Any) -> Network:
+    """The network of a model's config dataclass, on the "meta" device: every shape, no memory."""
     with torch.device("meta"):
-        return network(model_name, config)
+        return config.build()
 
 
 def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -248,7 +248,7 @@ def load_network(path: str | Path) -> SavedNetwork:
     spec = manifest["spec"]
     try:
         config = make_config(spec["model"], **spec["model_config"])
-        shapes = skeleton(spec["model"], config)
+        shapes = skeleton(config)
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
     expected = shapes.state_dict()
@@ -260,7 +260,7 @@ def load_network(path: str | Path) -> SavedNetwork:
     check_weights(folder, expected, weights)
     check_finite(folder, weights)
     try:
-        model = network(spec["model"], config)
+        model = config.build()
         model.load_state_dict(weights)
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error

@@ -13,7 +13,7 @@ from digitlab.models.base import OUTPUTS, Network
 from digitlab.models.cnn import CNN, CNNConfig
 from digitlab.models.complex import ComplexConfig, ComplexNetwork
 from digitlab.models.mlp import ACTIVATIONS, MLP, MLPConfig
-from digitlab.models.registry import MODEL_NAMES, MODELS, build, make_config, network
+from digitlab.models.registry import MODEL_NAMES, MODELS, build, make_config
 from digitlab.models.simple import SimpleConfig, SimpleNetwork
 from digitlab.models.summary import summary
 
@@ -33,6 +33,5 @@ __all__ = [
     "SimpleNetwork",
     "build",
     "make_config",
-    "network",
     "summary",
 ]

@@ -42,14 +42,6 @@ def make_config(name: str, **overrides: Any) -> Any:
     return config_class(**overrides)
 
 
-def network(name: str, config: Any) -> Network:
-    """A freshly initialised network of model ``name`` from its config dataclass (a resolved run's)."""
-    network_class, config_class = _lookup(name)
-    if not isinstance(config, config_class):
-        raise ValueError(f"model {name!r} takes a {config_class.__name__}, not a {type(config).__name__}")
-    return network_class(config)
-
-
 def data_settings(name: str, image_shape: tuple[int, int] | None, num_classes: int | None) -> dict[str, Any]:
     """The settings of model ``name`` that size it for images of ``image_shape`` and ``num_classes`` classes."""
     _, config_class = _lookup(name)
@@ -81,5 +73,5 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     clashes = {key: value for key, value in overrides.items() if key in sized and sized[key] != value}
     if clashes:
         raise ValueError(f"model {name!r}: {clashes} contradict the data ({sized}); leave them out to size it from the data")
-    return network(name, make_config(name, **{**overrides, **sized}))
+    return make_config(name, **{**overrides, **sized}).build()
 
