@@ -13,9 +13,11 @@ import pytest
 from benchmarks.photo_conditions import CONDITIONS, render
 from PIL import Image
 
+from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
-from digitlab.preprocess import preprocess_image
+from digitlab.preprocess import prepare_for, preprocess_image
 from digitlab.preprocess.advice import advice
+from digitlab.preprocess.pen import pen_width, thin_pen
 from digitlab.preprocess.photo import LITTLE_INK, SEVERAL_BLOBS, TOUCHES_EDGE
 
 DIGITS_PER_CONDITION = 4  # each rendering takes ~0.1 s to prepare; four digits show a broken step
@@ -129,3 +131,39 @@ def test_a_shadow_edge_across_the_digit_leaves_the_clean_photos_digit():
     for index in (150, 152, 154, 155):  # the benchmark's development slice (it publishes digits 0-149)
         shadowed = preprocess_image(render(digits[index], "shadow", index)).image
         assert correlation(shadowed, preprocess_image(render(digits[index], "clean", index)).image) > SHADOWED_AS_CLEAN
+
+
+def test_pencil_in_a_shadow_is_found_whole(monkeypatch):
+    """An MNIST test digit in pencil with a shadow's edge across it: the strokes on the lit side next to the
+    edge are fainter against their estimated paper than the rest, and Sauvola's threshold kept only the
+    shadowed half (correlation 0.23 with the clean photo's 28x28) until fainter ink connected to sure ink
+    joined it (hysteresis)."""
+    from digitlab.datasets import load
+
+    monkeypatch.setitem(CONDITIONS, "pencil in a shadow", ("shadow", "pencil"))
+    digit = load("mnist").test.images[226].numpy() / 255.0  # the benchmark's development slice
+    shadowed = preprocess_image(render(digit, "pencil in a shadow", 226)).image
+    assert correlation(shadowed, preprocess_image(render(digit, "clean", 226)).image) > SIMILAR
+
+
+def _bar(width: int) -> np.ndarray:
+    """A "1" of the given pen width fitted in MNIST's 20-pixel box (float, 0..1)."""
+    digit = np.zeros((20, 12), dtype=np.float32)
+    digit[:, 6 - width // 2 : 6 - width // 2 + width] = 1.0
+    return digit
+
+
+def test_a_pen_wider_than_mnists_is_thinned_to_it():
+    usual = get_spec("mnist").pen_widths
+    assert pen_width(_bar(5)) == pytest.approx(5, abs=0.6)
+    thinned = pen_width(thin_pen(_bar(5), usual))
+    assert abs(thinned - usual[0]) < 0.6 < abs(pen_width(_bar(5)) - usual[0])
+    assert np.array_equal(thin_pen(_bar(3), usual), _bar(3))  # MNIST's own pens are left alone
+    assert np.array_equal(thin_pen(_bar(5), (0.0, 0.0)), _bar(5))  # and every pen where the dataset has none
+
+
+def test_other_writers_thick_pens_reach_the_model_at_mnists_width(uci_digits):
+    for seed, digit in enumerate(uci_digits[:DIGITS_PER_CONDITION]):
+        photo = render(digit, "clean", seed)
+        plain, thinned = preprocess_image(photo).image / 255.0, prepare_for(photo, "mnist").image / 255.0
+        assert pen_width(thinned) < pen_width(plain)

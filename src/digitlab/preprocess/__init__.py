@@ -172,11 +172,17 @@ def _check_fit(fit_size: int, shape: tuple[int, int]) -> None:
         raise ValueError(f"fit_size must lie in 1..{min(shape)} for {shape[0]}x{shape[1]} images, got {fit_size}")
 
 
-def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE)) -> np.ndarray:
-    """Fit the cropped ink in a ``fit_size`` box and centre it by mass in ``shape``: (28, 28) uint8 by default."""
+def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE),
+              pen_widths: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Fit the cropped ink in a ``fit_size`` box, thin a wider pen than ``pen_widths`` (:mod:`digitlab.preprocess.pen`)
+    and centre it by mass in ``shape``: (28, 28) uint8 by default."""
     _check_fit(fit_size, shape)
     digit = fit_in_box(ink.level, fit_size)  # (h, w), max(h, w) == fit_size
     digit = digit / max(float(digit.max()), 1e-6)  # thin strokes fade when shrunk; MNIST ink peaks at 255
+    if any(pen_widths):
+        from digitlab.preprocess.pen import thin_pen  # scikit-image, like the photo search: only when an image comes
+
+        digit = thin_pen(digit, pen_widths)
     field = centre_by_mass(digit, shape)  # (rows, columns)
     return from_unit(field)
 
@@ -184,17 +190,18 @@ def place_ink(ink: Ink, fit_size: int = DIGIT_BOX, shape: tuple[int, int] = (CAN
 def place_ink_for(ink: Ink, dataset: str) -> np.ndarray:
     """The ink placed as ``dataset``'s images are (its catalog entry's box and image shape)."""
     spec = get_spec(dataset)
-    return place_ink(ink, spec.fit_size, spec.image_shape)
+    return place_ink(ink, spec.fit_size, spec.image_shape, spec.pen_widths)
 
 
 def prepare_for(image: Image.Image | np.ndarray | bytes, dataset: str) -> PreprocessResult:
     """:func:`preprocess_image` with ``dataset``'s box and image shape (from its catalog entry)."""
     spec = get_spec(dataset)
-    return preprocess_image(image, spec.fit_size, spec.image_shape)
+    return preprocess_image(image, spec.fit_size, spec.image_shape, spec.pen_widths)
 
 
 def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DIGIT_BOX,
-                     shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE)) -> PreprocessResult:
+                     shape: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE),
+                     pen_widths: tuple[float, float] = (0.0, 0.0)) -> PreprocessResult:
     """Prepare one image of a handwritten digit (or a garment) like the training data.
 
     Parameters
@@ -206,6 +213,9 @@ def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DI
         Side of the box the ink is fitted in: 20 for MNIST, 28 for Fashion-MNIST (their catalog entries).
     shape : (int, int)
         (rows, columns) of the prepared image: the dataset's image shape.
+    pen_widths : (float, float)
+        (median, upper quartile) of the dataset's stroke widths: a wider pen is thinned to the median;
+        (0, 0) leaves it as it is (the catalog entry's ``pen_widths``).
 
     Returns
     -------
@@ -229,5 +239,5 @@ def preprocess_image(image: Image.Image | np.ndarray | bytes, fit_size: int = DI
     """
     _check_fit(fit_size, shape)
     ink = extract_ink(image)
-    return PreprocessResult(image=place_ink(ink, fit_size, shape), inverted=ink.inverted, ink_fraction=ink.ink_fraction,
+    return PreprocessResult(image=place_ink(ink, fit_size, shape, pen_widths), inverted=ink.inverted, ink_fraction=ink.ink_fraction,
                             doubts=ink.doubts)

@@ -51,6 +51,7 @@ class PhotoConfig:
     sauvola_k: float = 0.2  # Sauvola's k (his paper's value): how far below the local mean ink must lie
     min_darkness: float = 0.12  # ink is at least 12% darker than its paper (the flat image), whatever Sauvola says
     sure_darkness: float = 0.5  # and a pixel at most half as light as its paper is ink, whatever Sauvola says
+    weak_share: float = 0.5  # hysteresis: fainter ink joins when connected and this share as dark as the sure ink's median
     line_tilt_degrees: float = 12.0  # paper lines are searched within this of horizontal and vertical (a turned photo)
     line_coverage: float = 0.6  # a paper line is ink along at least 60% of its length across the image
     line_reach: float = 0.05  # ... and its ink comes within 5% of the image's edges at both ends
@@ -103,7 +104,12 @@ def ink_candidates(darkness: np.ndarray, flat: np.ndarray, config: PhotoConfig) 
     """
     window = odd(config.sauvola_window * max(flat.shape))
     local = (flat < threshold_sauvola(flat, window_size=window, k=config.sauvola_k)) & (1.0 - flat >= config.min_darkness)
-    return local | (1.0 - flat >= config.sure_darkness)
+    sure = local | (1.0 - flat >= config.sure_darkness)
+    if not sure.any():
+        return sure
+    low = max(config.min_darkness, config.weak_share * float(np.median(1.0 - flat[sure])))
+    weak = label(1.0 - flat >= low, connectivity=2)
+    return np.isin(weak, np.unique(weak[sure])) & (weak > 0)
 
 
 def line_angles(config: PhotoConfig) -> tuple[np.ndarray, np.ndarray]:
