@@ -42,22 +42,23 @@ WARMUP_IMAGES = 4096
 # launch-bound on 28x28 images), so larger batches and a higher peak rate finish epochs sooner.
 # Each is the training settings over the recommended CNN preset ({}: the preset itself); the
 # GPU ones name every TrainConfig field, so the preset does not leak into them.
-GPU_CNN = {**TrainConfig(epochs=6, batch_size=512, lr=1e-2, schedule="onecycle", label_smoothing=0.1, augment_shift=2).to_dict()}
+GPU_CNN = {**TrainConfig(epochs=6, batch_size=512, lr=1e-2, schedule="onecycle", label_smoothing=0.1, augment="shift",
+                        augment_max_shift=2.0).to_dict()}
 GPU_CNN.pop("seed")  # each run's seed is the experiment's
 SETUPS = {
     "cnn, CPU setup (b128, 6 epochs)": {},
-    "cnn, b512, 3 epochs": {**GPU_CNN, "epochs": 3, "augment_shift": 0},
-    "cnn, b1024, 3 epochs": {**GPU_CNN, "epochs": 3, "batch_size": 1024, "lr": 2e-2, "augment_shift": 0},
-    "cnn, b1024, 4 epochs": {**GPU_CNN, "epochs": 4, "batch_size": 1024, "lr": 2e-2, "augment_shift": 0},
+    "cnn, b512, 3 epochs": {**GPU_CNN, "epochs": 3, "augment": ""},
+    "cnn, b1024, 3 epochs": {**GPU_CNN, "epochs": 3, "batch_size": 1024, "lr": 2e-2, "augment": ""},
+    "cnn, b1024, 4 epochs": {**GPU_CNN, "epochs": 4, "batch_size": 1024, "lr": 2e-2, "augment": ""},
     "cnn, b512, 6 epochs, shift 2": GPU_CNN,
     "cnn, b1024, 6 epochs, shift 2": {**GPU_CNN, "batch_size": 1024, "lr": 2e-2},
 }
 
 
-def cnn_run(data, train_options: dict, seed: int, device: torch.device, train_limit: int | None = None,
+def cnn_run(data, train_config: dict, seed: int, device: torch.device, train_limit: int | None = None,
             test_limit: int | None = None) -> dict:
     """One CNN run through the run pipeline: the spec resolved here, the data given (already loaded)."""
-    config = ExperimentConfig(dataset="mnist", model="cnn", train_options=train_options, validation_size=0, seed=seed,
+    config = ExperimentConfig(dataset="mnist", model="cnn", train_config=train_config, validation_size=0, seed=seed,
                               train_limit=train_limit, test_limit=test_limit)
     return run(resolve(config, str(device)), dataset=data)
 
@@ -79,11 +80,11 @@ def reach_column(runs: list[dict], target: float) -> str:
     return mean_std(reached, digits=2) + suffix if reached else "never"
 
 
-def warm_up(data, train_options: dict, device: torch.device) -> None:
+def warm_up(data, train_config: dict, device: torch.device) -> None:
     """One untimed epoch with the setup's batch shapes (full and last partial batch): CUDA and cuDNN start-up."""
-    batch_size = train_options.get("batch_size") or resolve(ExperimentConfig(model="cnn")).training().batch_size
+    batch_size = train_config.get("batch_size") or resolve(ExperimentConfig(model="cnn")).training().batch_size
     size = batch_size + len(data.train) % batch_size
-    cnn_run(data, {**train_options, "epochs": 1}, 0, device, train_limit=size, test_limit=WARMUP_IMAGES)
+    cnn_run(data, {**train_config, "epochs": 1}, 0, device, train_limit=size, test_limit=WARMUP_IMAGES)
 
 
 def run_cnn(data, device: torch.device, seeds: list[int], quick: bool, console: Console) -> Table:

@@ -69,8 +69,8 @@ def train_models(folder: Path, train_limit: int, epochs: int) -> None:
     data = load("mnist")
     plain = {**TrainConfig(epochs=epochs).to_dict()}  # every field named: the benchmark's settings, not a preset's
     plain.pop("seed")
-    for name, model, options in [("mnist-mlp", "mlp", {"hidden": [512, 512]}), ("mnist-cnn", "cnn", {})]:
-        config = ExperimentConfig(dataset="mnist", model=model, model_options=options, train_options=plain,
+    for name, model, options in [("mnist-mlp", "mlp", {"hidden_sizes": [512, 512]}), ("mnist-cnn", "cnn", {})]:
+        config = ExperimentConfig(dataset="mnist", model=model, model_config=options, train_config=plain,
                                   train_limit=train_limit, test_limit=2_000, validation_size=0)
         spec = resolve(config, "cpu")
         with console.status(f"training {name} on {train_limit:,} images for {epochs} epoch(s)"):

@@ -98,7 +98,7 @@ def drawing(spec: DatasetSpec) -> bytes:
 def test_a_registered_dataset_runs_through_every_command(shapes, capsys):
     spec, folder = shapes
     # train: the network is sized from the entry (400 inputs, 5 outputs); the dataset's preset (4 epochs of batch 32) is used
-    assert main(["train", "--model", "mlp", "--hidden", "32", "--dataset", NAME, "--out", str(folder / "served" / "mlp")]) == 0
+    assert main(["train", "--model", "mlp", "--hidden-sizes", "32", "--dataset", NAME, "--out", str(folder / "served" / "mlp")]) == 0
     saved = load_network(folder / "served" / "mlp")
     assert saved.dataset == NAME and saved.classes == CLASSES and saved.image_shape == (SIDE, SIDE)
     assert saved.model.config.input_size == SIDE * SIDE and saved.num_classes == len(CLASSES)

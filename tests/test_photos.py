@@ -15,8 +15,8 @@ from PIL import Image
 
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
+from digitlab.i18n import advice
 from digitlab.preprocess import prepare_for, preprocess_image
-from digitlab.preprocess.advice import advice
 from digitlab.preprocess.pen import pen_width, thin_pen
 from digitlab.preprocess.photo import LITTLE_INK, SEVERAL_BLOBS, TOUCHES_EDGE
 
@@ -112,7 +112,7 @@ def test_predict_says_what_to_do_beside_its_answer_in_dutch_or_english(tmp_path,
     from tests.specs import run_spec
 
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "mlp", model := build("mlp", hidden=[16]), run_spec(model), classes=[str(d) for d in range(10)])
+    save_checkpoint(tmp_path / "mlp", model := build("mlp", hidden_sizes=[16]), run_spec(model), classes=[str(d) for d in range(10)])
     photo = tmp_path / "two-marks.png"
     Image.fromarray(_page((slice(100, 300), slice(40, 60)), (slice(100, 300), slice(240, 260)))).save(photo)
     assert main(["predict", str(tmp_path / "mlp"), str(photo)]) == 0

@@ -24,7 +24,7 @@ def test_every_key_names_a_preset_and_every_run_resolves_from_the_table(monkeypa
     assert {name for _, _, name in PRESETS} == set(NAMES)
     changed = Preset(recommended("mlp", epochs=3, label_smoothing=0.2), {"dropout": 0.1})
     monkeypatch.setitem(PRESETS, ("mlp", "mnist", "recommended"), changed)
-    spec = resolve(ExperimentConfig(model="mlp", train_options={"lr": 0.01}), "cpu")
+    spec = resolve(ExperimentConfig(model="mlp", train_config={"lr": 0.01}), "cpu")
     assert spec.train_config == replace(changed.train, lr=0.01, seed=0)
     assert spec.model_config.dropout == 0.1
 

@@ -22,7 +22,7 @@ KNN_SWEEP = """name = "tiny-knn"
 kind = "knn"
 validation_size = 0
 [grid]
-"knn_options.n_neighbors" = [1, 3, 5]
+"knn_config.n_neighbors" = [1, 3, 5]
 """
 
 
@@ -34,7 +34,7 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def trained(data_dir, tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--out", str(out)]) == 0
+    assert main(["train", "--model", "mlp", "--hidden-sizes", "16", "--epochs", "1", "--batch-size", "64", "--out", str(out)]) == 0
     return out
 
 
@@ -53,14 +53,14 @@ def test_non_finite_settings_are_refused(data_dir, tmp_path, capsys, setting):
 
 def test_a_sweep_file_with_an_infinite_setting_is_refused_up_front(data_dir, tmp_path, capsys):
     path = tmp_path / "inf.toml"
-    path.write_text('name = "inf"\n[base]\nmodel = "mlp"\n[base.train_options]\nlr = inf\n[grid]\nseed = [0]\n')
+    path.write_text('name = "inf"\n[base]\nmodel = "mlp"\n[base.train_config]\nlr = inf\n[grid]\nseed = [0]\n')
     assert main(["sweep", str(path), "--storage", f"sqlite:///{tmp_path}/runs.db"]) == 1
     assert "must be a finite number" in _one_error_line(capsys)
 
 
 def test_a_run_whose_loss_becomes_non_finite_stops_with_a_clear_message(data_dir, tmp_path, capsys):
     out = tmp_path / "diverged"
-    argv = ["train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "32", "--optimizer", "sgd", "--schedule", "none",
+    argv = ["train", "--model", "mlp", "--hidden-sizes", "16", "--epochs", "3", "--batch-size", "32", "--optimizer", "sgd", "--schedule", "none",
             "--lr", "1e30", "--out", str(out)]
     assert main(argv) == 1
     message = _one_error_line(capsys)
@@ -73,8 +73,8 @@ def test_a_diverging_sweep_point_is_stored_as_failed(data_dir, tmp_path, capsys)
     from digitlab.experiments.store import list_runs
 
     path = tmp_path / "diverge.toml"
-    path.write_text('name = "diverge"\n[base]\nmodel = "mlp"\nvalidation_size = 0\n[base.train_options]\n'
-                    'optimizer = "sgd"\nschedule = "none"\nbatch_size = 32\nepochs = 1\n[grid]\n"train_options.lr" = [1e30]\n')
+    path.write_text('name = "diverge"\n[base]\nmodel = "mlp"\nvalidation_size = 0\n[base.train_config]\n'
+                    'optimizer = "sgd"\nschedule = "none"\nbatch_size = 32\nepochs = 1\n[grid]\n"train_config.lr" = [1e30]\n')
     url = f"sqlite:///{tmp_path}/runs.db"
     assert main(["sweep", str(path), "--storage", url]) == 1
     assert "training diverged" in _one_error_line(capsys)

@@ -19,7 +19,7 @@ def checkpoints(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITLAB_KNN_KERNEL", "float32")  # skip measuring this machine's fastest kernel: 64 images need none
     torch.manual_seed(0)
     folders = []
-    for name, settings in (("simple", {}), ("mlp", {"hidden": [16]}), ("cnn", {"channels": [4, 8], "hidden": 16})):
+    for name, settings in (("simple", {}), ("mlp", {"hidden_sizes": [16]}), ("cnn", {"channels": [4, 8], "hidden_sizes": [16]})):
         folder = tmp_path / f"tiny-{name}"
         save_checkpoint(folder, model := build(name, num_classes=len(CLASSES), **settings), run_spec(model), classes=CLASSES)
         folders.append(str(folder))

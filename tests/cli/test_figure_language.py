@@ -49,7 +49,7 @@ def drawn(monkeypatch):
 
 
 def checkpoint(folder, spec):
-    save_checkpoint(folder, model := build("mlp", hidden=[8], num_classes=len(spec.classes)), run_spec(model, FASHION), classes=spec.classes,
+    save_checkpoint(folder, model := build("mlp", hidden_sizes=[8], num_classes=len(spec.classes)), run_spec(model, FASHION), classes=spec.classes,
                     history=HISTORY)
     return str(folder)
 

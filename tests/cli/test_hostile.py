@@ -126,7 +126,7 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(d
         return real(path, data)
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", fills_up)
-    assert main(["train", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
+    assert main(["train", "--hidden-sizes", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/2" in err
     assert len(load_network(out).history) == 1  # the last complete checkpoint is intact
@@ -146,7 +146,7 @@ def test_disk_errors_wrapped_by_other_libraries_are_recognised():
 
 
 def test_a_network_larger_than_memory_is_refused_up_front(data_dir, tmp_path, capsys):
-    assert main(["train", "--hidden", "100000000", "--out", str(tmp_path / "huge")]) == 1
+    assert main(["train", "--hidden-sizes", "100000000", "--out", str(tmp_path / "huge")]) == 1
     line = _error_line(capsys)
     assert "needs" in line and "GB to train" in line and "choose smaller --hidden" in line
     assert not (tmp_path / "huge").exists()
@@ -166,7 +166,7 @@ def test_serve_refuses_an_infinite_upload_limit(capsys):
 def test_a_huge_sweep_grid_is_refused_at_once(tmp_path, capsys):
     sweep = tmp_path / "huge.toml"
     sweep.write_text('name = "huge"\n[base]\nkind = "knn"\n[grid]\n'
-                     f'"knn_options.n_neighbors" = {list(range(1, 1001))}\nseed = {list(range(1000))}\n')
+                     f'"knn_config.n_neighbors" = {list(range(1, 1001))}\nseed = {list(range(1000))}\n')
     assert main(["sweep", str(sweep), "--storage", f"sqlite:///{tmp_path}/runs.db"]) == 1
     assert "a grid of 1,000,000 points (1000 x 1000)" in _error_line(capsys)
 
@@ -174,7 +174,7 @@ def test_a_huge_sweep_grid_is_refused_at_once(tmp_path, capsys):
 @pytest.fixture
 def trained(data_dir, tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--out", str(out)]) == 0
+    assert main(["train", "--hidden-sizes", "16", "--epochs", "1", "--batch-size", "64", "--out", str(out)]) == 0
     return out
 
 
@@ -202,7 +202,7 @@ def test_predict_answers_every_file_of_a_folder_and_reports_the_bad_one(trained,
 
 
 def test_training_progress_off_a_terminal_is_plain_lines_with_an_eta(data_dir, tmp_path, capsys):
-    assert main(["train", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run")]) == 0
+    assert main(["train", "--hidden-sizes", "16", "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run")]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
     assert "eta " in lines[0] and "done in " in lines[1]

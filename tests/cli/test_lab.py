@@ -61,6 +61,6 @@ def test_sweep_file_errors_are_clear(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "missing.toml")]) == 1
     assert "cannot read sweep file" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
-    bad.write_text('[grid]\n"train_options.epochz" = [1]\n')
+    bad.write_text('[grid]\n"train_config.epochz" = [1]\n')
     assert main(["sweep", str(bad), "--storage", f"sqlite:///{tmp_path}/x.db"]) == 1
     assert "epochz" in capsys.readouterr().err

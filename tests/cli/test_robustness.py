@@ -19,7 +19,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def untrained(folder, dataset="mnist"):
     """A checkpoint of a small untrained MLP: enough to test the plumbing."""
-    save_checkpoint(folder, model := build("mlp", hidden=[16], num_classes=len(CLASSES)), run_spec(model, dataset), classes=CLASSES)
+    save_checkpoint(folder, model := build("mlp", hidden_sizes=[16], num_classes=len(CLASSES)), run_spec(model, dataset), classes=CLASSES)
     return folder
 
 
@@ -73,7 +73,7 @@ def test_help_documents_the_options(capsys):
 @pytest.mark.realdata
 def test_real_mnist_models_lose_accuracy_and_inversion_breaks_them(tmp_path, capsys):
     run, out = tmp_path / "mlp", tmp_path / "out"
-    assert main(["train", "--model", "mlp", "--hidden", "64", "--epochs", "1", "--batch-size", "64", "--limit", "2000", "--out", str(run)]) == 0
+    assert main(["train", "--model", "mlp", "--hidden-sizes", "64", "--epochs", "1", "--batch-size", "64", "--limit", "2000", "--out", str(run)]) == 0
     assert main(["robustness", str(run), "--knn", "--knn-train-limit", "2000", "--transforms", "shift,invert",
                  "--test-limit", "500", "--out", str(out)]) == 0
     capsys.readouterr()

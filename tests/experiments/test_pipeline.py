@@ -29,9 +29,9 @@ def data_dir(tmp_path, monkeypatch):
 
 def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_path):
     out = tmp_path / "cli"
-    assert main(["train", "--model", "mlp", "--hidden", "24", "--epochs", "3", "--batch-size", "32", "--validation", "60",
+    assert main(["train", "--model", "mlp", "--hidden-sizes", "24", "--epochs", "3", "--batch-size", "32", "--validation", "60",
                  "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
-    base = ExperimentConfig(model="mlp", model_options={"hidden": [24]}, train_options={"epochs": 3, "batch_size": 32},
+    base = ExperimentConfig(model="mlp", model_config={"hidden_sizes": [24]}, train_config={"epochs": 3, "batch_size": 32},
                             validation_size=60, seed=3)
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
     evaluate = resolving(evaluator(data_dir=data_dir, cache_dir=tmp_path / "cache"), "cpu")
@@ -45,10 +45,10 @@ def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_
 
 def test_a_sweep_point_scores_the_same_alone_and_after_another_sweep(tmp_path):
     data = synthetic_dataset(n_train=240, n_test=80)
-    point = SweepSpec("point", ExperimentConfig(model="mlp", model_options={"hidden": [16], "num_classes": 4},
-                                                train_options={"epochs": 2, "batch_size": 32}, validation_size=40), {"seed": [1]})
-    other = SweepSpec("other", ExperimentConfig(model="cnn", model_options={"channels": [4], "num_classes": 4},
-                                                train_options={"epochs": 1, "batch_size": 64}, validation_size=40), {"seed": [7]})
+    point = SweepSpec("point", ExperimentConfig(model="mlp", model_config={"hidden_sizes": [16], "num_classes": 4},
+                                                train_config={"epochs": 2, "batch_size": 32}, validation_size=40), {"seed": [1]})
+    other = SweepSpec("other", ExperimentConfig(model="cnn", model_config={"channels": [4], "num_classes": 4},
+                                                train_config={"epochs": 1, "batch_size": 64}, validation_size=40), {"seed": [7]})
 
     def evaluate(config, report):
         return run(resolve(config, "cpu"), dataset=data, report=report)
@@ -63,41 +63,41 @@ def test_a_sweep_point_scores_the_same_alone_and_after_another_sweep(tmp_path):
 
 def test_one_spec_run_three_times_in_one_process_gives_one_result():
     data = synthetic_dataset(n_train=200, n_test=60)
-    spec = resolve(ExperimentConfig(model="mlp", model_options={"hidden": [16], "num_classes": 4}, validation_size=0,
-                                    train_options={"epochs": 1, "batch_size": 32}), "cpu")
+    spec = resolve(ExperimentConfig(model="mlp", model_config={"hidden_sizes": [16], "num_classes": 4}, validation_size=0,
+                                    train_config={"epochs": 1, "batch_size": 32}), "cpu")
     results = [run(spec, dataset=data) for _ in range(3)]
     assert len({result["test_predictions"] for result in results}) == 1
 
 
 def test_the_spec_holds_every_setting_resolved_and_survives_json():
-    spec = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"lr": 0.002}, seed=4), "cpu")
+    spec = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_config={"lr": 0.002}, seed=4), "cpu")
     assert spec.train_config == recommended("cnn", "fashion-mnist", lr=0.002, seed=4)  # the dataset's preset applied
     assert spec.train_config.epochs == recommended("cnn", "fashion-mnist").epochs != recommended("cnn").epochs
     assert spec.model_config.channels == (16, 32) and spec.model_config.num_classes == 10  # the default CNN (16-32 channels)
     assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     notebook = resolve(ExperimentConfig(model="simple", preset="notebook"), "cpu")
     assert notebook.model_config.outputs == "sigmoid" and notebook.train_config.notebook_faithful
-    untrained = resolve(ExperimentConfig(model="simple", preset="notebook", train_options={"epochs": 0}), "cpu")
+    untrained = resolve(ExperimentConfig(model="simple", preset="notebook", train_config={"epochs": 0}), "cpu")
     assert untrained.train_config.epochs == 0 and not untrained.trains
 
 
 def test_a_catalog_entry_changes_the_model_of_its_setup_only():
     fashion = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn"), "cpu")
-    assert fashion.model_config.test_time_mirror and fashion.train_config.augment == "mirror"  # trained as it predicts
+    assert fashion.model_config.test_time_mirror and fashion.train_config.augment == "shift,mirror"  # trained as it predicts
     assert not resolve(ExperimentConfig(dataset="mnist", model="cnn"), "cpu").model_config.test_time_mirror
     augmented = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", preset="augmented"), "cpu")
     assert not augmented.model_config.test_time_mirror  # the entry names "cnn", not "cnn-augmented"
-    own = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", model_options={"test_time_mirror": False}), "cpu")
+    own = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", model_config={"test_time_mirror": False}), "cpu")
     assert not own.model_config.test_time_mirror  # a config's own setting wins
-    other = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": "shift"}), "cpu")
+    other = resolve(ExperimentConfig(dataset="fashion-mnist", model="cnn", train_config={"augment": "shift"}), "cpu")
     assert not other.model_config.test_time_mirror and other.model_config.test_time_shift == 1  # no mirrored batches
-    asked = ExperimentConfig(dataset="fashion-mnist", model="cnn", train_options={"augment": ""}, model_options={"test_time_mirror": True})
+    asked = ExperimentConfig(dataset="fashion-mnist", model="cnn", train_config={"augment": ""}, model_config={"test_time_mirror": True})
     assert resolve(asked, "cpu").model_config.test_time_mirror  # asked for in so many words: as asked
     assert not hasattr(resolve(ExperimentConfig(dataset="fashion-mnist", model="mlp"), "cpu").model_config, "test_time_mirror")
 
 
 def test_bad_settings_fail_when_resolving():
     with pytest.raises(DigitlabError, match="no setting 'widht'"):
-        resolve(ExperimentConfig(model="mlp", model_options={"widht": 3}))
+        resolve(ExperimentConfig(model="mlp", model_config={"widht": 3}))
     with pytest.raises(DigitlabError, match="unknown run spec settings"):
         RunSpec.from_dict({"dataset": "mnist", "colour": "red"})

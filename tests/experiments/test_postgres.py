@@ -18,10 +18,10 @@ model = "simple"
 train_limit = 600
 test_limit = 200
 validation_size = 100
-[base.train_options]
+[base.train_config]
 epochs = 1
 [grid]
-"train_options.batch_size" = [16, 32, 64, 128]
+"train_config.batch_size" = [16, 32, 64, 128]
 seed = [0, 1]
 """
 

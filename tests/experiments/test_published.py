@@ -15,8 +15,8 @@ from digitlab.experiments.spec import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 # The command README/docs give for the 3-block augmented CNN (benchmarks/RESULTS.md, robustness: 99.60 ± 0.02%).
-THREE_BLOCK_COMMAND = ("train --model cnn --channels 32,64,128 --kernel-size 3 --padding same --hidden 128 --dropout 0.25 "
-                       "--augment shift,rotate,scale --augment-shift 0 --epochs 12 --batch-size 128 --lr 0.005 --warmup 0.3 "
+THREE_BLOCK_COMMAND = ("train --model cnn --channels 32,64,128 --kernel-size 3 --padding same --hidden-sizes 128 --dropout 0.25 "
+                       "--augment shift,rotate,scale --augment-max-shift 3 --epochs 12 --batch-size 128 --lr 0.005 --warmup 0.3 "
                        "--schedule onecycle --label-smoothing 0.1")
 
 AUGMENTED_COMMAND = "digitlab train --model cnn --augmented"  # the augmented preset (RESULTS.md, time to accuracy: 99.63%)

@@ -7,14 +7,14 @@ import pytest
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.scores import decode_predictions
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, open_storage, run_grid
-from digitlab.experiments.reuse import REUSED_FROM, reusing
 from digitlab.experiments.runner import run
 from digitlab.experiments.spec import resolve
-from digitlab.experiments.sweep import resolving
+from digitlab.experiments.store import REUSED_FROM
+from digitlab.experiments.sweep import resolving, reusing
 from tests.training.synthetic import synthetic_dataset
 
 DATA = synthetic_dataset(n_train=240, n_test=80)
-TINY_MLP = {"hidden": [16], "num_classes": 4}
+TINY_MLP = {"hidden_sizes": [16], "num_classes": 4}
 
 
 def counting_evaluate(calls):
@@ -29,7 +29,7 @@ def reusing_on_cpu(calls, storage):
 
 
 def mlp_sweep(name, grid, **base):
-    options = {"model": "mlp", "model_options": TINY_MLP, "train_options": {"epochs": 1, "batch_size": 32}, "validation_size": 40}
+    options = {"model": "mlp", "model_config": TINY_MLP, "train_config": {"epochs": 1, "batch_size": 32}, "validation_size": 40}
     return SweepSpec(name, ExperimentConfig(**{**options, **base}), grid)
 
 
@@ -38,11 +38,11 @@ def test_a_point_whose_spec_already_ran_is_that_run_and_says_so(tmp_path):
     calls = []
     [first] = run_grid(mlp_sweep("hidden", {"seed": [1]}), storage, reusing_on_cpu(calls, storage))
     # The same network asked for another way (another sweep, the setting in the grid instead of the base).
-    later = mlp_sweep("depth", {"model_options.hidden": [[16], [8]]}, seed=1)
+    later = mlp_sweep("depth", {"model_config.hidden_sizes": [[16], [8]]}, seed=1)
     runs = run_grid(later, storage, reusing_on_cpu(calls, storage))
 
     assert len(calls) == 2  # the [16] point was not trained again; [8] was
-    by_hidden = {tuple(json.loads(run.params["model_options.hidden"])): run for run in runs}  # stored as JSON text
+    by_hidden = {tuple(json.loads(run.params["model_config.hidden_sizes"])): run for run in runs}  # stored as JSON text
     reused, fresh = by_hidden[(16,)], by_hidden[(8,)]
     assert reused.result[REUSED_FROM] == {"run": first.id, "study": first.study}
     assert reused.spec == first.spec and reused.result["history"] == first.result["history"]
@@ -53,9 +53,9 @@ def test_a_point_whose_spec_already_ran_is_that_run_and_says_so(tmp_path):
 def test_a_different_seed_or_a_cut_short_run_is_not_reused(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
     calls = []
-    run_grid(mlp_sweep("budget", {"seed": [1]}, train_options={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
+    run_grid(mlp_sweep("budget", {"seed": [1]}, train_config={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
              storage, reusing_on_cpu(calls, storage))
-    run_grid(mlp_sweep("again", {"seed": [1]}, train_options={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
+    run_grid(mlp_sweep("again", {"seed": [1]}, train_config={"epochs": 3, "batch_size": 32, "time_budget": 1e-9}),
              storage, reusing_on_cpu(calls, storage))
     run_grid(mlp_sweep("seeds", {"seed": [2]}), storage, reusing_on_cpu(calls, storage))
     assert len(calls) == 3  # stopped by its time budget: not the full spec, so run again; seed 2 is another run
@@ -73,7 +73,7 @@ def test_a_preset_model_trains_one_model_with_another_models_preset():
 
 
 def test_robustness_is_scored_on_the_first_n_test_images_when_limited():
-    config = ExperimentConfig(model="mlp", model_options=TINY_MLP, train_options={"epochs": 1, "batch_size": 32},
+    config = ExperimentConfig(model="mlp", model_config=TINY_MLP, train_config={"epochs": 1, "batch_size": 32},
                               validation_size=40, robustness="shift,invert", robustness_limit=30)
     limited = run(resolve(config, "cpu"), dataset=DATA)
     whole = run(resolve(ExperimentConfig(**{**config.to_dict(), "robustness_limit": None}), "cpu"), dataset=DATA)

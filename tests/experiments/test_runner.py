@@ -18,14 +18,14 @@ def data():
 
 
 def config(**settings) -> ExperimentConfig:
-    base = {"model": "mlp", "model_options": {"hidden": [32], "num_classes": 4}, "validation_size": 50,
-            "train_options": {"epochs": 2, "batch_size": 32, "lr": 3e-3}}
+    base = {"model": "mlp", "model_config": {"hidden_sizes": [32], "num_classes": 4}, "validation_size": 50,
+            "train_config": {"epochs": 2, "batch_size": 32, "lr": 3e-3}}
     return ExperimentConfig(**{**base, **settings})
 
 
 @pytest.mark.parametrize("kind", ["network", "knn"])
 def test_robustness_scores_every_strength_and_the_identity_is_the_clean_accuracy(data, kind):
-    settings = {"kind": kind, "knn_options": {"n_neighbors": 3}} if kind == "knn" else {}
+    settings = {"kind": kind, "knn_config": {"n_neighbors": 3}} if kind == "knn" else {}
     result = run(resolve(config(robustness=TRANSFORMS, **settings), "cpu"), dataset=data)
     scores = result["robustness"]
     assert list(scores) == ["shift", "invert"]
@@ -42,15 +42,15 @@ def test_no_robustness_unless_asked(data):
 
 
 def test_train_options_augment_reaches_the_training_loop(data):
-    plain = run(resolve(config(train_options={"epochs": 1, "batch_size": 32}), "cpu"), dataset=data)
-    augmented = run(resolve(config(train_options={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), "cpu"), dataset=data)
+    plain = run(resolve(config(train_config={"epochs": 1, "batch_size": 32}), "cpu"), dataset=data)
+    augmented = run(resolve(config(train_config={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), "cpu"), dataset=data)
     assert augmented["metrics"]["epochs"] == 1
     assert augmented["history"][0]["train_loss"] != plain["history"][0]["train_loss"]  # same seed: only the changes differ
 
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"robustness": "shift,twist"}, "unknown transform 'twist'"),
-    ({"train_options": {"augment": "blur"}}, "unknown augmentation 'blur'"),
+    ({"train_config": {"augment": "blur"}}, "unknown augmentation 'blur'"),
 ])
 def test_bad_settings_fail_before_running(settings, message):
     with pytest.raises(DigitlabError, match=message):
@@ -65,7 +65,7 @@ def test_a_validation_split_larger_than_the_training_limit_is_refused_up_front()
 
 def test_every_lab_sweep_point_passes_the_up_front_check():
     """The full lab (not only --quick) must not stop half-way on a config error."""
-    from digitlab.experiments.lab import lab_sweeps, quicken
+    from digitlab.experiments.sweep import lab_sweeps, quicken
 
     for dataset in ("mnist", "fashion-mnist"):
         for sweep in lab_sweeps(dataset):
@@ -80,7 +80,7 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
 
     settings = {"kind": "knn", "validation_size": 0}
     cache = NeighborCache()  # the caller owns the reuse: one cache per grid
-    results = {weights: run(resolve(config(knn_options={"n_neighbors": 5, "weights": weights}, **settings), "cpu"), dataset=data,
+    results = {weights: run(resolve(config(knn_config={"n_neighbors": 5, "weights": weights}, **settings), "cpu"), dataset=data,
                                        neighbor_cache=cache)
                for weights in ("uniform", "distance")}
     assert results["distance"]["metrics"]["neighbors_reused"] and results["distance"]["metrics"]["predict_seconds"] > 0
@@ -88,13 +88,13 @@ def test_knn_grid_reuses_the_search_across_weightings_and_matches_a_fresh_classi
         fresh = KNNClassifier(5, weights=weights).fit(flatten_images(data.train.images), data.train.labels.numpy())
         expected = "".join(map(str, fresh.predict(flatten_images(data.test.images)).tolist()))
         assert result["test_predictions"] == expected
-    other_k = run(resolve(config(knn_options={"n_neighbors": 3, "weights": "distance"}, **settings), "cpu"), dataset=data, neighbor_cache=cache)
+    other_k = run(resolve(config(knn_config={"n_neighbors": 3, "weights": "distance"}, **settings), "cpu"), dataset=data, neighbor_cache=cache)
     assert other_k["metrics"]["neighbors_reused"]  # the first 3 of the search for 9 (see the test below)
     assert results["uniform"]["metrics"]["searched_neighbors"] == other_k["metrics"]["searched_neighbors"] == 9
     other_data = synthetic_dataset(n_train=300, n_test=80, seed=1)
-    assert not run(resolve(config(knn_options={"n_neighbors": 5}, **settings), "cpu"), dataset=other_data,
+    assert not run(resolve(config(knn_config={"n_neighbors": 5}, **settings), "cpu"), dataset=other_data,
                               neighbor_cache=cache)["metrics"]["neighbors_reused"]
-    without = run(resolve(config(knn_options={"n_neighbors": 5, "weights": "distance"}, **settings), "cpu"), dataset=data)
+    without = run(resolve(config(knn_config={"n_neighbors": 5, "weights": "distance"}, **settings), "cpu"), dataset=data)
     assert not without["metrics"]["neighbors_reused"]  # no cache passed: nothing is remembered between runs
 
 
@@ -131,7 +131,7 @@ def test_knn_grid_over_k_takes_prefixes_of_one_search_and_matches_fresh_searches
         for k in (1, 2, 3, 5, 9):
             for weights in ("uniform", "distance"):
                 options = {"n_neighbors": k, "weights": weights, "metric": metric}
-                result = run(resolve(config(kind="knn", validation_size=0, knn_options=options), "cpu"), dataset=data, neighbor_cache=cache)
+                result = run(resolve(config(kind="knn", validation_size=0, knn_config=options), "cpu"), dataset=data, neighbor_cache=cache)
                 metrics = result["metrics"]
                 assert metrics["neighbors_reused"] == ((k, weights) != (1, "uniform")) and metrics["searched_neighbors"] == 9
                 assert metrics["fit_reused"] == metrics["neighbors_reused"]  # one fitted pipeline serves the grid

@@ -10,7 +10,7 @@ from digitlab.experiments import ExperimentConfig, SweepProgress, SweepSpec, get
 
 def score(config: ExperimentConfig) -> float:
     """A deterministic 'accuracy' that depends on the params, so tests can check the stored value."""
-    return config.train_options["epochs"] / 10 + config.train_options["batch_size"] / 1000
+    return config.train_config["epochs"] / 10 + config.train_config["batch_size"] / 1000
 
 
 def cheap_evaluate(config, report):
@@ -18,7 +18,7 @@ def cheap_evaluate(config, report):
 
 
 def make_sweep():
-    return SweepSpec("toy", ExperimentConfig(), {"train_options.epochs": [1, 2, 3], "train_options.batch_size": [32, 64]})
+    return SweepSpec("toy", ExperimentConfig(), {"train_config.epochs": [1, 2, 3], "train_config.batch_size": [32, 64]})
 
 
 def _params(runs):
@@ -97,7 +97,7 @@ def test_search_maximises_and_prunes(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
 
     def evaluate(config, report):
-        lr = config.train_options["lr"]
+        lr = config.train_config["lr"]
         history = []
         for epoch in range(1, 4):
             accuracy = 1 - abs(lr - 0.01) - 0.1 / epoch
@@ -106,10 +106,10 @@ def test_search_maximises_and_prunes(tmp_path):
                 return {"objective": accuracy, "history": history, "stopped_early": True}
         return {"objective": accuracy, "history": history}
 
-    space = {"train_options.lr": lambda trial, name: trial.suggest_float(name, 1e-4, 0.1, log=True)}
+    space = {"train_config.lr": lambda trial, name: trial.suggest_float(name, 1e-4, 0.1, log=True)}
     study = run_search("toy-search", ExperimentConfig(), space, storage, evaluate, n_trials=12, seed=0)
     states = [t.state.name for t in study.trials]
     assert states.count("COMPLETE") >= 3 and len(states) == 12
-    assert abs(study.best_params["train_options.lr"] - 0.01) < 0.02
+    assert abs(study.best_params["train_config.lr"] - 0.01) < 0.02
     again = run_search("toy-search", ExperimentConfig(), space, storage, evaluate, n_trials=12, seed=0)
     assert len(again.trials) == 12  # resumed, not repeated

@@ -66,14 +66,14 @@ def train_quickly(model, images: torch.Tensor, labels: torch.Tensor, steps: int 
 def halves_cnn():
     torch.manual_seed(0)
     images, labels = halves_data()
-    return train_quickly(build("cnn", channels=[4, 8], hidden=16, num_classes=2, dropout=0.0), images, labels)
+    return train_quickly(build("cnn", channels=[4, 8], hidden_sizes=[16], num_classes=2, dropout=0.0), images, labels)
 
 
 @pytest.fixture(scope="session")
 def halves_mlp():
     torch.manual_seed(0)
     images, labels = halves_data()
-    return train_quickly(build("mlp", hidden=[16], num_classes=2, dropout=0.0), images, labels)
+    return train_quickly(build("mlp", hidden_sizes=[16], num_classes=2, dropout=0.0), images, labels)
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,7 @@ def test_config_is_checked():
 @pytest.mark.parametrize("method", ["saliency", "grad_cam"])
 def test_a_network_that_answers_from_both_mirror_images_gets_mirrored_maps_for_mirrored_images(method):
     torch.manual_seed(0)
-    model = build("cnn", channels=[4, 8], hidden=16, test_time_mirror=True).eval()
+    model = build("cnn", channels=[4, 8], hidden_sizes=[16], test_time_mirror=True).eval()
     images, _ = halves_data(6, seed=1)
     maps = attribute(model, images, method)
     assert maps.shape == images.shape  # one map per image, not one per view

@@ -21,9 +21,9 @@ def test_each_architecture_shows_its_own_pictures():
     image = block_digits(1)[0][0]
     simple = explain_network(build("simple"), image, classes=tuple("0123456789"))
     assert set(simple.attributions) == {"saliency"} and simple.weight_images is not None and simple.units is None
-    mlp = explain_network(build("mlp", hidden=[16]), image)
+    mlp = explain_network(build("mlp", hidden_sizes=[16]), image)
     assert mlp.units is not None and mlp.weight_images is None and mlp.filters is None
-    cnn = explain_network(build("cnn", channels=[4, 8], hidden=16, kernel_size=3, padding="same"), image, methods=METHODS)
+    cnn = explain_network(build("cnn", channels=[4, 8], hidden_sizes=[16], kernel_size=3, padding="same"), image, methods=METHODS)
     assert set(cnn.attributions) == set(METHODS) and cnn.filters.shape == (4, 3, 3) and len(cnn.feature_maps) == 2
     assert cnn.target == cnn.scores.predicted
     assert abs(cnn.scores.probabilities.sum() - 1) < 1e-6

@@ -20,10 +20,10 @@ def test_weight_images_are_the_output_neurons_weights_and_add_up_to_the_scores()
 
 def test_weight_images_need_a_single_layer():
     with pytest.raises(DigitlabError, match="single-layer"):
-        weight_images(build("mlp", hidden=[8]), (SIDE, SIDE))
+        weight_images(build("mlp", hidden_sizes=[8]), (SIDE, SIDE))
 
 
-@pytest.mark.parametrize(("name", "settings"), [("mlp", {"hidden": [32, 16]}), ("complex", {"hidden_size": 24})])
+@pytest.mark.parametrize(("name", "settings"), [("mlp", {"hidden_sizes": [32, 16]}), ("complex", {"hidden_sizes": [24, 24]})])
 def test_active_units_are_the_first_layers_strongest(name, settings):
     torch.manual_seed(0)
     model = build(name, **settings).eval()

@@ -43,7 +43,7 @@ def every_figure(inputs) -> dict[str, Figure]:
     """Each figure builder once, with numbers that need grouping, decimals and percentages."""
     data, images, model = inputs["data"], inputs["images"], inputs["model"]
     found = explain_network(model, images[0], classes=DIGITS)
-    cnn = explain_network(build("cnn", channels=[4, 8], hidden=16, kernel_size=3, padding="same"), images[0], classes=DIGITS)
+    cnn = explain_network(build("cnn", channels=[4, 8], hidden_sizes=[16], kernel_size=3, padding="same"), images[0], classes=DIGITS)
     votes = explain_knn(inputs["knn"], images[1])
     confusion = np.array([[1234, 5, 0], [7, 2345, 1], [0, 3, 999]])
     return {

@@ -22,7 +22,7 @@ def _centre_of_mass(images: torch.Tensor) -> torch.Tensor:
 
 def test_parse_augment_accepts_lists_and_refuses_unknown_names():
     assert parse_augment("shift,rotate") == ("shift", "rotate")
-    assert parse_augment(" Scale , shift,scale ") == ("scale", "shift")
+    assert parse_augment(" Scale , shift,scale ") == ("shift", "scale")  # AUGMENT_KINDS' order: one text per setting
     assert parse_augment("") == parse_augment("none") == ()
     assert parse_augment(",".join(AUGMENT_KINDS)) == AUGMENT_KINDS
     with pytest.raises(ValueError, match="unknown augmentation 'rotation' in 'shift,rotation'; choose from shift, rotate"):
@@ -74,6 +74,18 @@ def test_shifts_stay_within_max_shift_per_axis_and_use_the_range():
     moves = _centre_of_mass(Augmenter(kinds=("shift",), max_shift=3, seed=0)(blobs)) - 13.5
     assert moves.abs().max() <= 3 + 0.02
     assert moves.abs().max() > 2.5 and moves.mean(dim=0).abs().max() < 0.5  # spread over the range, centred
+
+
+def test_a_shift_alone_moves_whole_pixels_as_pixels_random_shift_does_and_with_a_turn_moves_within_the_grid():
+    from digitlab.pixels import random_shift
+
+    batch = _batch()
+    whole = Augmenter(kinds=("shift",), max_shift=1, seed=0)(batch)
+    assert torch.equal(whole, random_shift(batch, 1, torch.Generator().manual_seed(0)))  # the CNN preset's random stream
+    positions = torch.arange(SIDE, dtype=torch.float64)
+    blobs = torch.exp(-((positions[None, :] - 13.5) ** 2 + (positions[:, None] - 13.5) ** 2) / 8).expand(50, SIDE, SIDE).clone()
+    moves = _centre_of_mass(Augmenter(kinds=("shift", "scale"), max_shift=1, scale_range=(1, 1), seed=0)(blobs)) - 13.5
+    assert (moves - moves.round()).abs().max() > 0.1  # sub-pixel: the shift joins the resampling
 
 
 def test_rotations_turn_each_image_by_an_angle_within_the_range():

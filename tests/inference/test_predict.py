@@ -72,7 +72,7 @@ def test_a_pass_holds_batch_size_images_counting_every_test_time_view():
     from digitlab.inference.predict import predict_outputs
 
     torch.manual_seed(0)
-    model = build("cnn", channels=[4, 8], hidden=8, test_time_mirror=True, test_time_shift=1)  # 6 views per image
+    model = build("cnn", channels=[4, 8], hidden_sizes=[8], test_time_mirror=True, test_time_shift=1)  # 6 views per image
     images = torch.randint(0, 256, (10, 28, 28), dtype=torch.uint8)
     seen: list[int] = []
     hook = model.features[0].register_forward_hook(lambda _m, inputs, _o: seen.append(len(inputs[0])))

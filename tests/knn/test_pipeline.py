@@ -87,7 +87,7 @@ def test_cli_lab_robustness_and_web_paths_agree(data, config, monkeypatch):
     from digitlab.web.models import KNN_EVAL_LIMIT, knn_model
 
     cli = evaluate(config, data.train, data.test).predictions.numpy()  # digitlab knn / knn tune
-    lab = run(resolve(ExperimentConfig(kind="knn", knn_options=config.to_dict(), validation_size=0), "cpu"), dataset=data)
+    lab = run(resolve(ExperimentConfig(kind="knn", knn_config=config.to_dict(), validation_size=0), "cpu"), dataset=data)
     robustness = knn_predictor(data, train_limit=None, config=config)(data.test.images).numpy()
     monkeypatch.setattr(digitlab.datasets, "load", lambda name, **_: data)  # the web app loads by name
     web = knn_model("synthetic", train_limit=None, config=config).predict_proba(data.test.images.numpy()).argmax(axis=1)

@@ -92,8 +92,8 @@ def test_reset_draws_fresh_weights(name):
 
 
 def test_build_by_name_with_overrides_and_clear_errors():
-    mlp = build("mlp", hidden=[64, 32, 16], activation="gelu", dropout=0.1)
-    assert isinstance(mlp, MLP) and mlp.config.hidden == (64, 32, 16)
+    mlp = build("mlp", hidden_sizes=[64, 32, 16], activation="gelu", dropout=0.1)
+    assert isinstance(mlp, MLP) and mlp.config.hidden_sizes == (64, 32, 16)
     assert mlp.num_parameters() == (784 * 64 + 64) + (64 * 32 + 32) + (32 * 16 + 16) + (16 * 10 + 10)
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build("resnet")
@@ -109,12 +109,12 @@ def test_build_by_name_with_overrides_and_clear_errors():
 
 def test_mlp_matches_complex_network_size_and_without_hidden_layers_is_linear():
     assert build("mlp").num_parameters() == ComplexNetwork().num_parameters() == 669_706
-    assert build("mlp", hidden=[]).num_parameters() == SimpleNetwork().num_parameters()
+    assert build("mlp", hidden_sizes=[]).num_parameters() == SimpleNetwork().num_parameters()
 
 
 def test_dropout_only_while_training():
     torch.manual_seed(0)
-    model = build("mlp", hidden=[256], dropout=0.5)
+    model = build("mlp", hidden_sizes=[256], dropout=0.5)
     x = torch.rand(8, 784)
     model.train()
     assert not torch.equal(model(x), model(x))
@@ -125,8 +125,8 @@ def test_dropout_only_while_training():
 def test_cnn_configurable_and_layout_does_not_change_results():
     torch.manual_seed(0)
     same = {"kernel_size": 3, "padding": "same"}
-    nchw = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=False, **same)).eval()
-    nhwc = CNN(CNNConfig(channels=(8, 16, 32), hidden=0, channels_last=True, **same)).eval()
+    nchw = CNN(CNNConfig(channels=(8, 16, 32), hidden_sizes=(), channels_last=False, **same)).eval()
+    nhwc = CNN(CNNConfig(channels=(8, 16, 32), hidden_sizes=(), channels_last=True, **same)).eval()
     nhwc.load_state_dict(nchw.state_dict())
     x = torch.rand(4, 28, 28)
     torch.testing.assert_close(nhwc(x), nchw(x), rtol=1e-4, atol=1e-5)

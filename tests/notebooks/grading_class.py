@@ -137,7 +137,7 @@ for n_epochs, batch in [(1, 128), (2, 128), (1, 512)]:
 ''',
     "opdracht-2b-runs": '''
 for hidden in ([16], [64, 64]):
-    resultaten_2b.append(train_and_score(build("mlp", hidden=hidden), epochs=1, batch_size=256))
+    resultaten_2b.append(train_and_score(build("mlp", hidden_sizes=hidden), epochs=1, batch_size=256))
 ''',
     "opdracht-3b-runs": '''
 for k in (1, 3):
@@ -146,7 +146,7 @@ for k in (1, 3):
 resultaten_3b.append(knn_and_score(k=3, on="test", train_size=1_000))
 ''',
     "fashion-runs": '''
-resultaten_fashion += [train_and_score(build("mlp", hidden=[32]), epochs=1, batch_size=256, data=fashion),
+resultaten_fashion += [train_and_score(build("mlp", hidden_sizes=[32]), epochs=1, batch_size=256, data=fashion),
                        knn_and_score(k=3, data=fashion, train_size=1_000)]
 ''',
 }
@@ -173,13 +173,13 @@ from digitlab.course import build
 resultaten_1 = [train_and_score(build("simple"), epochs=n, batch_size=512) for n in (1, 2)]  # one batch size only
 ''',
     "opdracht-2b-runs": '''
-resultaten_2b = [train_and_score(build("mlp", hidden=[32]), epochs=n, batch_size=256) for n in (1, 2)]  # one network only
+resultaten_2b = [train_and_score(build("mlp", hidden_sizes=[32]), epochs=n, batch_size=256) for n in (1, 2)]  # one network only
 ''',
     "opdracht-3b-runs": '''
 resultaten_3b = [knn_and_score(k=k, metric=m, on="test", train_size=1_000) for k in (1, 3) for m in ("euclidean", "cosine")]
 ''',
     "fashion-runs": '''
-resultaten_fashion = [knn_and_score(k=3, train_size=1_000), train_and_score(build("mlp", hidden=[32]), epochs=1, batch_size=256)]
+resultaten_fashion = [knn_and_score(k=3, train_size=1_000), train_and_score(build("mlp", hidden_sizes=[32]), epochs=1, batch_size=256)]
 ''',
 }
 # Typed-in tables, and run records forged to claim what their settings never gave
@@ -189,7 +189,7 @@ resultaten_1 = [{"epochs": 5, "batch_size": 64, "accuracy": 0.93}, {"epochs": 1,
 ''',
     "opdracht-2b-runs": '''
 import dataclasses
-real = [train_and_score(build("mlp", hidden=[h]), epochs=1, batch_size=256) for h in (16, 32)]
+real = [train_and_score(build("mlp", hidden_sizes=[h]), epochs=1, batch_size=256) for h in (16, 32)]
 resultaten_2b = [dataclasses.replace(run, accuracy=0.99) for run in real]
 ''',
     "opdracht-3b-runs": '''

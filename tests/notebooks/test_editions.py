@@ -121,7 +121,7 @@ def test_every_number_the_text_names_comes_from_the_presets_or_the_published_run
     assert "{{" not in _text(student) + _text(teacher)
     mlp, cnn = preset("mlp", "mnist").train, preset("cnn", "mnist").train
     assert f"{mlp.epochs} epochs, batch\n{mlp.batch_size}" in _text(student, "markdown")  # one source: the preset
-    assert f"tot {cnn.augment_shift} pixel verschoven" in _text(teacher, "markdown")  # the CNN's shift, from the preset
+    assert f"tot {cnn.augment_max_shift:g} pixel verschoven" in _text(teacher, "markdown")  # the CNN's shift, from the preset
     for contradiction in ("8 epochs, batch 256", "98,6%", "98,7%", "tot 2 pixels", "255 de\ndonkerste inkt"):
         assert contradiction not in _text(student) + _text(teacher), contradiction
     deel_2 = next(source_of(c) for c in student["cells"] if "**Vraag.** Welk model houdt het langst vol" in source_of(c))

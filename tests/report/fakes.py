@@ -50,15 +50,15 @@ def _accuracy(config: ExperimentConfig) -> float:
     """A made-up but monotone test accuracy for a config."""
     penalty = 0.06 if config.dataset == "fashion-mnist" else 0.0
     if config.kind == "knn":
-        options = config.knn_options
+        options = config.knn_config
         size = config.train_limit or FULL_TRAIN
         value = 0.975 - 0.002 * abs(options.get("n_neighbors", 5) - 3) - (0.006 if options.get("metric") == "manhattan" else 0)
         value += (0.001 if options.get("weights") == "distance" else 0) + (0.008 if options.get("deskew") else 0)
         return value - 0.02 * np.log(FULL_TRAIN / size) - penalty * 2
-    epochs = config.train_options.get("epochs", 10)
+    epochs = config.train_config.get("epochs", 10)
     if epochs == 0:
         return -1.0  # untrained: decided by its predictions
-    batch = config.train_options.get("batch_size", 128)
+    batch = config.train_config.get("batch_size", 128)
     if config.model == "simple":
         base = 0.925 if config.preset == "recommended" else 0.83 + 0.01 * epochs - batch / 20_000
     elif config.model == "complex":
@@ -66,16 +66,16 @@ def _accuracy(config: ExperimentConfig) -> float:
     elif config.model == "cnn":
         base = 0.991
     else:
-        hidden = config.model_options.get("hidden", [512, 512])
-        tuned = config.train_options.get("epochs") is None  # mlp-best: the recommended 12 epochs
+        hidden = config.model_config.get("hidden_sizes", [512, 512])
+        tuned = config.train_config.get("epochs") is None  # mlp-best: the recommended 12 epochs
         base = 0.96 + 0.004 * np.log2(min(hidden) / 10) - 0.001 * len(hidden) + (0.01 if tuned else 0)
     return float(min(base - penalty, 0.995))
 
 
 def _seconds(config: ExperimentConfig) -> float:
-    epochs = config.train_options.get("epochs", 10)
-    batch = config.train_options.get("batch_size", 128)
-    width = sum(config.model_options.get("hidden", [512, 512])) if config.model in ("mlp", "complex") else 10
+    epochs = config.train_config.get("epochs", 10)
+    batch = config.train_config.get("batch_size", 128)
+    width = sum(config.model_config.get("hidden_sizes", [512, 512])) if config.model in ("mlp", "complex") else 10
     return epochs * (2.0 + 60_000 / batch * 0.002) * (1 + width / 512) * (8 if config.model == "cnn" else 1)
 
 
@@ -84,7 +84,7 @@ def _parameters(config: ExperimentConfig) -> int | None:
         return None
     if config.model == "cnn":
         return 421_738
-    hidden = [] if config.model == "simple" else config.model_options.get("hidden", [512, 512])
+    hidden = [] if config.model == "simple" else config.model_config.get("hidden_sizes", [512, 512])
     sizes = [784, *hidden, 10]
     return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
 
@@ -93,7 +93,8 @@ def _robustness(config: ExperimentConfig, clean: float) -> dict:
     """Made-up scores on changed test sets: CNNs and augmented networks hold up longer; only inverted training survives inversion."""
     if not config.robustness:
         return {}
-    augment = config.train_options.get("augment", "") if config.kind == "network" else ""
+    augment = config.train_config.get("augment", "") if config.kind == "network" else ""
+    augment = "" if augment == "shift" else augment  # the CNN preset's own whole-pixel moves: no augmentation to the report
     base = (2.0 if config.model == "cnn" else 0.6) if config.kind == "network" else 0.4
     scores = {}
     for name in parse_transforms(config.robustness):
@@ -104,7 +105,7 @@ def _robustness(config: ExperimentConfig, clean: float) -> dict:
         by_strength = {}
         for strength in strengths:
             change = abs(strength - IDENTITY_STRENGTH[name]) / span  # 0 (unchanged) .. 1 (the sweep's strongest)
-            drop = change * (0.03 if "invert" in augment else 0.85) if name == "invert" else change * 0.5 / tolerance
+            drop = change * (0.06 / base if "invert" in augment else 0.85) if name == "invert" else change * 0.5 / tolerance
             by_strength[f"{strength:g}"] = max(0.1, clean - SUBSET_OFFSET - drop)
         scores[name] = by_strength
     return {"robustness": scores, "robustness_seconds": 1.0}
@@ -128,8 +129,8 @@ def make_evaluate(dataset: Dataset):
         test_accuracy = float((predicted == labels).mean())
         knn = config.kind == "knn"
         train_size = (config.train_limit or FULL_TRAIN + VALIDATION) - config.validation_size  # what the runner trains on
-        train_seconds = 0.0 if knn or config.train_options.get("epochs") == 0 else _seconds(config)
-        epochs = 0 if knn else config.train_options.get("epochs", 10)
+        train_seconds = 0.0 if knn or config.train_config.get("epochs") == 0 else _seconds(config)
+        epochs = 0 if knn else config.train_config.get("epochs", 10)
         history = [{"epoch": e + 1, "train_loss": 1.5 / (e + 1), "train_accuracy": test_accuracy - 0.02 / (e + 1),
                     "val_accuracy": test_accuracy - 0.01 / (e + 1), "test_accuracy": test_accuracy - 0.01 / (e + 1),
                     "seconds": train_seconds / max(epochs, 1)} for e in range(epochs)]

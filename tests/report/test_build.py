@@ -12,10 +12,10 @@ from PIL import Image
 
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, list_runs, load_sweep_file, open_storage, run_grid
-from digitlab.report import build_report, comparison_rows, load_sweeps, render_report
-from digitlab.report.compare import AUGMENTATION
+from digitlab.experiments.store import config_value, load_sweeps
+from digitlab.report import build_report, comparison_rows, render_report
+from digitlab.report.compare import AUGMENTATION, PLAIN
 from digitlab.report.links import percent, seconds
-from digitlab.report.select import config_value
 from tests.report.fakes import LAB_CONFIGS, fill_store, make_evaluate
 
 PARTS = ("data", "untrained", "simple", "complex", "cnn", "robustness", "knn", "other-dataset", "comparison", "runs")
@@ -80,8 +80,8 @@ def test_opdracht_1_answer_names_the_quickest_setting_to_reach_92_percent(mnist_
     text = next(answer for answer in answers(mnist_html) if "Opdracht 1" in answer)
     assert f"{len(reaching)} of {len(runs)} settings reach 92%" in text
     tail = text.split("The quickest to train is", 1)[1]
-    assert f"{config_value(quickest.config, 'train_options.epochs')} epochs, batch size " \
-           f"{config_value(quickest.config, 'train_options.batch_size')}" in tail
+    assert f"{config_value(quickest.config, 'train_config.epochs')} epochs, batch size " \
+           f"{config_value(quickest.config, 'train_config.batch_size')}" in tail
     assert linked(quickest.id, percent(quickest.metrics["test_accuracy"])).search(tail)
 
 
@@ -178,7 +178,8 @@ def test_comparison_rows_hold_each_sweeps_best_run_by_validation(lab_url):
     rows = comparison_rows(storage, "mnist")
     assert [row["sweep"] for row in rows] == [name for name in LAB_SWEEPS if name != "knn-scaling"] + ["robustness"]
     augmented = rows.pop()  # the augmented row is the augmented CNN, whatever validation says
-    run = next(run for run in mnist_runs(lab_url, "robustness") if run.config["model"] == "cnn" and run.config["train_options"]["augment"])
+    run = next(run for run in mnist_runs(lab_url, "robustness")
+               if run.config["model"] == "cnn" and run.config["train_config"]["augment"] == AUGMENTATION)
     assert augmented["run_id"] == run.id
     for row in rows:
         study = next(name for name in optuna.get_all_study_names(storage) if name.startswith(f"{row['sweep']}@mnist#"))
@@ -231,7 +232,7 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     """Sweep 12 trains both networks with one preset, without and with augmentation: each comparison differs in one setting."""
     section = section_of(mnist_html, "robustness")
     sweeps = load_sweeps(open_storage(lab_url), "mnist")
-    runs = {(run.config["model"], run.config["train_options"]["augment"]): run for run in sweeps["robustness"].runs}
+    runs = {(run.config["model"], run.config["train_config"]["augment"]): run for run in sweeps["robustness"].runs}
     knn = sweeps["robustness-knn"].runs[0]
     for label in ("MLP", "CNN", "MLP + augmentation (shift, rotation, scale, negative)", "k-NN (k=3, 9,000 training images)"):
         assert f"<th scope=\"row\">{label}</th>" in section
@@ -245,7 +246,7 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
            "shifted 4 px: " in answer
     assert "helps against those changes" in answer and "But not against changes it never saw" in answer
     assert "Each of these 4 pairs differs in exactly one setting" in answer and "Settings that differ" not in answer
-    best_plain = max((runs["mlp", ""], runs["cnn", ""], knn), key=lambda run: run.result["robustness"]["invert"]["1"])
+    best_plain = max((runs["mlp", PLAIN], runs["cnn", PLAIN], knn), key=lambda run: run.result["robustness"]["invert"]["1"])
     assert "No model that never saw an inverted image copes with inversion" in answer
     assert linked(best_plain.id, percent(best_plain.result["robustness"]["invert"]["1"])).search(answer)
     assert "What does work is showing inverted images in training" in answer
@@ -253,7 +254,7 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     assert linked(cnn.id, percent(cnn.result["robustness"]["shift"]["0"])).search(answer.split("What does work", 1)[1])
     assert cnn.result["robustness"]["shift"]["0"] != cnn.metrics["test_accuracy"]
     short = re.search(r'<p class="short">(.*?)</p>', section, flags=re.S).group(1)  # the course's point, with the numbers
-    mlp, augmented = runs["mlp", ""], runs["mlp", AUGMENTATION]
+    mlp, augmented = runs["mlp", PLAIN], runs["mlp", AUGMENTATION]
     assert short.startswith("Only for the changes it trained on: augmentation takes the MLP from ") and "but on a new change" in short
     assert linked(augmented.id, percent(augmented.result["robustness"]["invert"]["1"])).search(short)  # the fake's largest gain
     assert any(linked(mlp.id, percent(mlp.result["robustness"][change]["0.3"])).search(short) for change in ("noise", "background"))
@@ -287,10 +288,10 @@ def test_robustness_answer_admits_when_inverted_training_falls_short(tmp_path, m
     fake = make_evaluate(mnist)
 
     def scored(config, report):
-        invert = 0.55 if config.train_options.get("augment") else 0.08
+        invert = 0.55 if config.train_config.get("augment") else 0.08
         return {**fake(config, report), "robustness": {"invert": {"0": 0.9, "1": invert}}}
 
-    run_grid(SweepSpec("robustness", ExperimentConfig(model="cnn"), {"train_options.augment": ["", "invert"]}), storage, scored)
+    run_grid(SweepSpec("robustness", ExperimentConfig(model="cnn"), {"train_config.augment": ["", "invert"]}), storage, scored)
     section = section_of(render_report(storage, mnist), "robustness")
     assert "No model that never saw an inverted image copes with inversion" in section
     assert "Even with inverted images in training, the best, CNN + augmentation (negative), gets only" in section

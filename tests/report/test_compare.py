@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from digitlab.experiments import open_storage
+from digitlab.experiments.store import load_sweeps
 from digitlab.report import parts
-from digitlab.report.compare import COMPARISONS, differences, differences_text, pair
-from digitlab.report.select import load_sweeps
+from digitlab.report.compare import COMPARISONS, PLAIN, differences, differences_text, pair
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,8 @@ def test_each_declared_comparison_differs_in_exactly_its_setting(declared, sweep
 
 
 def test_differences_lists_every_setting_that_differs(sweeps):
-    logits = sweeps["simple-logits"].find({"train_options.epochs": 10, "train_options.batch_size": 512})
-    course = sweeps["simple-notebook"].find({"train_options.epochs": 10, "train_options.batch_size": 128})
+    logits = sweeps["simple-logits"].find({"train_config.epochs": 10, "train_config.batch_size": 512})
+    course = sweeps["simple-notebook"].find({"train_config.epochs": 10, "train_config.batch_size": 128})
     found = differences(course, logits)
     assert found == {"model_config.outputs": ("sigmoid", "logits"), "train_config.batch_size": (128, 512)}
     assert differences_text(found) == "outputs: sigmoid → logits; batch size: 128 → 512"
@@ -39,7 +39,7 @@ def test_differences_lists_every_setting_that_differs(sweeps):
 
 
 def test_a_different_model_is_one_difference_not_a_config_each(sweeps):
-    mlp, cnn = (sweeps["robustness"].find({"model": model, "train_options.augment": ""}) for model in ("mlp", "cnn"))
+    mlp, cnn = (sweeps["robustness"].find({"model": model, "train_config.augment": PLAIN}) for model in ("mlp", "cnn"))
     assert set(differences(mlp, cnn)) == {"model"}
     tuned = sweeps["mlp-best"].runs[0]  # the tuned MLP trains with its own preset: more than the model differs
     assert {"model", "train_config.epochs"} <= set(differences(tuned, cnn))

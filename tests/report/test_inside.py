@@ -3,14 +3,13 @@
 import pytest
 import torch
 
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.knn.threads import one_thread
 from digitlab.models import build
 from digitlab.report import inside
 from digitlab.report.blocks import Figures, Note, Table, Text
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
-from digitlab.report.select import SweepRuns
 from digitlab.training.checkpoint import save_checkpoint
 from tests.report.fakes import tiny_dataset
 from tests.specs import run_spec
@@ -42,7 +41,7 @@ def test_weights_mistakes_and_faithfulness_from_kept_checkpoints(tmp_path, small
     sweeps = {
         "simple-notebook": kept_sweep(tmp_path, "simple-notebook", build("simple", outputs="sigmoid"), 0.5, 1),
         "simple-logits": kept_sweep(tmp_path, "simple-logits", build("simple"), 0.6, 2),
-        "cnn": kept_sweep(tmp_path, "cnn", build("cnn", channels=[4, 8], hidden=16), 0.7, 3),
+        "cnn": kept_sweep(tmp_path, "cnn", build("cnn", channels=[4, 8], hidden_sizes=[16]), 0.7, 3),
     }
     links = Links()
     blocks = inside.inside_blocks(Inputs(tiny_dataset(), links, sweeps, ROLES))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from digitlab.experiments import load_sweep_file, open_storage, run_grid
-from digitlab.experiments.lab import QUICK_TEST_LIMIT, quicken
+from digitlab.experiments.sweep import QUICK_TEST_LIMIT, quicken
 from digitlab.report import render_report
 from tests.report.fakes import LAB_CONFIGS, make_evaluate
 

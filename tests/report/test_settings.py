@@ -15,7 +15,7 @@ from tests.report.fakes import tiny_dataset
 def test_the_report_shows_what_ran_after_a_preset_changes(tmp_path, monkeypatch, capsys):
     data = tiny_dataset("mnist")
     url = f"sqlite:///{tmp_path}/runs.db"
-    sweep = SweepSpec("mlp-best", ExperimentConfig(model="mlp", model_options={"hidden": [16]}, validation_size=20), {"seed": [0]})
+    sweep = SweepSpec("mlp-best", ExperimentConfig(model="mlp", model_config={"hidden_sizes": [16]}, validation_size=20), {"seed": [0]})
     [stored] = run_grid(sweep, open_storage(url), lambda config, report: run(resolve(config, "cpu"), dataset=data, report=report))
     ran = presets.recommended("mlp")
     assert stored.spec.train_config == ran and len(stored.result["history"]) == ran.epochs
@@ -27,4 +27,4 @@ def test_the_report_shows_what_ran_after_a_preset_changes(tmp_path, monkeypatch,
     assert f"{changed.epochs} epochs" not in html and "+ augmentation" not in html
     assert main(["runs", "show", str(stored.id), "--storage", url]) == 0
     shown, _ = json.JSONDecoder().raw_decode(capsys.readouterr().out)  # the JSON record, then the history table
-    assert shown["spec"]["train_config"]["batch_size"] == ran.batch_size and shown["spec"]["model_config"]["hidden"] == [16]
+    assert shown["spec"]["train_config"]["batch_size"] == ran.batch_size and shown["spec"]["model_config"]["hidden_sizes"] == [16]

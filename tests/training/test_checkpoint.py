@@ -18,7 +18,7 @@ from tests.training.synthetic import CLASSES, synthetic_dataset
 @pytest.fixture
 def trained(tmp_path):
     torch.manual_seed(0)
-    model = build("cnn", channels=[4, 8], hidden=8, num_classes=len(CLASSES))
+    model = build("cnn", channels=[4, 8], hidden_sizes=[8], num_classes=len(CLASSES))
     config = TrainConfig(epochs=2, batch_size=64)
     result = train(model, synthetic_dataset(n_train=128, n_test=32), config, checkpoint_dir=tmp_path / "run",
                    spec=run_spec(model, "synthetic", config))

@@ -28,12 +28,12 @@ def data():
 
 def _fresh(name="mlp", seed=0, **overrides):
     seed_everything(seed)
-    return build(name, num_classes=len(CLASSES), **({"hidden": [32]} if name == "mlp" else {}), **overrides)
+    return build(name, num_classes=len(CLASSES), **({"hidden_sizes": [32]} if name == "mlp" else {}), **overrides)
 
 
 @pytest.mark.parametrize("name", ["simple", "mlp", "cnn"])
 def test_learns_the_synthetic_task_and_records_history(data, name):
-    overrides = {"channels": [4, 8], "hidden": 16} if name == "cnn" else {}
+    overrides = {"channels": [4, 8], "hidden_sizes": [16]} if name == "cnn" else {}
     model = _fresh(name, **overrides) if name != "mlp" else _fresh()
     result = train(model, data, QUICK)
     assert result.test_accuracy >= 0.9, result.history
@@ -61,7 +61,7 @@ def test_squashed_outputs_need_notebook_faithful(data):
 
 
 def test_notebook_linear_schedule_keeps_a_third_of_the_rate(data):
-    result = train(_fresh("complex", outputs="softmax", hidden_size=16), data, replace(preset("complex", name="notebook").train, epochs=2))
+    result = train(_fresh("complex", outputs="softmax", hidden_sizes=[16, 16]), data, replace(preset("complex", name="notebook").train, epochs=2))
     assert [h["lr"] for h in result.history] == pytest.approx([0.01 / 3] * 2)
 
 
@@ -122,7 +122,7 @@ def test_resume_refuses_a_different_setup(data, tmp_path):
     with pytest.raises(DigitlabError, match="resume with the same TrainConfig"):
         train(model := _fresh(), data, two, checkpoint_dir=tmp_path, resume=True, spec=run_spec(model, data.name, two))
     with pytest.raises(DigitlabError, match="different network"):
-        other = build("mlp", hidden=[8], num_classes=4)
+        other = build("mlp", hidden_sizes=[8], num_classes=4)
         train(other, data, one, checkpoint_dir=tmp_path, resume=True, spec=run_spec(other, data.name, one))
 
 
@@ -158,7 +158,7 @@ def test_recommended_presets_per_dataset_and_overrides_win():
 
 
 def test_augment_setting_is_checked_and_canonical():
-    assert TrainConfig(augment=" Rotate, shift ,rotate").augment == "rotate,shift"
+    assert TrainConfig(augment=" Rotate, shift ,rotate").augment == "shift,rotate"
     assert TrainConfig(augment="none").augment == ""
     with pytest.raises(ValueError, match="unknown augmentation 'spin'"):
         TrainConfig(augment="shift,spin")

@@ -28,7 +28,7 @@ DIGITS = [str(d) for d in range(10)]
 
 def _good(folder: Path) -> Path:
     torch.manual_seed(0)
-    save_checkpoint(folder, model := build("mlp", hidden=[16]), run_spec(model), classes=DIGITS, metrics={"test_accuracy": 0.5})
+    save_checkpoint(folder, model := build("mlp", hidden_sizes=[16]), run_spec(model), classes=DIGITS, metrics={"test_accuracy": 0.5})
     return folder
 
 
@@ -54,9 +54,9 @@ BAD_MANIFESTS = {
     "accuracy-a-string": (_set("metrics", {"test_accuracy": "0.9"}), "test_accuracy"),
     "dataset-a-number": (lambda m: m["spec"].__setitem__("dataset", 5), "spec.dataset"),
     "no-spec": (lambda m: m.pop("spec"), "spec"),
-    "huge-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden", [1_000_000]), "describes a network of"),
-    "other-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden", [32]), "weight"),
-    "bad-config-type": (lambda m: m["spec"]["model_config"].__setitem__("hidden", "wide"), "does not match its own description"),
+    "huge-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden_sizes", [1_000_000]), "describes a network of"),
+    "other-config": (lambda m: m["spec"]["model_config"].__setitem__("hidden_sizes", [32]), "weight"),
+    "bad-config-type": (lambda m: m["spec"]["model_config"].__setitem__("hidden_sizes", "wide"), "does not match its own description"),
     "weights-outside": (lambda m: m["files"]["weights"].__setitem__("name", "../../etc/passwd"), "files.weights.name"),
 }
 
@@ -176,7 +176,7 @@ def test_docs_pages_that_need_a_cdn_are_gone(live_stand_in_server):
 
 def _saved_with(folder: Path, value: float) -> Path:
     torch.manual_seed(0)
-    model = build("mlp", hidden=[16])
+    model = build("mlp", hidden_sizes=[16])
     with torch.no_grad():
         next(model.parameters()).fill_(value)  # 784 inputs x 1e37 overflow float32
     save_checkpoint(folder, model, run_spec(model), classes=DIGITS, metrics={"test_accuracy": 0.9})

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from digitlab.web.batching import MicroBatcher
+from digitlab.web.app import MicroBatcher
 
 
 def squares_or_refusal(numbers: list[int]) -> list[int | Exception]:

@@ -7,8 +7,7 @@ import pytest
 
 from digitlab.preprocess import BadImage, EmptyDrawing
 from digitlab.web import knn_model, load_models_dir
-from digitlab.web.predictor import Predictor
-from digitlab.web.schemas import PredictResponse
+from digitlab.web.answers import Predictor, PredictResponse
 from tests.web.web_images import png_bytes, render_like_a_person
 
 KNN_TRAIN_LIMIT = 2_000

@@ -38,8 +38,8 @@ def quick_models_dir() -> Path:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     mnist = load("mnist").limit(train=MNIST_TRAIN_LIMIT, test=TEST_LIMIT)
     fashion = load("fashion-mnist").limit(train=FASHION_TRAIN_LIMIT, test=TEST_LIMIT)
-    for name, data, model, config in [(MNIST_MLP, mnist, build("mlp", hidden=[128]), TrainConfig(epochs=2, batch_size=128, lr=2e-3)),
-                                      (FASHION_MLP, fashion, build("mlp", hidden=[32]), TrainConfig(epochs=1, batch_size=128))]:
+    for name, data, model, config in [(MNIST_MLP, mnist, build("mlp", hidden_sizes=[128]), TrainConfig(epochs=2, batch_size=128, lr=2e-3)),
+                                      (FASHION_MLP, fashion, build("mlp", hidden_sizes=[32]), TrainConfig(epochs=1, batch_size=128))]:
         train(model, data, config, checkpoint_dir=folder / name, spec=run_spec(model, data.name, config))
     return folder
 
@@ -55,7 +55,7 @@ def quick_cnn_dir() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="digitlab-web-cnn-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     data = load("mnist").limit(train=EXPLAINED_TRAIN_LIMIT, test=TEST_LIMIT)
-    for name, model in [(MNIST_MLP, build("mlp", hidden=[64])), (MNIST_CNN, build("cnn"))]:
+    for name, model in [(MNIST_MLP, build("mlp", hidden_sizes=[64])), (MNIST_CNN, build("cnn"))]:
         config = TrainConfig(epochs=1, batch_size=128)
         train(model, data, config, checkpoint_dir=folder / name, spec=run_spec(model, data.name, config))
     return folder

@@ -233,7 +233,7 @@ def _evaluate(config: KNNPipelineConfig, source: Dataset, train_limit: int | Non
     """One k-NN setting through the run pipeline, like the lab's: fit on the (limited) training set, score the test set."""
     data = source.limit(train_limit, test_limit)
     _check_k(config.n_neighbors, len(data.train))
-    spec = resolve(ExperimentConfig(dataset=source.name, kind="knn", knn_options=config.to_dict(), train_limit=train_limit,
+    spec = resolve(ExperimentConfig(dataset=source.name, kind="knn", knn_config=config.to_dict(), train_limit=train_limit,
                                     test_limit=test_limit, validation_size=0), device)
     with err_console.status(f"{what} {config.label()} on {data.name}: {len(data.train):,} train, {len(data.test):,} test..."):
         return run(spec, dataset=source, knn_batch_size=batch_size)

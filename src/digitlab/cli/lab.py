@@ -27,8 +27,8 @@ from digitlab.cli.paths import MODELS, OUTPUT_ROOT, REPORTS
 from digitlab.cli.progress import Eta, progress_bar
 from digitlab.datasets import fetch
 from digitlab.experiments import open_storage
-from digitlab.experiments.lab import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.experiments.runner import cached_dataset
+from digitlab.experiments.sweep import QUICK_MODELS, LabProgress, lab_plan, pending, run_lab
 from digitlab.report import build_report, comparison_rows
 from digitlab.report.i18n import report_language
 from digitlab.report.links import count, percent, seconds, train_seconds
@@ -73,7 +73,7 @@ def lab(
 
         def on_start(config, params) -> None:  # noqa: ANN001
             label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
-            total_epochs = config.train_options.get("epochs") or 1 if config.kind == "network" else 1
+            total_epochs = config.train_config.get("epochs") or 1 if config.kind == "network" else 1
             progress.update(epochs, description=f"  {config.dataset} {config.model if config.kind == 'network' else 'k-NN'} {label}",
                             total=total_epochs, completed=0, visible=True)
 

@@ -19,11 +19,10 @@ from rich.table import Table
 
 from digitlab.cli.common import console, err_console
 from digitlab.errors import DigitlabError
-from digitlab.i18n import LANGUAGES, dataset_language
+from digitlab.i18n import LANGUAGES, advice, dataset_language
 from digitlab.inference import load_network, predict_proba
 from digitlab.inference.checkpoint import has_checkpoint
 from digitlab.preprocess import ALLOWED_FORMATS, PreprocessResult, prepare_for, read_image_file
-from digitlab.preprocess.advice import advice
 
 PERCENT = 100
 IMAGE_SUFFIXES = {suffix for suffix, kind in Image.registered_extensions().items() if kind in ALLOWED_FORMATS}  # what preprocess decodes

@@ -1,7 +1,7 @@
 """Settings checked before any work starts, and the defaults ``--help`` shows for the training options.
 
 A network too large to train is refused with the memory it would need, before torch tries to allocate
-it (``--hidden 100000000`` asks for hundreds of GB); a misspelt augmentation is refused before the
+it (``--hidden-sizes 100000000`` asks for hundreds of GB); a misspelt augmentation is refused before the
 settings are printed.
 """
 
@@ -42,7 +42,7 @@ def check_network_size(model: str, config: Any, optimizer: str) -> None:
         limit = f"this machine has {_gigabytes(free)} free" if needed > free else \
             f"a checkpoint holds at most {_gigabytes(MAX_NETWORK_BYTES)} of weights"
         raise DigitlabError(f"this {model} has {count:,} parameters and needs {_gigabytes(needed)} to train (weights, "
-                            f"gradients and {optimizer}'s state); {limit}: choose smaller --hidden or --channels")
+                            f"gradients and {optimizer}'s state); {limit}: choose smaller --hidden-sizes or --channels")
 
 
 def check_augment(text: str) -> None:
@@ -70,12 +70,11 @@ def preset_default(field: str) -> str:
 
 
 def model_default(option: str) -> str:
-    """Each model's default for a model option (``--hidden``, ``--dropout``...), for --help; models without it are left out."""
+    """Each model's default for a model option (``--hidden-sizes``, ``--dropout``...), for --help; models without it are left out."""
     shown = []
     for name in MODEL_NAMES:
         defaults = {item.name: item.default for item in fields(MODELS[name][1])}
-        field = next((field for field in OPTION_FIELDS[option] if field in defaults), None)
-        if field is not None:
-            shown.append(f"{name} {_show(defaults[field])}")
+        if OPTION_FIELDS[option] in defaults:
+            shown.append(f"{name} {_show(defaults[OPTION_FIELDS[option]])}")
     return ", ".join(shown)
 

@@ -26,11 +26,9 @@ from digitlab.cli.interrupts import still_running_note, watch
 from digitlab.cli.progress import progress_bar
 from digitlab.errors import DigitlabError
 from digitlab.experiments import SweepProgress, load_sweep_file, open_storage, pending_count, run_grid, run_search
-from digitlab.experiments.lab import quicken
-from digitlab.experiments.reuse import reusing
 from digitlab.experiments.runner import evaluator
 from digitlab.experiments.search_spaces import SEARCH_SPACES, search_base
-from digitlab.experiments.sweep import plan_specs, planned, resolving
+from digitlab.experiments.sweep import plan_specs, planned, quicken, resolving, reusing
 
 MAX_GRID_POINTS = 10_000  # more points than a class runs in a week; checking each costs ~1 ms, so a huge grid is refused up front
 

@@ -60,8 +60,8 @@ DEFAULT_MODEL = ModelName("mlp")
 
 
 # The network's options, shared by train and summary; the defaults shown are each model's own.
-HiddenOption = Annotated[list[str] | None, typer.Option("--hidden", help="Hidden widths: --hidden 512 512 (or 512,512).",
-                                                        show_default=model_default("--hidden"))]
+HiddenSizesOption = Annotated[list[str] | None, typer.Option("--hidden-sizes", help="Widths of the hidden (fully connected) layers: "
+                                                        "--hidden-sizes 512,512 (or 512 512).", show_default=model_default("--hidden-sizes"))]
 ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
                                                       show_default=model_default("--activation"))]
 DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
@@ -74,7 +74,7 @@ PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN paddin
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
-    """'--hidden 512,512', '--hidden "512 512"' or '--hidden 512 --hidden 512' -> [512, 512]."""
+    """'--hidden-sizes 512,512', '--hidden-sizes "512 512"' or '--hidden-sizes 512 --hidden-sizes 512' -> [512, 512]."""
     if not values:
         return None
     parts = [part for value in values for part in value.replace(",", " ").split()]
@@ -85,30 +85,27 @@ def _widths(values: list[str] | None, option: str) -> list[int] | None:
 
 
 def _all_widths(ctx: typer.Context, hidden: list[str] | None, channels: list[str] | None) -> tuple[list[int] | None, list[int] | None]:
-    """--hidden and --channels widths, also written as '--hidden 512 512' (click passes the second 512 as an extra argument)."""
-    hidden_widths, channel_widths = _widths(hidden, "--hidden"), _widths(channels, "--channels")
+    """--hidden-sizes and --channels widths, also written as '--hidden-sizes 512 512' (click passes the second 512 as an extra
+    argument)."""
+    hidden_widths, channel_widths = _widths(hidden, "--hidden-sizes"), _widths(channels, "--channels")
     if ctx.args:
         if (hidden_widths is None) == (channel_widths is None):
-            raise DigitlabError(f"unexpected arguments {' '.join(ctx.args)}; write widths with commas: --hidden 512,512")
-        extra = _widths(ctx.args, "--hidden" if hidden_widths else "--channels")
+            raise DigitlabError(f"unexpected arguments {' '.join(ctx.args)}; write widths with commas: --hidden-sizes 512,512")
+        extra = _widths(ctx.args, "--hidden-sizes" if hidden_widths else "--channels")
         if hidden_widths:
             return hidden_widths + extra, None
         return None, channel_widths + extra
     return hidden_widths, channel_widths
 
 
-def model_overrides(model: str, hidden: list[int] | None, activation: str | None, dropout: float | None,
-                    channels: list[int] | None, notebook_faithful: bool, kernel_size: list[int] | None = None,
-                    padding: str | None = None, test_time_mirror: bool | None = None,
-                    test_time_shift: int | None = None) -> dict[str, Any]:
-    """The model settings given on the command line (the course's output layer with ``notebook_faithful``)."""
+def model_overrides(model: str, notebook_faithful: bool, **given: Any) -> dict[str, Any]:
+    """The model settings given on the command line ({field: value}, None: not given), and the course's output layer
+    with ``notebook_faithful``."""
     try:
-        given = command_line_settings(model, hidden=hidden, activation=activation, dropout=dropout, channels=channels,
-                                      kernel_size=kernel_size, padding=padding, test_time_mirror=test_time_mirror,
-                                      test_time_shift=test_time_shift)
+        settings = command_line_settings(model, given)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
-    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **given}
+    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **settings}
 
 
 def _test_time_views(spec: RunSpec) -> int:
@@ -173,7 +170,7 @@ TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a che
 def train_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Which network.")] = DEFAULT_MODEL,
-    hidden: HiddenOption = None,
+    hidden_sizes: HiddenSizesOption = None,
     activation: ActivationOption = None,
     dropout: DropoutOption = None,
     channels: ChannelsOption = None,
@@ -196,11 +193,12 @@ def train_command(
     weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="L2 penalty.", show_default=preset_default("weight_decay"))] = None,
     label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", help="0 to 1.",
                                                           show_default=preset_default("label_smoothing"))] = None,
-    augment_shift: Annotated[int | None, typer.Option("--augment-shift", help="Shift images by up to N whole pixels.",
-                                                      show_default=preset_default("augment_shift"))] = None,
     augment: Annotated[str | None, typer.Option("--augment", help="Random changes per batch, comma separated: " + ", ".join(AUGMENT_KINDS)
-                                                + " (mirror: left-right, for clothing, not digits); shifts up to 3 px, turns up to 15 degrees.",
+                                                + " (mirror: left-right, for clothing, not digits); turns up to 15 degrees.",
                                                 show_default=preset_default("augment"))] = None,
+    augment_max_shift: Annotated[float | None, typer.Option(
+        "--augment-max-shift", help="shift: move images up to this many pixels each way (whole pixels when shift is the only "
+        "change of position or shape, else within the one resampling).", show_default=preset_default("augment_max_shift"))] = None,
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop after this many seconds of training.",
                                                       show_default="no limit")] = None,
     notebook_faithful: Annotated[bool, typer.Option("--notebook-faithful", help="The course's exact setup: sigmoid/softmax "
@@ -220,7 +218,7 @@ def train_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     name = ModelName(model).value
-    hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
+    hidden_widths, channel_widths = _all_widths(ctx, hidden_sizes, channels)
     out = out or writable_folder(under(f"{name}-{dataset.value}"))
     if resume:
         saved = load_network(out) if has_checkpoint(out) else None
@@ -240,15 +238,15 @@ def train_command(
     if notebook_faithful and augmented:
         raise DigitlabError("--notebook-faithful and --augmented are two different setups: choose one")
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "schedule": schedule, "warmup": warmup,
-             "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment_shift": augment_shift,
-             "augment": augment, "time_budget": time_budget}
+             "weight_decay": weight_decay, "label_smoothing": label_smoothing, "augment": augment,
+             "augment_max_shift": augment_max_shift, "time_budget": time_budget}
     config = ExperimentConfig(
         dataset=dataset.value, kind="network", model=name,
         preset="notebook" if notebook_faithful else "augmented" if augmented else "recommended",
-        model_options=model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful=False,
-                                      kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding,
-                                      test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
-        train_options={key: value for key, value in given.items() if value is not None},
+        model_config=model_overrides(name, False, hidden_sizes=hidden_widths, activation=activation, dropout=dropout,
+                                     channels=channel_widths, kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"),
+                                     padding=padding, test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
+        train_config={key: value for key, value in given.items() if value is not None},
         train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
@@ -298,7 +296,7 @@ def evaluate_command(
 def summary_command(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Argument(help=", ".join(MODEL_NAMES) + ".")],
-    hidden: HiddenOption = None,
+    hidden_sizes: HiddenSizesOption = None,
     activation: ActivationOption = None,
     dropout: DropoutOption = None,
     channels: ChannelsOption = None,
@@ -309,8 +307,9 @@ def summary_command(
                                                    show_default="no batch")] = None,
 ) -> None:
     """The torchinfo table of a network (the notebook prints the same for SimpleNetwork and ComplexNetwork)."""
-    hidden_widths, channel_widths = _all_widths(ctx, hidden, channels)
+    hidden_widths, channel_widths = _all_widths(ctx, hidden_sizes, channels)
     name = ModelName(model).value
-    overrides = model_overrides(name, hidden_widths, activation, dropout, channel_widths, notebook_faithful,
-                                kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"), padding=padding)
+    overrides = model_overrides(name, notebook_faithful, hidden_sizes=hidden_widths, activation=activation, dropout=dropout,
+                                channels=channel_widths, kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"),
+                                padding=padding)
     console.print(summary(build(name, **overrides), batch_size=batch_size), highlight=False)

@@ -105,8 +105,8 @@ class Recommendation:
         c = self.config
         extras = [f"schedule {c.schedule}"] if c.schedule != "none" else []
         extras += [f"label smoothing {NUMBERS.short(c.label_smoothing)}"] if c.label_smoothing else []
-        extras += [f"verschuivingen tot {c.augment_shift} pixel"] if c.augment_shift else []
-        extras += [f"augmentatie {c.augment}"] if c.augment else []
+        shifts = f" (verschuivingen tot {NUMBERS.short(c.augment_max_shift)} pixel)" if "shift" in c.augment.split(",") else ""
+        extras += [f"augmentatie {c.augment}{shifts}"] if c.augment else []
         settings = f"{c.epochs} epochs, batch size {c.batch_size}, {c.optimizer} met learning rate {NUMBERS.short(c.lr)}"
         return f"{self.model} op {self.dataset}: {', '.join([settings, *extras])}; gepubliceerd: {self.result}"
 
@@ -122,7 +122,7 @@ def facts() -> dict[str, str]:
     for (model, dataset) in PUBLISHED_SETUPS:
         prefix = model if dataset == "mnist" else f"{dataset}.{model}"
         chosen = recommended(model, dataset)
-        for name in ("epochs", "batch_size", "augment_shift", "label_smoothing"):
+        for name in ("epochs", "batch_size", "augment_max_shift", "label_smoothing"):
             values[f"{prefix}.{name}"] = NUMBERS.short(getattr(chosen.config, name))
         values[f"{prefix}.lr"] = NUMBERS.short(chosen.config.lr)
         values[f"{prefix}.schedule"] = chosen.config.schedule

@@ -17,7 +17,7 @@ from digitlab.training import pick_device
 RUNS_FOLDER = Path("runs") / "notebook"  # each run's checkpoint, beside the notebook
 
 
-def train_model(name: str, model: str, data: Dataset, preset: str = "recommended", model_options: dict[str, Any] | None = None,
+def train_model(name: str, model: str, data: Dataset, preset: str = "recommended", model_config: dict[str, Any] | None = None,
                 **settings: Any) -> tuple[nn.Module, dict[str, Any]]:
     """Train digitlab's ``model`` ("simple", "complex", "mlp", "cnn") on ``data`` with a preset plus ``settings``.
 
@@ -25,8 +25,8 @@ def train_model(name: str, model: str, data: Dataset, preset: str = "recommended
     single training settings (``epochs=3``). Returns the trained network (read back from its checkpoint in
     runs/notebook/NAME) and the run's result: its metrics, history and full spec.
     """
-    spec = resolve(ExperimentConfig(dataset=data.name, model=model, preset=preset, model_options=model_options or {},
-                                    train_options=settings, validation_size=0), str(pick_device()))
+    spec = resolve(ExperimentConfig(dataset=data.name, model=model, preset=preset, model_config=model_config or {},
+                                    train_config=settings, validation_size=0), str(pick_device()))
     folder = RUNS_FOLDER / name
     result = run(spec, dataset=data, checkpoint_dir=folder)
     return load_network(folder).model, result

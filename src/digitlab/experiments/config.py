@@ -30,10 +30,10 @@ class ExperimentConfig:
     dataset: str = DEFAULT_DATASET  # a name in the dataset catalog (digitlab.datasets.catalog)
     kind: str = "network"  # "network" (digitlab.training) or "knn" (digitlab.knn)
     model: str = "simple"  # model registry name, for networks: simple, complex, mlp, cnn
-    model_options: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
+    model_config: dict[str, Any] = field(default_factory=dict)  # passed to models.build(model, **...)
     preset: str = "recommended"  # the training it starts from: "recommended" (tuned), "augmented" or "notebook" (the course's)
-    train_options: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the preset
-    knn_options: dict[str, Any] = field(default_factory=dict)  # KNNClassifier params plus pca / deskew
+    train_config: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields overriding the preset
+    knn_config: dict[str, Any] = field(default_factory=dict)  # KNNClassifier params plus pca / deskew
     train_limit: int | None = None  # first N training images only (quick runs); None = all
     test_limit: int | None = None  # first N test images only; None = all
     validation_size: int = DEFAULT_VALIDATION_SIZE  # held-out training images scored each epoch
@@ -60,7 +60,7 @@ class ExperimentConfig:
         return cls(**copy.deepcopy(data))
 
     def with_params(self, params: dict[str, Any]) -> ExperimentConfig:
-        """A copy with dotted ``params`` applied: ``{"train_options.batch_size": 32, "seed": 1}``."""
+        """A copy with dotted ``params`` applied: ``{"train_config.batch_size": 32, "seed": 1}``."""
         data = self.to_dict()
         for path, value in params.items():
             head, _, tail = path.partition(".")
@@ -85,7 +85,7 @@ class SweepSpec:
 
     name: str  # short label, e.g. "simple-epochs-batch"
     base: ExperimentConfig  # what every run shares
-    grid: dict[str, list[Any]]  # dotted setting -> values, e.g. {"train_options.epochs": [1, 5, 10]}
+    grid: dict[str, list[Any]]  # dotted setting -> values, e.g. {"train_config.epochs": [1, 5, 10]}
     description: str = ""  # one line for the report and `runs list`
     save_model: bool = False  # the lab keeps the checkpoint of its runs (what `digitlab serve` shows)
 

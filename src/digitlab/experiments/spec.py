@@ -24,7 +24,7 @@ from digitlab.training.config import TrainConfig
 from digitlab.training.device import pick_device
 
 SPEC_VERSION = 1  # bump when a field changes meaning; stored with every run
-UNTRAINED_EPOCHS = 0  # train_options.epochs = 0: the notebook's "evaluatie (prelude)", a network that only guesses
+UNTRAINED_EPOCHS = 0  # train_config.epochs = 0: the notebook's "evaluatie (prelude)", a network that only guesses
 
 
 def plain(value: Any) -> Any:
@@ -97,7 +97,7 @@ def model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str,
     the config's own."""
     dataset = get_spec(config.dataset)
     sized = data_settings(config.model, dataset.image_shape, dataset.num_classes) if config.model in MODELS else {}
-    return {**sized, **preset_model_settings(config, training), **config.model_options}
+    return {**sized, **preset_model_settings(config, training), **config.model_config}
 
 
 def preset_model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
@@ -118,10 +118,10 @@ def trains_on_mirror_images(training: TrainConfig) -> bool:
     return "mirror" in training.augment.split(",")
 
 
-def train_config(config: ExperimentConfig) -> TrainConfig:
+def training_of(config: ExperimentConfig) -> TrainConfig:
     """Every training setting as used: the preset for this model and dataset, the config's overrides, its seed."""
     trained = preset(config.preset_model or config.model, config.dataset, config.preset).train
-    return replace(trained, **{**config.train_options, "seed": config.seed})
+    return replace(trained, **{**config.train_config, "seed": config.seed})
 
 
 def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
@@ -130,9 +130,9 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
         raise DigitlabError(f"validation_size {config.validation_size} leaves no training images out of train_limit "
                             f"{config.train_limit}; lower validation_size (0 for none) or raise train_limit")
     try:
-        training = train_config(config) if config.kind == "network" else None
+        training = training_of(config) if config.kind == "network" else None
         model_config = make_config(config.model, **model_settings(config, training)) if training is not None else None
-        knn = KNNPipelineConfig.from_dict(config.knn_options) if config.kind == "knn" else None
+        knn = KNNPipelineConfig.from_dict(config.knn_config) if config.kind == "knn" else None
         if config.robustness:
             from digitlab.robustness.evaluate import parse_transforms
 
@@ -153,12 +153,10 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
 
 def as_config(spec: RunSpec) -> ExperimentConfig:
     """An experiment config that resolves to exactly ``spec`` (every setting given): what the store records for it."""
-    sections = {name: data for name, data in spec.to_dict().items() if name in spec.sections()}
-    training = {key: value for key, value in sections["train_config"].items() if key != "seed"}
-    return ExperimentConfig(dataset=spec.dataset, kind=spec.kind, model=spec.model or ExperimentConfig.model,
-                            model_options=sections["model_config"], train_options=training, knn_options=sections["knn_config"],
-                            train_limit=spec.train_limit, test_limit=spec.test_limit, validation_size=spec.validation_size,
-                            seed=spec.seed, robustness=spec.robustness, robustness_limit=spec.robustness_limit)
+    data = spec.to_dict()
+    data["train_config"].pop("seed", None)  # the run's seed is the config's own field
+    shared = {field.name for field in fields(ExperimentConfig)} & set(data)
+    return ExperimentConfig(**{**{name: data[name] for name in shared}, "model": spec.model or ExperimentConfig.model})
 
 
 def spec_on_device(data: dict[str, Any], device: str | None = None) -> RunSpec:

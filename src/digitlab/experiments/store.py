@@ -3,17 +3,23 @@
 Every experiment is an Optuna trial: its grid params are the trial's params, its whole config and
 results live in the trial's user attributes. So the store is both what sweeps coordinate through
 (several workers on one PostgreSQL study) and what ``digitlab runs`` and the report read.
+
+Every study a grid creates carries the user attribute ``sweep`` = {name, description, grid, base}. The
+report asks for sweeps by that name and the base config's dataset (:func:`load_sweeps`); when a sweep was
+run more than once with different settings (several studies share name and dataset), the study finished
+most recently wins, since that is what the lab ran last.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +42,9 @@ OPEN_RETRY_S = 0.5
 MAX_RETRIES = 3  # a run killed this many times is left failed rather than retried forever
 CONFIG_ATTR = "config"  # user attribute holding ExperimentConfig.to_dict()
 RESULT_ATTR = "result"  # user attribute holding the run's results
+SWEEP_ATTR = "sweep"  # study user attribute {name, description, grid, base}: the report finds the lab's sweeps by it
+MISSING = object()  # a setting a config does not have
+REUSED_FROM = "reused_from"  # result key: {"run": store id, "study": name} of the run whose result this is
 DAMAGED_HINT = f"move the file away ({DEFAULT_STORAGE_PATH} unless --storage says otherwise) and run again to start a new one"
 
 
@@ -108,20 +117,10 @@ def open_study(storage: RDBStorage, name: str, sampler: optuna.samplers.BaseSamp
 
 
 def sqlite_lock_path(url: str, suffix: str) -> Path:
-    """A lock file beside the SQLite database of ``url``."""
+    """A lock file beside the SQLite database of ``url``, for filelock's ``FileLock``: the operating system's lock
+    (``flock`` on Linux and macOS, ``msvcrt.locking`` on Windows) between processes, and one lock object per use keeps
+    threads apart as well."""
     return Path(url.removeprefix("sqlite:///")).expanduser().with_suffix(suffix)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path``: between processes, and between threads that each come here.
-
-    filelock picks the operating system's lock (``flock`` on Linux and macOS, ``msvcrt.locking`` on
-    Windows), so the store imports and locks on every student's laptop; one lock object per call
-    keeps threads apart as well as processes.
-    """
-    with FileLock(path):
-        yield
 
 
 class SQLiteStorage(RDBStorage):
@@ -136,7 +135,7 @@ class SQLiteStorage(RDBStorage):
     def set_trial_state_values(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
         if state != TrialState.RUNNING:
             return super().set_trial_state_values(trial_id, state, values)
-        with file_lock(sqlite_lock_path(self.url, ".claim.lock")):  # not study_lock's file: no self-deadlock
+        with FileLock(sqlite_lock_path(self.url, ".claim.lock")):  # not study_lock's file: no self-deadlock
             return super().set_trial_state_values(trial_id, state, values)
 
 
@@ -149,7 +148,7 @@ def study_lock(storage: RDBStorage, study_name: str) -> Iterator[None]:
     """
     url = storage.url
     if url.startswith("sqlite:///"):
-        with file_lock(sqlite_lock_path(url, ".lock")):
+        with FileLock(sqlite_lock_path(url, ".lock")):
             yield
     elif url.startswith("postgresql"):
         from sqlalchemy import text
@@ -248,3 +247,74 @@ def get_run(storage: RDBStorage, run_id: int) -> Run:
             if trial._trial_id == run_id:
                 return run_from_trial(study.study_name, trial)
     raise DigitlabError(f"no run with id {run_id} in the store; 'digitlab runs list' shows them")
+
+
+def spec_key(spec: RunSpec) -> str:
+    """One string per resolved spec: equal strings, equal runs."""
+    return json.dumps(spec.to_dict(), sort_keys=True)
+
+
+def finished_by_spec(storage: RDBStorage) -> dict[str, Run]:
+    """Every finished run that ran all of its spec (no budget or pruning cut it short, not itself reused), by
+    :func:`spec_key`: a point whose resolved spec is among them is that run (digitlab.experiments.sweep.reusing)."""
+    index: dict[str, Run] = {}
+    for run in list_runs(storage, None, ("COMPLETE",)):
+        if run.spec is not None and run.result.get("stopped") is None and REUSED_FROM not in run.result:
+            index.setdefault(spec_key(run.spec), run)
+    return index
+
+
+def config_value(config: dict[str, Any], path: str, default: Any = None) -> Any:
+    """A dotted setting of a stored config: ``config_value(c, "train_config.epochs")``."""
+    value: Any = config
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return default
+        value = value[part]
+    return value
+
+
+@dataclass
+class SweepRuns:
+    """One sweep's finished runs as stored, with the sweep's own description of itself."""
+
+    name: str
+    description: str
+    grid: dict[str, list[Any]]  # dotted setting -> the values the sweep went through
+    base: dict[str, Any]  # the config every run shares (ExperimentConfig.to_dict())
+    study: str
+    runs: list[Run] = field(default_factory=list)  # finished runs, in the order they were made
+
+    def find(self, settings: dict[str, Any]) -> Run | None:
+        """The first run whose config has these dotted settings ({"train_config.epochs": 10}), or None."""
+        return next(iter(self.matching(settings)), None)
+
+    def matching(self, settings: dict[str, Any]) -> list[Run]:
+        """Every run whose config has these dotted settings: one setting over its seeds."""
+        return [run for run in self.runs if all(config_value(run.config, path, MISSING) == value for path, value in settings.items())]
+
+    def best(self) -> Run:
+        """The run with the highest objective (validation accuracy: the test set does not choose)."""
+        return max(self.runs, key=lambda run: (run.value if run.value is not None else float("-inf"), -run.id))
+
+    @property
+    def last_finished(self) -> datetime:
+        return max((run.finished for run in self.runs if run.finished), default=datetime.min)
+
+
+def load_sweeps(storage: RDBStorage, dataset: str) -> dict[str, SweepRuns]:
+    """Every sweep with finished runs on ``dataset``, by sweep name (latest study per name)."""
+    found: dict[str, SweepRuns] = {}
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        spec = summary.user_attrs.get(SWEEP_ATTR)
+        if not isinstance(spec, dict) or spec.get("base", {}).get("dataset") != dataset:
+            continue
+        runs = sorted(list_runs(storage, summary.study_name), key=lambda run: run.number)
+        if not runs:
+            continue  # created but nothing finished yet: as good as not run
+        sweep = SweepRuns(name=spec.get("name", summary.study_name), description=spec.get("description", ""),
+                          grid=spec.get("grid", {}), base=spec.get("base", {}), study=summary.study_name, runs=runs)
+        previous = found.get(sweep.name)
+        if previous is None or sweep.last_finished > previous.last_finished:
+            found[sweep.name] = sweep
+    return found

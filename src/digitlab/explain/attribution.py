@@ -88,7 +88,7 @@ def attribute(model: nn.Module, images: torch.Tensor, method: str = "saliency", 
     ``targets``: the class explained per image (an int for all); default the model's own answer.
 
     >>> from digitlab.models import build
-    >>> attribute(build("mlp", hidden=[16]), torch.zeros(2, 28, 28, dtype=torch.uint8)).shape
+    >>> attribute(build("mlp", hidden_sizes=[16]), torch.zeros(2, 28, 28, dtype=torch.uint8)).shape
     torch.Size([2, 28, 28])
     """
     if method not in METHODS:

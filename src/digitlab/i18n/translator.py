@@ -92,6 +92,13 @@ def class_names(dataset: str, classes: Sequence[str] | None = None) -> tuple[str
                  for index, name in enumerate(names))
 
 
+def advice(doubts: Sequence[str], language: str) -> list[str]:
+    """What to do about each doubt of a photo's digit search (digitlab.preprocess.photo: SEVERAL_BLOBS, TOUCHES_EDGE,
+    LITTLE_INK), one catalog sentence ``preprocess.advice.<doubt>`` each, in ``language`` (nl or en)."""
+    words = translator(language)
+    return [words(f"preprocess.advice.{doubt}") for doubt in doubts]
+
+
 def placeholders(template: str) -> set[str]:
     """The ``{name}`` fields of a sentence."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -7,6 +7,7 @@ in (0, 1)) are divided by their sum so that each row adds up to 1.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -16,8 +17,9 @@ from digitlab.pixels import to_float
 DEFAULT_BATCH = 2048  # images per forward pass: large enough to be fast, small enough for any memory
 
 
-def as_float_images(images: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels or floats in [0, 1], one image or a batch -> float32 (N, H, W) in [0, 1]."""
+def as_float_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """uint8 pixels or floats in [0, 1], one image or a batch (a tensor or a numpy array) -> float32 (N, H, W) in [0, 1]."""
+    images = torch.as_tensor(images)  # a numpy array (the web's drawings) is shared, not copied
     if images.ndim == 2:
         images = images.unsqueeze(0)  # one (H, W) image -> a batch of one
     if images.ndim != 3:
@@ -38,7 +40,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def predict_outputs(model: nn.Module, images: torch.Tensor, batch_size: int = DEFAULT_BATCH) -> torch.Tensor:
+def predict_outputs(model: nn.Module, images: torch.Tensor | np.ndarray, batch_size: int = DEFAULT_BATCH) -> torch.Tensor:
     """The network's raw outputs (N, C) on the CPU, computed in eval mode batch by batch."""
     device = _device_of(model)
     # Dropout off, BatchNorm on its running statistics. Switching walks every submodule, which costs
@@ -72,8 +74,8 @@ def to_probabilities(outputs: torch.Tensor, kind: str) -> torch.Tensor:
     raise ValueError(f"unknown output kind {kind!r}; expected logits, softmax or sigmoid")
 
 
-def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = DEFAULT_BATCH) -> torch.Tensor:
-    """(N, C) class probabilities for (N, 28, 28) images (uint8, or float in [0, 1])."""
+def predict_proba(model: nn.Module, images: torch.Tensor | np.ndarray, batch_size: int = DEFAULT_BATCH) -> torch.Tensor:
+    """(N, C) class probabilities on the CPU for (N, 28, 28) images (uint8, or float in [0, 1])."""
     kind = getattr(model, "outputs", "logits")  # networks from outside digitlab: assume logits
     return to_probabilities(predict_outputs(model, images, batch_size), kind)
 

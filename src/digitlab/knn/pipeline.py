@@ -94,7 +94,7 @@ class KNNPipelineConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KNNPipelineConfig:
-        """From a dict such as the lab's ``knn_options``; unknown keys fail, naming the known ones."""
+        """From a dict such as the lab's ``knn_config``; unknown keys fail, naming the known ones."""
         known = [field.name for field in fields(cls)]
         unknown = sorted(set(data) - set(known))
         if unknown:

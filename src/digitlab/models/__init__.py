@@ -2,7 +2,7 @@
 
 >>> from digitlab.models import build      # doctest: +SKIP
 >>> simple = build("simple", outputs="sigmoid")   # the notebook's SimpleNetwork, 7,850 parameters
->>> mlp = build("mlp", hidden=[512, 512], activation="relu", dropout=0.2)
+>>> mlp = build("mlp", hidden_sizes=[512, 512], activation="relu", dropout=0.2)
 >>> mlp.reset()                                   # fresh random weights before the next experiment
 
 Every network takes float images in [0, 1], shaped (N, 28, 28) or (N, 784), and returns (N, 10)

@@ -29,6 +29,14 @@ def check_positive(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def widths(name: str, values: Any) -> tuple[int, ...]:
+    """Layer widths as a tuple (lists from JSON and the command line become tuples), each a positive integer."""
+    values = tuple(values)
+    for width in values:
+        check_positive(f"every width of {name}", width)
+    return values
+
+
 class Network(nn.Module):
     """Base class: subclasses set ``name`` (the registry key) and build layers from ``config``."""
 

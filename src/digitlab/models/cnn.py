@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from digitlab.models.base import Network, check_choice, check_positive
+from digitlab.models.base import Network, check_choice, check_positive, widths
 from digitlab.pixels import shift
 
 POOL = 2  # each block halves height and width (after its convolution)
@@ -37,7 +37,7 @@ class CNNConfig:
     channels: tuple[int, ...] = (16, 32)  # output channels of each conv block (16 first: as accurate as 24, a quarter faster on CPU)
     kernel_size: int | tuple[int, ...] = (5, 3)  # odd; one for all blocks, or per block (the last repeats, extras unused)
     padding: str = "valid"  # "valid" (no padding: cheaper, 28 -> 24 -> 12 -> 10 -> 5) or "same"
-    hidden: int = 256  # neurons of the fully connected layer before the output; 0 for none
+    hidden_sizes: tuple[int, ...] = (256,)  # neurons of each fully connected layer before the output; () for none
     dropout: float = 0.0  # before each fully connected layer, while training (0: the small net needs none)
     batch_norm: bool = True  # BatchNorm2d in every block (the conv then needs no bias); stands high learning rates
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPU (and GPU tensor cores)
@@ -70,8 +70,7 @@ class CNNConfig:
         if isinstance(self.test_time_shift, bool) or not isinstance(self.test_time_shift, int) \
                 or not 0 <= self.test_time_shift < self.image_size:
             raise ValueError(f"test_time_shift must be 0 (none) or a number of pixels below {self.image_size}, got {self.test_time_shift!r}")
-        if self.hidden < 0:
-            raise ValueError(f"hidden must be 0 (none) or positive, got {self.hidden!r}")
+        object.__setattr__(self, "hidden_sizes", widths("hidden_sizes", self.hidden_sizes))
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         check_positive("num_classes", self.num_classes)
@@ -127,7 +126,7 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int, config: CN
 
 
 class CNN(Network):
-    """Conv blocks, then [dropout, Linear, ReLU] and dropout, Linear to logits.
+    """Conv blocks, then dropout and [Linear, ReLU, dropout] per hidden size, Linear to logits.
 
     >>> CNN().num_parameters()
     212730
@@ -142,9 +141,9 @@ class CNN(Network):
         self.features = nn.Sequential(*(conv_block(a, b, k, self.config) for (a, b), k in blocks))
         head: list[nn.Module] = [nn.Flatten(), nn.Dropout(self.config.dropout)]
         width = self.config.feature_size
-        if self.config.hidden:
-            head += [nn.Linear(width, self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout)]
-            width = self.config.hidden
+        for hidden in self.config.hidden_sizes:
+            head += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(self.config.dropout)]
+            width = hidden
         head.append(nn.Linear(width, self.config.num_classes))
         self.classifier = nn.Sequential(*head)
         if self.config.channels_last:

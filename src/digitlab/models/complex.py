@@ -13,18 +13,24 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from digitlab.models.base import OUTPUTS, Network, check_choice, check_positive
+from digitlab.models.base import OUTPUTS, Network, check_choice, check_positive, widths
+
+HIDDEN_LAYERS = 2  # fc1 and fc2, as the notebook names them
 
 
 @dataclass(frozen=True)
 class ComplexConfig:
     input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
-    hidden_size: int = 512  # neurons in each of the two hidden layers (the notebook's 512)
+    hidden_sizes: tuple[int, int] = (512, 512)  # neurons of its two hidden layers (the notebook's 512 and 512)
     num_classes: int = 10  # digits 0-9 (or ten kinds of clothing)
     outputs: str = "logits"  # "logits" (correct), "softmax" (the notebook's) or "sigmoid"
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_classes"):
+        object.__setattr__(self, "hidden_sizes", widths("hidden_sizes", self.hidden_sizes))
+        if len(self.hidden_sizes) != HIDDEN_LAYERS:
+            raise ValueError(f"the ComplexNetwork has {HIDDEN_LAYERS} hidden layers, so hidden_sizes names {HIDDEN_LAYERS} widths, "
+                             f"not {self.hidden_sizes!r} (the mlp model takes any number)")
+        for name in ("input_size", "num_classes"):
             check_positive(name, getattr(self, name))
         check_choice("outputs", self.outputs, OUTPUTS)
 
@@ -40,10 +46,10 @@ class ComplexNetwork(Network):
 
     def __init__(self, config: ComplexConfig | None = None) -> None:
         super().__init__(config or ComplexConfig())
-        size = self.config.hidden_size
-        self.fc1 = nn.Linear(self.config.input_size, size)
-        self.fc2 = nn.Linear(size, size)
-        self.fc3 = nn.Linear(size, self.config.num_classes)
+        first, second = self.config.hidden_sizes
+        self.fc1 = nn.Linear(self.config.input_size, first)
+        self.fc2 = nn.Linear(first, second)
+        self.fc3 = nn.Linear(second, self.config.num_classes)
         self.fn_activate = nn.Sigmoid()
         self.fn_output = nn.Softmax(dim=1)  # over the classes
 

@@ -1,6 +1,6 @@
 """A fully connected network of any depth and width: the notebook's Opdracht 2.b, generalised.
 
-``MLP(MLPConfig(hidden=(512, 512), activation="relu"))`` is the notebook's 3-layer network with the
+``MLP(MLPConfig(hidden_sizes=(512, 512), activation="relu"))`` is the notebook's 3-layer network with the
 changes that make it learn faster and further: ReLU instead of sigmoid (no vanishing gradients),
 logits out; ``dropout=0.2`` regularises longer runs (the short default preset does better without).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from digitlab.models.base import Network, check_choice, check_positive
+from digitlab.models.base import Network, check_choice, check_positive, widths
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -26,7 +26,7 @@ ACTIVATIONS = {
 
 @dataclass(frozen=True)
 class MLPConfig:
-    hidden: tuple[int, ...] = (512, 512)  # neurons per hidden layer; () is the 1-layer network
+    hidden_sizes: tuple[int, ...] = (512, 512)  # neurons per hidden layer; () is the 1-layer network
     activation: str = "relu"  # after every hidden layer; one of ACTIVATIONS
     dropout: float = 0.0  # chance of zeroing a hidden neuron while training (0.2 helps long runs; the 5-epoch preset does better without)
     batch_norm: bool = False  # BatchNorm1d before each activation
@@ -34,9 +34,7 @@ class MLPConfig:
     num_classes: int = 10  # output scores, one per class
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))  # lists from JSON/CLI become tuples
-        for width in self.hidden:
-            check_positive("every hidden width", width)
+        object.__setattr__(self, "hidden_sizes", widths("hidden_sizes", self.hidden_sizes))
         check_choice("activation", self.activation, tuple(ACTIVATIONS))
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
@@ -47,7 +45,7 @@ class MLPConfig:
 class MLP(Network):
     """Linear -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then Linear to logits.
 
-    >>> MLP(MLPConfig(hidden=(512, 512))).num_parameters()   # same size as ComplexNetwork
+    >>> MLP(MLPConfig(hidden_sizes=(512, 512))).num_parameters()   # same size as ComplexNetwork
     669706
     """
 
@@ -57,7 +55,7 @@ class MLP(Network):
         super().__init__(config or MLPConfig())
         layers: list[nn.Module] = []
         width = self.config.input_size
-        for hidden in self.config.hidden:
+        for hidden in self.config.hidden_sizes:
             layers.append(nn.Linear(width, hidden, bias=not self.config.batch_norm))  # BN has its own shift
             if self.config.batch_norm:
                 layers.append(nn.BatchNorm1d(hidden))

@@ -1,4 +1,4 @@
-"""Build any network by name: ``build("mlp", hidden=[512, 512])``.
+"""Build any network by name: ``build("mlp", hidden_sizes=[512, 512])``.
 
 The registry is what lets a checkpoint, a sweep or the CLI say "mlp with these settings" as plain
 data (a name and a dict) and get the same network back. ``build(name, image_shape=..., num_classes=...)``
@@ -84,43 +84,22 @@ def build(name: str, *, image_shape: tuple[int, int] | None = None, num_classes:
     return network(name, make_config(name, **{**overrides, **sized}))
 
 
-# Command-line options -> the config field they set; an option applies to a model whose config has the field.
-OPTION_FIELDS = {"--hidden": ("hidden", "hidden_size"), "--activation": ("activation",), "--dropout": ("dropout",),
-                 "--channels": ("channels",), "--kernel-size": ("kernel_size",), "--padding": ("padding",),
-                 "--test-time-mirror": ("test_time_mirror",), "--test-time-shift": ("test_time_shift",)}
+# Command-line options -> the config field each sets; an option applies to a model whose config has the field.
+OPTION_FIELDS = {"--hidden-sizes": "hidden_sizes", "--activation": "activation", "--dropout": "dropout", "--channels": "channels",
+                 "--kernel-size": "kernel_size", "--padding": "padding", "--test-time-mirror": "test_time_mirror",
+                 "--test-time-shift": "test_time_shift"}
 
 
-def command_line_settings(name: str, *, hidden: list[int] | None = None, activation: str | None = None,
-                          dropout: float | None = None, channels: list[int] | None = None,
-                          kernel_size: list[int] | None = None, padding: str | None = None,
-                          test_time_mirror: bool | None = None, test_time_shift: int | None = None) -> dict[str, Any]:
-    """Model settings from ``digitlab train`` / ``summary`` options, checked against the fields ``name`` has.
-
-    ``--hidden`` sets a list of widths (MLP), one width of every hidden layer (ComplexNetwork's
-    ``hidden_size``) or the one fully connected layer (the CNN's ``hidden``), as the config's field takes it.
-    """
+def command_line_settings(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Model settings from ``digitlab train`` / ``summary`` options ({field: value}; None: not given), checked against
+    the fields model ``name`` has: an option for a field it lacks is an error naming the options it takes."""
     _, config_class = _lookup(name)
-    defaults = {field.name: field.default for field in fields(config_class)}
-    given = {"--hidden": hidden, "--activation": activation, "--dropout": dropout, "--channels": channels,
-             "--kernel-size": kernel_size, "--padding": padding, "--test-time-mirror": test_time_mirror,
-             "--test-time-shift": test_time_shift}
-    allowed = {option for option, names in OPTION_FIELDS.items() if any(field in defaults for field in names)}
-    wrong = [option for option, value in given.items() if value is not None and option not in allowed]
-    if wrong:
-        raise ValueError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(sorted(allowed)) or 'no such options'})")
-    settings: dict[str, Any] = {}
-    if hidden is not None:
-        field = "hidden_size" if "hidden_size" in defaults else "hidden"
-        if isinstance(defaults[field], int):  # one width: a single layer, or every layer alike
-            if len(set(hidden)) != 1 or (field == "hidden" and len(hidden) != 1):
-                raise ValueError(f"{name} takes one hidden width ({field}), not {hidden}")
-            settings[field] = hidden[0]
-        else:
-            settings[field] = hidden
-    if kernel_size is not None:  # one size for every block, or one per block
+    known = {field.name for field in fields(config_class)}
+    settings = {field: value for field, value in given.items() if value is not None}
+    if kernel_size := settings.get("kernel_size"):  # one size for every block, or one per block
         settings["kernel_size"] = kernel_size[0] if len(kernel_size) == 1 else kernel_size
-    settings.update({key: value for key, value in (("activation", activation), ("dropout", dropout), ("channels", channels),
-                                                   ("padding", padding), ("test_time_mirror", test_time_mirror),
-                                                   ("test_time_shift", test_time_shift))
-                     if value is not None})
+    wrong = [option for option, field in OPTION_FIELDS.items() if field in settings and field not in known]
+    if wrong:
+        allowed = sorted(option for option, field in OPTION_FIELDS.items() if field in known)
+        raise ValueError(f"{', '.join(wrong)} does not apply to --model {name} (it takes {', '.join(allowed) or 'no such options'})")
     return settings

@@ -32,11 +32,9 @@ from digitlab.preprocess.decode import (
     MAX_SIDE,
     WORK_SIDE,
     BadImage,
-    array_to_gray,
-    check_size,
     decode_image,
     read_image_file,
-    to_gray,
+    to_working_gray,
 )
 
 __all__ = [
@@ -67,7 +65,7 @@ class PreprocessResult:
     image: np.ndarray  # (28, 28) uint8, white ink on black, like the training data
     inverted: bool  # True when the input was dark ink on light paper and got negated
     ink_fraction: float  # share of the input's pixels that are ink (0..1)
-    doubts: tuple[str, ...] = ()  # several marks, ink at the edge, little ink: digitlab.preprocess.advice says what to do
+    doubts: tuple[str, ...] = ()  # several marks, ink at the edge, little ink: digitlab.i18n.advice says what to do
 
 
 def border(gray: np.ndarray) -> np.ndarray:
@@ -116,18 +114,6 @@ class Ink:
     inverted: bool
     ink_fraction: float
     doubts: tuple[str, ...] = ()  # why the digit found may not be the one meant (digitlab.preprocess.photo)
-
-
-def to_working_gray(image: Image.Image | np.ndarray | bytes) -> np.ndarray:
-    """Any accepted input -> float32 (H, W) in [0, 1]."""
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        image = decode_image(bytes(image))
-    if isinstance(image, Image.Image):
-        check_size(image.size)
-        return to_gray(image)
-    if isinstance(image, np.ndarray):
-        return array_to_gray(image)
-    raise BadImage(f"expected image bytes, a PIL image or a numpy array, got {type(image).__name__}")
 
 
 def is_paper(gray: np.ndarray) -> bool:

@@ -32,6 +32,18 @@ class BadImage(DigitlabError):
     """The input cannot be decoded, is too large, or is not an image array."""
 
 
+def to_working_gray(image: Image.Image | np.ndarray | bytes) -> np.ndarray:
+    """Any accepted input (file bytes, a PIL image, a numpy array) -> float32 (H, W) in [0, 1]."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        image = decode_image(bytes(image))
+    if isinstance(image, Image.Image):
+        check_size(image.size)
+        return to_gray(image)
+    if isinstance(image, np.ndarray):
+        return array_to_gray(image)
+    raise BadImage(f"expected image bytes, a PIL image or a numpy array, got {type(image).__name__}")
+
+
 def read_image_file(path: str | Path) -> bytes:
     """The bytes of an image file, refusing devices, pipes and files over ``MAX_FILE_BYTES``."""
     path = Path(path)

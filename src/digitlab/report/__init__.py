@@ -7,6 +7,5 @@
 """
 
 from digitlab.report.build import build_report, comparison_rows, render_report
-from digitlab.report.select import SweepRuns, load_sweeps
 
-__all__ = ["SweepRuns", "build_report", "comparison_rows", "load_sweeps", "render_report"]
+__all__ = ["build_report", "comparison_rows", "render_report"]

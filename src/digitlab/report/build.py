@@ -24,8 +24,7 @@ from digitlab import __version__
 from digitlab.atomic import atomic_write_text
 from digitlab.datasets import Dataset, get_spec, load
 from digitlab.errors import DigitlabError
-from digitlab.experiments.reuse import REUSED_FROM
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import REUSED_FROM, Run, load_sweeps
 from digitlab.i18n import Language, current
 from digitlab.report.blocks import Section
 from digitlab.report.i18n import DEFAULT_LANGUAGE, speaking, t
@@ -34,7 +33,6 @@ from digitlab.report.links import Links, count, dataset_title, percent, seconds
 from digitlab.report.overview import compared, other_dataset, row_of
 from digitlab.report.parts import COMPARED, PARTS, PICKED, numbered_titles
 from digitlab.report.quick import banner, quick_cut, without_conclusions
-from digitlab.report.select import load_sweeps
 from digitlab.report.timing import contention
 
 REPORT_FILE = "index.html"

@@ -17,17 +17,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.i18n import current
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import setting_label, setting_value, spec_data
-from digitlab.report.select import SweepRuns
 
 # Spec fields that say nothing about how a run trained or was scored: left out of the differences.
 IGNORED = frozenset({"version", "train_config.seed"})  # the spec's own format; the seed is also a top-level field
 MODEL_CONFIG = "model_config"  # compared field by field only between runs of the same model
-SPEC_TO_CONFIG = {"model_config": "model_options", "train_config": "train_options", "knn_config": "knn_options"}
 
 
 def spec_fields(run: Run) -> dict[str, Any]:
@@ -58,17 +56,9 @@ def differences(first: Run, second: Run) -> dict[str, tuple[Any, Any]]:
     return found
 
 
-def field_label(path: str) -> str:
-    """How the report names a spec field: 'train_config.batch_size' -> 'batch size'."""
-    head, _, tail = path.partition(".")
-    if current().has(f"setting.{path}"):
-        return current()(f"setting.{path}")
-    return setting_label(f"{SPEC_TO_CONFIG[head]}.{tail}" if head in SPEC_TO_CONFIG and tail else path)
-
-
 def differences_text(found: dict[str, tuple[Any, Any]]) -> str:
     """'outputs: sigmoid → logits; batch size: 128 → 512'; 'nothing' when the runs are alike."""
-    text = "; ".join(f"{field_label(key)}: {setting_value(a)} → {setting_value(b)}" for key, (a, b) in found.items())
+    text = "; ".join(f"{setting_label(key)}: {setting_value(a)} → {setting_value(b)}" for key, (a, b) in found.items())
     return text or current()("value.nothing")
 
 
@@ -85,19 +75,20 @@ class Comparison:
     second_settings: dict[str, Any] = field(default_factory=dict)
 
 
-COURSE = {"train_options.epochs": 10, "train_options.batch_size": 512}  # the course's own epochs and batch size
+COURSE = {"train_config.epochs": 10, "train_config.batch_size": 512}  # the course's own epochs and batch size
 AUGMENTATION = "shift,rotate,scale,invert"  # what sweep 12 augments with
+PLAIN = "shift"  # sweep 12 without augmentation: the CNN preset's own whole-pixel moves only
 COMPARISONS = (
     Comparison("simple-outputs", "simple", "notebook", "logits", "model_config.outputs", COURSE, COURSE),
     Comparison("complex-outputs", "complex", "notebook", "logits", "model_config.outputs", COURSE, COURSE),
     Comparison("plain-mlp-cnn", "robustness", "augmented", "augmented", "model",
-               {"model": "mlp", "train_options.augment": ""}, {"model": "cnn", "train_options.augment": ""}),
+               {"model": "mlp", "train_config.augment": PLAIN}, {"model": "cnn", "train_config.augment": PLAIN}),
     Comparison("augmented-mlp-cnn", "robustness", "augmented", "augmented", "model",
-               {"model": "mlp", "train_options.augment": AUGMENTATION}, {"model": "cnn", "train_options.augment": AUGMENTATION}),
+               {"model": "mlp", "train_config.augment": AUGMENTATION}, {"model": "cnn", "train_config.augment": AUGMENTATION}),
     Comparison("mlp-augment", "robustness", "augmented", "augmented", "train_config.augment",
-               {"model": "mlp", "train_options.augment": ""}, {"model": "mlp", "train_options.augment": AUGMENTATION}),
+               {"model": "mlp", "train_config.augment": PLAIN}, {"model": "mlp", "train_config.augment": AUGMENTATION}),
     Comparison("cnn-augment", "robustness", "augmented", "augmented", "train_config.augment",
-               {"model": "cnn", "train_options.augment": ""}, {"model": "cnn", "train_options.augment": AUGMENTATION}),
+               {"model": "cnn", "train_config.augment": PLAIN}, {"model": "cnn", "train_config.augment": AUGMENTATION}),
 )
 
 

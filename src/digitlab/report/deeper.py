@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import curve_figure, time_to_accuracy_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.models import CNNConfig
 from digitlab.report.blocks import Answer, Figures, Heading, Text, image
@@ -16,10 +16,9 @@ from digitlab.report.links import Links, accuracy_percent, model_settings, targe
 from digitlab.report.networks import BATCH, EPOCHS, confusion_of, epochs_batch_blocks, summary, trained_blocks
 from digitlab.report.outputs import outputs_comparison
 from digitlab.report.seeds import points
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, listing, reach_sentence
 
-HIDDEN = "model_options.hidden"
+HIDDEN = "model_config.hidden_sizes"
 COMPLEX_TARGETS = (0.95, 0.98)  # "in de buurt van 95%... Als het goed is, kun je nu tot zo'n 98% komen"
 UNPREDICTED_THRESHOLD = 0.95  # the validation accuracy whose first epoch shows the softmax network's plateau
 COURSE_ROLES = ("notebook", "seeds", "hidden")  # Opdracht 2b in the course's own setup: what its answer chooses from
@@ -96,7 +95,7 @@ def unpredicted_blocks(softmax: SweepRuns, logits: SweepRuns, dataset: Dataset, 
     many epochs it needs to reach a validation accuracy the logits network has after its first."""
     shortest = min(logits.grid.get(EPOCHS, [1]))
     for batch in logits.grid.get(BATCH, []):
-        soft, plain = (sweep.find({"train_options.epochs": shortest, "train_options.batch_size": batch}) for sweep in (softmax, logits))
+        soft, plain = (sweep.find({"train_config.epochs": shortest, "train_config.batch_size": batch}) for sweep in (softmax, logits))
         longest = [longest_run(sweep, batch) for sweep in (softmax, logits)]
         confusion = confusion_of(soft) if soft else None
         if soft is None or plain is None or confusion is None:
@@ -130,11 +129,6 @@ def complex_short(top: Run, simple: SweepRuns | None, dataset: Dataset, links: L
     return short + " " + t("short.complex_gain" if gain > 0 else "short.complex_no_gain", points=points(gain), simple=links.accuracy(single))
 
 
-def width_of(value: int | list[int]) -> int:
-    """Neurons per hidden layer of a grid value: the ComplexNetwork's one width, or the first of an MLP's list."""
-    return value if isinstance(value, int) else value[0]
-
-
 def hidden_blocks(inputs: Inputs, links: Links) -> list:
     """The course's network with 10 to 512 neurons in each hidden layer: accuracy, time and size."""
     sweep = inputs.sweep("hidden")
@@ -142,7 +136,7 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
         return [inputs.not_run("hidden")]
     key = next(iter(sweep.grid))
     blocks = [Text(sweep_description(sweep.name, sweep.description)), listing(sweep, links, caption=t("caption.hidden"), parameters=True)]
-    widths = [float(width_of(value)) for value in sweep.grid[key]]
+    widths = [float(value[0]) for value in sweep.grid[key]]  # neurons of the first hidden layer
     runs = [sweep.find({key: value}) for value in sweep.grid[key]]
     accuracy = [None if run is None else accuracy_percent(run) for run in runs]
     blocks.append(Figures([
@@ -167,8 +161,7 @@ def hidden_blocks(inputs: Inputs, links: Links) -> list:
 
 def layers_in_words(run: Run, key: str = HIDDEN) -> str:
     """'2 hidden layers of 512' / 'hidden layers of 512, 256' (``key``: the grid setting that holds the widths)."""
-    value = config_value(run.config, key)
-    hidden = [value, value] if isinstance(value, int) else value or []  # the ComplexNetwork: two layers of one width
+    hidden = config_value(run.config, key) or []
     if len(set(hidden)) == 1:
         return str(t("layers.same" if len(hidden) > 1 else "layers.one", count=len(hidden), width=hidden[0]))
     return str(t("layers.mixed", widths=", ".join(map(str, hidden)) if hidden else "–")) if hidden else str(t("layers.none"))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from digitlab.datasets import Dataset
+from digitlab.experiments.store import SweepRuns
 from digitlab.report.blocks import Note, not_run
 from digitlab.report.links import Links
-from digitlab.report.select import SweepRuns
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from digitlab.datasets import Dataset
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.explain import attribute, explain_knn_many, explainable_knn, faithfulness_by_method, weight_images
 from digitlab.explain.figures import deletion_figure, mistakes_figure, weight_images_figure
 from digitlab.inference import SavedNetwork, has_checkpoint, load_network, predict_proba
@@ -23,7 +23,6 @@ from digitlab.report.blocks import Figures, Heading, Note, Table, Text, image
 from digitlab.report.i18n import classes_of, number, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
-from digitlab.report.select import SweepRuns
 
 FAITHFULNESS_DIGITS = 100  # test digits per model for the deletion curves: seconds, not the benchmark's minutes (1,000)
 MISTAKES = 4  # the most confident wrong answers shown

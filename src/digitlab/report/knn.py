@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, curve_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_link, image
 from digitlab.report.i18n import classes_of, number, sweep_description, t
@@ -29,11 +28,10 @@ from digitlab.report.links import (
     train_seconds,
 )
 from digitlab.report.networks import confusion_of
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import described, reach_sentence
 from digitlab.report.timing import timings_comparable
 
-K = "knn_options.n_neighbors"
+K = "knn_config.n_neighbors"
 TRAIN_LIMIT = "train_limit"
 LARGE_IMAGE = (1920, 1080)  # the notebook's "plaatjes van 1920x1080 pixels"
 COLOUR_CHANNELS = 3  # a colour photo: red, green and blue per pixel, three times the numbers of a grey image
@@ -47,16 +45,10 @@ CONFUSION_WIDTH = 680  # CSS pixels: the heatmap at about 90% of its size keeps 
 PER_IMAGE_MS_DIGITS = 3  # one image's predict time: 0,383 ms
 
 
-@dataclass
-class Growth(Text):
-    """The paragraph on predict time against training-set size (the part's answer repeats it)."""
-
-    growth: bool = True
-
-
 def knn_blocks(inputs: Inputs) -> list:
     """Roles: ``grid`` (k x weighting x distance), ``scaling`` (training-set sizes), and the networks of NETWORKS; the
-    preprocessing and the most accurate setting (``preprocess``, ``best``) are in the Verdieping (report/knn_further.py)."""
+    preprocessing and the most accurate setting (``preprocess``, ``best``) are in the Verdieping (report/knn_further.py).
+    The sections say what each measurement shows; the answer says what the notebook asks, in its own sentences."""
     dataset, links, blocks = inputs.dataset, inputs.links, []
     sweep, scaling = inputs.sweep("grid"), inputs.sweep("scaling")
     answer, short = [], ""
@@ -65,16 +57,15 @@ def knn_blocks(inputs: Inputs) -> list:
         blocks.append(inputs.not_run("grid"))
     else:
         best = sweep.best()
-        answer.append(best_sentence(best, links))
-        short = t("short.knn", accuracy=links.accuracy(best), settings=describe(best, sweep.grid), train=links.metric(best, "train_size", count))
-        blocks += grid_blocks(sweep, links) + [Text(answer[0])] + confusion_blocks(best, dataset, links)
-        timing = timing_blocks(best, inputs, links)
-        blocks += [Heading(t("heading.knn_time")), *timing]
-        answer += [block.html for block in timing if isinstance(block, Text)]
+        short = t("short.knn", accuracy=links.accuracy(best), settings=describe(best, sweep.grid), train=links.metric(best, "train_size", count),
+                  test=links.metric(best, "test_size", count))
+        blocks += grid_blocks(sweep, links) + [Text(best_sentence(best, links))] + confusion_blocks(best, dataset, links)
+        blocks += [Heading(t("heading.knn_time")), *timing_blocks(best, inputs, links)]
+        answer.append(versus_sentence(best, inputs, links))
     blocks.append(Heading(t("heading.knn_scaling")))
     blocks += scaling_blocks(scaling, links, dataset) if scaling else [inputs.not_run("scaling")]
-    growth = next((block.html for block in blocks if isinstance(block, Text) and getattr(block, "growth", False)), None)
-    answer.append(growth or t("knn.scaling_not_run", dataset=dataset.name))
+    if scaling is None:
+        answer.append(t("knn.scaling_not_run", dataset=dataset.name))
     if sweep is not None:
         reach = reach_sentence(described(sweep, dataset), KNN_TARGET, links, by_predict=True)
         answer.append(Markup("<strong>{}?</strong> {}").format(target(KNN_TARGET), reach))
@@ -84,6 +75,23 @@ def knn_blocks(inputs: Inputs) -> list:
     blocks.append(Answer(t("question.knn"), answer, short=short))
     blocks += [Heading(t("heading.large_images"))] + large_image_blocks(inputs)
     return blocks
+
+
+def versus_sentence(knn: Run, inputs: Inputs, links: Links) -> Markup:
+    """k-NN beside each network that ran: test accuracy and predict time per image, the two sides of the comparison."""
+    parts = [t("knn.answer_model", label=label, accuracy=links.accuracy(run), per_image=per_image_text(run, links))
+             for label, run in [("k-NN", knn), *((label, run) for _, label, run in networks_of(inputs))]]
+    return t("knn.answer_versus", models=Markup("; ").join(parts))
+
+
+def networks_of(inputs: Inputs) -> list[tuple[str, str, Run]]:
+    """(role, the summary's name, best run) of each network of NETWORKS that ran."""
+    return [(role, str(t(f"row.{inputs.name(role)}", default=label)), inputs.sweep(role).best()) for role, label in NETWORKS if inputs.sweep(role)]
+
+
+def per_image_text(run: Run, links: Links) -> Markup | str:
+    each = per_image_seconds(run)
+    return "–" if each is None else links.link(run, current().numbers.milliseconds(each, PER_IMAGE_MS_DIGITS))
 
 
 def large_image_blocks(inputs: Inputs) -> list:
@@ -106,7 +114,7 @@ def large_image_blocks(inputs: Inputs) -> list:
                             large_time=links.link(knn, seconds(per_image * pixels / ours))))
     else:
         paragraphs.append(t("large.knn_not_run", factor=factor, dataset=dataset.name))
-    hidden = (model_settings(mlp.best()).get("hidden") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
+    hidden = (model_settings(mlp.best()).get("hidden_sizes") or [DENSE_UNITS])[0] if mlp else DENSE_UNITS
     paragraphs.append(t("large.dense", large=count(pixels), units=hidden, weights=count(pixels * hidden), ours=count(ours * hidden),
                         megabytes=count(round(pixels * hidden * FLOAT_BYTES / 1e6))))
     if cnn is not None:
@@ -132,13 +140,19 @@ def robust_knn_numbers(inputs: Inputs) -> dict:
 
 def knn_words(setting: str, value: object) -> str:
     """A k-NN setting's value in the report's language: 'euclidische afstand', 'stemmen gewogen naar afstand'."""
-    return setting_phrase(f"knn_options.{setting}", value)
+    return setting_phrase(f"knn_config.{setting}", value)
+
+
+def knn_settings(run: Run) -> str:
+    """The k-NN a run used, in words: 'k = 3, stemmen gewogen naar afstand, euclidische afstand'."""
+    return ", ".join([f"k = {run_setting(run, K, '?')}", *(knn_words(name, run_setting(run, f"knn_config.{name}", default))
+                                                          for name, default in (("weights", "uniform"), ("metric", "euclidean")))])
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
     k = run_setting(best, K, "?")
-    metric, weights = run_setting(best, "knn_options.metric", "euclidean"), run_setting(best, "knn_options.weights", "uniform")
+    metric, weights = run_setting(best, "knn_config.metric", "euclidean"), run_setting(best, "knn_config.weights", "uniform")
     return t("knn.best", k=k, metric=knn_words("metric", metric), weights=knn_words("weights", weights),
              train=links.metric(best, "train_size", count), test=links.metric(best, "test_size", count), accuracy=links.accuracy(best),
              fit=links.train_time(best), predict=links.predict_time(best))
@@ -203,17 +217,13 @@ def per_image_seconds(run: Run) -> float | None:
 
 def timing_blocks(knn: Run, inputs: Inputs, links: Links) -> list:
     """k-NN's fit and predict time next to the networks' train and predict time."""
-    named = {role: str(t(f"row.{inputs.name(role)}", default=label)) for role, label in NETWORKS}  # the summary's names
-    networks = [(named[role], inputs.sweep(role).best()) for role, _ in NETWORKS if inputs.sweep(role)]
-    rows = []
-    for label, run in [("k-NN", knn), *networks]:
-        each = per_image_seconds(run)
-        rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run),
-                     "–" if each is None else links.link(run, current().numbers.milliseconds(each, PER_IMAGE_MS_DIGITS))])
+    networks, rows = networks_of(inputs), []
+    for label, run in [("k-NN", knn), *((label, run) for _, label, run in networks)]:
+        rows.append([label, links.accuracy(run), links.train_time(run), links.predict_time(run), per_image_text(run, links)])
     blocks = [Table([t("head.model"), t("head.test_accuracy"), t("head.train"), t("head.predict"), t("head.per_image")], rows,
                     caption=t("caption.knn_time"))]
     # Compare with the tuned MLP when it ran, else with whichever network did.
-    label, network = next((pair for pair in networks if pair[0] == named[REFERENCE_NETWORK]), networks[0] if networks else ("", None))
+    _, label, network = next((item for item in networks if item[0] == REFERENCE_NETWORK), networks[0] if networks else ("", "", None))
     if network is not None and knn.metrics.get("predict_seconds") and network.metrics.get("predict_seconds"):
         blocks.append(Text(cost_sentence(knn, label, network, links), conclusion=True))
     return blocks
@@ -245,7 +255,8 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
             for size, run in zip(sizes, runs, strict=True)]
     times = {t("figure.predict"): [run.metrics.get("predict_seconds") for run in runs], t("figure.fit"): [train_seconds(run) for run in runs]}
     blocks += [
-        Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows, caption=t("caption.scaling")),
+        Table([t("head.train_images"), t("head.test_accuracy"), t("head.fit"), t("head.predict")], rows,
+              caption=t("caption.scaling", settings=knn_settings(runs[-1]))),
         Figures([image(curve_figure(sizes, times, t("figure.training_images"), t("figure.seconds"), t("figure.knn_time_size")),
                        t("alt.knn_time_size")),
                  image(curve_figure(sizes, {t("figure.test_accuracy"): [accuracy_percent(run) for run in runs]}, t("figure.training_images"),
@@ -255,18 +266,16 @@ def scaling_blocks(sweep: SweepRuns, links: Links, dataset: Dataset) -> list:
     first, last = runs[0], runs[-1]
     if len(runs) >= 2 and first.metrics.get("predict_seconds") and last.metrics.get("predict_seconds"):
         if timings_comparable(*runs):
-            blocks.append(Growth(growth_sentence(first, last, sizes[0], sizes[-1], links, dataset), conclusion=True))
+            blocks.append(Text(growth_sentence(first, last, sizes[0], sizes[-1], links), conclusion=True))
         else:
-            blocks.append(Growth(t("knn.growth_contended", dataset=dataset.name)))
+            blocks.append(Text(t("knn.growth_contended", dataset=dataset.name)))
     return blocks
 
 
-def growth_sentence(first: Run, last: Run, smallest: float, largest: float, links: Links, dataset: Dataset) -> Markup:
-    """How predict time grows with the training set, and what bigger images would do to it."""
-    pixels, ours = LARGE_IMAGE[0] * LARGE_IMAGE[1], int(np.prod(dataset.image_shape))
+def growth_sentence(first: Run, last: Run, smallest: float, largest: float, links: Links) -> Markup:
+    """How predict time and accuracy grow with the training set (bigger images: the next section)."""
     gained = (last.metrics.get("test_accuracy") or 0.0) > (first.metrics.get("test_accuracy") or 0.0)
     return t("knn.growth_gained" if gained else "knn.growth", smallest=count(int(smallest)), largest=count(int(largest)),
              times=count(round(largest / smallest)), first=links.predict_time(first), last=links.predict_time(last),
              slower=number(last.metrics["predict_seconds"] / first.metrics["predict_seconds"], 1), first_accuracy=links.accuracy(first),
-             last_accuracy=links.accuracy(last), width=LARGE_IMAGE[0], height=LARGE_IMAGE[1], pixels=count(pixels),
-             factor=count(round(pixels / ours)), ours=count(ours))
+             last_accuracy=links.accuracy(last))

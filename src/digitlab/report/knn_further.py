@@ -11,17 +11,16 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from digitlab.datasets.catalog import CATALOG
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.report.blocks import Table, Text
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.knn import knn_words
 from digitlab.report.links import Links, accuracy_percent, percent, spec_data
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, pivot
 
-PCA = "knn_options.pca"
-DESKEW = "knn_options.deskew"
+PCA = "knn_config.pca"
+DESKEW = "knn_config.deskew"
 
 
 def knn_further(inputs: Inputs) -> list:

@@ -12,10 +12,9 @@ from typing import Any
 from markupsafe import Markup
 
 from digitlab.datasets.catalog import CATALOG
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, config_value
 from digitlab.i18n import NO_VALUE, current
 from digitlab.report.i18n import t
-from digitlab.report.select import config_value
 from digitlab.report.timing import contention
 
 SHORT_DIGITS = 6  # a setting's decimals as written (lr 0.0005), trailing zeros dropped
@@ -87,7 +86,7 @@ def setting_phrase(path: str, value: Any) -> str:
     else label and value.
     """
     words = current()
-    if path == "train_options.epochs" and isinstance(value, int):
+    if path == "train_config.epochs" and isinstance(value, int):
         return words.plural("unit.epochs", value)
     if words.has(f"phrase.{path}.{value}"):
         return words(f"phrase.{path}.{value}")
@@ -160,16 +159,13 @@ def model_settings(run: Run) -> dict[str, Any]:
     return spec_data(run).get("model_config") or {}
 
 
-SPEC_SECTIONS = {"model_options": "model_config", "train_options": "train_config", "knn_options": "knn_config"}
-
-
 def run_setting(run: Run, path: str, default: Any = None) -> Any:
-    """A dotted setting as the run used it, from its stored spec ("train_options.augment" -> train_config's augment);
+    """A dotted setting as the run used it, from its stored spec ("train_config.augment");
     a setting the spec does not hold (the preset's name) as its config asked for it."""
     head, _, tail = path.partition(".")
     spec = spec_data(run)
-    if head in SPEC_SECTIONS and tail and tail in spec.get(SPEC_SECTIONS[head], {}):
-        return spec[SPEC_SECTIONS[head]][tail]
+    if tail and isinstance(spec.get(head), dict) and tail in spec[head]:
+        return spec[head][tail]
     if not tail and head in spec:
         return spec[head]
     return config_value(run.config, path, default)
@@ -188,11 +184,7 @@ def architecture(run: Run, inputs: int, outputs: int) -> str:
     settings = model_settings(run)
     if not settings:
         return model or "?"
-    hidden = settings.get("hidden")
-    if hidden is None:  # ComplexNetwork: two hidden layers of one size; SimpleNetwork: none
-        size = settings.get("hidden_size")
-        hidden = () if size is None else (size, size)
-    return "-".join(str(width) for width in (inputs, *hidden, outputs))
+    return "-".join(str(width) for width in (inputs, *settings.get("hidden_sizes", ()), outputs))  # SimpleNetwork: none
 
 
 def network_summary(run: Run, inputs: int, outputs: int) -> str:

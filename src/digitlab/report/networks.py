@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation import confusion_figure, history_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Figures, Heading, Table, Text, further_heading, further_link, image
 from digitlab.report.data import gallery_blocks
@@ -16,12 +16,11 @@ from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, count, describe, items, network_summary, percent, target
 from digitlab.report.outputs import outputs_comparison
 from digitlab.report.seeds import Spread, noise_sentence, points, spread_in, spread_of, spread_text
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.tables import accuracy_and_time, accuracy_time_curves, described, pivot, reach_sentence
 from digitlab.report.timing import timings_comparable
 
-EPOCHS = "train_options.epochs"
-BATCH = "train_options.batch_size"
+EPOCHS = "train_config.epochs"
+BATCH = "train_config.batch_size"
 SIGMOID = "sigmoid"  # the course's single layer activates its outputs with the sigmoid
 SIMPLE_TARGET = 0.92  # "Als je in de buurt bent van 92% accuracy op de testset..."
 FEW_POINTS = 0.03  # epochs and batch size moving one layer by at most 3 points: tuning them, not the network, is spent
@@ -127,7 +126,7 @@ def epochs_batch_blocks(sweep: SweepRuns, links: Links, model: str) -> list:
         accuracy_time_curves(sweep, EPOCHS, BATCH),
     ]
     most = max(sweep.grid[EPOCHS])
-    small, large = (sweep.find({"train_options.epochs": most, "train_options.batch_size": size})
+    small, large = (sweep.find({"train_config.epochs": most, "train_config.batch_size": size})
                     for size in (min(sweep.grid[BATCH]), max(sweep.grid[BATCH])))
     if small and large and small is not large:
         key = "batch.timing"
@@ -164,7 +163,7 @@ def simple_blocks(inputs: Inputs) -> list:
         blocks += [Heading(t("heading.after_training"))] + trained_blocks(best, sweep, dataset, links, "SimpleNetwork")
         blocks += gallery_blocks(best, dataset, links, "SimpleNetwork")
         answer = [reach_sentence(described(sweep, dataset), SIMPLE_TARGET, links)]  # the best setting: in the short answer
-        noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), {"model_options.outputs": SIGMOID}), links)
+        noise = runner_up_sentence(sweep, spread_in(inputs.sweep("seeds"), {"model_config.outputs": SIGMOID}), links)
         blocks.append(Answer(t("question.simple"), answer + ([noise] if noise else []), short=simple_short(sweep, best, dataset, links)))
     logits = inputs.sweep("logits")
     blocks.append(Heading(t("heading.simple_logits")))

@@ -13,18 +13,17 @@ import math
 
 from markupsafe import Markup
 
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, config_value
 from digitlab.report.blocks import Note, Table, Text, further_link
 from digitlab.report.compare import declared_pair, differs_sentence
 from digitlab.report.i18n import number, t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links, percent
 from digitlab.report.seeds import Spread, noise_sentence, points, seed_header, seed_rows, spread_in
-from digitlab.report.select import config_value
 
-EPOCHS = "train_options.epochs"
-BATCH = "train_options.batch_size"
-OUTPUTS = "model_options.outputs"
+EPOCHS = "train_config.epochs"
+BATCH = "train_config.batch_size"
+OUTPUTS = "model_config.outputs"
 
 
 def output_name(outputs: str) -> str:

@@ -8,18 +8,17 @@ import numpy as np
 
 from digitlab.datasets import Dataset
 from digitlab.datasets.catalog import CATALOG, DEFAULT_DATASET, DatasetSpec
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.report.blocks import Answer, Note, Table, Text
 from digitlab.report.i18n import t
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import dataset_title, network_summary, percent, run_setting, setting_phrase, train_seconds
 from digitlab.report.robustness import augmentation_words
 from digitlab.report.seeds import spread_of, spread_text
-from digitlab.report.select import SweepRuns
 
 # What a k-NN row says it did, in this order; the steps after the distance only when the run took them.
-KNN_SETTINGS = ("knn_options.n_neighbors", "knn_options.weights", "knn_options.metric")
-KNN_STEPS = ("knn_options.deskew", "knn_options.pca", "knn_options.distortion")
+KNN_SETTINGS = ("knn_config.n_neighbors", "knn_config.weights", "knn_config.metric")
+KNN_STEPS = ("knn_config.deskew", "knn_config.pca", "knn_config.distortion")
 
 
 def other_dataset(name: str) -> str | None:

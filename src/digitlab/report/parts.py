@@ -44,7 +44,7 @@ COMPARED = {
 }
 # Rows that stand for one run of their sweep rather than its best: the augmented row is the augmented CNN (the sweep's
 # best on validation may be a network trained without augmentation). Settings as in SweepRuns.find.
-PICKED = {"Network trained on augmented batches": {"model": "cnn", "train_options.augment": AUGMENTATION}}
+PICKED = {"Network trained on augmented batches": {"model": "cnn", "train_config.augment": AUGMENTATION}}
 # Rows whose sweep only repeats one setting over seeds: the summary gives their mean and spread, not the luckiest seed.
 SPREAD = frozenset({"Untrained SimpleNetwork"})
 

@@ -1,6 +1,6 @@
 """A page built from ``digitlab lab --quick`` runs says so at the top, and draws no conclusions from them.
 
-A quick lab trains every network for one epoch on a small subset and tests on a few test images (experiments/lab.py,
+A quick lab trains every network for one epoch on a small subset and tests on a few test images (experiments/sweep.py,
 ``quicken``): the numbers show that everything runs, not what the course's questions are answered with. The cut is
 read from the sweeps' own stored base configs, so the banner states what those runs did.
 """
@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
+from digitlab.experiments.store import SweepRuns
 from digitlab.i18n import current
 from digitlab.report.blocks import Answer, Section, Text
 from digitlab.report.i18n import t
 from digitlab.report.links import count
-from digitlab.report.select import SweepRuns
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def quick_cut(sweeps: dict[str, SweepRuns]) -> Cut | None:
     if not limited:
         return None
     base = limited[0]
-    epochs = [sweep.base.get("train_options", {}).get("epochs") for sweep in sweeps.values()]
+    epochs = [sweep.base.get("train_config", {}).get("epochs") for sweep in sweeps.values()]
     return Cut(train=int(base.get("train_limit") or 0), validation=int(base.get("validation_size") or 0), test=int(base["test_limit"]),
                epochs=max((value for value in epochs if value), default=0))
 

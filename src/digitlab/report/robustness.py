@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.i18n import current
+from digitlab.images.augmentation import whole_pixel_shifts
 from digitlab.images.transforms import TRANSFORMS, strength_label, transform_name
 from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differences, differs_sentence
@@ -36,16 +37,24 @@ def run_label(run: Run) -> str:
     """'CNN + augmentatie (verschuiven, draaien, schalen, negatief)', 'MLP', 'k-NN (k=3, 9.000 trainplaatjes)'."""
     config = run.config
     if config.get("kind") == "knn":
-        return str(t("label.knn", k=run_setting(run, "knn_options.n_neighbors", "?"), train=count(run.metrics.get("train_size"))))
+        return str(t("label.knn", k=run_setting(run, "knn_config.n_neighbors", "?"), train=count(run.metrics.get("train_size"))))
     name = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
     kinds = augmentation_words(run)
     return str(t("label.augmented", name=name, augment=kinds)) if kinds else name
 
 
 def augmentation_words(run: Run) -> str:
-    """The changes a network trained on, in the report's language ('verschuiving, draaiing'); '' without augmentation."""
-    augment = run_setting(run, "train_options.augment", "") or ""
-    return ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in str(augment).split(",") if kind)
+    """The changes a network trained on, in the report's language ('verschuiving, draaiing'); '' without augmentation.
+    Whole-pixel moves alone are the CNN preset's own (its 'recipe'), not augmentation the report names."""
+    kinds = augmentation_kinds(run)
+    return ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in kinds)
+
+
+def augmentation_kinds(run: Run) -> list[str]:
+    """The run's augmentation kinds, without 'shift' when it moves images by whole pixels only (the recipe's)."""
+    kinds = tuple(kind for kind in str(run_setting(run, "train_config.augment", "") or "").split(",") if kind)
+    whole = whole_pixel_shifts(kinds, run_setting(run, "train_config.augment_max_shift", 0))
+    return [kind for kind in kinds if not (whole and kind == "shift")]
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
@@ -113,7 +122,8 @@ def plain_answer(inputs: Inputs) -> Markup | None:
         return None
     mlp, cnn = found
     cells = Markup("; ").join(pair_cells(inputs.links, mlp, cnn, HEADLINE[:2]))
-    shift = int(run_setting(cnn, "train_options.augment_shift", 0) or 0)
+    kinds = str(run_setting(cnn, "train_config.augment", "")).split(",")
+    shift = int(run_setting(cnn, "train_config.augment_max_shift", 0)) if "shift" in kinds else 0
     recipe = t("robustness.recipe_shift", pixels=shift) if shift else t("robustness.recipe_plain")
     text = t("robustness.plain", recipe=recipe, cells=cells)
     if gains(mlp, cnn, HEADLINE[:2]) and all(gain > 0 for gain in gains(mlp, cnn, HEADLINE[:2])):
@@ -140,7 +150,7 @@ def augmentation_answer(inputs: Inputs, classes: int) -> list[Markup]:
     if found is None:
         return []
     plain, augmented = found
-    trained = set(run_setting(augmented, "train_options.augment", "").split(","))
+    trained = set(run_setting(augmented, "train_config.augment", "").split(","))
     seen = [item for item in HEADLINE if item[0] in trained]
     new = [item for item in HEADLINE if item[0] not in trained]
     links, paragraphs = inputs.links, []
@@ -167,7 +177,7 @@ def augmentation_short(inputs: Inputs) -> Markup | str:
     if found is None:
         return ""
     plain, augmented = found
-    trained = set(run_setting(augmented, "train_options.augment", "").split(","))
+    trained = set(run_setting(augmented, "train_config.augment", "").split(","))
     moved = [(score(augmented, name, strength) - score(plain, name, strength), name, strength) for name, strength, _ in HEADLINE
              if None not in (score(plain, name, strength), score(augmented, name, strength))]
     seen, new = [item for item in moved if item[1] in trained], [item for item in moved if item[1] not in trained]
@@ -197,7 +207,7 @@ def inversion_answer(runs: list[tuple[str, Run]], links: Links) -> Markup | None
     inverted = [(label, run, value) for label, run, value in inverted if value is not None]
     if not inverted:
         return None
-    trained_on_it = [item for item in inverted if "invert" in run_setting(item[1], "train_options.augment", "")]
+    trained_on_it = [item for item in inverted if "invert" in run_setting(item[1], "train_config.augment", "")]
     others = [item for item in inverted if item not in trained_on_it]
     text = Markup("")
     if others:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns
 from digitlab.report.i18n import number, t
 from digitlab.report.links import Links, percent
-from digitlab.report.select import SweepRuns
 
 SEED = "seed"
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from digitlab.datasets import Dataset
 from digitlab.evaluation.figures import curve_figure
-from digitlab.experiments.store import Run
+from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.report.blocks import Figures, Table, image
 from digitlab.report.i18n import t
 from digitlab.report.links import (
@@ -24,7 +24,6 @@ from digitlab.report.links import (
     target,
     train_seconds,
 )
-from digitlab.report.select import SweepRuns, config_value
 from digitlab.report.timing import contention
 
 Cell = Callable[[Run], Any]

@@ -4,7 +4,7 @@
 >>> from digitlab.models import build
 >>> from digitlab.training import TrainConfig, train, seed_everything
 >>> seed_everything(0)
->>> model = build("mlp", hidden=[512, 512])
+>>> model = build("mlp", hidden_sizes=[512, 512])
 >>> result = train(model, load("mnist"), TrainConfig(epochs=5, schedule="onecycle"))
 >>> result.test_accuracy, result.history[-1]["seconds"]
 """

@@ -23,7 +23,6 @@ from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
 from digitlab.inference.checkpoint import load_network
 from digitlab.inference.predict import as_float_images, split_accuracy
-from digitlab.pixels import random_shift
 from digitlab.training import checkpoint as ckpt
 from digitlab.training.config import TrainConfig, augmenter
 from digitlab.training.device import pick_device, synchronize
@@ -92,7 +91,6 @@ def train_epoch(
     for batch, start in enumerate(range(0, len(order), config.batch_size)):
         index = order[start:start + config.batch_size]
         x = as_float_images(images[index])  # (B, 28, 28) float in [0, 1]
-        x = random_shift(x, config.augment_shift, generator)
         if augment is not None:
             x = augment(x, generator)  # same random stream as the shuffle: a resumed run continues it exactly
         y = labels[index]  # (B,)

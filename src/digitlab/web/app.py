@@ -8,12 +8,26 @@
     GET  /openapi.json   the schema (FastAPI's /docs and /redoc are off: they load their scripts from a CDN)
 
 Bad input is a 4xx with ``{"detail": ..., "error": ...}``, never a 500; bodies are capped (413).
+
+Drawings are answered in dynamic batches, on the event loop (:class:`MicroBatcher`): the first request
+of a quiet moment is answered at once (nobody waits for company, so one user sees no added latency).
+While a batch is computed, new requests pile up, and the next batch answers them all: under load,
+batches grow by themselves and each model pass serves several drawings. The batch runs on the event
+loop's own thread, blocking it for a few milliseconds. That is on purpose: a worker thread would have
+to share Python's GIL with the event loop, and on a 2-core laptop handing the GIL back and forth cost
+more than the work (measured with ``benchmarks/web_load.py``: server CPU per request 2.0-2.8 ms here
+against 3.1-3.8 ms with a worker thread, and a p99 about half as long). ``max_batch`` bounds how long
+the loop is held; slow inputs (large photos) do not come here: they are decoded in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import anyio.to_thread
 import numpy as np
@@ -29,57 +43,96 @@ from starlette.requests import ClientDisconnect
 
 from digitlab import __version__
 from digitlab.datasets.catalog import get_spec
-from digitlab.i18n import check_language, class_names
+from digitlab.i18n import LANGUAGES, Language, accepted_language, advice, check_language, class_names, speaking
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
-from digitlab.preprocess.advice import advice
-from digitlab.web.batching import DEFAULT_MAX_BATCH, MicroBatcher
-from digitlab.web.guard import MAX_IN_FLIGHT, InFlightLimit
-from digitlab.web.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
-from digitlab.web.models import LoadedModel, load_models_dir
-from digitlab.web.page import LanguageMiddleware, render_page
-from digitlab.web.predictor import Predictor
-from digitlab.web.schemas import ArrayInput, ErrorResponse, Health, ModelInfo, PredictResponse
+from digitlab.web.answers import (
+    ERROR_RESPONSES,
+    PREDICT_BODY,
+    UPLOAD_FIELD,
+    ArrayInput,
+    Health,
+    LoadedModel,
+    ModelInfo,
+    Predictor,
+    PredictResponse,
+    describe,
+)
+from digitlab.web.guard import DEFAULT_MAX_BODY_BYTES, MAX_IN_FLIGHT, BodySizeLimit, InFlightLimit
+from digitlab.web.models import load_models_dir
+from digitlab.web.page import render_page
 
 STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_MAX_BATCH = 16  # drawings per batch: ~2 ms each, so the loop is never held much past 30 ms
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 INLINE_MAX_BYTES = 256 * 1024  # the page sends ~10 kB PNGs; larger files are photos
 INLINE_MAX_PIXELS = 1024 * 1024  # decoding and preparing 1 megapixel takes ~5 ms; the page's canvas has 0.08
 EXPLAIN_MAX_BATCH = 4  # explained drawings per batch: ~10-30 ms each (a backward pass per network), bounding the loop's hold
 LARGE_DECODES = 2  # large images prepared at once (each may hold up to preprocess.MAX_DECODED_BYTES); the rest wait
-MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
-UPLOAD_FIELD = "file"
-PREDICT_BODY = {  # one operation, two encodings: FastAPI cannot declare that from parameters
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [UPLOAD_FIELD],
-                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary", "description": "a PNG or JPEG image"}},
-                }
-            },
-            "application/json": {"schema": ArrayInput.model_json_schema()},
-        },
-    }
-}
-ERROR_RESPONSES: dict[int | str, dict] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
-        400: "not a readable image, or a malformed request",
-        413: "the body is larger than the limit",
-        415: "neither multipart/form-data nor application/json",
-        422: "an empty drawing, or a JSON array of the wrong shape or values",
-    }.items()
-}
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
 
 
-def describe(errors: list) -> str:
-    """Pydantic's errors as one sentence naming where and what: 'image.3.7: ... less than or equal to 255'."""
-    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
-    more = len(errors) - MAX_ERRORS_SHOWN
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+class MicroBatcher(Generic[Item, Answer]):
+    """Answers ``submit(item)`` calls with ``answer_batch(items)``, one batch of waiting items at a time.
+
+    ``answer_batch`` returns one entry per item, in order; an entry that is an exception is raised to
+    that item's caller alone. An exception raised by ``answer_batch`` itself goes to every caller of the batch.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> batcher = MicroBatcher(lambda numbers: [n * n for n in numbers])
+    >>> async def ask():
+    ...     return await asyncio.gather(*(batcher.submit(n) for n in range(4)))
+    >>> asyncio.run(ask())
+    [0, 1, 4, 9]
+    >>> list(batcher.batch_sizes)  # the four calls arrived together and were answered in one batch
+    [4]
+    """
+
+    def __init__(self, answer_batch: Callable[[list[Item]], Sequence[Answer | Exception]], max_batch: int = DEFAULT_MAX_BATCH):
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.answer_batch = answer_batch
+        self.max_batch = max_batch
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # the latest batches, for monitoring and tests
+        self._waiting: deque[tuple[Item, asyncio.Future[Answer]]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Answer:
+        """The answer for ``item``, computed with the items waiting beside it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        self._waiting.append((item, future))
+        if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
+            # Scheduled, not run: requests that are ready in this turn of the loop join the batch.
+            self._worker = loop.create_task(self._answer_waiting())
+        return await future
+
+    async def _answer_waiting(self) -> None:
+        """Answer batches until nobody waits; the next submit starts anew."""
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(self.max_batch, len(self._waiting)))]
+            batch = [(item, future) for item, future in batch if not future.done()]  # skip clients that left
+            if batch:
+                self.answer(batch)
+            if self._waiting:
+                await asyncio.sleep(0)  # more than max_batch waited: let the loop breathe between batches
+
+    def answer(self, batch: list[tuple[Item, asyncio.Future[Answer]]]) -> None:
+        self.batch_sizes.append(len(batch))
+        try:
+            answers = self.answer_batch([item for item, _ in batch])
+            if len(answers) != len(batch):
+                raise RuntimeError(f"answer_batch gave {len(answers)} answers for {len(batch)} items")
+        except Exception as error:  # noqa: BLE001 - every caller of the batch gets the error, the server lives on
+            answers = [error] * len(batch)
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
 
 async def read_input(request: Request) -> bytes | np.ndarray:
@@ -120,16 +173,27 @@ def error_response(status: int, detail: str, error: str, headers: dict[str, str]
     return JSONResponse({"detail": detail, "error": error}, status_code=status, headers=headers)
 
 
-def named_in_language(result: PredictResponse, models: list[LoadedModel]) -> PredictResponse:
-    """``result`` with its class names in the request's language (the predictor, shared by every
-    request's batch, answers with the dataset catalog's own names)."""
+def request_language(request: Request, fixed: str | None) -> Language:
+    """The language to answer in: the server's fixed ``--lang``, the page's ``?lang=`` (the footer's link to the
+    other language), else the browser's Accept-Language between Dutch and English (Dutch when it names neither)."""
+    if fixed is not None:
+        return check_language(fixed)
+    asked = request.query_params.get("lang")
+    return Language(asked) if asked in LANGUAGES else accepted_language(request.headers.get("accept-language"))
+
+
+def in_language(result: PredictResponse, models: list[LoadedModel], language: Language) -> PredictResponse:
+    """``result`` with its class names and advice in ``language`` (the predictor, shared by every request's
+    batch, answers with the dataset catalog's own names and the doubts' codes)."""
+    result.advice = advice(result.doubts, language)
     by_name = {model.name: model for model in models}
-    for prediction in result.predictions:
-        model = by_name[prediction.model]
-        names = class_names(model.dataset, model.classes)
-        prediction.predicted_class = names[model.classes.index(prediction.predicted_class)]
-        for neighbour in prediction.explanation.neighbours if prediction.explanation else ():
-            neighbour.class_name = names[neighbour.label]
+    with speaking(language):
+        for prediction in result.predictions:
+            model = by_name[prediction.model]
+            names = class_names(model.dataset, model.classes)
+            prediction.predicted_class = names[model.classes.index(prediction.predicted_class)]
+            for neighbour in prediction.explanation.neighbours if prediction.explanation else ():
+                neighbour.class_name = names[neighbour.label]
     return result
 
 
@@ -144,18 +208,18 @@ def create_app(
     """Build the app around already loaded models, or the checkpoints below a folder.
 
     Drawings are answered in batches on the event loop: the requests waiting at one moment (at most
-    ``max_batch``) go through each model together (see digitlab.web.batching). Large images (photos:
+    ``max_batch``) go through each model together (:class:`MicroBatcher`). Large images (photos:
     slow to decode, see :func:`quick_to_prepare`) are answered in a worker thread instead, so that
     they never hold up the drawings. ``lang`` fixes the page's language (nl or en); without it each
-    request gets its browser's (digitlab.web.page).
+    request gets its browser's (:func:`request_language`).
     """
+    fixed = None if lang is None else check_language(lang).value
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
     explain_batcher = MicroBatcher(predictor.explain_batch, max_batch=min(max_batch, EXPLAIN_MAX_BATCH))
     app = FastAPI(title=title, version=__version__, summary="Draw a digit: what each trained model sees and predicts.",
                   docs_url=None, redoc_url=None)  # both fetch Swagger/ReDoc from a CDN: blank in an offline classroom
-    app.add_middleware(LanguageMiddleware, fixed=None if lang is None else check_language(lang).value)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     app.add_middleware(InFlightLimit, limit=max_in_flight)  # added last: runs first, so a refused request costs nothing
     large_decodes = anyio.CapacityLimiter(LARGE_DECODES)
@@ -190,15 +254,16 @@ def create_app(
         return error_response(422, describe(list(error.errors())), "invalid_request")
 
     @app.get("/api/models", response_model=list[ModelInfo])
-    def list_models() -> list[ModelInfo]:
-        return [
-            ModelInfo(
-                name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
-                image_shape=list(get_spec(m.dataset).image_shape), classes=list(class_names(m.dataset, m.classes)),
-                test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
-            )
-            for m in predictor.models
-        ]
+    def list_models(request: Request) -> list[ModelInfo]:
+        with speaking(request_language(request, fixed)):  # the class names in the page's language
+            return [
+                ModelInfo(
+                    name=m.name, kind=m.kind, dataset=m.dataset, dataset_title=get_spec(m.dataset).title,
+                    image_shape=list(get_spec(m.dataset).image_shape), classes=list(class_names(m.dataset, m.classes)),
+                    test_accuracy=m.test_accuracy, num_parameters=m.num_parameters,
+                )
+                for m in predictor.models
+            ]
 
     @app.post("/api/predict", response_model=PredictResponse, responses=ERROR_RESPONSES, openapi_extra=PREDICT_BODY)
     async def predict(
@@ -214,9 +279,9 @@ def create_app(
         else:
             answer = predictor.explain if explain else predictor.predict
             result = await anyio.to_thread.run_sync(answer, source, limiter=large_decodes)
-        result.advice = advice(result.doubts, request.state.lang)  # the page's language (Accept-Language or serve --lang)
+        result = in_language(result, predictor.models, request_language(request, fixed))
         # Built from valid arrays by the predictor: serialise it directly instead of FastAPI validating it again.
-        return Response(named_in_language(result, predictor.models).model_dump_json(), media_type="application/json")
+        return Response(result.model_dump_json(), media_type="application/json")
 
     @app.get("/api/health", response_model=Health)
     def health() -> Health:
@@ -224,7 +289,8 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> HTMLResponse:
-        return HTMLResponse(render_page(request.state.lang), headers={"Vary": "Accept-Language", "Content-Language": request.state.lang})
+        language = request_language(request, fixed).value
+        return HTMLResponse(render_page(language), headers={"Vary": "Accept-Language", "Content-Language": language})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

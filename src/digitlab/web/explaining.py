@@ -10,15 +10,12 @@ stays interactive (benchmarks/web_explain.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from digitlab.pixels import from_unit
-from digitlab.web.schemas import Explanation, FeatureMapLayer, Neighbour
+from digitlab.web.answers import Explainer, Explanation, FeatureMapLayer, Neighbour
 
 MAX_CHANNELS_SHOWN = 16  # feature maps per block sent to the page: the most active ones, a 4x4 grid
-Explainer = Callable[[np.ndarray, int], Explanation]
 
 
 def to_pixels(values: np.ndarray) -> list:

@@ -1,4 +1,6 @@
-"""Deadlines for what a client controls: a socket that sends nothing, or half a request, is closed.
+"""What one client may cost the server: time, connections, requests in flight and body bytes.
+
+Deadlines for what a client controls: a socket that sends nothing, or half a request, is closed.
 
 uvicorn's ``timeout_keep_alive`` only runs between two requests: a connection that never finishes
 its headers, or stops sending its body, stays open for ever, and with ``limit_concurrency`` such
@@ -17,7 +19,9 @@ uvicorn's own h11 one with three additions:
   one case without an answer, so that no number of sockets uses up the server's file descriptors.
 
 The app then limits requests in progress itself (``InFlightLimit``): idle sockets are no requests.
-Every busy answer is :func:`reply_busy`'s.
+And it caps request bodies (``BodySizeLimit``): a declared ``Content-Length`` over the cap is refused
+without reading a byte; a body sent without one (chunked) is counted as it arrives and refused once it
+passes the cap, so an upload never fills memory. Every refusal is :func:`reply`'s JSON.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import asyncio
 import json
 
 import h11
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADERS_TIMEOUT_S = 10.0  # a browser sends its headers in one packet; 10 s allows a very bad link
@@ -36,14 +41,19 @@ MAX_CONNECTIONS = 200  # well under the usual file-descriptor limits (256 on mac
 MAX_IN_FLIGHT = 64  # requests being answered at once; beyond this a 503 at once instead of a queue
 BUSY_HEADERS_TIMEOUT_S = 1.0  # a burst's requests follow their connections within milliseconds; idle sockets go fast
 RETRY_AFTER_S = 1  # a drawing is answered in milliseconds: a second later the burst is over
+MEGABYTE = 1024 * 1024
+MAX_PHOTO_MEGABYTES = 20  # a phone photo as it leaves the camera; the page shrinks large ones before sending
+MULTIPART_ALLOWANCE = 64 * 1024  # the form's boundaries and headers around the file
+DEFAULT_MAX_BODY_BYTES = MAX_PHOTO_MEGABYTES * MEGABYTE + MULTIPART_ALLOWANCE
 
 
-async def reply_busy(send: Send, detail: str, close: bool = False) -> None:
-    """The JSON 503 every busy refusal sends: Retry-After says when to try again."""
-    body = json.dumps({"detail": detail, "error": "busy"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"retry-after", str(RETRY_AFTER_S).encode())] + ([(b"connection", b"close")] if close else [])
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
+async def reply(send: Send, status: int, detail: str, error: str, close: bool = False) -> None:
+    """Answer with the app's error JSON without involving the app; a 503 (busy) says when to try again."""
+    body = json.dumps({"detail": detail, "error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(b"retry-after", str(RETRY_AFTER_S).encode())] if status == 503 else []
+    headers += [(b"connection", b"close")] if close else []
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -54,7 +64,7 @@ async def answer_busy(scope: Scope, receive: Receive, send: Send) -> None:
     message = await receive()
     while message["type"] == "http.request" and message.get("more_body", False):
         message = await receive()
-    await reply_busy(send, "too many connections from your address at once; try again in a moment", close=True)
+    await reply(send, 503, "too many connections from your address at once; try again in a moment", "busy", close=True)
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -128,10 +138,53 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            await reply_busy(send, f"the server is answering {self.limit} requests; try again in a moment")
+            await reply(send, 503, f"the server is answering {self.limit} requests; try again in a moment", "busy")
             return
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        size = f"{limit / MEGABYTE:.0f} MB" if limit >= MEGABYTE else f"{limit:,} bytes"  # a server's own smaller cap
+        super().__init__(413, f"the upload is larger than {size}; send a smaller photo (or crop it)")
+
+
+class BodySizeLimit:
+    """ASGI middleware: request bodies over ``max_body_bytes`` get a 413 before they fill memory."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await reply(send, 400, f"Content-Length must be a number of bytes, got {declared[:40]!r}", "bad_request", close=True)
+                return
+            if int(declared) > self.max_body_bytes:
+                await reply(send, 413, str(BodyTooLarge(self.max_body_bytes).detail), "too_large", close=True)
+                return
+        await self.app(scope, self.counting(receive), send)
+
+    def counting(self, receive: Receive) -> Receive:
+        """``receive`` that raises :class:`BodyTooLarge` (a 413 for the app) past the cap."""
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        return counted

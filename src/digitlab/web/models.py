@@ -1,14 +1,13 @@
 """The models the web app serves: trained checkpoints and, on request, a k-NN fitted at startup.
 
-Each becomes a :class:`LoadedModel`, a small record with one function, ``predict_proba`` on
+Each becomes a :class:`~digitlab.web.answers.LoadedModel`, a small record with one function, ``predict_proba`` on
 (N, 28, 28) uint8 images, so the app does not care whether a network or k-NN answers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,8 @@ import numpy as np
 
 from digitlab.datasets.catalog import CATALOG
 from digitlab.errors import DigitlabError
-from digitlab.web.explaining import Explainer, knn_explainer, network_explainer
+from digitlab.web.answers import LoadedModel
+from digitlab.web.explaining import knn_explainer, network_explainer
 
 if TYPE_CHECKING:
     from digitlab.knn.pipeline import KNNPipelineConfig
@@ -27,32 +27,9 @@ CHECKPOINT_MARKER = "checkpoint.json"  # digitlab.inference.checkpoint.MANIFEST:
 KNN_EVAL_LIMIT = 1000  # k-NN's accuracy on the page is measured on this many test images at startup
 
 
-@dataclass(frozen=True)
-class LoadedModel:
-    """One model as the app shows it."""
-
-    name: str  # unique on the page, e.g. the checkpoint folder "mnist-cnn"
-    kind: str  # architecture ("mlp", "cnn", ...) or "knn"
-    dataset: str  # a catalog name ("mnist", ...): its entry decides how a drawing is prepared
-    classes: tuple[str, ...]  # index = label
-    test_accuracy: float | None  # as recorded when the model was trained (None when unknown)
-    num_parameters: int | None  # learned parameters (k-NN has none: None)
-    predict_proba: Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
-    explain: Explainer | None = None  # (28, 28) uint8, target class -> why (digitlab.web.explaining); None: cannot
-
-
-def as_numpy(probabilities: object) -> np.ndarray:
-    """A torch tensor or an array of probabilities -> float64 numpy (N, C)."""
-    if hasattr(probabilities, "detach"):
-        probabilities = probabilities.detach().cpu().numpy()  # type: ignore[union-attr]
-    return np.asarray(probabilities, dtype=np.float64)
-
-
 def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
     """Load a trained network from its checkpoint folder (see ``digitlab train``)."""
-    import torch  # heavy: import on use
-
-    from digitlab.inference import load_network, predict_proba
+    from digitlab.inference import load_network, predict_proba  # heavy (torch): import on use
 
     checkpoint = load_network(path)
     model = checkpoint.model
@@ -67,9 +44,6 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
         raise DigitlabError(f"checkpoint {path} was trained on {checkpoint.image_shape} images; "
                             f"{dataset}'s are {CATALOG[dataset].image_shape}")
 
-    def probabilities(images: np.ndarray) -> np.ndarray:
-        return as_numpy(predict_proba(model, torch.from_numpy(np.ascontiguousarray(images))))
-
     return LoadedModel(
         name=name or Path(path).name,
         kind=checkpoint.model_name,
@@ -77,7 +51,7 @@ def from_checkpoint(path: Path, name: str | None = None) -> LoadedModel:
         classes=tuple(checkpoint.classes) or tuple(str(label) for label in range(num_classes)),
         test_accuracy=checkpoint.metrics.get("test_accuracy"),
         num_parameters=checkpoint.num_parameters,
-        predict_proba=probabilities,
+        predict_proba=partial(predict_proba, model),
         explain=network_explainer(model),
     )
 

@@ -1,11 +1,7 @@
-"""The page in the reader's language: the server fills the template's words from digitlab.i18n.
-
-The language of a request is, in order: the server's fixed ``--lang``, the page's ``?lang=`` (the
-footer's link to the other language), else the browser's Accept-Language between Dutch and English
-(Dutch when it names neither: the course's language). The script's own sentences travel with the
-page as JSON (``#strings``), plural forms included, so app.js never holds words of its own; it
-writes numbers with the browser's ``Intl.NumberFormat`` for the page's language, which draws on the
-same CLDR data as Babel.
+"""The page in the reader's language (digitlab.web.app.request_language): the server fills the template's
+words from digitlab.i18n. The script's own sentences travel with the page as JSON (``#strings``), plural
+forms included, so app.js never holds words of its own; it writes numbers with the browser's
+``Intl.NumberFormat`` for the page's language, which draws on the same CLDR data as Babel.
 """
 
 from __future__ import annotations
@@ -13,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from digitlab.i18n import LANGUAGES, Language, accepted_language, check_language, speaking, translator
+from digitlab.i18n import LANGUAGES, check_language, translator
 from digitlab.i18n.catalogs import read_catalog
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -24,16 +18,6 @@ SCRIPT_PREFIX = "web."  # every web.* sentence goes to the script; a few are onl
 PLURAL_COUNTS = {"one": 1, "other": 2}  # Dutch and English both have these two forms (Intl.PluralRules names)
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-
-
-def request_language(connection: HTTPConnection, fixed: str | None = None) -> Language:
-    """The language to answer ``connection`` in (see the module docstring)."""
-    if fixed is not None:
-        return check_language(fixed)
-    asked = connection.query_params.get("lang")
-    if asked in LANGUAGES:
-        return Language(asked)
-    return accepted_language(connection.headers.get("accept-language"))
 
 
 def script_strings(lang: str) -> dict[str, object]:
@@ -54,20 +38,3 @@ def render_page(lang: str) -> str:
     other = next(code for code in LANGUAGES if code != language)
     return _environment.get_template("index.html").render(lang=language.value, other=other, tr=translator(language),
                                                           strings={"lang": language.value, "messages": script_strings(language)})
-
-
-class LanguageMiddleware:
-    """Every request is answered inside ``speaking(its language)``: the page and the API's messages agree."""
-
-    def __init__(self, app: ASGIApp, fixed: str | None = None) -> None:
-        self.app, self.fixed = app, fixed
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        language = request_language(HTTPConnection(scope), self.fixed)
-        scope.setdefault("state", {})["lang"] = language.value
-        with speaking(language):
-            await self.app(scope, receive, send)
-

@@ -19,6 +19,8 @@ import numpy
 import torch
 from torch import nn
 
+from digitlab.pixels import to_float
+
 SEED = 0  # the checker's own seed for building and training a student's network
 TRAIN_IMAGES = 3_000  # images the checker's loop trains on (the notebook's quick mode has this many)
 BATCH_SIZE = 64  # the checker's loop and the training-loop check use the notebook's small batch
@@ -59,7 +61,7 @@ class Kit:
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Images as the course feeds them to a network: (N, 784) float32 in [0, 1]."""
-        return images.reshape(len(images), -1).to(torch.float32) / 255.0
+        return to_float(images.reshape(len(images), -1))
 
     def probe(self) -> torch.Tensor:
         return self.features(self.test_images[:PROBE_IMAGES])
