@@ -169,7 +169,7 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
     mass[area < config.speck_share * ink.size] = 0.0
     if mass.max(initial=0.0) <= 0.0:
         return np.zeros_like(ink), ()
-    main = int(mass.argmax())
+    main = main_component(labels, mass, config)
     top, bottom, left, right = box(labels == main)
     reach = config.part_reach * max(bottom - top, right - left)
     digit, strays = labels == main, 0
@@ -184,6 +184,21 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
         elif mass[index] >= config.stray_share * mass[main]:
             strays += 1
     return digit, doubts_about(digit, strays, config)
+
+
+def main_component(labels: np.ndarray, mass: np.ndarray, config: PhotoConfig) -> int:
+    """The label with the most ink, preferring marks inside the photo to marks touching its border.
+
+    A shadow or the sheet's edge comes in from beyond the photo; a digit lies on the sheet. A mark
+    reaching the border wins only when nothing inside has ``stray_share`` of its ink (a digit
+    photographed too closely, cut by the border).
+    """
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    inside = mass.copy()
+    inside[edge] = 0.0
+    if inside.max() >= config.stray_share * mass.max():
+        return int(inside.argmax())
+    return int(mass.argmax())
 
 
 def box(mask: np.ndarray) -> tuple[int, int, int, int]:
