@@ -180,3 +180,13 @@ def test_a_mark_inside_the_photo_wins_over_a_bigger_one_reaching_its_border():
     for index in (152, 220):  # the benchmark's development slice
         found = preprocess_image(render(digits[index], "worst", index)).image
         assert correlation(found, preprocess_image(render(digits[index], "clean", index)).image) > THE_DIGIT_NOT_A_STRIP
+
+
+def test_the_pen_is_measured_on_marks_inside_the_photo():
+    """A shadow's strip along the border gave most runs of ink, and the second background window followed it."""
+    from digitlab.preprocess.photo import DEFAULT, stroke_width
+
+    ink = np.zeros((200, 150), dtype=bool)
+    ink[:, :30] = True  # a strip of shadow taken for ink, reaching the border
+    ink[90:110, 80:85] = True  # a short stroke of a 5-pixel pen: most runs are the strip's
+    assert stroke_width(ink, DEFAULT) == 5

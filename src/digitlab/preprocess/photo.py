@@ -220,9 +220,11 @@ def doubts_about(digit: np.ndarray, strays: int, config: PhotoConfig) -> tuple[s
 
 
 def run_lengths(ink: np.ndarray) -> np.ndarray:
-    """The lengths of the runs of ink along each row."""
+    """The lengths of the runs of ink along each row that lie inside the image (a run from its border is cut)."""
     steps = np.diff(np.pad(ink, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    return np.nonzero(steps == -1)[1] - np.nonzero(steps == 1)[1]
+    starts, ends = np.nonzero(steps == 1)[1], np.nonzero(steps == -1)[1]
+    inside = (starts > 0) & (ends < ink.shape[1])
+    return (ends - starts)[inside]
 
 
 def stroke_width(ink: np.ndarray, config: PhotoConfig) -> float:
@@ -230,7 +232,8 @@ def stroke_width(ink: np.ndarray, config: PhotoConfig) -> float:
 
     The run-length estimate of document analysis: each row or column crossing a stroke gives a run
     about as long as the pen is wide, many times over; a stray part of a shadow that became ink gives
-    long runs, and may give most of them when it is the largest mark, so a low quantile follows the pen.
+    long runs, and may give most of them when it is the largest mark, so a low quantile follows the pen;
+    a shadow reaching the photo's border gives runs from the border, which are left out.
     """
     runs = np.concatenate([run_lengths(ink), run_lengths(ink.T)])
     return float(np.quantile(runs, config.pen_quantile)) if runs.size else 0.0
