@@ -16,8 +16,8 @@ def test_a_datasets_own_entry_wins_and_overrides_win_over_both():
     assert recommended("cnn", "mnist") == recommended("cnn")  # no entry of its own: the one for every dataset
     assert recommended("cnn", "fashion-mnist", epochs=2).epochs == 2
     assert recommended("unknown-model") == TrainConfig()
-    assert dict(preset("cnn", "fashion-mnist").model) == {"test_time_mirror": True, "test_time_shift": 1}
-    assert dict(preset("simple", name="notebook").model) == {"outputs": "sigmoid"}
+    assert dict(preset("cnn", "fashion-mnist").model_config) == {"test_time_mirror": True, "test_time_shift": 1}
+    assert dict(preset("simple", name="notebook").model_config) == {"outputs": "sigmoid"}
 
 
 def test_every_key_names_a_preset_and_every_run_resolves_from_the_table(monkeypatch):
@@ -25,7 +25,7 @@ def test_every_key_names_a_preset_and_every_run_resolves_from_the_table(monkeypa
     changed = Preset(recommended("mlp", epochs=3, label_smoothing=0.2), {"dropout": 0.1})
     monkeypatch.setitem(PRESETS, ("mlp", "mnist", "recommended"), changed)
     spec = resolve(ExperimentConfig(model="mlp", train_config={"lr": 0.01}), "cpu")
-    assert spec.train_config == replace(changed.train, lr=0.01, seed=0)
+    assert spec.train_config == replace(changed.train_config, lr=0.01, seed=0)
     assert spec.model_config.dropout == 0.1
 
 

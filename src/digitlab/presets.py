@@ -27,11 +27,11 @@ ANY_DATASET = "*"  # an entry for every dataset without one of its own
 class Preset:
     """Every training setting, and the model settings that differ from the model config's defaults."""
 
-    train: TrainConfig  # epochs, batches, optimiser, schedule, label smoothing, augmentation, ...
-    model: Mapping[str, Any] = field(default_factory=dict)  # e.g. the notebook's {"outputs": "sigmoid"}
+    train_config: TrainConfig  # epochs, batches, optimiser, schedule, label smoothing, augmentation, ...
+    model_config: Mapping[str, Any] = field(default_factory=dict)  # e.g. the notebook's {"outputs": "sigmoid"}
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "model", MappingProxyType(dict(self.model)))
+        object.__setattr__(self, "model_config", MappingProxyType(dict(self.model_config)))
 
 
 # The course's (Part I): Adam lr=0.01, batch 512, 10 epochs, sigmoid/softmax outputs into CrossEntropyLoss. The
@@ -97,7 +97,7 @@ def preset(model: str, dataset: str | None = None, name: str = "recommended") ->
 
 def recommended(model: str, dataset: str | None = None, **overrides: Any) -> TrainConfig:
     """The recommended training of ``model`` on ``dataset``, with ``overrides`` applied."""
-    return replace(preset(model, dataset).train, **overrides)
+    return replace(preset(model, dataset).train_config, **overrides)
 
 
 def table() -> list[str]:
@@ -105,6 +105,6 @@ def table() -> list[str]:
     lines = []
     for (model, dataset, name), entry in PRESETS.items():
         where = "" if dataset == ANY_DATASET else f" on {dataset}"
-        changes = "".join(f", {key} {','.join(map(str, value)) if isinstance(value, tuple) else value}" for key, value in entry.model.items())
-        lines.append(f"{model} {name}{where}: {entry.train.describe()}{changes}")
+        changes = "".join(f", {key} {','.join(map(str, value)) if isinstance(value, tuple) else value}" for key, value in entry.model_config.items())
+        lines.append(f"{model} {name}{where}: {entry.train_config.describe()}{changes}")
     return lines

@@ -148,7 +148,7 @@ def test_disk_errors_wrapped_by_other_libraries_are_recognised():
 def test_a_network_larger_than_memory_is_refused_up_front(data_dir, tmp_path, capsys):
     assert main(["train", "--hidden-sizes", "100000000", "--out", str(tmp_path / "huge")]) == 1
     line = _error_line(capsys)
-    assert "needs" in line and "GB to train" in line and "choose smaller --hidden" in line
+    assert "needs" in line and "GB to train" in line and "choose smaller --hidden-sizes" in line
     assert not (tmp_path / "huge").exists()
 
 

@@ -94,6 +94,10 @@ def test_summary_prints_the_notebooks_table(capsys):
     assert "Total params: 669,706" in printed and "Softmax: 1-5" in printed
     assert main(["summary", "cnn", "--channels", "8,16", "--batch-size", "2"]) == 0
     assert "[2, 10]" in flat(capsys.readouterr().out)
+    assert main(["summary", "mlp", "--hidden-sizes", "none"]) == 0  # no hidden layer: the 1-layer network's 7,850
+    assert "Total params: 7,850" in flat(capsys.readouterr().out)
+    assert main(["summary", "complex", "--hidden-sizes", "64"]) == 1  # the notebook's network has two hidden layers
+    assert "hidden_sizes names 2 widths" in flat(capsys.readouterr().err)
 
 
 def test_bad_options_are_one_clear_line(data_dir, tmp_path, capsys):
@@ -115,7 +119,7 @@ def test_notebook_faithful_cnn_and_limit(data_dir, tmp_path):
     training = saved.spec["train_config"]
     assert saved.model.outputs == "softmax" and training["notebook_faithful"] and training["schedule"] == "notebook-linear"
     assert saved.history[0]["samples"] == 100
-    assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation", "50", "--out", str(tmp_path / "cnn")]) == 0
+    assert main(["train", "-m", "cnn", "--channels", "4", "8", "--epochs", "1", "--validation-size", "50", "--out", str(tmp_path / "cnn")]) == 0
     assert "val_accuracy" in load_network(tmp_path / "cnn").history[0]
 
 
@@ -163,7 +167,8 @@ def test_augmented_preset_and_cnn_kernel_options(data_dir, tmp_path, capsys):
     out = tmp_path / "cnn-aug"
     assert main(["train", "-m", "cnn", "--augmented", "--channels", "4,8", "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
     spec = load_network(out).spec
-    assert spec["train_config"]["augment"] == preset("cnn", name="augmented").train.augment != ""  # the preset's augmentation, epochs overridden
+    augmented = preset("cnn", name="augmented").train_config
+    assert spec["train_config"]["augment"] == augmented.augment != ""  # the preset's augmentation, epochs overridden
     assert spec["model_config"]["channels"] == [4, 8]  # a given option wins over the preset's wider CNN
     assert main(["summary", "cnn", "--kernel-size", "3", "--padding", "same", "--batch-size", "1"]) == 0
     assert "[1, 32, 7, 7]" in flat(capsys.readouterr().out)  # 'same' padding keeps 28 -> 14 -> 7

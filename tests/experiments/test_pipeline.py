@@ -29,7 +29,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def test_train_command_and_a_lab_sweep_give_the_identical_history(data_dir, tmp_path):
     out = tmp_path / "cli"
-    assert main(["train", "--model", "mlp", "--hidden-sizes", "24", "--epochs", "3", "--batch-size", "32", "--validation", "60",
+    assert main(["train", "--model", "mlp", "--hidden-sizes", "24", "--epochs", "3", "--batch-size", "32", "--validation-size", "60",
                  "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
     base = ExperimentConfig(model="mlp", model_config={"hidden_sizes": [24]}, train_config={"epochs": 3, "batch_size": 32},
                             validation_size=60, seed=3)

@@ -41,7 +41,7 @@ def test_no_robustness_unless_asked(data):
     assert "robustness" not in run(resolve(config(), "cpu"), dataset=data)
 
 
-def test_train_options_augment_reaches_the_training_loop(data):
+def test_train_config_augment_reaches_the_training_loop(data):
     plain = run(resolve(config(train_config={"epochs": 1, "batch_size": 32}), "cpu"), dataset=data)
     augmented = run(resolve(config(train_config={"epochs": 1, "batch_size": 32, "augment": "rotate, shift"}), "cpu"), dataset=data)
     assert augmented["metrics"]["epochs"] == 1

@@ -119,7 +119,7 @@ def test_every_number_the_text_names_comes_from_the_presets_or_the_published_run
     assert fact_names(SOURCE) and fact_names(SOURCE) <= set(values)
     student, teacher = render(student_edition(SOURCE), values), render(teacher_edition(SOURCE), values)
     assert "{{" not in _text(student) + _text(teacher)
-    mlp, cnn = preset("mlp", "mnist").train, preset("cnn", "mnist").train
+    mlp, cnn = preset("mlp", "mnist").train_config, preset("cnn", "mnist").train_config
     assert f"{mlp.epochs} epochs, batch\n{mlp.batch_size}" in _text(student, "markdown")  # one source: the preset
     assert f"tot {cnn.augment_max_shift:g} pixel verschoven" in _text(teacher, "markdown")  # the CNN's shift, from the preset
     for contradiction in ("8 epochs, batch 256", "98,6%", "98,7%", "tot 2 pixels", "255 de\ndonkerste inkt"):

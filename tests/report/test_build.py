@@ -242,7 +242,7 @@ def test_robustness_part_compares_plain_augmented_and_knn_runs(mnist_html, lab_u
     assert "shifted 4 px" in section and "turned 20°" in section and "model \\ shift (pixels, random direction)" in section
     assert 'alt="test accuracy against shift, rotation' in section
     answer = " ".join(answers(section))
-    assert "Trained without extra augmentation (only the recipe's own random moves of up to 1 pixel), the MLP against the CNN: " \
+    assert "Trained without extra augmentation (no changes at all), the MLP against the CNN: " \
            "shifted 4 px: " in answer
     assert "helps against those changes" in answer and "But not against changes it never saw" in answer
     assert "Each of these 4 pairs differs in exactly one setting" in answer and "Settings that differ" not in answer

@@ -56,12 +56,13 @@ def test_same_seed_same_run_other_seed_other_run(data):
 def test_squashed_outputs_need_notebook_faithful(data):
     with pytest.raises(DigitlabError, match="outputs sigmoid values, but CrossEntropyLoss expects logits"):
         train(_fresh("simple", outputs="sigmoid"), data, TrainConfig(epochs=1))
-    result = train(_fresh("simple", outputs="sigmoid"), data, replace(preset("simple", name="notebook").train, epochs=1, batch_size=32))
+    result = train(_fresh("simple", outputs="sigmoid"), data, replace(preset("simple", name="notebook").train_config, epochs=1, batch_size=32))
     assert result.history[0]["lr"] == pytest.approx(0.01)
 
 
 def test_notebook_linear_schedule_keeps_a_third_of_the_rate(data):
-    result = train(_fresh("complex", outputs="softmax", hidden_sizes=[16, 16]), data, replace(preset("complex", name="notebook").train, epochs=2))
+    notebook = replace(preset("complex", name="notebook").train_config, epochs=2)
+    result = train(_fresh("complex", outputs="softmax", hidden_sizes=[16, 16]), data, notebook)
     assert [h["lr"] for h in result.history] == pytest.approx([0.01 / 3] * 2)
 
 

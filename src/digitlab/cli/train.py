@@ -33,14 +33,14 @@ from digitlab.cli.common import (
 )
 from digitlab.cli.paths import OUTPUT_ROOT, under, writable_folder
 from digitlab.cli.progress import Eta, progress_bar
-from digitlab.cli.sizes import check_augment, check_network_size, model_default, preset_default
+from digitlab.cli.sizes import check_augment, model_default, preset_default
 from digitlab.datasets import load
 from digitlab.errors import DigitlabError
 from digitlab.evaluation.assess import assess
 from digitlab.experiments.config import ExperimentConfig
-from digitlab.experiments.runner import run
-from digitlab.experiments.spec import RunSpec, as_config, resolve, spec_on_device, trains_on_mirror_images
-from digitlab.experiments.store import open_storage, record_run
+from digitlab.experiments.runner import check_network_size, run
+from digitlab.experiments.spec import RunSpec, resolve, spec_on_device, trains_on_mirror_images
+from digitlab.experiments.store import open_storage
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS
 from digitlab.inference import load_network, predict_proba
@@ -54,14 +54,16 @@ app = typer.Typer(rich_markup_mode=None)
 PERCENT = 100
 FIGURE_DPI = 100
 NOTEBOOK_MODELS = ("simple", "complex")  # what --notebook-faithful reproduces
+NONE = "none"  # --hidden-sizes none: no hidden layer (a linear MLP, a CNN without its fully connected layer)
 
 ModelName = Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)  # the registry's models, nothing else
 DEFAULT_MODEL = ModelName("mlp")
 
 
 # The network's options, shared by train and summary; the defaults shown are each model's own.
-HiddenSizesOption = Annotated[list[str] | None, typer.Option("--hidden-sizes", help="Widths of the hidden (fully connected) layers: "
-                                                        "--hidden-sizes 512,512 (or 512 512).", show_default=model_default("--hidden-sizes"))]
+HiddenSizesOption = Annotated[list[str] | None, typer.Option(
+    "--hidden-sizes", help="Widths of the hidden (fully connected) layers: --hidden-sizes 512,512 (or 512 512; none for no "
+    "hidden layer).", show_default=model_default("--hidden-sizes"))]
 ActivationOption = Annotated[str | None, typer.Option(help="MLP activation: relu, gelu, silu, leaky_relu, tanh, sigmoid.",
                                                       show_default=model_default("--activation"))]
 DropoutOption = Annotated[float | None, typer.Option(help="Dropout probability (mlp, cnn).", show_default=model_default("--dropout"))]
@@ -74,10 +76,13 @@ PaddingOption = Annotated[str | None, typer.Option("--padding", help="CNN paddin
 
 
 def _widths(values: list[str] | None, option: str) -> list[int] | None:
-    """'--hidden-sizes 512,512', '--hidden-sizes "512 512"' or '--hidden-sizes 512 --hidden-sizes 512' -> [512, 512]."""
+    """'--hidden-sizes 512,512', '--hidden-sizes "512 512"' or '--hidden-sizes 512 --hidden-sizes 512' -> [512, 512];
+    'none' -> [] (no hidden layer)."""
     if not values:
         return None
     parts = [part for value in values for part in value.replace(",", " ").split()]
+    if [part.lower() for part in parts] == [NONE]:
+        return []
     try:
         return [int(part) for part in parts]
     except ValueError:
@@ -105,7 +110,7 @@ def model_overrides(model: str, notebook_faithful: bool, **given: Any) -> dict[s
         settings = command_line_settings(model, given)
     except ValueError as error:
         raise DigitlabError(str(error)) from error
-    return {**(preset(model, name="notebook").model if notebook_faithful else {}), **settings}
+    return {**(preset(model, name="notebook").model_config if notebook_faithful else {}), **settings}
 
 
 def _test_time_views(spec: RunSpec) -> int:
@@ -142,7 +147,7 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, s
                                    f"{record['seconds']:.1f} s  {eta.after(record['epoch'])}", highlight=False)
 
         result = run(spec, data_dir=data_dir, cache_dir=cache_dir, on_batch=on_batch, on_epoch=on_epoch, checkpoint_dir=out,
-                     resume=resume)
+                     resume=resume, store=open_storage(storage))
     done, metrics = len(result["history"]), result["metrics"]
     if result["stopped"] == "interrupted":
         where = f"the checkpoint of epoch {done} is in {out}" if done else "no epoch was completed, so nothing was saved"
@@ -155,9 +160,8 @@ def _run_training(spec: RunSpec, out: Path, resume: bool, data_dir, cache_dir, s
     console.print(f"test accuracy {metrics['test_accuracy'] * PERCENT:.2f}% after {done} epochs, {metrics['train_seconds']:.1f} s of "
                   f"training on {result['environment']['device']} ({metrics['num_parameters']:,} parameters, "
                   f"{metrics['train_size']:,} training and {metrics['test_size']:,} test images)")
-    stored = record_run(open_storage(storage), f"train@{spec.dataset}", as_config(spec).to_dict(), result)
     console.print(f"checkpoint: {out}    next: digitlab evaluate {out}")
-    console.print(f"run {stored.id} in the store: digitlab runs show {stored.id}")
+    console.print(f"run {result['stored_run']} in the store: digitlab runs show {result['stored_run']}")
 
 
 TRAIN_HELP = ("Train a network, showing a progress bar per epoch, and save a checkpoint after every epoch.\n\n"
@@ -207,7 +211,8 @@ def train_command(
                                             "zooms every batch, more epochs, a wider CNN: the most accurate, slower.")] = False,
     dataset: DatasetOption = DEFAULT,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training and N test images (quick runs).", show_default="all")] = None,
-    validation: Annotated[int, typer.Option(help="Hold out N training images to measure validation accuracy.")] = 0,
+    validation_size: Annotated[int, typer.Option("--validation-size", help="Hold out N training images to measure validation "
+                                                 "accuracy.")] = 0,
     seed: SeedOption = 0,
     device: DeviceOption = None,
     out: Annotated[Path | None, out_option("Checkpoint folder.", default_text=f"{OUTPUT_ROOT}/MODEL-DATASET")] = None,
@@ -247,11 +252,11 @@ def train_command(
                                      channels=channel_widths, kernel_size=_widths([kernel_size] if kernel_size else None, "--kernel-size"),
                                      padding=padding, test_time_mirror=test_time_mirror, test_time_shift=test_time_shift),
         train_config={key: value for key, value in given.items() if value is not None},
-        train_limit=limit, test_limit=limit, validation_size=validation, seed=seed)
+        train_limit=limit, test_limit=limit, validation_size=validation_size, seed=seed)
     spec = resolve(config, device)  # bad settings fail here, before anything is written
     if not spec.trains:
         raise DigitlabError("--epochs must be at least 1")
-    check_network_size(spec.model, spec.model_config, spec.training().optimizer)
+    check_network_size(spec)  # before the settings are printed (run() checks again for every other caller)
     if getattr(spec.model_config, "test_time_mirror", False) and not trains_on_mirror_images(spec.training()):
         err_console.print("note: this CNN answers from mirror images too but trains without them (an --augment without "
                           "mirror): add mirror to --augment, or pass --no-test-time-mirror")

@@ -58,7 +58,7 @@ def training_loop(namespace: dict[str, Any]) -> Verdict:
         return still
     data = course_data()
     torch.manual_seed(0)
-    model = build("simple", **preset("simple", name="notebook").model)  # digitlab's SimpleNetwork, with sigmoid: only the loop counts
+    model = build("simple", **preset("simple", name="notebook").model_config)  # digitlab's SimpleNetwork, with sigmoid: only the loop counts
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     try:
         loss = namespace["train_epoch"](model, to_features(data.train.images[:LOOP_TRAIN]), data.train.labels[:LOOP_TRAIN],

@@ -113,7 +113,7 @@ class Recommendation:
 
 def recommended(model: str, dataset: str = "mnist") -> Recommendation:
     """digitlab's recommended settings for ``model`` on ``dataset`` (from the presets) and their published result."""
-    return Recommendation(model, dataset, preset(model, dataset).train, published(model, dataset))
+    return Recommendation(model, dataset, preset(model, dataset).train_config, published(model, dataset))
 
 
 def facts() -> dict[str, str]:
@@ -131,7 +131,7 @@ def facts() -> dict[str, str]:
     for name, label in RESULTS_ROWS.items():
         values[f"published.course.{name}"] = published_row(label)
     for model in ("simple", "complex"):
-        course = preset(model, name="notebook").train
+        course = preset(model, name="notebook").train_config
         values[f"course.{model}.epochs"], values[f"course.{model}.batch_size"] = str(course.epochs), str(course.batch_size)
         values[f"course.{model}.lr"] = NUMBERS.short(course.lr)
     return values

@@ -120,9 +120,9 @@ def _train(model: nn.Module, data: Dataset, epochs: int, batch_size: int, name: 
     model_name = model.name if hasattr(model, "config") and hasattr(model, "name") else "simple"
     changes = {"epochs": epochs, "batch_size": batch_size, "seed": seed, **({} if lr is None else {"lr": lr})}
     if name == "notebook":  # the course's settings (Adam, lr 0.01, sigmoid/softmax outputs allowed) for any network
-        config = replace(preset("simple", name=name).train, **changes)
+        config = replace(preset("simple", name=name).train_config, **changes)
     else:
-        config = replace(preset(model_name, data.name, name).train, **changes)
+        config = replace(preset(model_name, data.name, name).train_config, **changes)
     _reset(model, seed)
     trainable = _trainable(model)
     result = train(trainable, data, config, device=pick_device())

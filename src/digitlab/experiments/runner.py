@@ -10,7 +10,11 @@ a sweep maximises is validation accuracy, from images held out of the training s
 
 The result is a dict of numbers, lists and strings (JSON as it is stored): ``objective``,
 ``metrics``, ``history`` (one dict per epoch), ``confusion``, ``test_predictions``, ``stopped``,
-``checkpoint``, ``robustness`` when asked for, the ``spec`` it ran and the ``environment`` it ran in.
+``checkpoint``, ``robustness`` when asked for, the ``spec`` it ran and the ``environment`` it ran in. Given a
+store, the run also records itself there (``stored_run``: its id), as ``digitlab train`` asks.
+
+A network too large to train is refused before anything is loaded or built, with the memory it would need
+(``--hidden-sizes 100000000`` asks for hundreds of GB), whichever command asked for it.
 """
 
 from __future__ import annotations
@@ -22,16 +26,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import psutil
 import torch
+from optuna.storages import RDBStorage
 
 from digitlab.datasets import Dataset, Split, load, train_validation_split
+from digitlab.errors import DigitlabError
 from digitlab.evaluation.metrics import accuracy
 from digitlab.evaluation.scores import score_split
 from digitlab.experiments.environment import busy_start, environment
 from digitlab.experiments.knn_runs import NeighborCache
 from digitlab.experiments.scoring import robustness_result
-from digitlab.experiments.spec import RunSpec
+from digitlab.experiments.spec import RunSpec, as_config
+from digitlab.experiments.store import record_run
 from digitlab.inference import predict_labels
+from digitlab.inference.checkpoint import MAX_NETWORK_BYTES, skeleton
 from digitlab.models import network
 from digitlab.training import pick_device, seed_everything, train
 from digitlab.training.device import synchronize
@@ -41,6 +50,27 @@ __all__ = ["evaluator", "run"]
 Report = Callable[[int, float], bool]  # (epoch, validation accuracy) -> stop now?
 Hook = Callable[[dict[str, Any]], None]  # gets a dict per epoch (on_epoch) or per batch (on_batch)
 INTERRUPTED = "interrupted"  # TrainResult.stopped after Ctrl-C
+OPTIMIZER_COPIES = {"adam": 2, "adamw": 2, "sgd": 1, "adadelta": 2}  # tensors of state per weight each optimizer keeps
+TRAINING_COPIES = 2  # the weights themselves and their gradients
+BYTES_PER_GIGABYTE = 1e9
+
+
+def check_network_size(spec: RunSpec) -> None:
+    """Refuse a network whose training would not fit in free memory, or whose checkpoint digitlab could not load back."""
+    try:
+        network_shapes = skeleton(spec.model, spec.model_config)  # on the "meta" device: shapes only, no memory
+    except (TypeError, ValueError) as error:
+        raise DigitlabError(str(error)) from error
+    weights = sum(p.numel() * p.element_size() for p in network_shapes.parameters())
+    optimizer = spec.train_config.optimizer if spec.train_config is not None else ""
+    needed = weights * (TRAINING_COPIES + OPTIMIZER_COPIES.get(optimizer, 2))
+    free = psutil.virtual_memory().available
+    if needed > free or weights > MAX_NETWORK_BYTES:
+        limit = f"this machine has {free / BYTES_PER_GIGABYTE:,.1f} GB free" if needed > free else \
+            f"a checkpoint holds at most {MAX_NETWORK_BYTES / BYTES_PER_GIGABYTE:,.1f} GB of weights"
+        count = sum(p.numel() for p in network_shapes.parameters())
+        raise DigitlabError(f"this {spec.model} has {count:,} parameters and needs {needed / BYTES_PER_GIGABYTE:,.1f} GB to train "
+                            f"(weights, gradients and {optimizer}'s state); {limit}: choose smaller --hidden-sizes or --channels")
 
 
 @lru_cache(maxsize=4)
@@ -117,6 +147,7 @@ def run(
     resume: bool = False,
     neighbor_cache: NeighborCache | None = None,
     knn_batch_size: int | None = None,
+    store: RDBStorage | None = None,
 ) -> dict[str, Any]:
     """Run ``spec`` and return its results as plain data (see the module docstring).
 
@@ -125,8 +156,11 @@ def run(
     progress; ``checkpoint_dir`` saves every epoch there and ``resume=True`` continues the run
     saved there. After Ctrl-C the result has ``stopped == "interrupted"`` and no scores. k-NN only:
     ``neighbor_cache`` reuses searches of earlier runs of one grid on the same data and search
-    settings (:mod:`digitlab.experiments.knn_runs`); ``knn_batch_size`` bounds the search's memory.
+    settings (:mod:`digitlab.experiments.knn_runs`); ``knn_batch_size`` bounds the search's memory. With ``store``
+    a finished run is recorded there under the study ``train@DATASET`` (a sweep records its runs itself).
     """
+    if spec.kind == "network":
+        check_network_size(spec)  # before any work: nothing loaded, built or written
     started = busy_start()  # how busy the machine is while this run's timings are taken
     seed_everything(spec.seed)  # before anything random is built: weights, dropout, k-NN's PCA
     source = dataset if dataset is not None else cached_dataset(spec.dataset, str(data_dir) if data_dir else None,
@@ -141,7 +175,10 @@ def run(
     metrics = result["metrics"]
     if result["stopped"] != INTERRUPTED:
         result["objective"] = metrics["val_accuracy"] if metrics.get("val_accuracy") is not None else metrics["test_accuracy"]
-    return {**result, "spec": spec.to_dict(), "environment": environment(device, started)}
+    result = {**result, "spec": spec.to_dict(), "environment": environment(device, started)}
+    if store is not None and result["stopped"] != INTERRUPTED:
+        result["stored_run"] = record_run(store, f"train@{spec.dataset}", as_config(spec).to_dict(), result).id
+    return result
 
 
 def evaluator(*, data_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,

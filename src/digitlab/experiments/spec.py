@@ -103,7 +103,7 @@ def model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str,
 def preset_model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
     """The model settings of the network's own preset, for the training this run resolved to."""
     try:
-        changes = dict(preset(config.model, config.dataset, config.preset).model)
+        changes = dict(preset(config.model, config.dataset, config.preset).model_config)
     except ValueError:  # trained with another model's preset that this model has no entry for
         return {}
     if changes.get("test_time_mirror") and not trains_on_mirror_images(training):
@@ -120,7 +120,7 @@ def trains_on_mirror_images(training: TrainConfig) -> bool:
 
 def training_of(config: ExperimentConfig) -> TrainConfig:
     """Every training setting as used: the preset for this model and dataset, the config's overrides, its seed."""
-    trained = preset(config.preset_model or config.model, config.dataset, config.preset).train
+    trained = preset(config.preset_model or config.model, config.dataset, config.preset).train_config
     return replace(trained, **{**config.train_config, "seed": config.seed})
 
 

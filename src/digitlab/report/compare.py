@@ -77,7 +77,7 @@ class Comparison:
 
 COURSE = {"train_config.epochs": 10, "train_config.batch_size": 512}  # the course's own epochs and batch size
 AUGMENTATION = "shift,rotate,scale,invert"  # what sweep 12 augments with
-PLAIN = "shift"  # sweep 12 without augmentation: the CNN preset's own whole-pixel moves only
+PLAIN = ""  # sweep 12 without augmentation: none at all
 COMPARISONS = (
     Comparison("simple-outputs", "simple", "notebook", "logits", "model_config.outputs", COURSE, COURSE),
     Comparison("complex-outputs", "complex", "notebook", "logits", "model_config.outputs", COURSE, COURSE),

@@ -45,13 +45,13 @@ def run_label(run: Run) -> str:
 
 def augmentation_words(run: Run) -> str:
     """The changes a network trained on, in the report's language ('verschuiving, draaiing'); '' without augmentation.
-    Whole-pixel moves alone are the CNN preset's own (its 'recipe'), not augmentation the report names."""
+    Whole-pixel moves alone are the CNN preset's own, not augmentation the report names."""
     kinds = augmentation_kinds(run)
     return ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in kinds)
 
 
 def augmentation_kinds(run: Run) -> list[str]:
-    """The run's augmentation kinds, without 'shift' when it moves images by whole pixels only (the recipe's)."""
+    """The run's augmentation kinds, without 'shift' when it moves images by whole pixels only (the CNN preset's)."""
     kinds = tuple(kind for kind in str(run_setting(run, "train_config.augment", "") or "").split(",") if kind)
     whole = whole_pixel_shifts(kinds, run_setting(run, "train_config.augment_max_shift", 0))
     return [kind for kind in kinds if not (whole and kind == "shift")]
@@ -115,7 +115,7 @@ def robustness_caption(runs: list[tuple[str, Run]]) -> Markup:
 
 
 def plain_answer(inputs: Inputs) -> Markup | None:
-    """Without augmentation: the MLP against the CNN on 4-pixel shifts and 20-degree turns (the recipe's own 1-pixel
+    """Without augmentation: the MLP against the CNN on 4-pixel shifts and 20-degree turns (the preset's own 1-pixel
     shifts said), and the course's point only where the numbers make it."""
     found = declared_pair(inputs, "plain-mlp-cnn")
     if found is None:

@@ -29,7 +29,7 @@ def extract(namespace, kit) -> dict:
     if not callable(train_epoch):
         return {"missing": "train_epoch"}
     torch.manual_seed(SEED)
-    model = build("simple", **preset("simple", name="notebook").model)  # the course's SimpleNetwork, with its sigmoid
+    model = build("simple", **preset("simple", name="notebook").model_config)  # the course's SimpleNetwork, with its sigmoid
     watched = [tensor for _, tensor in kit.parameters(model)]
     seen = {"steps": 0, "stale": False}
     step = torch.optim.Adam.step
