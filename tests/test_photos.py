@@ -190,3 +190,10 @@ def test_the_pen_is_measured_on_marks_inside_the_photo():
     ink[:, :30] = True  # a strip of shadow taken for ink, reaching the border
     ink[90:110, 80:85] = True  # a short stroke of a 5-pixel pen: most runs are the strip's
     assert stroke_width(ink, DEFAULT) == 5
+
+
+def test_a_mark_reaching_the_border_beside_the_digit_is_not_part_of_it():
+    """A piece of a shadow's edge beside the digit joined it as a part (a "5" with its bar apart)."""
+    one = (slice(150, 300), slice(140, 155))
+    piece = (slice(0, 170), slice(170, 180))  # from the photo's top border to beside the "1"
+    assert correlation(preprocess_image(_page(one, piece)).image, preprocess_image(_page(one)).image) > SHADOWED_AS_CLEAN

@@ -172,10 +172,10 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
     main = main_component(labels, mass, config)
     top, bottom, left, right = box(labels == main)
     reach = config.part_reach * max(bottom - top, right - left)
-    digit, strays = labels == main, 0
+    digit, strays, edge = labels == main, 0, border_labels(labels)
     for index in np.flatnonzero(mass > config.part_share * mass[main]):
-        if index == main:
-            continue
+        if index == main or index in edge:
+            continue  # a shadow's piece reaching the border is no part of the digit, nor another digit
         other_top, other_bottom, other_left, other_right = box(labels == index)
         near = (other_top < bottom + reach and other_bottom > top - reach
                 and other_left < right + reach and other_right > left - reach)
@@ -186,6 +186,11 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
     return digit, doubts_about(digit, strays, config)
 
 
+def border_labels(labels: np.ndarray) -> np.ndarray:
+    """The labels of the components that reach the image's border."""
+    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+
+
 def main_component(labels: np.ndarray, mass: np.ndarray, config: PhotoConfig) -> int:
     """The label with the most ink, preferring marks inside the photo to marks touching its border.
 
@@ -193,7 +198,7 @@ def main_component(labels: np.ndarray, mass: np.ndarray, config: PhotoConfig) ->
     reaching the border wins only when nothing inside has ``stray_share`` of its ink (a digit
     photographed too closely, cut by the border).
     """
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge = border_labels(labels)
     inside = mass.copy()
     inside[edge] = 0.0
     if inside.max() >= config.stray_share * mass.max():
