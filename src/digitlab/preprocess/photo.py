@@ -18,7 +18,7 @@ paper shrunk to ``analysis_side``:
    limited to near-horizontal and near-vertical angles) is erased; a thick one is a stroke;
 4. the digit: the connected ink component with the most ink, plus the pieces close to it (a "5"
    may have its bar apart). What else is left is reported as a doubt, with the ink touching the
-   edge and too little ink: the caller says what to do about them (digitlab.preprocess.advice).
+   edge and too little ink: the caller says what to do about them (digitlab.i18n.advice).
 """
 
 from __future__ import annotations
