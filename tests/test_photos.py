@@ -16,8 +16,7 @@ from PIL import Image
 from digitlab.datasets.catalog import get_spec
 from digitlab.errors import DigitlabError
 from digitlab.i18n import advice
-from digitlab.preprocess import prepare_for, preprocess_image
-from digitlab.preprocess.pen import pen_width, thin_pen
+from digitlab.preprocess import pen_width, prepare_for, preprocess_image, thin_pen
 from digitlab.preprocess.photo import LITTLE_INK, SEVERAL_BLOBS, TOUCHES_EDGE
 
 DIGITS_PER_CONDITION = 4  # each rendering takes ~0.1 s to prepare; four digits show a broken step

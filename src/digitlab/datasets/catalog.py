@@ -82,7 +82,7 @@ class DatasetSpec:
     # many pixels, centred by mass in the image (MNIST: 20 of 28; 0 = the whole image, as Fashion-MNIST).
     fit_size: int = 0
     # The pen of its drawn images, (median, upper quartile) of their strokes' widths in pixels (the ink's mass over
-    # its skeleton's length, digitlab.preprocess.pen): a user's wider pen is thinned to the median. (0, 0): the
+    # its skeleton's length, digitlab.preprocess.thin_pen): a user's wider pen is thinned to the median. (0, 0): the
     # images are not pen strokes, every pen is left as it is.
     pen_widths: tuple[float, float] = (0.0, 0.0)
     companion: str | None = None  # the dataset the report compares this one with (None: no comparison part)
