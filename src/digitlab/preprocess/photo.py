@@ -18,7 +18,7 @@ paper shrunk to ``analysis_side``:
    limited to near-horizontal and near-vertical angles) is erased; a thick one is a stroke;
 4. the digit: the connected ink component with the most ink, plus the pieces close to it (a "5"
    may have its bar apart). What else is left is reported as a doubt, with the ink touching the
-   edge and too little ink: the caller says what to do about them (digitlab.preprocess.advice).
+   edge and too little ink: the caller says what to do about them (digitlab.i18n.advice).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class PhotoConfig:
     sauvola_k: float = 0.2  # Sauvola's k (his paper's value): how far below the local mean ink must lie
     min_darkness: float = 0.12  # ink is at least 12% darker than its paper (the flat image), whatever Sauvola says
     sure_darkness: float = 0.5  # and a pixel at most half as light as its paper is ink, whatever Sauvola says
+    weak_share: float = 0.5  # hysteresis: fainter ink joins when connected and this share as dark as the sure ink's median
     line_tilt_degrees: float = 12.0  # paper lines are searched within this of horizontal and vertical (a turned photo)
     line_coverage: float = 0.6  # a paper line is ink along at least 60% of its length across the image
     line_reach: float = 0.05  # ... and its ink comes within 5% of the image's edges at both ends
@@ -103,7 +104,12 @@ def ink_candidates(darkness: np.ndarray, flat: np.ndarray, config: PhotoConfig) 
     """
     window = odd(config.sauvola_window * max(flat.shape))
     local = (flat < threshold_sauvola(flat, window_size=window, k=config.sauvola_k)) & (1.0 - flat >= config.min_darkness)
-    return local | (1.0 - flat >= config.sure_darkness)
+    sure = local | (1.0 - flat >= config.sure_darkness)
+    if not sure.any():
+        return sure
+    low = max(config.min_darkness, config.weak_share * float(np.median(1.0 - flat[sure])))
+    weak = label(1.0 - flat >= low, connectivity=2)
+    return np.isin(weak, np.unique(weak[sure])) & (weak > 0)
 
 
 def line_angles(config: PhotoConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -163,13 +169,13 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
     mass[area < config.speck_share * ink.size] = 0.0
     if mass.max(initial=0.0) <= 0.0:
         return np.zeros_like(ink), ()
-    main = int(mass.argmax())
+    main = main_component(labels, mass, config)
     top, bottom, left, right = box(labels == main)
     reach = config.part_reach * max(bottom - top, right - left)
-    digit, strays = labels == main, 0
+    digit, strays, edge = labels == main, 0, border_labels(labels)
     for index in np.flatnonzero(mass > config.part_share * mass[main]):
-        if index == main:
-            continue
+        if index == main or index in edge:
+            continue  # a shadow's piece reaching the border is no part of the digit, nor another digit
         other_top, other_bottom, other_left, other_right = box(labels == index)
         near = (other_top < bottom + reach and other_bottom > top - reach
                 and other_left < right + reach and other_right > left - reach)
@@ -178,6 +184,26 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
         elif mass[index] >= config.stray_share * mass[main]:
             strays += 1
     return digit, doubts_about(digit, strays, config)
+
+
+def border_labels(labels: np.ndarray) -> np.ndarray:
+    """The labels of the components that reach the image's border."""
+    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+
+
+def main_component(labels: np.ndarray, mass: np.ndarray, config: PhotoConfig) -> int:
+    """The label with the most ink, preferring marks inside the photo to marks touching its border.
+
+    A shadow or the sheet's edge comes in from beyond the photo; a digit lies on the sheet. A mark
+    reaching the border wins only when nothing inside has ``stray_share`` of its ink (a digit
+    photographed too closely, cut by the border).
+    """
+    edge = border_labels(labels)
+    inside = mass.copy()
+    inside[edge] = 0.0
+    if inside.max() >= config.stray_share * mass.max():
+        return int(inside.argmax())
+    return int(mass.argmax())
 
 
 def box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -199,9 +225,11 @@ def doubts_about(digit: np.ndarray, strays: int, config: PhotoConfig) -> tuple[s
 
 
 def run_lengths(ink: np.ndarray) -> np.ndarray:
-    """The lengths of the runs of ink along each row."""
+    """The lengths of the runs of ink along each row that lie inside the image (a run from its border is cut)."""
     steps = np.diff(np.pad(ink, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    return np.nonzero(steps == -1)[1] - np.nonzero(steps == 1)[1]
+    starts, ends = np.nonzero(steps == 1)[1], np.nonzero(steps == -1)[1]
+    inside = (starts > 0) & (ends < ink.shape[1])
+    return (ends - starts)[inside]
 
 
 def stroke_width(ink: np.ndarray, config: PhotoConfig) -> float:
@@ -209,7 +237,8 @@ def stroke_width(ink: np.ndarray, config: PhotoConfig) -> float:
 
     The run-length estimate of document analysis: each row or column crossing a stroke gives a run
     about as long as the pen is wide, many times over; a stray part of a shadow that became ink gives
-    long runs, and may give most of them when it is the largest mark, so a low quantile follows the pen.
+    long runs, and may give most of them when it is the largest mark, so a low quantile follows the pen;
+    a shadow reaching the photo's border gives runs from the border, which are left out.
     """
     runs = np.concatenate([run_lengths(ink), run_lengths(ink.T)])
     return float(np.quantile(runs, config.pen_quantile)) if runs.size else 0.0
