@@ -59,3 +59,16 @@ def test_the_language_comes_from_lang_then_query_then_browser(models):
     assert fixed.get("/", params={"lang": "nl"}, headers={"accept-language": "nl"}).headers["content-language"] == "en"
     dutch = browser.get("/", headers={"accept-language": "nl"}).text
     assert "Teken een cijfer" in dutch and 'href="/?lang=en"' in dutch
+
+
+@pytest.mark.parametrize("megabytes", [20, 0.5])
+def test_the_page_checks_the_photo_limit_its_server_was_given(models, megabytes):
+    """`serve --max-upload-mb` reaches the page: the script refuses what the server would, and says the same size."""
+    from digitlab.web.guard import body_limit
+
+    html = TestClient(create_app(models, lang="nl", max_body_bytes=body_limit(megabytes))).get("/").text
+    page = strings(html)
+    assert page["max_photo_megabytes"] == megabytes
+    assert "{megabytes} MB" in page["messages"]["web.too_large"]  # the script fills in the server's size
+    script = (STATIC / "app.js").read_text()
+    assert "STRINGS.max_photo_megabytes" in script and "20 * 1024 * 1024" not in script

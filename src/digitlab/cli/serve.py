@@ -12,8 +12,8 @@ from digitlab.datasets import DEFAULT_DATASET
 from digitlab.errors import DigitlabError
 from digitlab.i18n import check_language
 from digitlab.knn.pipeline import QUICK_TRAIN_LIMIT, KNNPipelineConfig
+from digitlab.preprocess.decode import MAX_PHOTO_MEGABYTES
 
-MEGABYTE = 1024 * 1024
 MIN_UPLOAD_MB = 0.01  # a 28x28 PNG is under 1 kB
 MAX_UPLOAD_MB = 1024.0  # a phone photo is a few MB; larger bodies only cost the server memory
 
@@ -30,7 +30,7 @@ def serve(
         int, typer.Option("--knn-train-limit", min=1, help="Training images the k-NN keeps (more: slower answers).")
     ] = QUICK_TRAIN_LIMIT,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=MIN_UPLOAD_MB, max=MAX_UPLOAD_MB,
-                                                 help="Largest accepted request body, in MB.")] = 5.0,
+                                                 help="Largest accepted photo, in MB (its form's few kB on top).")] = MAX_PHOTO_MEGABYTES,
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="torch threads for the models (batches of drawings are small: 1 is fastest).")
     ] = 1,
@@ -40,6 +40,7 @@ def serve(
 ) -> None:
     """Serve a page to draw digits on, showing what each model sees and predicts, plus a JSON API."""
     from digitlab.web import create_app, knn_model, load_models_dir, run_server  # web stack: import on use
+    from digitlab.web.guard import body_limit
     from digitlab.web.server import limit_torch_threads
 
     if lang is not None:
@@ -51,7 +52,7 @@ def serve(
             loaded.append(knn_model(dataset.value, train_limit=knn_train_limit))
     if not loaded:
         raise DigitlabError(f"no trained checkpoints found below {models}; train one first (digitlab train) or add --knn")
-    app = create_app(loaded, max_body_bytes=int(max_upload_mb * MEGABYTE), lang=lang)
+    app = create_app(loaded, max_body_bytes=body_limit(max_upload_mb), lang=lang)
     for model in loaded:
         accuracy = "?" if model.test_accuracy is None else f"{model.test_accuracy:.2%}"
         console.print(f"  {model.name:<28} {model.kind:<8} {model.dataset:<14} test accuracy {accuracy}", highlight=False)

@@ -19,8 +19,10 @@ from digitlab.pixels import from_unit, in_pixel_range, to_unit
 
 MAX_SIDE = 8192  # larger images are refused: no handwriting needs them, a bomb does
 MAX_PIXELS = 24_000_000  # ~ a 6000x4000 phone photo
-MAX_FILE_BYTES = 50 * 1024 * 1024  # an image file to read from disk; a phone photo is a few MB
-MAX_DECODED_BYTES = 64 * 1024 * 1024  # what PIL may hold for one decoded image: 24 MP gray or 16-bit, 16 MP colour
+MEGABYTE = 1024 * 1024
+MAX_PHOTO_MEGABYTES = 20  # the largest upload the web app takes: a phone photo as it leaves the camera
+MAX_FILE_BYTES = 50 * MEGABYTE  # an image file to read from disk; a phone photo is a few MB
+MAX_DECODED_BYTES = 64 * MEGABYTE  # what PIL may hold for one decoded image: 24 MP gray or 16-bit, 16 MP colour
 NARROW_MODES = {"1": 1, "L": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # bytes per pixel; PIL keeps others in 4
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # PIL's BOX resize takes these
 WORK_SIDE = 1024  # larger images are shrunk to this before the float work; ink crops stay precise

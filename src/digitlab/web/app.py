@@ -46,6 +46,7 @@ from digitlab.datasets.catalog import get_spec
 from digitlab.i18n import LANGUAGES, Language, accepted_language, advice, check_language, class_names, speaking
 from digitlab.pixels import to_uint8
 from digitlab.preprocess import BadImage, EmptyDrawing
+from digitlab.preprocess.decode import MEGABYTE
 from digitlab.web.answers import (
     ERROR_RESPONSES,
     PREDICT_BODY,
@@ -58,7 +59,7 @@ from digitlab.web.answers import (
     PredictResponse,
     describe,
 )
-from digitlab.web.guard import DEFAULT_MAX_BODY_BYTES, MAX_IN_FLIGHT, BodySizeLimit, InFlightLimit
+from digitlab.web.guard import DEFAULT_MAX_BODY_BYTES, MAX_IN_FLIGHT, MULTIPART_ALLOWANCE, BodySizeLimit, InFlightLimit
 from digitlab.web.models import load_models_dir
 from digitlab.web.page import render_page
 
@@ -214,6 +215,7 @@ def create_app(
     request gets its browser's (:func:`request_language`).
     """
     fixed = None if lang is None else check_language(lang).value
+    photo_megabytes = max(max_body_bytes - MULTIPART_ALLOWANCE, 0) / MEGABYTE  # what the page tells and checks
     loaded = load_models_dir(Path(models)) if isinstance(models, (str, Path)) else list(models)
     predictor = Predictor(loaded)
     batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch)
@@ -290,7 +292,7 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> HTMLResponse:
         language = request_language(request, fixed).value
-        return HTMLResponse(render_page(language), headers={"Vary": "Accept-Language", "Content-Language": language})
+        return HTMLResponse(render_page(language, photo_megabytes), headers={"Vary": "Accept-Language", "Content-Language": language})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -34,6 +34,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from digitlab.preprocess.decode import MAX_PHOTO_MEGABYTES, MEGABYTE
+
 HEADERS_TIMEOUT_S = 10.0  # a browser sends its headers in one packet; 10 s allows a very bad link
 BODY_TIMEOUT_S = 60.0  # the largest allowed body (a 20 MB photo) at 350 kB/s: a slow school uplink
 MAX_WAITING_PER_CLIENT = 32  # a browser opens at most 6 connections per host
@@ -41,10 +43,15 @@ MAX_CONNECTIONS = 200  # well under the usual file-descriptor limits (256 on mac
 MAX_IN_FLIGHT = 64  # requests being answered at once; beyond this a 503 at once instead of a queue
 BUSY_HEADERS_TIMEOUT_S = 1.0  # a burst's requests follow their connections within milliseconds; idle sockets go fast
 RETRY_AFTER_S = 1  # a drawing is answered in milliseconds: a second later the burst is over
-MEGABYTE = 1024 * 1024
-MAX_PHOTO_MEGABYTES = 20  # a phone photo as it leaves the camera; the page shrinks large ones before sending
 MULTIPART_ALLOWANCE = 64 * 1024  # the form's boundaries and headers around the file
-DEFAULT_MAX_BODY_BYTES = MAX_PHOTO_MEGABYTES * MEGABYTE + MULTIPART_ALLOWANCE
+
+
+def body_limit(photo_megabytes: float) -> int:
+    """The request body that carries a photo of up to ``photo_megabytes`` in the page's multipart form."""
+    return int(photo_megabytes * MEGABYTE) + MULTIPART_ALLOWANCE
+
+
+DEFAULT_MAX_BODY_BYTES = body_limit(MAX_PHOTO_MEGABYTES)
 
 
 async def reply(send: Send, status: int, detail: str, error: str, close: bool = False) -> None:

@@ -32,9 +32,10 @@ def script_strings(lang: str) -> dict[str, object]:
     return strings
 
 
-def render_page(lang: str) -> str:
-    """The whole page in ``lang``."""
+def render_page(lang: str, max_photo_megabytes: float) -> str:
+    """The whole page in ``lang``; ``max_photo_megabytes``: the largest photo the server takes, which the page checks first."""
     language = check_language(lang)
     other = next(code for code in LANGUAGES if code != language)
     return _environment.get_template("index.html").render(lang=language.value, other=other, tr=translator(language),
-                                                          strings={"lang": language.value, "messages": script_strings(language)})
+                                                          strings={"lang": language.value, "messages": script_strings(language),
+                                                                   "max_photo_megabytes": max_photo_megabytes})

@@ -4,8 +4,8 @@
 "use strict";
 
 const LIVE_INTERVAL_MS = 120; // while drawing, ask at most this often
-const MAX_PHOTO_BYTES = 20 * 1024 * 1024; // the largest photo the page takes (the server's limit)
 const SEND_SIDE = 1600;        // larger photos are shrunk to this (longer side) before sending: the server works at 1024
+const MEGABYTE = 1024 * 1024;
 const SEND_QUALITY = 0.92;     // JPEG quality of a shrunk photo
 const BUSY_RETRIES = 3;       // a busy server (503) says when to try again (Retry-After); a class's burst passes in seconds
 
@@ -286,10 +286,11 @@ document.getElementById("upload").addEventListener("change", async (event) => {
   event.target.value = "";
   if (!file) return;
   epoch += 1;
-  if (file.size > MAX_PHOTO_BYTES) {
+  const megabytes = STRINGS.max_photo_megabytes; // the server's limit, sent with the page
+  if (file.size > megabytes * MEGABYTE) {
     nextSource = null;
     clearPad();
-    showProblem({ detail: say("web.too_large"), error: "too_large" }, 413);
+    showProblem({ detail: say("web.too_large", { megabytes: formatNumber(megabytes, Number.isInteger(megabytes) ? 0 : 1) }), error: "too_large" }, 413);
     return;
   }
   let toSend = file;
