@@ -169,10 +169,11 @@ def pick_digit(ink: np.ndarray, darkness: np.ndarray, config: PhotoConfig) -> tu
     mass[area < config.speck_share * ink.size] = 0.0
     if mass.max(initial=0.0) <= 0.0:
         return np.zeros_like(ink), ()
-    main = main_component(labels, mass, config)
-    top, bottom, left, right = box(labels == main)
+    edge = border_labels(labels)
+    main = main_component(mass, edge, config)
+    digit, strays = labels == main, 0
+    top, bottom, left, right = box(digit)
     reach = config.part_reach * max(bottom - top, right - left)
-    digit, strays, edge = labels == main, 0, border_labels(labels)
     for index in np.flatnonzero(mass > config.part_share * mass[main]):
         if index == main or index in edge:
             continue  # a shadow's piece reaching the border is no part of the digit, nor another digit
@@ -191,14 +192,13 @@ def border_labels(labels: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
 
 
-def main_component(labels: np.ndarray, mass: np.ndarray, config: PhotoConfig) -> int:
-    """The label with the most ink, preferring marks inside the photo to marks touching its border.
+def main_component(mass: np.ndarray, edge: np.ndarray, config: PhotoConfig) -> int:
+    """The label with the most ink (``mass`` by label), preferring marks inside the photo to those of ``edge``.
 
     A shadow or the sheet's edge comes in from beyond the photo; a digit lies on the sheet. A mark
     reaching the border wins only when nothing inside has ``stray_share`` of its ink (a digit
     photographed too closely, cut by the border).
     """
-    edge = border_labels(labels)
     inside = mass.copy()
     inside[edge] = 0.0
     if inside.max() >= config.stray_share * mass.max():
