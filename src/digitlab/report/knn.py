@@ -144,16 +144,14 @@ def knn_words(setting: str, value: object) -> str:
 
 
 def knn_settings(run: Run) -> str:
-    """The k-NN a run used, in words: 'k = 3, stemmen gewogen naar afstand, euclidische afstand'."""
-    return ", ".join([f"k = {run_setting(run, K, '?')}", *(knn_words(name, run_setting(run, f"knn_config.{name}", default))
-                                                          for name, default in (("weights", "uniform"), ("metric", "euclidean")))])
+    """The k-NN a run used, in words, as its resolved spec holds it: 'k = 3, stemmen gewogen naar afstand, euclidische afstand'."""
+    return ", ".join([f"k = {run_setting(run, K, '?')}", *(knn_words(name, run_setting(run, f"knn_config.{name}", "?"))
+                                                          for name in ("weights", "metric"))])
 
 
 def best_sentence(best: Run, links: Links) -> Markup:
     """What the notebook asks: how many neighbours, which distance, how big the train and test sets."""
-    k = run_setting(best, K, "?")
-    metric, weights = run_setting(best, "knn_config.metric", "euclidean"), run_setting(best, "knn_config.weights", "uniform")
-    return t("knn.best", k=k, metric=knn_words("metric", metric), weights=knn_words("weights", weights),
+    return t("knn.best", settings=knn_settings(best),
              train=links.metric(best, "train_size", count), test=links.metric(best, "test_size", count), accuracy=links.accuracy(best),
              fit=links.train_time(best), predict=links.predict_time(best))
 

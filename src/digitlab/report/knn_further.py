@@ -15,7 +15,7 @@ from digitlab.experiments.store import Run, SweepRuns, config_value
 from digitlab.report.blocks import Table, Text
 from digitlab.report.i18n import number, sweep_description, t
 from digitlab.report.inputs import Inputs
-from digitlab.report.knn import knn_words
+from digitlab.report.knn import knn_settings
 from digitlab.report.links import Links, accuracy_percent, percent, spec_data
 from digitlab.report.tables import accuracy_and_time, pivot
 
@@ -55,7 +55,7 @@ def steps_of(options: dict) -> list[str]:
              (t("knn.step.shifts", pixels=shifts, copies=(2 * shifts + 1) ** 2), shifts),
              (t("knn.step.zoom", factor=number(zoom, 2)), zoom != 1),
              (t("knn.step.pca", components=options.get("pca")), options.get("pca")),
-             (t("knn.step.distortion", candidates=options.get("candidates", 50), pixels=options.get("distortion")), options.get("distortion"))]
+             (t("knn.step.distortion", candidates=options.get("candidates"), pixels=options.get("distortion")), options.get("distortion"))]
     return [str(text) for text, used in steps if used]
 
 
@@ -66,8 +66,7 @@ def best_blocks(sweep: SweepRuns, links: Links, dataset: str) -> list:
     steps = ", ".join(steps_of(options)) or str(t("knn.step.raw"))
     validated = best.metrics.get("val_accuracy") is not None  # a run that held nothing out has no validation score to give
     blocks: list = [Text(t("knn.most_accurate", description=sweep_description(sweep.name, sweep.description), steps=steps,
-                           k=options.get("n_neighbors", 5), weights=knn_words("weights", options.get("weights", "uniform")),
-                           metric=knn_words("metric", options.get("metric", "euclidean")), accuracy=links.accuracy(best),
+                           settings=knn_settings(best), accuracy=links.accuracy(best),
                            validation=t("knn.validation", value=links.metric(best, "val_accuracy")) if validated else "",
                            fit=links.train_time(best), predict=links.predict_time(best)))]
     entry = CATALOG.get(dataset)
