@@ -17,6 +17,7 @@ from digitlab.evaluation.figures import legend_columns
 from digitlab.i18n import current
 from digitlab.i18n.ticks import localize_axes, percent_axis
 from digitlab.images.transforms import IDENTITY_STRENGTH, apply, strength_label, transform_name
+from digitlab.pixels import PIXEL_MAX
 from digitlab.robustness.evaluate import Predictor, accuracy_grid
 
 PANEL_INCHES = (4.0, 3.0)  # width, height of one transform's accuracy panel
@@ -101,7 +102,7 @@ def example_figure(
     figure.subplots_adjust(left=0.01, right=0.99, top=1 - TITLE_INCHES / height, bottom=guesses_inches / height, wspace=0.08)
     axes = np.atleast_1d(figure.subplots(1, len(columns), squeeze=False)).reshape(-1)
     for axis, (caption, picture) in zip(axes, columns, strict=True):
-        axis.imshow(picture.cpu().numpy(), cmap="binary", interpolation="none", vmin=0, vmax=255)
+        axis.imshow(picture.cpu().numpy(), cmap="binary", interpolation="none", vmin=0, vmax=PIXEL_MAX)
         axis.set_title(caption, fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])

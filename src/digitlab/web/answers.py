@@ -19,16 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from digitlab.datasets.catalog import DEFAULT_DATASET, dataset_names
 from digitlab.errors import DigitlabError
+from digitlab.pixels import PIXEL_MAX
 from digitlab.preprocess import CANVAS_SIZE, Ink, extract_ink, place_ink_for
 
 MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
 UPLOAD_FIELD = "file"
 MAX_PREPARED_SIDE = 256  # prepared images are a dataset's image shape (28x28 for MNIST); this only bounds the schema
 
-Pixel = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
+Pixel = Annotated[float, Field(ge=0, le=PIXEL_MAX, allow_inf_nan=False)]
 PixelRow = Annotated[list[Pixel], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
 ImageRows = Annotated[list[PixelRow], Field(min_length=CANVAS_SIZE, max_length=CANVAS_SIZE)]
-OutputRow = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=1, max_length=MAX_PREPARED_SIDE)]
+OutputRow = Annotated[list[Annotated[int, Field(ge=0, le=PIXEL_MAX)]], Field(min_length=1, max_length=MAX_PREPARED_SIDE)]
 OutputImage = Annotated[list[OutputRow], Field(min_length=1, max_length=MAX_PREPARED_SIDE)]
 
 
