@@ -29,7 +29,7 @@ import safetensors.torch
 import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
-from digitlab.errors import DigitlabError
+from digitlab.errors import DigitlabError, describe_errors
 from digitlab.models import Network, make_config
 
 MANIFEST = "checkpoint.json"
@@ -39,7 +39,6 @@ MAX_STATE_BYTES = 4 * MAX_NETWORK_BYTES  # optimizer state: Adam keeps two tenso
 SAFETENSORS_HEADER_ALLOWANCE = 1024 * 1024  # the JSON header before the tensors (names, shapes, offsets)
 FORMAT = "digitlab-checkpoint"
 FORMAT_VERSION = 1
-MAX_ERRORS_SHOWN = 3  # the first few schema errors say enough
 TENSOR_FILE_NAME = r"^[A-Za-z0-9._-]+\.safetensors$"  # a bare name: a manifest cannot point outside its folder
 
 
@@ -108,9 +107,7 @@ def parse_manifest(data: Any) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as error:
-        problems = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors()[:MAX_ERRORS_SHOWN]]
-        more = error.error_count() - MAX_ERRORS_SHOWN
-        raise ValueError("; ".join(problems) + (f" (and {more} more)" if more > 0 else "")) from None
+        raise ValueError(describe_errors(error.errors(), "manifest")) from None
 
 
 class CheckpointError(DigitlabError):

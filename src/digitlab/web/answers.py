@@ -18,11 +18,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from digitlab.datasets.catalog import DEFAULT_DATASET, dataset_names
-from digitlab.errors import DigitlabError
+from digitlab.errors import DigitlabError, describe_errors
 from digitlab.pixels import PIXEL_MAX
 from digitlab.preprocess import CANVAS_SIZE, Ink, extract_ink, place_ink_for
 
-MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors; the first few say enough
 UPLOAD_FIELD = "file"
 MAX_PREPARED_SIDE = 256  # prepared images are a dataset's image shape (28x28 for MNIST); this only bounds the schema
 
@@ -143,10 +142,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 
 
 def describe(errors: list) -> str:
-    """Pydantic's errors as one sentence naming where and what: 'image.3.7: ... less than or equal to 255'."""
-    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
-    more = len(errors) - MAX_ERRORS_SHOWN
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    """A request's validation errors as one sentence: 'image.3.7: ... less than or equal to 255'."""
+    return describe_errors(errors, "body")
 
 
 Explainer = Callable[[np.ndarray, int], Explanation]  # (H, W) uint8 drawing, target class -> why
