@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 
+from digitlab.atomic import atomic_write_text
 from digitlab.datasets import load
 from digitlab.evaluation import time_to_accuracy_figure
 from digitlab.experiments.runner import run
@@ -199,7 +200,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", choices=[s.key for s in SETUPS], help="run these setups only")
     parser.add_argument("--quick", action="store_true", help="smoke run: one seed, 5,000 training images, one epoch")
-    parser.add_argument("--json", help="also write every run (with its history) to this file")
+    parser.add_argument("--json", help="also write every run (with its history) to this file, rewritten after each run")
     parser.add_argument("--plot", default=PLOT, help=f"where the time-to-accuracy plot goes (default {PLOT}; '' for none)")
     parser.add_argument("--reference-seeds", type=int, help="run the reference setups (today's CNN before, PyTorch's "
                         "example) on the first N seeds only, to fit a quiet hour")
@@ -229,14 +230,20 @@ def main() -> None:
                 budget = raced[0] if raced else None
             run = run_setup(setup, seed, budget, options.quick, datasets)
             runs.append(run)
+            if options.json:  # after every run, so that a long benchmark stopped early keeps the runs it finished
+                save_runs(options.json, started, [load_before, os.getloadavg()], runs)
             console.print(f"seed {seed} {setup.key:17s} test {run['test_accuracy'] * 100:6.2f}%  {run['train_seconds']:6.1f} s  "
                           f"(cpu {run['cpu_seconds']:.1f} s)  {run['epochs']} epochs  load {os.getloadavg()[0]:.1f}", highlight=False)
     load_after = os.getloadavg()
     title = f"{machine()}; {started}; seeds {seeds}; load average {load_before[1]:.1f} before, {load_after[1]:.1f} after"
     report(console, runs, chosen, title, options.plot)
     if options.json:
-        with open(options.json, "w", encoding="utf-8") as handle:
-            json.dump({"machine": machine(), "started": started, "load": [load_before, load_after], "runs": runs}, handle, indent=1)
+        save_runs(options.json, started, [load_before, load_after], runs)
+
+
+def save_runs(path: str, started: str, loads: list, runs: list[dict]) -> None:
+    """The --json file: the machine, when and under what load average (before, now) the runs were made, every run."""
+    atomic_write_text(path, json.dumps({"machine": machine(), "started": started, "load": loads, "runs": runs}, indent=1))
 
 
 def saved_runs(paths: list[str]) -> tuple[list[dict], list[str], list[int], str]:
