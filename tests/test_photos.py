@@ -196,3 +196,18 @@ def test_a_mark_reaching_the_border_beside_the_digit_is_not_part_of_it():
     one = (slice(150, 300), slice(140, 155))
     piece = (slice(0, 170), slice(170, 180))  # from the photo's top border to beside the "1"
     assert correlation(preprocess_image(_page(one, piece)).image, preprocess_image(_page(one)).image) > SHADOWED_AS_CLEAN
+
+
+def test_paper_is_paper_when_a_shadow_darkens_most_of_its_border():
+    """A shadow and light falling off over all but a corner of the sheet, with sensor grain that reaches pure
+    black and white: the border's brightest quarter was shadow, under the grainy image's mid-range, and the
+    photo was read as white ink on black paper (its paper became the digit)."""
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[0:640, 0:480]
+    light = np.where(rows + columns < 200, 0.9, 0.35)  # lit only in the top-left corner: an eighth of the border
+    reflectance = np.ones((640, 480))
+    reflectance[250:400, 200:225] = 0.5  # a pencil "1"
+    photo = np.clip(reflectance * light + rng.normal(0, 0.06, light.shape), 0, 1)
+    result = preprocess_image((photo * 255).astype(np.uint8))
+    assert result.inverted
+    assert correlation(result.image, preprocess_image(_page((slice(250, 400), slice(200, 225)), size=(640, 480))).image) > SIMILAR

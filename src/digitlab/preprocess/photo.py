@@ -90,6 +90,12 @@ def to_analysis_size(paper: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(paper.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
 
 
+def analysis_images(gray: np.ndarray, config: PhotoConfig = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """(small, smooth): ``gray`` shrunk to ``config.analysis_side``, and that blurred against grain and JPEG blocks."""
+    small = to_analysis_size(gray, config.analysis_side)
+    return small, gaussian(small, sigma=config.smooth_sigma, preserve_range=True)
+
+
 def flatten(paper: np.ndarray, smooth: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(darkness, smooth flat): ink's darkness relative to its own paper's light, and the smoothed image over the light."""
     darkness = np.clip(1.0 - paper / light, 0.0, 1.0).astype(np.float32)
@@ -286,9 +292,8 @@ def find_digit(paper: np.ndarray, config: PhotoConfig = DEFAULT) -> FoundDigit:
     second one takes the light from a window of a few pen widths (:func:`fill_islands` keeps blots
     of ink wider than it) and finds the digit again.
     """
-    small = to_analysis_size(paper, config.analysis_side)
+    small, smooth = analysis_images(paper, config)
     side = max(small.shape)
-    smooth = gaussian(small, sigma=config.smooth_sigma, preserve_range=True)
     wide = odd(config.background_window * side)
     light = light_by_closing(smooth, wide)
     darkness, digit, doubts, ink = search(small, smooth, light, config)
