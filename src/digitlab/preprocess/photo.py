@@ -290,14 +290,18 @@ def find_digit(paper: np.ndarray, config: PhotoConfig = DEFAULT) -> FoundDigit:
     The background window must be wider than the strokes, and the narrower it is, the closer it
     follows a shadow's edge: a first pass with a wide window finds the ink and the pen's width, a
     second one takes the light from a window of a few pen widths (:func:`fill_islands` keeps blots
-    of ink wider than it) and finds the digit again.
+    of ink wider than it) and finds the digit again. The pen is measured on the digit the first pass
+    found when it lies inside the photo: the rest of the ink holds the remnants of paper lines and
+    grainy specks, whose short runs made a thick pen's width a third of itself; a digit reaching the
+    border may be a shadow's strip, and then every mark inside the photo is measured.
     """
     small, smooth = analysis_images(paper, config)
     side = max(small.shape)
     wide = odd(config.background_window * side)
     light = light_by_closing(smooth, wide)
     darkness, digit, doubts, ink = search(small, smooth, light, config)
-    narrow = odd(max(config.stroke_windows * stroke_width(ink, config), config.min_window * side))
+    pen = stroke_width(ink if TOUCHES_EDGE in doubts else digit, config)
+    narrow = odd(max(config.stroke_windows * pen, config.min_window * side))
     if digit.any() and narrow < wide:
         light = fill_islands(light_by_closing(smooth, narrow))
         darkness, digit, doubts, _ = search(small, smooth, light, config)
