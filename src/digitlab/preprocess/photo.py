@@ -9,7 +9,7 @@ paper shrunk to ``analysis_side``:
    than any pen stroke removes the ink and keeps the light, shadow edges included; the image
    divided by it is flat paper (1.0) with ink darker wherever it lies. Where a shadow is narrower
    than the window the light is overestimated (the shadow would become ink), so once a first pass
-   has found the ink, the pen's width is measured (a low quantile of the ink's run lengths) and a second
+   has found the digit, the pen's width is measured (a low quantile of its run lengths) and a second
    closing uses a window of a few pen widths; blots of ink wider than that window are dark basins
    inside the sheet, filled by grey-scale reconstruction (a shadow reaches the sheet's border);
 2. ink candidates by Sauvola's local threshold (scikit-image), which follows the local contrast
@@ -292,7 +292,7 @@ def find_digit(paper: np.ndarray, config: PhotoConfig = DEFAULT) -> FoundDigit:
     second one takes the light from a window of a few pen widths (:func:`fill_islands` keeps blots
     of ink wider than it) and finds the digit again. The pen is measured on the digit the first pass
     found when it lies inside the photo: the rest of the ink holds the remnants of paper lines and
-    grainy specks, whose short runs made a thick pen's width a third of itself; a digit reaching the
+    grainy specks, whose short runs would give a thick pen a third of its width; a digit reaching the
     border may be a shadow's strip, and then every mark inside the photo is measured.
     """
     small, smooth = analysis_images(paper, config)
