@@ -63,4 +63,4 @@ def test_corrupt_data_dir_is_one_clear_error_line(tmp_path, tiny_data_dir, capsy
     (tiny_data_dir / FILE_NAMES[0]).write_bytes(b"\x00\x00\x08\x03garbage")
     assert main(["data", "fetch", "mnist", "--data-dir", str(tiny_data_dir), "--cache-dir", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err
-    assert "error:" in err and FILE_NAMES[0] in err and "Traceback" not in err
+    assert "Error:" in err and FILE_NAMES[0] in err and "Traceback" not in err

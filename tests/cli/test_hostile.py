@@ -42,7 +42,7 @@ def no_data_loading(monkeypatch):
 
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err
-    assert "Traceback" not in err and err.startswith("error:"), err
+    assert "Traceback" not in err and err.startswith("Error:"), err
     return flat(err)
 
 
@@ -128,7 +128,7 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(d
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", fills_up)
     assert main(["train", "--hidden-sizes", "16", "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "error: the disk is full" in flat(err) and "epoch 1/2" in err
+    assert "Traceback" not in err and "Error: the disk is full" in flat(err) and "epoch 1/2" in err
     assert len(load_network(out).history) == 1  # the last complete checkpoint is intact
 
 
@@ -198,7 +198,7 @@ def test_predict_answers_every_file_of_a_folder_and_reports_the_bad_one(trained,
     assert [Path(answer["image"]).name for answer in answers] == ["a.png", "b.png", "broken.png"]
     assert all(0 <= answer["probability"] <= 1 and len(answer["top"]) == 3 for answer in answers[:2])
     assert "error" in answers[2] and "Traceback" not in captured.err
-    assert flat(captured.err).startswith("error:") and "broken.png" in captured.err
+    assert flat(captured.err).startswith("Error:") and "broken.png" in captured.err
 
 
 def test_training_progress_off_a_terminal_is_plain_lines_with_an_eta(data_dir, tmp_path, capsys):

@@ -104,3 +104,16 @@ def test_tune_tries_the_distortion_rerank_and_knn_runs_it(tmp_path, tiny_mnist, 
     assert sorted((row["distortion"], row["candidates"]) for row in rows).count(("1", "2")) == 4 and len(rows) == 6 + 4 + 6
     assert main(["knn", "--k", "3", "--deskew", "--pca", "4", "--distortion", "1", "--candidates", "6", "--out", str(out), *tiny_mnist]) == 0
     assert "idm r=1 M=6" in capsys.readouterr().out
+
+
+def test_without_options_the_knn_is_the_one_default_configuration(tmp_path, tiny_mnist, monkeypatch):
+    """`digitlab knn` fits KNNPipelineConfig() itself: serve, explain and robustness fit the same k-NN."""
+    from digitlab.cli import knn as knn_cli
+    from digitlab.knn.pipeline import KNNPipelineConfig
+
+    fitted = []
+    monkeypatch.setattr(knn_cli, "_evaluate", lambda config, *args, **kwargs: fitted.append(config) or {})
+    monkeypatch.setattr(knn_cli, "_print_evaluation", lambda *args, **kwargs: None)
+    monkeypatch.setattr(knn_cli, "_write_confusion", lambda *args, **kwargs: None)
+    assert main(["knn", "--out", str(tmp_path / "out"), *tiny_mnist]) == 0
+    assert fitted == [KNNPipelineConfig()]

@@ -151,7 +151,7 @@ def test_evaluate_and_predict_give_one_line_for_a_bad_checkpoint(tmp_path, case,
     for argv in (["evaluate", str(folder)], ["predict", str(folder), str(image)]):
         assert main(argv) == 1
         err = capsys.readouterr().err
-        assert err.startswith("error:") and "Traceback" not in err and str(folder.name) in " ".join(err.split())
+        assert err.startswith("Error:") and "Traceback" not in err and str(folder.name) in " ".join(err.split())
 
 
 @pytest.mark.parametrize("pixel", ["12", True, None])
@@ -203,4 +203,4 @@ def test_serve_skips_a_checkpoint_with_nan_weights_and_predict_says_one_line(tmp
     Image.fromarray(np.pad(np.full((20, 4), 255, np.uint8), 4)).save(image)
     assert main(["predict", str(models / "nan"), str(image)]) == 1
     err = " ".join(capsys.readouterr().err.split())
-    assert err.startswith("error:") and "NaN or infinite" in err and "Traceback" not in err
+    assert err.startswith("Error:") and "NaN or infinite" in err and "Traceback" not in err

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from digitlab.atomic import atomic_write_bytes
 from digitlab.datasets import DEFAULT_DATASET, dataset_names, get_spec
@@ -124,6 +125,11 @@ def describe_disk_error(error: BaseException) -> str | None:
 PIPE_WIDTH = 200
 console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # results go to stdout
 err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())  # logs, progress, errors; one line each in a log file
+
+
+def print_error(message: str) -> None:
+    """One error line on stderr, worded like typer's own usage errors ("Error: ...")."""
+    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
 
 
 ALL_DATASETS = "all"

@@ -38,13 +38,13 @@ from digitlab.experiments.runner import run
 from digitlab.experiments.spec import ExperimentConfig, resolve
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.knn.choice import KERNELS, set_kernel
-from digitlab.knn.classifier import WEIGHTS
+from digitlab.knn.classifier import DEFAULT_BATCH_SIZE, WEIGHTS
 from digitlab.knn.cost import HD_PIXELS, HD_TEST, HD_TRAIN, scaling_summary
 from digitlab.knn.figures import accuracy_vs_k, accuracy_vs_time, scaling_figures
 from digitlab.knn.outputs import confusion_csv, result_summary, rows_csv, slug
 from digitlab.knn.pipeline import KNNPipelineConfig
 from digitlab.knn.search import METRICS
-from digitlab.knn.tuning import Grid, best_config, scaling, search
+from digitlab.knn.tuning import PIXEL_SCALING_TRAIN, VALIDATION_SIZE, Grid, best_config, scaling, search
 
 app = typer.Typer(rich_markup_mode=None, help="k-nearest neighbours (the notebook's Part III): evaluate, tune, time.", invoke_without_command=True)
 
@@ -89,19 +89,19 @@ def knn(
     dataset: DatasetOption = DEFAULT,
     k: KOption = DEFAULT_KNN.n_neighbors,
     weights: WeightsOption = Weights(DEFAULT_KNN.weights),
-    metric: MetricOption = Metric.euclidean,
-    p: POption = 2,
-    pca: PcaOption = 0,
-    deskew: DeskewOption = False,
-    blur: BlurOption = 0.0,
-    shifts: ShiftsOption = 0,
-    zoom: ZoomOption = 1.0,
-    distortion: DistortionOption = 0,
-    candidates: CandidatesOption = 50,
+    metric: MetricOption = Metric(DEFAULT_KNN.metric),
+    p: POption = DEFAULT_KNN.p,
+    pca: PcaOption = DEFAULT_KNN.pca,
+    deskew: DeskewOption = DEFAULT_KNN.deskew,
+    blur: BlurOption = DEFAULT_KNN.blur,
+    shifts: ShiftsOption = DEFAULT_KNN.shifts,
+    zoom: ZoomOption = DEFAULT_KNN.zoom,
+    distortion: DistortionOption = DEFAULT_KNN.distortion,
+    candidates: CandidatesOption = DEFAULT_KNN.candidates,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     device: DeviceOption = "auto",
-    batch_size: BatchOption = 1024,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
@@ -134,14 +134,15 @@ def tune_command(
     zooms: Annotated[str, typer.Option("--zooms", help="Zoomed training copies (factor), 1 = none: '1,1.1'.")] = "1",
     distortions: Annotated[str, typer.Option("--distortions", help="Image distortion model window radii, 0 = none: '0,1,2'.")] = "0",
     candidates: Annotated[str, typer.Option("--candidates", help="Euclidean-nearest candidates the distortion model re-ranks: '20,50'.")] = "50",
-    validation_size: Annotated[int, typer.Option("--validation-size", min=1, help="Validation images carved from the training set.")] = 10_000,
+    validation_size: Annotated[int, typer.Option(
+        "--validation-size", min=1, help="Validation images carved from the training set.")] = VALIDATION_SIZE,
     folds: Annotated[int, typer.Option("--folds", min=1, help="K-fold cross-validation over the training set (1: one validation split).")] = 1,
     train_limit: TrainLimitOption = None,
     test_limit: TestLimitOption = None,
     quick: Annotated[bool, typer.Option("--quick", help="A small smoke run: 3000 train, 500 test, 500 validation, k 1,3,5, PCA 30.")] = False,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
-    batch_size: BatchOption = 1024,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
@@ -184,17 +185,17 @@ def scaling_command(
     dataset: DatasetOption = DEFAULT,
     k: KOption = DEFAULT_KNN.n_neighbors,
     weights: WeightsOption = Weights(DEFAULT_KNN.weights),
-    metric: MetricOption = Metric.euclidean,
-    pca: PcaOption = 0,
-    deskew: DeskewOption = False,
+    metric: MetricOption = Metric(DEFAULT_KNN.metric),
+    pca: PcaOption = DEFAULT_KNN.pca,
+    deskew: DeskewOption = DEFAULT_KNN.deskew,
     sizes: Annotated[str, typer.Option("--sizes", help="Training-set sizes to time.")] = "1000,2000,5000,10000,20000,40000,60000",
-    image_sides: Annotated[str, typer.Option(
-        "--image-sides", help="Image sides (pixels) to resize to and time, with 10,000 training images; '' for none.")] = "28,56,84,112",
+    image_sides: Annotated[str, typer.Option("--image-sides", help=f"Image sides (pixels) to resize to and time, with "
+                                                                   f"{PIXEL_SCALING_TRAIN:,} training images; '' for none.")] = "28,56,84,112",
     test_limit: Annotated[int, typer.Option("--test-limit", min=1, help="Queries timed per point.")] = 1000,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Time each point this often and keep the fastest.")] = 3,
     quick: Annotated[bool, typer.Option("--quick", help=f"Sizes {QUICK_SIZES}, sides {QUICK_SIDES}, 200 queries, 1 repeat.")] = False,
     device: DeviceOption = "auto",
-    batch_size: BatchOption = 1024,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
     out: OutOption = None,
     data_dir: DataDirOption = None,
     cache_dir: CacheDirOption = None,
@@ -208,7 +209,7 @@ def scaling_command(
     data = load(dataset.value, data_dir=data_dir, cache_dir=cache_dir)
     train_sizes = [n for n in int_list(sizes, "--sizes") if n <= len(data.train)]
     sides = int_list(image_sides, "--image-sides") if image_sides.strip() else ()
-    pixel_train = data.train.head(min(10_000, max(train_sizes, default=10_000)))
+    pixel_train = data.train.head(min(PIXEL_SCALING_TRAIN, max(train_sizes, default=PIXEL_SCALING_TRAIN)))
     for size in train_sizes:
         _check_k(config.n_neighbors, size)
     test = data.test.head(test_limit)

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from digitlab import __version__
 from digitlab.cli import check, data, doctor, explain, knn, lab, notebook, predict, report, robustness, runs, serve, sweep, train
-from digitlab.cli.common import describe_disk_error, err_console, setup_logging
+from digitlab.cli.common import describe_disk_error, err_console, print_error, setup_logging
 from digitlab.cli.interrupts import INTERRUPTED_EXIT_CODE, interrupted_message
 from digitlab.errors import DigitlabError
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"[yellow]{escape(interrupted_message())}[/yellow]", highlight=False)
         return INTERRUPTED_EXIT_CODE
     except (DigitlabError, ValueError) as error:  # ValueError: a library's argument check
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False)
+        print_error(str(error))
         return 1
     except Exception as error:
         from digitlab.experiments.store import describe_store_error
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         message = describe_disk_error(error) or describe_store_error(error)
         if message is None:
             raise  # a bug: the traceback is what a report needs
-        err_console.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+        print_error(message)
         return 1
     return 0
 

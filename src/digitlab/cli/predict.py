@@ -14,10 +14,9 @@ from typing import Annotated, Any
 import torch
 import typer
 from PIL import Image
-from rich.markup import escape
 from rich.table import Table
 
-from digitlab.cli.common import console, err_console
+from digitlab.cli.common import console, print_error
 from digitlab.errors import DigitlabError
 from digitlab.i18n import LANGUAGES, advice, dataset_language
 from digitlab.inference import load_network, predict_proba
@@ -113,6 +112,6 @@ def predict(
                 console.print(f"{answer['image']}: {sentence}", highlight=False)
     failed = [answer for answer in found if "error" in answer]
     for answer in failed:
-        err_console.print(f"[bold red]error:[/bold red] {escape(answer['error'])}", highlight=False)
+        print_error(answer["error"])
     if failed:
         raise typer.Exit(1)

@@ -26,6 +26,9 @@ from digitlab.knn.copies import copy_list
 from digitlab.knn.pipeline import KNNPipelineConfig, build_pipeline, classifier, features_before_search
 from digitlab.pixels import to_uint8
 
+VALIDATION_SIZE = 10_000  # images carved from the training set to score each setting: as many as MNIST's test set
+PIXEL_SCALING_TRAIN = 10_000  # training images resized per image side when timing the cost of pixels
+
 Progress = Callable[[int, int, str], None]  # (done, total, what is running now)
 
 
@@ -94,7 +97,7 @@ class Grid:
 def search(
     train: Split,
     grid: Grid = Grid(),
-    validation_size: int = 10_000,
+    validation_size: int = VALIDATION_SIZE,
     folds: int = 1,
     seed: int = 0,
     device: str = "auto",
