@@ -37,3 +37,9 @@ def test_the_help_table_names_every_preset_and_its_label_smoothing():
     assert all("label smoothing" in line for line in lines)
     with pytest.raises(ValueError, match="the augmented preset trains cnn and mlp, not 'simple'"):
         preset("simple", ANY_DATASET, "augmented")
+
+
+def test_a_preset_without_a_model_config_trains_the_models_defaults(monkeypatch):
+    monkeypatch.setitem(PRESETS, ("mlp", "mnist", "recommended"), Preset(recommended("mlp", epochs=3)))
+    assert resolve(ExperimentConfig(model="mlp"), "cpu").model_config == MLPConfig()  # MNIST's sizes are the defaults
+    assert "mlp recommended on mnist: 3 epochs" in "\n".join(presets.table())

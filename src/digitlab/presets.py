@@ -206,7 +206,9 @@ def recommended(model: str, dataset: str | None = None, **overrides: Any) -> Tra
 
 
 def model_changes(config: Any) -> dict[str, Any]:
-    """The settings of a model config that differ from its class's defaults: what a preset changes."""
+    """The settings of a model config that differ from its class's defaults: what a preset changes (None: nothing)."""
+    if config is None:
+        return {}
     return {item.name: getattr(config, item.name) for item in fields(config) if getattr(config, item.name) != item.default}
 
 
