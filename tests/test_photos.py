@@ -107,8 +107,8 @@ def test_predict_says_what_to_do_beside_its_answer_in_dutch_or_english(tmp_path,
     import torch
 
     from digitlab.cli.main import main
+    from digitlab.inference import save_checkpoint
     from digitlab.models import build
-    from digitlab.training import save_checkpoint
     from tests.specs import run_spec
 
     torch.manual_seed(0)
