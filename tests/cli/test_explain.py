@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from digitlab.cli.main import main
+from digitlab.inference import save_checkpoint
 from digitlab.models import build
-from digitlab.training.checkpoint import save_checkpoint
 from tests.cli.helpers import flat, register_synthetic_mnist
 from tests.specs import run_spec
 from tests.training.synthetic import CLASSES

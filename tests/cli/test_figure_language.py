@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from digitlab.cli.main import main
 from digitlab.datasets import catalog
+from digitlab.inference import save_checkpoint
 from digitlab.models import build
-from digitlab.training import save_checkpoint
 from tests.i18n.words import problems, texts
 from tests.specs import run_spec
 from tests.training.synthetic import CLASSES, write_synthetic

@@ -115,7 +115,7 @@ def test_a_store_in_a_folder_that_cannot_be_written_is_one_line(tmp_path, capsys
 
 
 def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(data_dir, tmp_path, capsys, monkeypatch):
-    import digitlab.training.checkpoint as checkpoint
+    import digitlab.inference.checkpoint as checkpoint
 
     out, writes, real = tmp_path / "run", [], checkpoint.atomic_write_bytes
 

@@ -5,8 +5,8 @@ import csv
 import pytest
 
 from digitlab.cli.main import main
+from digitlab.inference import save_checkpoint
 from digitlab.models import build
-from digitlab.training import save_checkpoint
 from tests.cli.helpers import flat, register_synthetic_mnist
 from tests.specs import run_spec
 from tests.training.synthetic import CLASSES

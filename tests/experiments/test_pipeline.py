@@ -3,14 +3,16 @@
 import json
 
 import pytest
+import torch
 
 from digitlab.cli.main import main
 from digitlab.errors import DigitlabError
 from digitlab.experiments import ExperimentConfig, SweepSpec, open_storage, run_grid
 from digitlab.experiments.runner import evaluator, run
-from digitlab.experiments.spec import RunSpec, resolve
+from digitlab.experiments.spec import RunSpec, resolve, sized
 from digitlab.experiments.sweep import resolving
 from digitlab.inference import load_network
+from digitlab.models import make_config
 from digitlab.presets import recommended
 from tests.cli.helpers import register_synthetic_mnist
 from tests.training.synthetic import synthetic_dataset
@@ -97,7 +99,24 @@ def test_a_catalog_entry_changes_the_model_of_its_setup_only():
 
 
 def test_bad_settings_fail_when_resolving():
-    with pytest.raises(DigitlabError, match="no setting 'widht'"):
+    with pytest.raises(DigitlabError, match="MLPConfig.*unexpected keyword argument 'widht'"):
         resolve(ExperimentConfig(model="mlp", model_config={"widht": 3}))
     with pytest.raises(DigitlabError, match="unknown run spec settings"):
         RunSpec.from_dict({"dataset": "mnist", "colour": "red"})
+
+
+@pytest.mark.parametrize("name", ["simple", "complex", "mlp", "cnn"])
+def test_networks_take_classes_and_image_size_from_the_data(name):
+    model = make_config(name, **sized(make_config(name), (20, 20), 5)).build()
+    assert model(torch.zeros(3, 20, 20)).shape == (3, 5)
+    assert model.config.num_classes == 5
+
+
+def test_the_notebook_sizes_stay_for_mnist_shaped_data():
+    assert make_config("simple", **sized(make_config("simple"), (28, 28), 10)).build().num_parameters() == 7850
+    assert make_config("complex", **sized(make_config("complex"), (28, 28), 10)).build().num_parameters() == 669706
+
+
+def test_a_cnn_takes_square_images_only():
+    with pytest.raises(ValueError, match="square images"):
+        sized(make_config("cnn"), (20, 28), 10)

@@ -158,25 +158,6 @@ def test_summary_with_a_batch_shows_shapes():
     assert "[2, 10]" in table and "mult-adds" in table.lower()
 
 
-@pytest.mark.parametrize("name", ["simple", "complex", "mlp", "cnn"])
-def test_networks_take_classes_and_image_size_from_the_data(name):
-    model = build(name, image_shape=(20, 20), num_classes=5)
-    assert model(torch.zeros(3, 20, 20)).shape == (3, 5)
-    assert model.config.num_classes == 5
-
-
-def test_the_notebook_sizes_stay_for_mnist_shaped_data():
-    assert build("simple", image_shape=(28, 28), num_classes=10).num_parameters() == 7850
-    assert build("complex", image_shape=(28, 28), num_classes=10).num_parameters() == 669706
-
-
-def test_settings_that_contradict_the_data_are_an_error():
-    with pytest.raises(ValueError, match="contradict the data"):
-        build("mlp", image_shape=(20, 20), input_size=784)
-    with pytest.raises(ValueError, match="square images"):
-        build("cnn", image_shape=(20, 28))
-
-
 def test_test_time_mirror_answers_the_mean_of_the_image_and_its_mirror():
     torch.manual_seed(0)
     mirroring = build("cnn", test_time_mirror=True).eval()

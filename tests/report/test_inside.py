@@ -4,13 +4,13 @@ import pytest
 import torch
 
 from digitlab.experiments.store import Run, SweepRuns
+from digitlab.inference import save_checkpoint
 from digitlab.knn.threads import one_thread
 from digitlab.models import build
 from digitlab.report import inside
 from digitlab.report.blocks import Figures, Note, Table, Text
 from digitlab.report.inputs import Inputs
 from digitlab.report.links import Links
-from digitlab.training.checkpoint import save_checkpoint
 from tests.report.fakes import tiny_dataset
 from tests.specs import run_spec
 

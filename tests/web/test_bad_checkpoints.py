@@ -16,9 +16,8 @@ import torch
 from PIL import Image
 
 from digitlab.cli.main import main
-from digitlab.inference import CheckpointError, load_network
+from digitlab.inference import CheckpointError, load_network, save_checkpoint
 from digitlab.models import build
-from digitlab.training import save_checkpoint
 from digitlab.web import create_app, load_models_dir
 from tests.specs import run_spec
 from tests.web.conftest import LiveServer

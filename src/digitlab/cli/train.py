@@ -47,12 +47,11 @@ from digitlab.experiments.spec import ExperimentConfig, RunSpec, resolve, spec_o
 from digitlab.experiments.store import open_storage
 from digitlab.i18n import class_names, dataset_language, speaking
 from digitlab.images import AUGMENT_KINDS
-from digitlab.inference import load_network, predict_proba
+from digitlab.inference import has_checkpoint, load_network, predict_proba
 from digitlab.models import CNNConfig, build, summary
 from digitlab.models.registry import MODEL_NAMES
-from digitlab.presets import preset
+from digitlab.presets import model_changes, preset
 from digitlab.presets import table as preset_table
-from digitlab.training.checkpoint import has_checkpoint
 
 app = typer.Typer(rich_markup_mode=None)
 PERCENT = 100
@@ -111,7 +110,7 @@ def model_overrides(model: str, notebook_faithful: bool, **given: Any) -> dict[s
     """The model settings given on the command line ({field: value}, None: not given), and the course's output layer
     with ``notebook_faithful``."""
     settings = command_line_settings(model, given)
-    return {**(preset(model, name="notebook").model_config if notebook_faithful else {}), **settings}
+    return {**(model_changes(preset(model, name="notebook").model_config) if notebook_faithful else {}), **settings}
 
 
 def _test_time_views(spec: RunSpec) -> int:

@@ -21,7 +21,6 @@ from digitlab.course.runs import course_data
 from digitlab.datasets import to_features
 from digitlab.evaluation import accuracy
 from digitlab.knn import flatten_images
-from digitlab.models import build
 from digitlab.presets import preset
 
 SIMPLE_PARAMETERS = 784 * 10 + 10
@@ -58,7 +57,7 @@ def training_loop(namespace: dict[str, Any]) -> Verdict:
         return still
     data = course_data()
     torch.manual_seed(0)
-    model = build("simple", **preset("simple", name="notebook").model_config)  # digitlab's SimpleNetwork, with sigmoid: only the loop counts
+    model = preset("simple", name="notebook").model_config.build()  # digitlab's SimpleNetwork, with sigmoid: only the loop counts
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     try:
         loss = namespace["train_epoch"](model, to_features(data.train.images[:LOOP_TRAIN]), data.train.labels[:LOOP_TRAIN],

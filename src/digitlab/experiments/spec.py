@@ -24,10 +24,9 @@ from typing import Any
 from digitlab.datasets.catalog import DEFAULT_DATASET, get_spec
 from digitlab.errors import DigitlabError
 from digitlab.knn.pipeline import KNNPipelineConfig
-from digitlab.models.registry import MODELS, data_settings, make_config
+from digitlab.models.registry import MODELS, make_config
 from digitlab.presets import NAMES as PRESET_NAMES
-from digitlab.presets import preset
-from digitlab.training.config import TrainConfig
+from digitlab.presets import TrainConfig, preset
 from digitlab.training.device import pick_device
 
 KINDS = ("network", "knn")
@@ -218,26 +217,32 @@ class RunSpec:
             raise DigitlabError(f"run spec with bad settings: {error}") from error
 
 
-def model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
-    """The model settings a config asks for: inputs and outputs sized for the dataset's images and classes
-    (its catalog entry), then the preset's (the notebook's output layer, Fashion-MNIST's test-time views), then
-    the config's own."""
-    dataset = get_spec(config.dataset)
-    sized = data_settings(config.model, dataset.image_shape, dataset.num_classes) if config.model in MODELS else {}
-    return {**sized, **preset_model_settings(config, training), **config.model_config}
-
-
-def preset_model_settings(config: ExperimentConfig, training: TrainConfig) -> dict[str, Any]:
-    """The model settings of the network's own preset, for the training this run resolved to."""
+def model_config_of(config: ExperimentConfig, training: TrainConfig) -> Any:
+    """The network's config: its own preset's (the notebook's output layer, Fashion-MNIST's test-time views; a model
+    without an entry of that name has its config's defaults), sized for the dataset's images and classes (its catalog
+    entry), then the config's own settings."""
     try:
-        changes = dict(preset(config.model, config.dataset, config.preset).model_config)
+        ready = preset(config.model, config.dataset, config.preset).model_config
     except ValueError:  # trained with another model's preset that this model has no entry for
-        return {}
-    if changes.get("test_time_mirror") and not trains_on_mirror_images(training):
+        ready = None
+    ready = ready if ready is not None else make_config(config.model)
+    if getattr(ready, "test_time_mirror", False) and not trains_on_mirror_images(training):
         # Mirror views help only a network that saw mirrored images in training (Fashion-MNIST validation: 90.8%
         # against 92.6% from the image alone): a run that replaces the preset's augmentation answers unmirrored.
-        changes["test_time_mirror"] = False
-    return changes
+        ready = replace(ready, test_time_mirror=False)
+    dataset = get_spec(config.dataset)
+    return replace(ready, **{**sized(ready, dataset.image_shape, dataset.num_classes), **config.model_config})
+
+
+def sized(model_config: Any, image_shape: tuple[int, int], num_classes: int) -> dict[str, Any]:
+    """The settings that size a model config for images of ``image_shape`` and ``num_classes`` classes: every config
+    names them with the same fields (``input_size`` for flat inputs, ``image_size`` for square images, ``num_classes``)."""
+    height, width = image_shape
+    known = {item.name for item in fields(model_config)}
+    if "image_size" in known and height != width:
+        raise ValueError(f"{type(model_config).__name__} takes square images, not {height}x{width}")
+    settings = {"input_size": height * width, "image_size": height, "num_classes": num_classes}  # input_size: flattened pixels
+    return {key: value for key, value in settings.items() if key in known}
 
 
 def trains_on_mirror_images(training: TrainConfig) -> bool:
@@ -258,7 +263,7 @@ def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:
                             f"{config.train_limit}; lower validation_size (0 for none) or raise train_limit")
     try:
         training = training_of(config) if config.kind == "network" else None
-        model_config = make_config(config.model, **model_settings(config, training)) if training is not None else None
+        model_config = model_config_of(config, training) if training is not None else None
         knn = KNNPipelineConfig.from_dict(config.knn_config) if config.kind == "knn" else None
         if config.robustness:
             from digitlab.robustness.evaluate import parse_transforms

@@ -1,27 +1,30 @@
-"""Reading a checkpoint for predictions: the network back from its JSON manifest and safetensors weights.
+"""The checkpoint format: one writer (:func:`save_checkpoint`) and one reader (:class:`Manifest`), side by side.
 
-The format (written by :func:`digitlab.training.save_checkpoint`) is a folder::
+A checkpoint is a folder::
 
     checkpoint.json                      what the run was (its spec: dataset, model, configs), its history and metrics
     weights-<epoch>-<token>.safetensors  the network's weights
     state-<epoch>-<token>.safetensors    optimizer, schedule and random-generator state (to resume)
 
-Reading sits here, below training, so that the web app, robustness scoring and the report load a
-network without importing optimisers and loops. It reads JSON and safetensors only, so it never
-unpickles anything: a checkpoint from someone else cannot run code on your machine, and it is
-checked before it can cost memory: the manifest against its schema (:class:`Manifest`, below),
-the network its config describes built first on torch's "meta" device (shapes only, no memory) and
-bounded in size, and the weight file's size, header shapes and dtypes compared with it before the
-real network is built.
+It sits here, below training, so that the web app, robustness scoring and the report read it without
+importing optimisers and loops (the network comes back through :func:`digitlab.inference.saved.load_network`,
+the one loader). It is JSON and safetensors only, so reading never unpickles anything: a checkpoint from
+someone else cannot run code on your machine; the manifest is checked against its schema and every
+tensor file against its SHA-256 and a size bound before it costs memory.
+
+Writing is atomic as a whole: the tensor files get fresh names, and ``checkpoint.json``, written last
+with a temp-file-and-rename, is the commit: it names the files (with their SHA-256) that belong to it.
+An interrupted save leaves the previous checkpoint complete; stale files go after the commit.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
+import secrets
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +32,10 @@ import safetensors.torch
 import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
+from digitlab import __version__
+from digitlab.atomic import atomic_write_bytes, atomic_write_text
 from digitlab.errors import DigitlabError, describe_errors
-from digitlab.models import Network, make_config
+from digitlab.models import MODELS, Network
 
 MANIFEST = "checkpoint.json"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a long run's history is kilobytes; beyond this it is not ours
@@ -40,6 +45,7 @@ SAFETENSORS_HEADER_ALLOWANCE = 1024 * 1024  # the JSON header before the tensors
 FORMAT = "digitlab-checkpoint"
 FORMAT_VERSION = 1
 TENSOR_FILE_NAME = r"^[A-Za-z0-9._-]+\.safetensors$"  # a bare name: a manifest cannot point outside its folder
+TENSOR_FILE_PATTERNS = ("weights-*.safetensors", "state-*.safetensors")
 
 
 # --- the schema of checkpoint.json: every field checked for its type (strictly: "5" is no number, 5 no class name)
@@ -60,7 +66,7 @@ class Files(BaseModel):
 
 
 class Manifest(BaseModel):
-    """What ``save_checkpoint`` writes (digitlab.training.checkpoint) and ``load_network`` reads: the one description."""
+    """What :func:`save_checkpoint` writes and :func:`read_manifest` reads: the one description."""
 
     model_config = ConfigDict(strict=True, extra="allow")
 
@@ -112,34 +118,6 @@ def parse_manifest(data: Any) -> Manifest:
 
 class CheckpointError(DigitlabError):
     """A checkpoint is missing, incomplete, corrupt or from an unknown format."""
-
-
-@dataclass
-class SavedNetwork:
-    """A loaded network (eval mode, on the CPU) and everything its checkpoint says about its run."""
-
-    path: Path
-    model: Network
-    spec: dict[str, Any]  # the run that trained it (RunSpec.to_dict()): `digitlab train --resume` runs it again
-    classes: tuple[str, ...]
-    metrics: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    num_parameters: int = 0
-    created: str = ""
-    versions: dict[str, str] = field(default_factory=dict)
-    image_shape: tuple[int, int] | None = None  # (height, width) of the images it was trained on
-
-    @property
-    def model_name(self) -> str:
-        return self.spec["model"]
-
-    @property
-    def dataset(self) -> str:
-        return self.spec["dataset"]
-
-    @property
-    def num_classes(self) -> int:
-        return self.model.config.num_classes
 
 
 def sha256(data: bytes) -> str:
@@ -197,89 +175,104 @@ def read_tensors(folder: Path, entry: dict[str, str], max_bytes: int = MAX_STATE
         raise CheckpointError(f"checkpoint file {path} is not valid safetensors: {error}") from error
 
 
-def skeleton(config: Any) -> Network:
-    """The network of a model's config dataclass, on the "meta" device: every shape, no memory."""
-    with torch.device("meta"):
-        return config.build()
-
-
-def check_weights(folder: Path, expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
-    """Every tensor the config's network has, with its shape and dtype; nothing more."""
-    missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-    if missing or extra:
-        raise CheckpointError(f"checkpoint {folder}: its weights do not fit its config (missing {missing[:3]}, unexpected {extra[:3]})")
-    for name, tensor in expected.items():
-        if weights[name].shape != tensor.shape or weights[name].dtype != tensor.dtype:
-            raise CheckpointError(f"checkpoint {folder}: weight {name} is {tuple(weights[name].shape)} {weights[name].dtype}, "
-                                  f"its config needs {tuple(tensor.shape)} {tensor.dtype}")
-
-
-def check_finite(folder: Path, weights: dict[str, torch.Tensor]) -> None:
-    """No NaN or infinite weight: such a network answers every image with garbage, and says nothing."""
-    for name, tensor in weights.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise CheckpointError(f"checkpoint {folder}: weight {name} holds {bad:,} values that are NaN or infinite; "
-                                  "its training diverged: train it again (a lower --lr often helps)")
-
-
-@torch.no_grad()
-def check_probe(folder: Path, model: Network, image_shape: tuple[int, int] | None) -> None:
-    """Finite outputs on a blank and a full image: finite weights can still overflow (float32 ends at 3.4e38)."""
-    if image_shape is None:
-        return
-    probe = torch.stack([torch.zeros(image_shape), torch.ones(image_shape)])
-    try:
-        outputs = model(probe)
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {folder}: its network fails on a {image_shape[0]}x{image_shape[1]} "
-                              f"image: {error}") from error
-    if not bool(torch.isfinite(outputs).all()):
-        raise CheckpointError(f"checkpoint {folder}: its network answers NaN or infinity on a blank or a full image; "
-                              "its weights are too large to compute with: train it again (a lower --lr often helps)")
-
-
-def load_network(path: str | Path) -> SavedNetwork:
-    """Load a checkpoint folder (or its ``checkpoint.json``): the network comes back in eval mode on the CPU."""
-    folder, manifest = read_manifest(path)
-    spec = manifest["spec"]
-    try:
-        config = make_config(spec["model"], **spec["model_config"])
-        shapes = skeleton(config)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
-    expected = shapes.state_dict()
-    needed = sum(tensor.numel() * tensor.element_size() for tensor in expected.values())
-    if needed > MAX_NETWORK_BYTES:
-        raise CheckpointError(f"checkpoint {folder}: its config describes a network of {needed:,} bytes; "
-                              f"digitlab loads at most {MAX_NETWORK_BYTES:,}")
-    weights = read_tensors(folder, manifest["files"]["weights"], max_bytes=needed + SAFETENSORS_HEADER_ALLOWANCE)
-    check_weights(folder, expected, weights)
-    check_finite(folder, weights)
-    try:
-        model = config.build()
-        model.load_state_dict(weights)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"checkpoint {folder} does not match its own description: {error}") from error
-    model.eval()
-    image_shape = stored_image_shape(manifest, model)
-    check_probe(folder, model, image_shape)
-    return SavedNetwork(path=folder, model=model, spec=spec, classes=tuple(manifest["classes"]), metrics=manifest["metrics"],
-                        history=manifest["history"], num_parameters=model.num_parameters(), created=manifest["created"],
-                        versions=manifest["versions"], image_shape=image_shape)
-
-
-def stored_image_shape(manifest: dict[str, Any], model: Network) -> tuple[int, int] | None:
-    """The image shape the manifest records, else the one the network's input size implies."""
-    shape = manifest.get("image_shape")
-    if isinstance(shape, list) and len(shape) == 2 and all(isinstance(side, int) and side > 0 for side in shape):
-        return (shape[0], shape[1])
-    config = model.config
-    if hasattr(config, "image_size"):
-        return (config.image_size, config.image_size)
-    side = math.isqrt(getattr(config, "input_size", 0))
-    return (side, side) if side and side * side == config.input_size else None  # flat inputs: square images
-
-
 def has_checkpoint(directory: str | Path) -> bool:
     return (Path(directory) / MANIFEST).is_file()
+
+
+# --- writing: the training state (optimizer, schedulers) as JSON + named tensors, then the files and the manifest
+
+def pack_state(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Replace every tensor in ``value`` by a reference into ``tensors``, leaving JSON-able data."""
+    if isinstance(value, torch.Tensor):
+        name = f"t{len(tensors)}"
+        tensors[name] = value.detach().cpu().contiguous()
+        return {"__tensor__": name}
+    if isinstance(value, dict):
+        if all(isinstance(key, str) for key in value):
+            return {key: pack_state(item, tensors) for key, item in value.items()}
+        return {"__items__": [[key, pack_state(item, tensors)] for key, item in value.items()]}  # int keys
+    if isinstance(value, list | tuple):
+        return [pack_state(item, tensors) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint")
+
+
+def unpack_state(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of :func:`pack_state`."""
+    if isinstance(value, dict):
+        if set(value) == {"__tensor__"}:
+            return tensors[value["__tensor__"]]
+        if set(value) == {"__items__"}:
+            return {key: unpack_state(item, tensors) for key, item in value["__items__"]}
+        return {key: unpack_state(item, tensors) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unpack_state(item, tensors) for item in value]
+    return value
+
+
+def _write_tensors(directory: Path, prefix: str, tensors: dict[str, torch.Tensor], token: str) -> dict[str, str]:
+    data = safetensors.torch.save({name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()})
+    name = f"{prefix}-{token}.safetensors"
+    atomic_write_bytes(directory / name, data)
+    return {"name": name, "sha256": sha256(data)}
+
+
+def save_checkpoint(
+    directory: str | Path,
+    model: Network,
+    spec: dict[str, Any],
+    *,
+    classes: tuple[str, ...] | list[str] = (),
+    image_shape: tuple[int, int] | None = None,
+    history: list[dict[str, Any]] | tuple = (),
+    metrics: dict[str, Any] | None = None,
+    training_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write (or replace) the checkpoint in ``directory``; returns the path of its ``checkpoint.json``.
+
+    ``spec`` is the run ``model`` belongs to (``RunSpec.to_dict()``): its model name and config rebuild the
+    network when it is loaded, so they must be ``model``'s own. ``training_state`` (optimizer, schedule, RNG)
+    makes it resumable.
+    """
+    if getattr(model, "name", None) not in MODELS:
+        raise CheckpointError(f"only networks from digitlab.models can be checkpointed, not {type(model).__name__}")
+    if spec.get("model") != model.name or spec.get("model_config") != json.loads(json.dumps(model.config_dict())):
+        raise CheckpointError(f"the run spec describes {spec.get('model')} {spec.get('model_config')}, not this "
+                              f"{model.name} {model.config_dict()}")
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    epoch = len(history)
+    token = f"e{epoch:04d}-{secrets.token_hex(4)}"  # a fresh name: never overwrite the committed files
+    files = {"weights": _write_tensors(folder, "weights", model.state_dict(), token)}
+    packed_state = None
+    if training_state is not None:
+        state_tensors: dict[str, torch.Tensor] = {}
+        packed_state = pack_state(training_state, state_tensors)
+        files["training_state"] = _write_tensors(folder, "state", state_tensors, token)
+    manifest = Manifest(  # the schema the reader checks: one description of the format, written and read
+        format=FORMAT, format_version=FORMAT_VERSION, spec=spec, num_parameters=model.num_parameters(), classes=list(classes),
+        image_shape=list(image_shape) if image_shape else None, metrics=metrics or {}, history=list(history), files=files,
+        training_state=packed_state, created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        versions={"digitlab": __version__, "torch": str(torch.__version__)},
+    )
+    manifest_path = folder / MANIFEST
+    atomic_write_text(manifest_path, manifest.model_dump_json(indent=2) + "\n")  # the commit point
+    keep = {entry["name"] for entry in files.values()}
+    for pattern in TENSOR_FILE_PATTERNS:
+        for stale in folder.glob(pattern):
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)
+    return manifest_path
+
+
+def load_training_state(path: str | Path) -> dict[str, Any]:
+    """The resumable state saved with a checkpoint (optimizer, schedule, RNG, epoch); error if none."""
+    folder, manifest = read_manifest(path)
+    entry = manifest.get("files", {}).get("training_state")
+    if entry is None or manifest.get("training_state") is None:
+        raise CheckpointError(f"checkpoint {folder} holds no training state, so it cannot be resumed")
+    try:
+        return unpack_state(manifest["training_state"], read_tensors(folder, entry))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a tensor reference that names nothing
+        raise CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error})") from None

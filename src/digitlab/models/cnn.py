@@ -46,7 +46,7 @@ class CNNConfig:
     test_time_mirror: bool = False
     # Pixels: also score copies (and their mirrors) moved this far left and right, weighted half as the unmoved (0: none).
     test_time_shift: int = 0
-    image_size: int = 28  # side of the square input images (build(..., image_shape=) sets it)
+    image_size: int = 28  # side of the square input images (a run sizes it for its dataset)
     num_classes: int = 10  # output scores, one per class
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ HIDDEN_LAYERS = 2  # fc1 and fc2, as the notebook names them
 
 @dataclass(frozen=True)
 class ComplexConfig:
-    input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
+    input_size: int = 784  # 28 x 28 pixels, flattened (a run sizes it for its dataset)
     hidden_sizes: tuple[int, int] = (512, 512)  # neurons of its two hidden layers (the notebook's 512 and 512)
     num_classes: int = 10  # digits 0-9 (or ten kinds of clothing)
     outputs: str = "logits"  # "logits" (correct), "softmax" (the notebook's) or "sigmoid"

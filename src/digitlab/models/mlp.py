@@ -30,7 +30,7 @@ class MLPConfig:
     activation: str = "relu"  # after every hidden layer; one of ACTIVATIONS
     dropout: float = 0.0  # chance of zeroing a hidden neuron while training (0.2 helps long runs; the 5-epoch preset does better without)
     batch_norm: bool = False  # BatchNorm1d before each activation
-    input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
+    input_size: int = 784  # 28 x 28 pixels, flattened (a run sizes it for its dataset)
     num_classes: int = 10  # output scores, one per class
 
     def __post_init__(self) -> None:

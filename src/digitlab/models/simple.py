@@ -17,7 +17,7 @@ from digitlab.models.base import Network, check_choice, check_positive
 
 @dataclass(frozen=True)
 class SimpleConfig:
-    input_size: int = 784  # 28 x 28 pixels, flattened (build(..., image_shape=) sizes it for a dataset)
+    input_size: int = 784  # 28 x 28 pixels, flattened (a run sizes it for its dataset)
     num_classes: int = 10  # digits 0-9 (or ten kinds of clothing)
     outputs: str = "logits"  # "logits" (correct for CrossEntropyLoss) or "sigmoid" (the notebook's)
 

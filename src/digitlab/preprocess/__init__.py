@@ -45,7 +45,7 @@ __all__ = [
 
 CANVAS_SIZE = 28  # the default images' side (MNIST's); a dataset's catalog entry gives its own
 DIGIT_BOX = 20  # MNIST fitted the ink in 20x20, leaving a 4-pixel margin
-PAPER_PERCENTILE = 75  # the border's brightest quarter: paper when lit, even with a shadow over the rest
+PAPER_PERCENTILE = 90  # the border's brightest tenth: lit paper, even when a shadow and light falling off darken the rest
 PEAK_PERCENTILE = 95  # the strongest ink: a high percentile of the digit's darkness, not one grainy pixel
 MIN_CONTRAST = 0.12  # ink must stand out from the background by 12% of full scale
 INK_THRESHOLD = 0.25  # a pixel is ink when it reaches 25% of the strongest ink
@@ -120,20 +120,26 @@ def is_paper(gray: np.ndarray) -> bool:
     """Whether the border is paper (dark ink on light): its lit part is nearer the image's brightest than its darkest.
 
     Measured against the image's own range rather than mid-grey, so that a shadow or light falling
-    off across the sheet (paper at 0.4) does not make it black paper.
+    off across the sheet (paper at 0.4) does not make it black paper; on the image shrunk and blurred
+    as the digit is searched (:func:`digitlab.preprocess.photo.analysis_images`), so that sensor grain
+    does not stretch the range to pure black and white. White ink on black passes as paper only when
+    it covers a tenth of the border.
     """
-    lit_border = float(np.percentile(border(gray), PAPER_PERCENTILE))
-    return lit_border > (float(gray.min()) + float(gray.max())) / 2
+    from digitlab.preprocess.photo import analysis_images  # scikit-image loads in ~1 s: only when an image comes
+
+    _, smooth = analysis_images(gray)
+    lit_border = float(np.percentile(border(smooth), PAPER_PERCENTILE))
+    return lit_border > (float(smooth.min()) + float(smooth.max())) / 2
 
 
 def extract_ink(image: Image.Image | np.ndarray | bytes) -> Ink:
     """Decode, make dark-ink-on-light-paper, find the digit in it (:mod:`digitlab.preprocess.photo`), crop to it."""
     gray = to_working_gray(image)
+    if float(gray.max() - gray.min()) < MIN_CONTRAST:
+        raise EmptyDrawing("the image is empty: no ink stands out from the background; draw a digit first")
     inverted = is_paper(gray)
     paper = gray if inverted else 1.0 - gray
-    if float(paper.max() - paper.min()) < MIN_CONTRAST:
-        raise EmptyDrawing("the image is empty: no ink stands out from the background; draw a digit first")
-    from digitlab.preprocess.photo import find_digit  # scikit-image loads in ~1 s: only when an image comes
+    from digitlab.preprocess.photo import find_digit
 
     found = find_digit(paper)
     inked = found.level[found.level > 0]

@@ -9,7 +9,7 @@ paper shrunk to ``analysis_side``:
    than any pen stroke removes the ink and keeps the light, shadow edges included; the image
    divided by it is flat paper (1.0) with ink darker wherever it lies. Where a shadow is narrower
    than the window the light is overestimated (the shadow would become ink), so once a first pass
-   has found the ink, the pen's width is measured (a low quantile of the ink's run lengths) and a second
+   has found the digit, the pen's width is measured (a low quantile of its run lengths) and a second
    closing uses a window of a few pen widths; blots of ink wider than that window are dark basins
    inside the sheet, filled by grey-scale reconstruction (a shadow reaches the sheet's border);
 2. ink candidates by Sauvola's local threshold (scikit-image), which follows the local contrast
@@ -88,6 +88,12 @@ def to_analysis_size(paper: np.ndarray, side: int) -> np.ndarray:
     scale = side / max(paper.shape)
     size = (max(1, round(paper.shape[1] * scale)), max(1, round(paper.shape[0] * scale)))
     return np.asarray(Image.fromarray(paper.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
+
+
+def analysis_images(gray: np.ndarray, config: PhotoConfig = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """(small, smooth): ``gray`` shrunk to ``config.analysis_side``, and that blurred against grain and JPEG blocks."""
+    small = to_analysis_size(gray, config.analysis_side)
+    return small, gaussian(small, sigma=config.smooth_sigma, preserve_range=True)
 
 
 def flatten(paper: np.ndarray, smooth: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,15 +290,18 @@ def find_digit(paper: np.ndarray, config: PhotoConfig = DEFAULT) -> FoundDigit:
     The background window must be wider than the strokes, and the narrower it is, the closer it
     follows a shadow's edge: a first pass with a wide window finds the ink and the pen's width, a
     second one takes the light from a window of a few pen widths (:func:`fill_islands` keeps blots
-    of ink wider than it) and finds the digit again.
+    of ink wider than it) and finds the digit again. The pen is measured on the digit the first pass
+    found when it lies inside the photo: the rest of the ink holds the remnants of paper lines and
+    grainy specks, whose short runs would give a thick pen a third of its width; a digit reaching the
+    border may be a shadow's strip, and then every mark inside the photo is measured.
     """
-    small = to_analysis_size(paper, config.analysis_side)
+    small, smooth = analysis_images(paper, config)
     side = max(small.shape)
-    smooth = gaussian(small, sigma=config.smooth_sigma, preserve_range=True)
     wide = odd(config.background_window * side)
     light = light_by_closing(smooth, wide)
     darkness, digit, doubts, ink = search(small, smooth, light, config)
-    narrow = odd(max(config.stroke_windows * stroke_width(ink, config), config.min_window * side))
+    pen = stroke_width(ink if TOUCHES_EDGE in doubts else digit, config)
+    narrow = odd(max(config.stroke_windows * pen, config.min_window * side))
     if digit.any() and narrow < wide:
         light = fill_islands(light_by_closing(smooth, narrow))
         darkness, digit, doubts, _ = search(small, smooth, light, config)

@@ -1,4 +1,4 @@
-"""Training: the visible loop, optimizers and schedules, checkpoints, device and seeding.
+"""Training: the visible loop, optimizers and schedules, device and seeding.
 
 >>> from digitlab.datasets import load                      # doctest: +SKIP
 >>> from digitlab.models import build
@@ -9,8 +9,7 @@
 >>> result.test_accuracy, result.history[-1]["seconds"]
 """
 
-from digitlab.training.checkpoint import CheckpointError, save_checkpoint
-from digitlab.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from digitlab.presets import OPTIMIZERS, SCHEDULES, TrainConfig
 from digitlab.training.device import pick_device
 from digitlab.training.loop import TrainResult, train
 from digitlab.training.seeding import seed_everything
@@ -18,11 +17,9 @@ from digitlab.training.seeding import seed_everything
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
-    "CheckpointError",
     "TrainConfig",
     "TrainResult",
     "pick_device",
-    "save_checkpoint",
     "seed_everything",
     "train",
 ]

@@ -21,10 +21,10 @@ from torch import nn
 
 from digitlab.datasets import Dataset, Split
 from digitlab.errors import DigitlabError
-from digitlab.inference.checkpoint import load_network
+from digitlab.inference.checkpoint import CheckpointError, load_training_state, save_checkpoint
 from digitlab.inference.predict import as_float_images, split_accuracy
-from digitlab.training import checkpoint as ckpt
-from digitlab.training.config import TrainConfig, augmenter
+from digitlab.inference.saved import load_network
+from digitlab.presets import TrainConfig, augmenter
 from digitlab.training.device import pick_device, synchronize
 from digitlab.training.interrupt import InterruptFlag, stop_on_interrupt
 from digitlab.training.optim import Schedule, build_optimizer, build_schedule, current_lr
@@ -138,7 +138,7 @@ def _resume(folder: Path, model: nn.Module, config: TrainConfig, optimizer, sche
         raise DigitlabError(f"checkpoint {folder} holds a different network ({saved.model_name} {saved.model.config}); resume with the same one")
     if saved.spec.get("train_config") != json.loads(json.dumps(config.to_dict())):
         raise DigitlabError(f"checkpoint {folder} was trained with {saved.spec.get('train_config')}; resume with the same TrainConfig")
-    state = ckpt.load_training_state(folder)
+    state = load_training_state(folder)
     device = next(model.parameters()).device
     model.load_state_dict(saved.model.state_dict())
     try:  # the state passed its SHA-256, so it was edited along with the manifest: say so, no traceback
@@ -148,7 +148,7 @@ def _resume(folder: Path, model: nn.Module, config: TrainConfig, optimizer, sche
         torch.set_rng_state(state["torch_rng"])
         generator.set_state(state["shuffle_rng"])
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
-        raise ckpt.CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error}); "
+        raise CheckpointError(f"the training state in {folder} is damaged or was edited ({type(error).__name__}: {error}); "
                                    "it cannot be resumed: train again without --resume (with --force)") from None
     model.to(device)
     return list(saved.history)
@@ -210,7 +210,7 @@ def train(
             record = _evaluate_epoch(model, dataset.test, validation, config, epoch, totals, result.train_seconds)
             history.append(record)
             if checkpoint_dir is not None:
-                result.checkpoint_path = ckpt.save_checkpoint(
+                result.checkpoint_path = save_checkpoint(
                     checkpoint_dir, model, spec, classes=dataset.classes, image_shape=dataset.image_shape, history=history,
                     metrics=final_metrics(history), training_state=_training_state(optimizer, schedule, generator))
             if on_epoch is not None:

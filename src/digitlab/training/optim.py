@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from digitlab.training.config import TrainConfig
+from digitlab.presets import TrainConfig
 
 FUSED_DEVICES = ("cpu", "cuda")
 

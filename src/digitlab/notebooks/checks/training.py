@@ -21,7 +21,6 @@ def extract(namespace, kit) -> dict:
     import torch
     from torch import nn
 
-    from digitlab.models import build
     from digitlab.notebooks.checks.kit import BATCH_SIZE, LEARNING_RATE, SEED, TRAIN_IMAGES
     from digitlab.presets import preset
 
@@ -29,7 +28,7 @@ def extract(namespace, kit) -> dict:
     if not callable(train_epoch):
         return {"missing": "train_epoch"}
     torch.manual_seed(SEED)
-    model = build("simple", **preset("simple", name="notebook").model_config)  # the course's SimpleNetwork, with its sigmoid
+    model = preset("simple", name="notebook").model_config.build()  # the course's SimpleNetwork, with its sigmoid
     watched = [tensor for _, tensor in kit.parameters(model)]
     seen = {"steps": 0, "stale": False}
     step = torch.optim.Adam.step

@@ -6,11 +6,11 @@ import pickle
 import pytest
 import torch
 
+from digitlab.inference import checkpoint as ckpt
 from digitlab.inference import load_network
+from digitlab.inference.checkpoint import CheckpointError, load_training_state, pack_state, save_checkpoint, unpack_state
 from digitlab.models import build
-from digitlab.training import CheckpointError, TrainConfig, save_checkpoint, train
-from digitlab.training import checkpoint as ckpt
-from digitlab.training.checkpoint import load_training_state, pack_state, unpack_state
+from digitlab.training import TrainConfig, train
 from tests.specs import run_spec
 from tests.training.synthetic import CLASSES, synthetic_dataset
 
