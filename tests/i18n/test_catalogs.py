@@ -89,3 +89,13 @@ def test_no_key_is_defined_twice():
         text = (SOURCE / "i18n" / "locales" / lang / "LC_MESSAGES" / "digitlab.po").read_text(encoding="utf-8")
         ids = [line for line in text.splitlines() if line.startswith('msgid "') and line != 'msgid ""']
         assert len(ids) == len(set(ids)), (lang, sorted({line for line in ids if ids.count(line) > 1}))
+
+
+def test_every_augmentation_and_image_change_has_a_name_in_both_languages():
+    """A run's settings name its augmentations in the report (``transform.<kind>``): none may be missing."""
+    from digitlab.images.augmentation import AUGMENT_KINDS
+    from digitlab.images.transforms import TRANSFORMS
+
+    for lang in LANGUAGES:
+        missing = [kind for kind in (*AUGMENT_KINDS, *TRANSFORMS) if f"transform.{kind}" not in keys(lang)]
+        assert not missing, (lang, missing)

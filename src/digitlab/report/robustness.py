@@ -13,8 +13,7 @@ from markupsafe import Markup
 
 from digitlab.experiments.store import Run
 from digitlab.i18n import current
-from digitlab.images.augmentation import whole_pixel_shifts
-from digitlab.images.transforms import TRANSFORMS, strength_label, transform_name
+from digitlab.images.transforms import strength_label, transform_name
 from digitlab.report.blocks import Answer, Figures, Table, Text, image
 from digitlab.report.compare import COMPARISONS, declared_pair, differences, differs_sentence
 from digitlab.report.i18n import sweep_description, t
@@ -44,17 +43,9 @@ def run_label(run: Run) -> str:
 
 
 def augmentation_words(run: Run) -> str:
-    """The changes a network trained on, in the report's language ('verschuiving, draaiing'); '' without augmentation.
-    Whole-pixel moves alone are the CNN preset's own, not augmentation the report names."""
-    kinds = augmentation_kinds(run)
-    return ", ".join(transform_name(kind) if kind in TRANSFORMS else kind for kind in kinds)
-
-
-def augmentation_kinds(run: Run) -> list[str]:
-    """The run's augmentation kinds, without 'shift' when it moves images by whole pixels only (the CNN preset's)."""
-    kinds = tuple(kind for kind in str(run_setting(run, "train_config.augment", "") or "").split(",") if kind)
-    whole = whole_pixel_shifts(kinds, run_setting(run, "train_config.augment_max_shift", 0))
-    return [kind for kind in kinds if not (whole and kind == "shift")]
+    """The changes a network trained on, in the report's language ('verschuiving, pendikte'); '' without augmentation."""
+    kinds = str(run_setting(run, "train_config.augment", "") or "").split(",")
+    return ", ".join(transform_name(kind) for kind in kinds if kind)
 
 
 def scored_runs(inputs: Inputs) -> list[tuple[str, Run]]:
