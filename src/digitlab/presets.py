@@ -112,7 +112,7 @@ class TrainConfig:
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"TrainConfig has no setting {', '.join(map(repr, unknown))}")
+            raise ValueError(f"training has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
         return cls(**values)
 
 

@@ -99,8 +99,10 @@ def test_a_catalog_entry_changes_the_model_of_its_setup_only():
 
 
 def test_bad_settings_fail_when_resolving():
-    with pytest.raises(DigitlabError, match="MLPConfig.*unexpected keyword argument 'widht'"):
+    with pytest.raises(DigitlabError, match="model 'mlp' has no setting 'widht'; its settings are .*hidden_sizes"):
         resolve(ExperimentConfig(model="mlp", model_config={"widht": 3}))
+    with pytest.raises(DigitlabError, match="training has no setting 'epoks'; its settings are .*epochs"):
+        resolve(ExperimentConfig(model="mlp", train_config={"epoks": 3}))
     with pytest.raises(DigitlabError, match="unknown run spec settings"):
         RunSpec.from_dict({"dataset": "mnist", "colour": "red"})
 

@@ -24,7 +24,7 @@ from typing import Any
 from digitlab.datasets.catalog import DEFAULT_DATASET, get_spec
 from digitlab.errors import DigitlabError
 from digitlab.knn.pipeline import KNNPipelineConfig
-from digitlab.models.registry import MODELS, make_config
+from digitlab.models.registry import MODELS, check_settings, make_config
 from digitlab.presets import NAMES as PRESET_NAMES
 from digitlab.presets import TrainConfig, preset
 from digitlab.training.device import pick_device
@@ -230,6 +230,7 @@ def model_config_of(config: ExperimentConfig, training: TrainConfig) -> Any:
         # Mirror views help only a network that saw mirrored images in training (Fashion-MNIST validation: 90.8%
         # against 92.6% from the image alone): a run that replaces the preset's augmentation answers unmirrored.
         ready = replace(ready, test_time_mirror=False)
+    check_settings(config.model, config.model_config)
     dataset = get_spec(config.dataset)
     return replace(ready, **{**sized(ready, dataset.image_shape, dataset.num_classes), **config.model_config})
 
@@ -253,7 +254,7 @@ def trains_on_mirror_images(training: TrainConfig) -> bool:
 def training_of(config: ExperimentConfig) -> TrainConfig:
     """Every training setting as used: the preset for this model and dataset, the config's overrides, its seed."""
     trained = preset(config.preset_model or config.model, config.dataset, config.preset).train_config
-    return replace(trained, **{**config.train_config, "seed": config.seed})
+    return TrainConfig.from_dict({**trained.to_dict(), **config.train_config, "seed": config.seed})
 
 
 def resolve(config: ExperimentConfig, device: str | None = None) -> RunSpec:

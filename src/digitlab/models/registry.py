@@ -30,14 +30,18 @@ def _lookup(name: str) -> tuple[type[Network], type]:
     return MODELS[name]
 
 
-def make_config(name: str, **overrides: Any) -> Any:
-    """The config dataclass of model ``name`` with ``overrides`` applied (unknown keys are an error)."""
-    _, config_class = _lookup(name)
-    known = {field.name for field in fields(config_class)}
-    unknown = sorted(set(overrides) - known)
+def check_settings(name: str, settings: Any) -> None:
+    """Refuse a setting model ``name``'s config does not have, naming the ones it has."""
+    known = {field.name for field in fields(_lookup(name)[1])}
+    unknown = sorted(set(settings) - known)
     if unknown:
         raise ValueError(f"model {name!r} has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
-    return config_class(**overrides)
+
+
+def make_config(name: str, **overrides: Any) -> Any:
+    """The config dataclass of model ``name`` with ``overrides`` applied (unknown keys are an error)."""
+    check_settings(name, overrides)
+    return _lookup(name)[1](**overrides)
 
 
 def build(name: str, **overrides: Any) -> Network:
