@@ -6,7 +6,7 @@ is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 MAX_ERRORS_SHOWN = 3  # a wrong 28x28 array can have 784 errors, a bad manifest dozens; the first few say enough
@@ -30,3 +30,11 @@ def describe_errors(errors: Sequence[dict[str, Any]], whole: str) -> str:
     parts = [f"{'.'.join(map(str, error['loc'])) or whole}: {error['msg']}" for error in errors[:MAX_ERRORS_SHOWN]]
     more = len(errors) - MAX_ERRORS_SHOWN
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def refuse_unknown_settings(owner: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """A ValueError naming every setting in ``given`` that ``owner`` ('training', "model 'mlp'") lacks, and those it has."""
+    known = sorted(known)
+    unknown = sorted(set(given) - set(known), key=str)
+    if unknown:
+        raise ValueError(f"{owner} has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(known)}")

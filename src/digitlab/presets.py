@@ -18,6 +18,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from digitlab.errors import refuse_unknown_settings
 from digitlab.images.augmentation import Augmenter, parse_augment
 from digitlab.models.cnn import CNNConfig
 from digitlab.models.complex import ComplexConfig
@@ -109,10 +110,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error that names them."""
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"training has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
+        refuse_unknown_settings("training", values, (field.name for field in fields(cls)))
         return cls(**values)
 
 

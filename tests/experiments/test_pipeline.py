@@ -122,3 +122,15 @@ def test_the_notebook_sizes_stay_for_mnist_shaped_data():
 def test_a_cnn_takes_square_images_only():
     with pytest.raises(ValueError, match="square images"):
         sized(make_config("cnn"), (20, 28), 10)
+
+
+def test_unusual_but_correct_settings_resolve_and_hostile_names_are_refused():
+    # the same augmentations in another order, and a setting given at its preset's own value: both are fine
+    spec = resolve(ExperimentConfig(model="cnn", train_config={"augment": "thickness,shift", "epochs": 6}), "cpu")
+    assert spec.train_config.augment == "shift,thickness" and spec.train_config.epochs == 6
+    # names no config has (a dunder, a shell fragment, a non-string key) are refused by name, not passed on
+    for hostile in ({"__class__": 1}, {"epochs; rm -rf /": 1}, {3: 1}):
+        with pytest.raises(DigitlabError, match="training has no setting"):
+            resolve(ExperimentConfig(model="mlp", train_config=hostile), "cpu")
+    with pytest.raises(DigitlabError, match="model 'cnn' has no setting '__dict__'"):
+        resolve(ExperimentConfig(model="cnn", model_config={"__dict__": {}}), "cpu")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from digitlab.errors import refuse_unknown_settings
 from digitlab.models.base import Network
 from digitlab.models.cnn import CNN, CNNConfig
 from digitlab.models.complex import ComplexConfig, ComplexNetwork
@@ -32,10 +33,7 @@ def _lookup(name: str) -> tuple[type[Network], type]:
 
 def check_settings(name: str, settings: Any) -> None:
     """Refuse a setting model ``name``'s config does not have, naming the ones it has."""
-    known = {field.name for field in fields(_lookup(name)[1])}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ValueError(f"model {name!r} has no setting {', '.join(map(repr, unknown))}; its settings are {', '.join(sorted(known))}")
+    refuse_unknown_settings(f"model {name!r}", settings, (field.name for field in fields(_lookup(name)[1])))
 
 
 def make_config(name: str, **overrides: Any) -> Any:
